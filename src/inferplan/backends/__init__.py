@@ -1,0 +1,67 @@
+"""Inference backends behind one protocol, chosen from a model spec string.
+
+``smollm2`` (default) → the embedded model on llama.cpp; ``*.gguf`` → llama.cpp;
+``hf:DIR`` → transformers; ``http(s)://…/v1`` → an OpenAI-compatible server.
+Backends are imported lazily so that e.g. ``inferplan fit`` never loads llama.cpp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inferplan.backends.base import Backend, BackendInfo, Completion, SampleRequest, SampleStream
+
+DEFAULT_MODEL = "smollm2"
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Engine settings a user may give on the command line."""
+
+    threads: int | None = None
+    ctx: int = 4096
+    gpu_layers: int = 0
+    parallel: int = 16  # samples decoded at once (batch width / request pool)
+    model_name: str | None = None  # for servers
+    api_key_env: str | None = None  # for servers
+    timeout: float = 600.0  # seconds, for servers
+    extra: dict = field(default_factory=dict)
+
+
+def backend_kind(model: str) -> str:
+    """Which backend serves a model spec: llamacpp, transformers or openai."""
+    if model.startswith(("http://", "https://")):
+        return "openai"
+    if model.startswith("hf:"):
+        return "transformers"
+    return "llamacpp"
+
+
+def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = None) -> Backend:
+    """Open the backend for ``model`` (see module docstring for the spec forms)."""
+    settings = settings or BackendSettings()
+    kind = backend_kind(model)
+    if kind == "openai":
+        from inferplan.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(model, settings)
+    if kind == "transformers":
+        from inferplan.backends.transformers import TransformersBackend
+
+        return TransformersBackend(model[3:], settings)
+    from inferplan.backends.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend(model, settings)
+
+
+__all__ = [
+    "Backend",
+    "BackendInfo",
+    "BackendSettings",
+    "Completion",
+    "DEFAULT_MODEL",
+    "SampleRequest",
+    "SampleStream",
+    "backend_kind",
+    "open_backend",
+]

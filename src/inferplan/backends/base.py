@@ -1,0 +1,97 @@
+"""The narrow Backend protocol every inference engine implements.
+
+A backend turns :class:`SampleRequest` s into :class:`Completion` s and yields them
+as they finish, so a caller can apply a stopping rule after each one and cancel
+the rest. Capabilities are declared as data in :class:`BackendInfo`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a backend is and can do; recorded in profile headers."""
+
+    name: str  # "llamacpp", "transformers", "openai"
+    model: str  # model id or path as given
+    model_sha256: str | None = None
+    device: str = "cpu"
+    supports_shared_prefix: bool = True  # prompt evaluated once for N samples
+    parallel_slots: int = 1  # samples decoded concurrently
+    parameters: int | None = None  # model parameter count, for FLOPs
+    settings: dict = field(default_factory=dict)  # threads, ctx, … (JSON-able)
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """N samples of one prompt; per-sample temperatures and seeds.
+
+    Exactly one of ``prompt`` (raw text, no template) or ``messages`` (chat
+    messages, rendered with the model's chat template) is set.
+    """
+
+    prompt: str | None = None
+    messages: tuple[dict, ...] | None = None
+    n: int = 1
+    temperatures: tuple[float, ...] = (0.7,)  # cycled over the n samples
+    seeds: tuple[int, ...] = (0,)  # one per sample; cycled+offset if shorter
+    max_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0
+    min_p: float = 0.0
+    first_index: int = 0  # index of the first sample (for resumed work)
+
+    def temperature(self, i: int) -> float:
+        return self.temperatures[i % len(self.temperatures)]
+
+    def seed(self, i: int) -> int:
+        if i < len(self.seeds):
+            return self.seeds[i]
+        return self.seeds[i % len(self.seeds)] + 1_000_003 * (i // len(self.seeds))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One finished sample."""
+
+    request: int  # position of its request in submission order (stream-wide)
+    index: int  # sample index within the request (first_index + i)
+    text: str
+    completion_tokens: int
+    prompt_tokens: int
+    logprob: float | None  # sum of token logprobs (None if unavailable)
+    finish: str  # "stop" (EOS or stop string), "length", "cancelled"
+    seconds: float  # wall time from the sample's start to its end
+    temperature: float
+    seed: int
+
+
+@runtime_checkable
+class SampleStream(Protocol):
+    """Completions of submitted requests, in the order they finish.
+
+    Iteration ends when nothing submitted is pending. ``submit`` may be called
+    while iterating (adaptive rounds) and returns the new requests' numbers;
+    ``cancel`` drops a request's pending and in-flight samples.
+    """
+
+    def __iter__(self) -> Iterator[Completion]: ...
+
+    def submit(self, requests: Sequence[SampleRequest]) -> list[int]: ...
+
+    def cancel(self, request: int) -> None: ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An inference engine: llama.cpp, transformers or an OpenAI-compatible server."""
+
+    info: BackendInfo
+
+    def sample(self, requests: Sequence[SampleRequest]) -> SampleStream: ...
+
+    def close(self) -> None: ...

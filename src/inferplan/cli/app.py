@@ -1,0 +1,52 @@
+"""The typer application: global options, and one module per command.
+
+Each command module exposes ``register(app)``; this file only wires them up.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from inferplan import __version__
+from inferplan.cli import (
+    demo,
+    evaluate,
+    fit,
+    import_,
+    models,
+    plan,
+    profile,
+    run,
+    simulate,
+)
+
+app = typer.Typer(
+    name="inferplan",
+    help="Budget-optimal LLM inference: profile a model, fit accuracy-vs-samples curves, "
+    "plan N, temperatures and stopping, and run the plan.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Set by --debug; read by main() when mapping exceptions to exit codes.
+DEBUG = {"on": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"inferplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    DEBUG["on"] = debug
+
+
+for _module in (demo, run, models, profile, import_, fit, plan, simulate, evaluate):
+    _module.register(app)

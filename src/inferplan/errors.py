@@ -1,0 +1,67 @@
+"""Domain exceptions and the exit codes they map to.
+
+Every error a user can cause derives from :class:`InferplanError` and carries its
+exit code; ``cli/main.py`` is the single place that turns them into a one-line
+message and a process exit status.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (also listed in the README)."""
+
+    OK = 0
+    FAILURE = 1  # unexpected internal error (a bug: rerun with --debug)
+    USAGE = 2  # bad command-line usage (click/typer keep this code)
+    BAD_INPUT = 3  # malformed task/profile/plan file, empty task set, bad value
+    MODEL = 4  # model file missing, not GGUF, or cannot be loaded
+    BACKEND = 5  # backend or server failed (connection refused, HTTP error, crash)
+    INFEASIBLE = 6  # budget or target accuracy that no plan can meet
+    CONFLICT = 7  # output exists and was made with other settings (use --force)
+    DEPENDENCY = 8  # an optional package is needed and missing
+    INTERRUPTED = 130  # Ctrl-C; work written so far is kept
+
+
+class InferplanError(Exception):
+    """Base class of errors a user can cause; the message is shown as one line."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class InputError(InferplanError):
+    """Malformed or invalid input: a file, a line in it, or an option value."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ModelError(InferplanError):
+    """The model is missing, not a GGUF file, or could not be loaded."""
+
+    exit_code = ExitCode.MODEL
+
+
+class BackendError(InferplanError):
+    """The inference backend or server failed while sampling."""
+
+    exit_code = ExitCode.BACKEND
+
+
+class InfeasibleError(InferplanError):
+    """No plan meets the requested budget or target accuracy."""
+
+    exit_code = ExitCode.INFEASIBLE
+
+
+class ConflictError(InferplanError):
+    """An existing output was made with different settings."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class DependencyError(InferplanError):
+    """An optional dependency is required but not installed."""
+
+    exit_code = ExitCode.DEPENDENCY

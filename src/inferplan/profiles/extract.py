@@ -1,0 +1,134 @@
+"""Answer extraction and normalisation: from a completion's text to a vote key.
+
+Votes are only as good as their keys: "1,000", "1000" and "1000.0" must be one
+answer, and an unparsable completion must abstain (``None``) rather than form a
+bloc of its own (lm-evaluation-harness's ``[invalid]`` fallback can win votes).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Callable
+
+EXTRACTORS = ("auto", "number", "boxed", "answer-is", "choice", "text")
+
+_NUMBER = re.compile(r"(?<![\w.])[-−]?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?![\w])")
+_ANSWER_IS = re.compile(r"answer\s*(?:is|:)\s*:?\s*(.+?)(?:\.(?:\s|$)|\n|$)", re.IGNORECASE)
+_CHOICE = re.compile(r"(?<![A-Za-z])\(?([A-E])\)?(?![A-Za-z])")
+_CHOICE_AFTER = re.compile(r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-E])\)?(?![A-Za-z])", re.IGNORECASE)
+
+
+def normalize_number(text: str) -> str | None:
+    """Canonical string of a number written with commas, $, −, decimals or a/b."""
+    s = text.strip().replace("−", "-").replace("$", "").replace(",", "").replace(" ", "")
+    s = s.rstrip(".")
+    if not s:
+        return None
+    try:
+        value = Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if value.denominator == 1:
+        return str(value.numerator)
+    as_float = float(value)
+    return f"{as_float:.6g}"
+
+
+def _last_boxed(text: str) -> str | None:
+    start = text.rfind("\\boxed")
+    if start < 0:
+        return None
+    i = text.find("{", start)
+    if i < 0:
+        return None
+    depth, j = 0, i
+    while j < len(text):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1 : j].strip()
+        j += 1
+    return None
+
+
+def normalize_text(text: str) -> str:
+    """Lower-cased, whitespace-collapsed, surrounding quotes/punctuation removed."""
+    s = " ".join(text.strip().split()).lower()
+    return s.strip(" \"'`*.,;:!")
+
+
+def _normalize_any(raw: str) -> str:
+    number = normalize_number(raw)
+    return number if number is not None else normalize_text(raw)
+
+
+def extract_number(text: str) -> str | None:
+    matches = _NUMBER.findall(text)
+    for m in reversed(matches):
+        value = normalize_number(m)
+        if value is not None:
+            return value
+    return None
+
+
+def extract_boxed(text: str) -> str | None:
+    raw = _last_boxed(text)
+    return None if raw is None else _normalize_any(raw)
+
+
+def extract_answer_is(text: str) -> str | None:
+    matches = _ANSWER_IS.findall(text)
+    if not matches:
+        return None
+    raw = matches[-1].strip()
+    value = _normalize_any(raw)
+    return value or None
+
+
+def extract_choice(text: str) -> str | None:
+    after = _CHOICE_AFTER.findall(text)
+    if after:
+        return after[-1].upper()
+    found = _CHOICE.findall(text)
+    return found[-1].upper() if found else None
+
+
+def extract_text(text: str) -> str | None:
+    value = normalize_text(text)
+    return value or None
+
+
+def extract_auto(text: str) -> str | None:
+    """\\boxed{…} if present, else "the answer is …" (as a number when it is one), else the last number."""
+    boxed = _last_boxed(text)
+    if boxed is not None:
+        return _normalize_any(boxed) or None
+    matches = _ANSWER_IS.findall(text)
+    if matches:
+        raw = matches[-1]
+        number = extract_number(raw)
+        return number if number is not None else (normalize_text(raw) or None)
+    return extract_number(text)
+
+
+_BY_NAME: dict[str, Callable[[str], str | None]] = {
+    "auto": extract_auto,
+    "number": extract_number,
+    "boxed": extract_boxed,
+    "answer-is": extract_answer_is,
+    "choice": extract_choice,
+    "text": extract_text,
+}
+
+
+def get_extractor(name: str) -> Callable[[str], str | None]:
+    """The extractor called ``name`` (one of :data:`EXTRACTORS`)."""
+    from inferplan.errors import InputError
+
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise InputError(f"unknown extractor {name!r}; choose one of {', '.join(EXTRACTORS)}") from None

@@ -1,0 +1,263 @@
+"""The profile file: a versioned header line, then one JSON line per sample.
+
+Append-only and flushed per batch, so a killed run loses at most the batch in
+flight; a torn last line (the process died mid-write) is dropped on read and
+truncated away before appending, and records are keyed by
+(problem, config, index) so a resumed run never duplicates one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from inferplan.errors import ConflictError, InputError
+
+FORMAT = "inferplan.profile/1"
+FORMAT_NAME, FORMAT_MAJOR = "inferplan.profile", 1
+
+# Fields of one sample line; ``text`` is optional.
+RECORD_FIELDS = (
+    "problem", "config", "index", "seed", "answer", "correct", "completion_tokens",
+    "prompt_tokens", "seconds", "logprob", "finish",
+)
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """One sampling configuration: a name and its settings (temperature, …)."""
+
+    name: str
+    temperature: float | None = None
+    settings: dict = field(default_factory=dict)  # top_p, model, prompt variant …
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "temperature": self.temperature, **self.settings}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ConfigSpec":
+        rest = {k: v for k, v in d.items() if k not in ("name", "temperature")}
+        return cls(name=str(d["name"]), temperature=d.get("temperature"), settings=rest)
+
+
+def check_format(value: object, name: str, major: int, path: Path | str) -> None:
+    """Reject files of another kind or an unknown major version, clearly."""
+    if not isinstance(value, str) or "/" not in value:
+        raise InputError(f"{path}: not an {name} file (no \"format\" field)")
+    kind, _, version = value.partition("/")
+    if kind != name:
+        raise InputError(f"{path}: expected an {name} file, found {kind!r}")
+    try:
+        found_major = int(version.split(".")[0])
+    except ValueError:
+        raise InputError(f"{path}: unreadable format version {version!r}") from None
+    if found_major != major:
+        raise InputError(f"{path}: {name} version {version} is not supported (this inferplan reads version {major})")
+
+
+def _read_lines(path: Path) -> tuple[list[str], int]:
+    """Complete lines of ``path`` and the byte length they span (drops a torn tail)."""
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode("utf-8").splitlines(), end
+
+
+@dataclass(frozen=True)
+class SampleTable:
+    """All samples of a profile as parallel numpy arrays (fast to replay).
+
+    ``answer`` holds per-problem answer ids (−1 = no answer extracted); the
+    strings are in ``answer_names[problem][id]``.
+    """
+
+    header: dict
+    problems: tuple[str, ...]
+    configs: tuple[ConfigSpec, ...]
+    problem: np.ndarray  # int32 index into problems
+    config: np.ndarray  # int32 index into configs
+    index: np.ndarray  # int32 sample index within (problem, config)
+    answer: np.ndarray  # int32 answer id within the problem, −1 = none
+    correct: np.ndarray  # bool
+    completion_tokens: np.ndarray  # float64 (nan where unknown)
+    prompt_tokens: np.ndarray  # float64 (nan where unknown)
+    seconds: np.ndarray  # float64 (nan where unknown)
+    logprob: np.ndarray  # float64 (nan where unknown)
+    answer_names: tuple[tuple[str, ...], ...]
+    texts: tuple[str | None, ...] | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.problem.shape[0])
+
+    def config_index(self, name: str) -> int:
+        for i, c in enumerate(self.configs):
+            if c.name == name:
+                return i
+        raise InputError(f"no configuration {name!r} in profile (have {', '.join(c.name for c in self.configs)})")
+
+    def split(self) -> dict | None:
+        """The profile's own train/test split of problem ids, if it has one."""
+        return self.header.get("split")
+
+
+def read_header(path: Path | str) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such profile")
+    with path.open("rb") as f:
+        first = f.readline()
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError:
+        raise InputError(f"{path}: line 1 is not a JSON profile header") from None
+    if not isinstance(header, dict):
+        raise InputError(f"{path}: line 1 is not a JSON profile header")
+    check_format(header.get("format"), FORMAT_NAME, FORMAT_MAJOR, path)
+    return header
+
+
+def iter_records(path: Path | str) -> Iterator[dict]:
+    """Sample records of a profile (header skipped, torn last line dropped)."""
+    path = Path(path)
+    read_header(path)
+    lines, _ = _read_lines(path)
+    for n, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{path}:{n}: broken record line") from None
+        yield rec
+
+
+def _num(v: object) -> float:
+    return float("nan") if v is None else float(v)  # type: ignore[arg-type]
+
+
+def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
+    """Read a profile into a :class:`SampleTable` (later duplicates of a key win)."""
+    path = Path(path)
+    header = read_header(path)
+    configs = tuple(ConfigSpec.from_json(c) for c in header.get("configs", []))
+    config_ix = {c.name: i for i, c in enumerate(configs)}
+    problem_ix: dict[str, int] = {}
+    for p in header.get("problem_ids", []) or []:
+        problem_ix.setdefault(str(p), len(problem_ix))
+    answers: list[dict[str, int]] = [{} for _ in problem_ix]
+    rows: dict[tuple[int, int, int], tuple] = {}
+    for rec in iter_records(path):
+        try:
+            pid = str(rec["problem"])
+            cname = str(rec["config"])
+            index = int(rec["index"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"{path}: record without problem/config/index: {str(rec)[:80]}") from None
+        if cname not in config_ix:
+            raise InputError(f"{path}: record names unknown configuration {cname!r}")
+        p = problem_ix.setdefault(pid, len(problem_ix))
+        if p == len(answers):
+            answers.append({})
+        ans = rec.get("answer")
+        a = -1 if ans is None else answers[p].setdefault(str(ans), len(answers[p]))
+        rows[(p, config_ix[cname], index)] = (
+            a, bool(rec.get("correct")), _num(rec.get("completion_tokens")), _num(rec.get("prompt_tokens")),
+            _num(rec.get("seconds")), _num(rec.get("logprob")), rec.get("text") if with_text else None,
+        )
+    keys = sorted(rows)
+    cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * 7
+    key_arr = np.array(keys, dtype=np.int32).reshape(-1, 3)
+    return SampleTable(
+        header=header,
+        problems=tuple(problem_ix),
+        configs=configs,
+        problem=key_arr[:, 0].copy(),
+        config=key_arr[:, 1].copy(),
+        index=key_arr[:, 2].copy(),
+        answer=np.array(cols[0], dtype=np.int32),
+        correct=np.array(cols[1], dtype=bool),
+        completion_tokens=np.array(cols[2], dtype=np.float64),
+        prompt_tokens=np.array(cols[3], dtype=np.float64),
+        seconds=np.array(cols[4], dtype=np.float64),
+        logprob=np.array(cols[5], dtype=np.float64),
+        answer_names=tuple(tuple(a) for a in answers),
+        texts=tuple(cols[6]) if with_text else None,
+    )
+
+
+# Header keys that must match for a rerun to resume an existing profile.
+IDENTITY_KEYS = ("model", "backend", "tasks", "grader", "prompt_template", "max_tokens", "configs", "seed")
+
+
+def _identity(header: dict) -> dict:
+    ident = {k: header.get(k) for k in IDENTITY_KEYS}
+    backend = dict(ident.get("backend") or {})
+    backend.pop("device", None)  # the same profile may be continued on another device
+    ident["backend"] = backend
+    return json.loads(json.dumps(ident, sort_keys=True))
+
+
+class ProfileWriter:
+    """Append sample records to a profile, resuming one made with the same settings.
+
+    Use as a context manager. ``done`` holds the (problem, config, index) keys
+    already on disk, so callers schedule only the missing samples.
+    """
+
+    def __init__(self, path: Path | str, header: dict, *, force: bool = False) -> None:
+        self.path = Path(path)
+        self.header = {"format": FORMAT, **{k: v for k, v in header.items() if k != "format"}}
+        self.done: set[tuple[str, str, int]] = set()
+        if self.path.exists() and self.path.stat().st_size > 0 and not force:
+            self._resume()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps(self.header) + "\n", encoding="utf-8")
+            os.replace(tmp, self.path)  # a half-written header never replaces a good file
+        self._file = self.path.open("ab")
+
+    def _resume(self) -> None:
+        old = read_header(self.path)
+        mine, theirs = _identity(self.header), _identity(old)
+        if mine != theirs:
+            diff = sorted(k for k in mine if mine[k] != theirs.get(k))
+            raise ConflictError(
+                f"{self.path} was made with different {', '.join(diff)}; "
+                "use another -o file, or --force to start over"
+            )
+        self.header = old
+        _, good = _read_lines(self.path)
+        if good < self.path.stat().st_size:  # drop a torn line left by a kill
+            with self.path.open("r+b") as f:
+                f.truncate(good)
+        for rec in iter_records(self.path):
+            self.done.add((str(rec["problem"]), str(rec["config"]), int(rec["index"])))
+
+    def write(self, records: Iterable[dict]) -> None:
+        """Append a batch of records and flush them to disk (skips keys already written)."""
+        buf = []
+        for rec in records:
+            key = (str(rec["problem"]), str(rec["config"]), int(rec["index"]))
+            if key in self.done:
+                continue
+            self.done.add(key)
+            buf.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if buf:
+            self._file.write("".join(buf).encode("utf-8"))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "ProfileWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
