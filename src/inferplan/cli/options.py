@@ -1,0 +1,28 @@
+"""Command-line options shared by the commands that load a model."""
+
+from __future__ import annotations
+
+import typer
+
+from inferplan.backends import DEFAULT_MODEL, BackendSettings
+
+MODEL = typer.Option(
+    DEFAULT_MODEL, "--model", "-m",
+    help="Model: 'smollm2' (embedded default), a .gguf path, hf:DIR (transformers), or http(s)://HOST:PORT/v1.",
+)
+THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores).")
+CTX = typer.Option(4096, "--ctx", help="Context window in tokens, shared by all parallel samples.")
+GPU_LAYERS = typer.Option(0, "--gpu-layers", help="Layers to offload to the GPU (-1 = all) when the build supports it.")
+PARALLEL = typer.Option(16, "--parallel", help="Samples decoded at once (batch width), or concurrent server requests.")
+MODEL_NAME = typer.Option(None, "--model-name", help="Model name to send to an OpenAI-compatible server.")
+API_KEY_ENV = typer.Option(None, "--api-key-env", help="Environment variable holding the server's API key.")
+
+
+def backend_settings(
+    threads: int | None, ctx: int, gpu_layers: int, parallel: int,
+    model_name: str | None = None, api_key_env: str | None = None,
+) -> BackendSettings:
+    return BackendSettings(
+        threads=threads, ctx=ctx, gpu_layers=gpu_layers, parallel=parallel,
+        model_name=model_name, api_key_env=api_key_env,
+    )

@@ -1,0 +1,53 @@
+"""Shared fixtures: isolated state, the real CLI in-process, and the shared data sets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from inferplan.cli.main import main
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # State (probe verdicts, caches) goes to a per-session temp dir, never ~/.cache.
+    monkeypatch.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+    def json_lines(self):
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run the real app in-process: ``cli("run", "2+2?", "-n", "2")`` → CliResult."""
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(int(code), captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, or skip with a clear reason."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data sets not found at {SHARED_DATA}")
+    return SHARED_DATA
