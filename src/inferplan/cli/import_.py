@@ -1,9 +1,32 @@
-"""`inferplan import` (not yet implemented)."""
+"""`inferplan import boinf|osca|esc FILE -o PROFILE`: published sample sets → profiles."""
 
 from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
 
 import typer
 
 
+class ImportKind(str, Enum):
+    boinf = "boinf"
+    osca = "osca"
+    esc = "esc"
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the ``import`` command to the app."""
+
+    @app.command("import")
+    def import_cmd(
+        kind: ImportKind = typer.Argument(..., help="Format: boinf (Best-of-∞), osca (OSCA counts) or esc (ESC texts)."),
+        src: Path = typer.Argument(..., help="The published file."),
+        out: Path = typer.Option(..., "--out", "-o", help="Profile file to write."),
+        force: bool = typer.Option(False, "--force", help="Overwrite an existing profile made from another file."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    ) -> None:
+        """Import a published sample set into the profile format (rerunning is a no-op)."""
+        from inferplan.cli.render.profile import render_import
+        from inferplan.profiles.importers import run_import
+
+        render_import(run_import(kind.value, src, out, force=force), as_json=as_json)
