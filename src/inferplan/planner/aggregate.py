@@ -1,0 +1,100 @@
+"""Aggregation of a query's samples into one answer, scored step by step for replay.
+
+``vote``: plurality answer (random tie-break); ``logprob``: best-of-n by mean
+token logprob; ``oracle``: a verifier checks each sample and the first one it
+accepts is returned (pass@k semantics when the verifier is perfect). A verifier
+with false-positive rate ``fp`` also accepts wrong samples; each wrong answer
+returned costs ``penalty`` accuracy points, and a query whose samples are all
+rejected abstains (scores 0, not −penalty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.errors import InputError
+
+KINDS = ("vote", "logprob", "oracle")
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """How samples become one answer, and how a wrong answer is scored."""
+
+    kind: str = "vote"
+    false_positive: float = 0.0  # verifier accepts a wrong sample with this probability
+    penalty: float = 0.0  # score of a wrong answer is −penalty (abstaining scores 0)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"unknown aggregation {self.kind!r} (choose from {', '.join(KINDS)})")
+        if not 0 <= self.false_positive < 1:
+            raise InputError("verifier false-positive rate must be in [0, 1)")
+        if self.penalty < 0:
+            raise InputError("wrong-answer penalty must be ≥ 0")
+
+    @property
+    def first_pass(self) -> bool:
+        """The query stops at the first sample the verifier accepts."""
+        return self.kind == "oracle"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "false_positive": self.false_positive, "penalty": self.penalty}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Aggregation":
+        return cls(kind=d.get("kind", "vote"), false_positive=float(d.get("false_positive", 0.0)),
+                   penalty=float(d.get("penalty", 0.0)))
+
+
+@dataclass(frozen=True)
+class StepOutcomes:
+    """Per (row, step): the answer returned if the query stopped after this step."""
+
+    right: np.ndarray  # bool: the returned answer is correct
+    wrong: np.ndarray  # bool: an answer was returned and it is wrong (abstain = neither)
+    accepted: np.ndarray  # bool: a verifier has accepted a sample by this step (oracle only)
+
+
+def step_outcomes(
+    agg: Aggregation,
+    *,
+    leader_correct: np.ndarray,
+    leader_exists: np.ndarray,
+    seq_correct: np.ndarray,
+    seq_score: np.ndarray,
+    valid: np.ndarray,
+    rng: np.random.Generator,
+) -> StepOutcomes:
+    """Outcomes for every prefix of every replayed sequence (arrays shaped ``(rows, steps)``)."""
+    none = np.zeros_like(seq_correct, dtype=bool)
+    if agg.kind == "vote":
+        return StepOutcomes(leader_correct, leader_exists & ~leader_correct, none)
+    if agg.kind == "logprob":
+        score = np.where(valid & ~np.isnan(seq_score), seq_score, -np.inf)
+        # Running argmax: position of the best-scored sample so far (first on ties).
+        best = np.maximum.accumulate(score, axis=1)
+        is_best = (score == best) & np.isfinite(score)
+        steps = np.arange(score.shape[1])
+        pos = np.maximum.accumulate(np.where(is_best & (score > np.concatenate(
+            [np.full((score.shape[0], 1), -np.inf), best[:, :-1]], axis=1)), steps, -1), axis=1)
+        has = pos >= 0
+        right = has & np.take_along_axis(seq_correct, np.maximum(pos, 0), axis=1)
+        if np.isnan(seq_score[valid]).all():
+            raise InputError("profile records no logprobs; --aggregate logprob needs them")
+        return StepOutcomes(right, has & ~right, none)
+    # oracle / first pass
+    accept = seq_correct | (rng.random(seq_correct.shape) < agg.false_positive)
+    accept &= valid
+    steps = np.arange(accept.shape[1])
+    first = np.where(accept.any(axis=1), np.argmax(accept, axis=1), accept.shape[1])
+    after = steps[None, :] >= first[:, None]
+    first_ok = np.take_along_axis(seq_correct, np.minimum(first, accept.shape[1] - 1)[:, None], axis=1)[:, 0]
+    return StepOutcomes(after & first_ok[:, None], after & ~first_ok[:, None], after)
+
+
+def score(right: np.ndarray, wrong: np.ndarray, agg: Aggregation) -> np.ndarray:
+    """Accuracy score: 1 per right answer, −penalty per wrong one."""
+    return right.astype(np.float64) - agg.penalty * wrong.astype(np.float64)
