@@ -1,0 +1,86 @@
+"""One decoding slot of the llama.cpp engine: its sampler chain and the sample it is growing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inferplan.backends.base import Completion, SampleRequest
+
+# llama.cpp treats this seed value as "pick a random seed": never pass it through.
+_RANDOM_SEED = 0xFFFFFFFF
+
+
+def make_sampler(L, request: SampleRequest, temperature: float, seed: int, banned: list[int], n_vocab: int):
+    """A sampler chain of its own for one sample: top-k → top-p → min-p → temperature → draw.
+
+    Temperature 0 is greedy (argmax). ``banned`` tokens (end-of-generation ids when
+    a benchmark ignores EOS) get a -inf bias first.
+    """
+    chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+    if banned:
+        biases = (L.llama_logit_bias * len(banned))()
+        for j, tok in enumerate(banned):
+            biases[j].token, biases[j].bias = tok, float("-inf")
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(banned), biases))
+    if temperature <= 0:
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
+        return chain
+    if request.top_k > 0:
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_k(request.top_k))
+    if request.top_p < 1.0:
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(request.top_p, 1))
+    if request.min_p > 0.0:
+        L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(request.min_p, 1))
+    L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
+    seed32 = seed & 0xFFFFFFFF
+    L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed32 ^ 1 if seed32 == _RANDOM_SEED else seed32))
+    return chain
+
+
+@dataclass
+class Slot:
+    """A live sample: the next token to decode, its position, and the text so far."""
+
+    request: int
+    index: int
+    sampler: object
+    next_token: int
+    pos: int
+    max_tokens: int
+    temperature: float
+    seed: int
+    stops: tuple[bytes, ...]
+    started: float
+    n_tokens: int = 0
+    logprob: float = 0.0
+    text: bytearray = field(default_factory=bytearray)
+
+    def advance(self, token: int, logprob: float, piece: bytes, eog: bool) -> str | None:
+        """Take a sampled token; return the finish reason if the sample is complete."""
+        self.n_tokens += 1
+        self.logprob += logprob
+        if eog:
+            return "stop"
+        start = len(self.text)
+        self.text += piece
+        for stop in self.stops:
+            # Only the new bytes (plus an overlap) can complete a stop string; UTF-8 is
+            # self-synchronising, so a byte search finds exactly the string matches.
+            at = self.text.find(stop, max(0, start - len(stop) + 1))
+            if at >= 0:
+                del self.text[at:]
+                return "stop"
+        if self.n_tokens >= self.max_tokens:
+            return "length"
+        self.next_token = token
+        self.pos += 1
+        return None
+
+    def completion(self, finish: str, prompt_tokens: int, now: float) -> Completion:
+        return Completion(
+            request=self.request, index=self.index,
+            text=self.text.decode("utf-8", errors="replace"),
+            completion_tokens=self.n_tokens, prompt_tokens=prompt_tokens,
+            logprob=self.logprob, finish=finish, seconds=now - self.started,
+            temperature=self.temperature, seed=self.seed,
+        )
