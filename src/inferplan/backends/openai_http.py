@@ -1,0 +1,122 @@
+"""HTTP for OpenAI-compatible servers: one POST with bounded retries, and response parsing.
+
+Kept apart from the stream scheduler so the wire details (which errors are worth
+retrying, the several shapes of ``logprobs`` that servers return) live in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+import httpx
+
+from inferplan.errors import BackendError
+
+# 408/409/425/429 and 5xx are transient by convention (rate limits, overload, restarts).
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Connection-level failures worth retrying: refused/reset/dropped mid-response.
+RETRY_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
+                httpx.RemoteProtocolError, httpx.PoolTimeout)
+
+
+class HTTPStatusFailure(BackendError):
+    """The server answered a request with a non-retryable error status."""
+
+    def __init__(self, message: str, status: int, body: str) -> None:
+        super().__init__(message)
+        self.status, self.body = status, body
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: base·2^k seconds, capped, at most ``attempts`` tries."""
+
+    attempts: int = 5
+    base: float = 0.25
+    cap: float = 8.0
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        if retry_after:
+            try:  # a server's own hint wins, but never beyond the cap
+                return min(self.cap, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        return min(self.cap, self.base * 2**attempt) * (0.5 + random.random() / 2)
+
+
+def describe(exc: Exception) -> str:
+    """A short human reason for a transport failure (no URL, no headers: never a key)."""
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host unreachable"
+    if isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return "connection dropped (server stopped or crashed?)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return type(exc).__name__
+
+
+async def post_json(client: httpx.AsyncClient, path: str, body: dict, policy: RetryPolicy, where: str) -> dict:
+    """POST ``body`` to ``path``; retry transient failures; BackendError with one clear line."""
+    last = ""
+    for attempt in range(policy.attempts):
+        retry_after = None
+        try:
+            response = await client.post(path, json=body)
+        except RETRY_ERRORS as e:
+            last = describe(e)
+        except httpx.TimeoutException as e:  # a read timeout: the server is alive but too slow
+            raise BackendError(f"server at {where} {describe(e)}; raise --timeout or lower max_tokens") from None
+        else:
+            if response.is_redirect:
+                # Following a redirect could send the API key to another host: refuse.
+                raise BackendError(f"server at {where} redirected to {response.headers.get('location')}; "
+                                   "give the final /v1 URL instead")
+            if response.status_code < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise BackendError(f"server at {where} returned a non-JSON response to {path}") from None
+            if response.status_code not in RETRY_STATUS:
+                text = response.text[:300].replace("\n", " ")
+                raise HTTPStatusFailure(f"server at {where} rejected {path} with HTTP {response.status_code}: {text}",
+                                        response.status_code, text)
+            last = f"HTTP {response.status_code}"
+            retry_after = response.headers.get("retry-after")
+        if attempt + 1 < policy.attempts:
+            await asyncio.sleep(policy.delay(attempt, retry_after))
+    raise BackendError(f"server at {where} failed after {policy.attempts} attempts: {last}")
+
+
+def choice_text(choice: dict) -> str:
+    """The generated text of a completions or chat choice."""
+    if "text" in choice and choice["text"] is not None:
+        return choice["text"]
+    message = choice.get("message") or {}
+    return message.get("content") or ""
+
+
+def choice_logprobs(choice: dict) -> tuple[float | None, int | None]:
+    """(summed logprob, token count) from whichever logprobs shape the server used.
+
+    Completions: ``{"token_logprobs": [...]}``; chat: ``{"content": [{"logprob": x}, ...]}``;
+    anything else (absent, null, unknown shape) → (None, None).
+    """
+    lp = choice.get("logprobs")
+    if not isinstance(lp, dict):
+        return None, None
+    values = None
+    if isinstance(lp.get("token_logprobs"), list):
+        values = lp["token_logprobs"]
+    elif isinstance(lp.get("content"), list):
+        values = [t.get("logprob") for t in lp["content"] if isinstance(t, dict)]
+    if values is None:
+        return None, None
+    finite = [float(v) for v in values if isinstance(v, (int, float))]
+    return (sum(finite) if finite else None), len(values)
+
+
+def finish_reason(choice: dict) -> str:
+    """Map a server's finish reason onto inferplan's: "length" or "stop"."""
+    return "length" if choice.get("finish_reason") == "length" else "stop"
