@@ -11,7 +11,7 @@ correlated, so resampling samples would be too narrow).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class Dense:
     answer: np.ndarray  # (P, C, N) int32, −1 = no answer
     correct: np.ndarray  # (P, C, N) bool
     cost: np.ndarray  # (P, C, N) float
+    tokens: np.ndarray  # (P, C, N) completion tokens (nan unknown)
     score: np.ndarray  # (P, C, N) mean token logprob (nan unknown)
     count: np.ndarray  # (P, C) samples recorded
     answer_correct: np.ndarray  # (P, K) the answer id is a correct answer
@@ -64,6 +65,8 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     answer = np.full((P, C, N), -1, dtype=np.int32)
     correct = np.zeros((P, C, N), dtype=bool)
     costs = np.zeros((P, C, N))
+    toks = np.full((P, C, N), np.nan)
+    toks[idx] = table.completion_tokens[keep]
     sc = np.full((P, C, N), np.nan)
     answer[idx] = table.answer[keep]
     correct[idx] = table.correct[keep]
@@ -74,7 +77,22 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     answer_correct = np.zeros((P, K), dtype=bool)
     ok = keep & (table.answer >= 0) & table.correct
     answer_correct[remap[table.problem[ok]], table.answer[ok]] = True
-    return Dense(p_all, answer, correct, costs, sc, count, answer_correct, cost.query_overhead(table, p_all))
+    return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all))
+
+
+def capped(dense: Dense, cap: int | None) -> Dense:
+    """The samples as a per-sample max-token cap would have left them.
+
+    A sample longer than the cap would have been cut before its answer, so it
+    abstains (we cannot know what a truncated sample would have answered) and
+    costs only ``cap`` tokens' worth.
+    """
+    if cap is None:
+        return dense
+    over = dense.tokens > cap
+    scale = np.where(over, cap / np.where(over, dense.tokens, 1.0), 1.0)
+    return replace(dense, answer=np.where(over, -1, dense.answer), correct=dense.correct & ~over,
+                   cost=dense.cost * scale)
 
 
 def schedule(counts: dict[int, int] | np.ndarray, length: int) -> np.ndarray:
@@ -116,11 +134,18 @@ def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps:
         pos[t], seen[c] = seen[c], seen[c] + 1
     rows = P * reps
     prob = np.repeat(np.arange(P), reps)
-    # A random permutation of each (row, config)'s recorded samples; padding sorts last.
-    keys = rng.random((rows, C, N))
-    keys[~(np.arange(N)[None, None, :] < dense.count[prob][:, :, None])] = np.inf
-    perm = np.argsort(keys, axis=2)
-    slot = perm[np.arange(rows)[:, None], sched[None, :], np.minimum(pos, N - 1)[None, :]]
+    # A random order of each (row, config)'s recorded samples, only as deep as the draws
+    # reach and only for configs in the mix (padding sorts last).
+    used = np.flatnonzero(seen > 0)
+    depth = int(min(N, seen.max()))
+    keys = rng.random((rows, len(used), N))
+    keys[~(np.arange(N)[None, None, :] < dense.count[prob][:, used][:, :, None])] = np.inf
+    perm = np.argpartition(keys, depth - 1, axis=2)[:, :, :depth] if depth < N else np.argsort(keys, axis=2)
+    if depth < N:  # argpartition leaves the first `depth` unordered: order them
+        perm = np.take_along_axis(perm, np.argsort(np.take_along_axis(keys, perm, axis=2), axis=2), axis=2)
+    local = np.full(C, -1)
+    local[used] = np.arange(len(used))
+    slot = perm[np.arange(rows)[:, None], local[sched][None, :], np.minimum(pos, depth - 1)[None, :]]
     avail = pos[None, :] < dense.count[prob][:, sched]
     # The sequence ends at the first draw whose configuration has run out.
     seq_len = np.where(avail.all(axis=1), length, np.argmin(avail, axis=1))
@@ -141,6 +166,10 @@ def _tally(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator
     """Incremental tally of every prefix; the vote leader breaks ties uniformly at random."""
     rows, L = ans.shape
     K = answer_correct.shape[1]
+    if (ans < 0).all():  # no answers recorded (e.g. verifier-only counts): nothing to tally
+        z = np.zeros((rows, L))
+        n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
+        return Tally(n=n, k=z, v1=z, v2=z, m=z, s=z, run=z, last_lead=z.astype(bool)), z.astype(bool), z.astype(bool)
     counts = np.zeros((rows, K + 1), dtype=np.int64)  # column K collects abstentions (ignored)
     prio = rng.random((rows, K + 1))
     r = np.arange(rows)
@@ -196,19 +225,28 @@ class Outcome:
         return estimate(self, boot=boot, seed=seed)
 
 
-def stop_steps(tr: Trace, rule: StoppingRule) -> np.ndarray:
-    """Index of the step at which each row stops (0-based)."""
+def first_stop(tr: Trace, rule: StoppingRule) -> np.ndarray:
+    """First step where the rule (past its min guard) or the verifier stops a row; L if never."""
     L = tr.score.shape[1]
-    done = np.asarray(rule.done(tr.tally), dtype=bool)
+    hit = (tr.tally.n >= rule.min_samples) & np.asarray(rule.satisfied(tr.tally), dtype=bool)
     if tr.first_pass:
-        done = done | tr.accepted
-    done = done | (np.arange(L)[None, :] >= (np.minimum(tr.length, rule.max_samples) - 1)[:, None])
-    return np.argmax(done, axis=1)
+        hit = hit | tr.accepted
+    return np.where(hit.any(axis=1), np.argmax(hit, axis=1), L)
 
 
-def evaluate(tr: Trace, rule: StoppingRule) -> Outcome:
-    """Replay ``rule`` on the trace; per-problem mean accuracy, cost and samples."""
-    stop = stop_steps(tr, rule)
+def stop_steps(tr: Trace, rule: StoppingRule, first: np.ndarray | None = None) -> np.ndarray:
+    """Index of the step at which each row stops (0-based), max guard and data length applied."""
+    first = first_stop(tr, rule) if first is None else first
+    return np.minimum(first, np.minimum(tr.length, rule.max_samples) - 1)
+
+
+def evaluate(tr: Trace, rule: StoppingRule, first: np.ndarray | None = None) -> Outcome:
+    """Replay ``rule`` on the trace; per-problem mean accuracy, cost and samples.
+
+    Pass ``first`` (from :func:`first_stop`) to re-use one statistic pass for
+    several max guards of the same rule.
+    """
+    stop = stop_steps(tr, rule, first)
     r = np.arange(len(stop))
     acc = tr.score[r, stop].reshape(tr.n_problems, tr.reps).mean(axis=1)
     cost = tr.cumcost[r, stop].reshape(tr.n_problems, tr.reps).mean(axis=1)

@@ -57,6 +57,19 @@ class Tally:
         )
 
 
+def _pairwise(fn: Any, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
+    """``fn(v1, v2)`` through a lookup table over the integer counts.
+
+    Replay evaluates rules on millions of (v1, v2) pairs drawn from a few
+    thousand distinct ones; special functions on the small table are far cheaper.
+    """
+    if v1.ndim == 0 or v1.size < 4096:
+        return fn(v1, v2)
+    size = int(max(v1.max(), v2.max())) + 1
+    a, b = np.meshgrid(np.arange(size, dtype=np.float64), np.arange(size, dtype=np.float64), indexing="ij")
+    return fn(a, b)[v1.astype(np.int64), v2.astype(np.int64)]
+
+
 def _xlogx(c: Any) -> Any:
     c = np.asarray(c, dtype=np.float64)
     return np.where(c > 0, c * np.log(np.maximum(c, 1.0)), 0.0)
@@ -126,7 +139,7 @@ class StoppingRule:
             if self.name == "fixed":
                 return n
             if self.name == "beta":  # P(leader's share > runner-up's) under a uniform prior
-                return special.betainc(v2 + 1, v1 + 1, 0.5)
+                return _pairwise(lambda a, b: special.betainc(b + 1, a + 1, 0.5), v1, v2)
             if self.name == "esc":
                 return np.asarray(t.run, dtype=np.float64)
             if self.name == "ratio":
@@ -139,8 +152,8 @@ class StoppingRule:
                 p1 = p[1]
                 return v1 * math.log(2 * p1) + v2 * math.log(2 * (1 - p1))
             if self.name == "msprt":  # mixture SPRT, uniform prior on the leader's share
-                return special.betaln(v1 + 1, v2 + 1) + (v1 + v2) * math.log(2.0) + math.log(2.0) + np.log(
-                    special.betainc(v2 + 1, v1 + 1, 0.5))
+                return _pairwise(lambda a, b: special.betaln(a + 1, b + 1) + (a + b + 1) * math.log(2.0) + np.log(
+                    special.betainc(b + 1, a + 1, 0.5)), v1, v2)
             if self.name == "bayes":
                 tab = _p_mode_table(p[1], int(np.max(v1)) + 2)
                 pm = tab[v1.astype(np.int64), np.minimum(v2, v1).astype(np.int64)]

@@ -1,0 +1,191 @@
+"""The planner: search mix × cap × stopping rule × max samples on a training split.
+
+Objective: maximum accuracy under a mean per-query budget, or minimum cost for a
+target accuracy. Every number reported as a prediction comes from replaying the
+chosen plan on the held-out problems (never the problems it was chosen on).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inferplan.errors import InfeasibleError, InputError
+from inferplan.planner.aggregate import Aggregation
+from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
+from inferplan.planner.candidates import Candidate, Mix, TraceCache, candidates_on, pareto
+from inferplan.planner.cost import cost_model_for
+from inferplan.planner.plan_file import Plan, Prediction, file_sha256
+from inferplan.planner.replay import Estimate, densify, estimate, evaluate
+from inferplan.planner.simulate import Baseline, fixed_baselines
+from inferplan.planner.split import split_problems
+from inferplan.profiles.store import SampleTable, load_profile
+
+TIE_TOLERANCE = 0.001  # accuracies this close on the training split count as equal: take the cheaper
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """A frontier candidate: chosen on the training split, replayed on held-out problems."""
+
+    mix: dict[str, float]
+    rule: str
+    max_tokens: int | None
+    train_accuracy: float
+    train_cost: float
+    heldout: Estimate
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What ``inferplan plan`` returns: the plan, its frontier and its baselines (held-out)."""
+
+    plan: Plan
+    heldout: Estimate
+    pareto: tuple[ParetoPoint, ...]
+    baselines: tuple[Baseline, ...]
+    train_problems: int
+    test_problems: int
+    split_source: str
+    candidates: int
+    seconds: float
+
+
+def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None) -> list[Mix]:
+    """Single configurations, plus allocated mixes when the profile has several."""
+    C = len(table.configs)
+    have = dense.count.min(axis=0) > 0
+    mixes = [Mix(tuple(float(i == c) for i in range(C)), table.configs[c].name) for c in range(C) if have[c]]
+    if C > 1 and have.sum() > 1:
+        budgets = {4.0, 16.0, 64.0}
+        if budget is not None:
+            budgets.add(max(1.0, budget / float(np.mean(unit_cost))))
+        for b in sorted(budgets):
+            b_cost = b * float(np.mean(unit_cost))
+            alloc = (allocate_pass_at_k(dense, b_cost, unit_cost) if agg.kind == "oracle"
+                     else allocate_vote(dense, b_cost, unit_cost, sims=64))
+            k = np.asarray(alloc.counts, dtype=float)
+            if k.sum() > 0 and (k > 0).sum() > 1:
+                mixes.append(Mix(tuple(k / k.sum()), "mix@" + "+".join(
+                    f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
+    return list({m.shares: m for m in mixes}.values())
+
+
+def _caps(table: SampleTable, unit: str) -> list[int | None]:
+    """Per-sample max-token caps worth trying (only when tokens are what costs)."""
+    tok = table.completion_tokens[~np.isnan(table.completion_tokens)]
+    if unit == "samples" or tok.size == 0:
+        return [None]
+    return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
+
+
+def _choose(cands: list[Candidate], budget: float | None, target: float | None, unit: str) -> Candidate:
+    if target is not None:
+        ok = [c for c in cands if c.accuracy >= target]
+        if not ok:
+            best = max(cands, key=lambda c: c.accuracy)
+            raise InfeasibleError(
+                f"no plan reaches accuracy {target:.3f} on the training problems; the best achievable is "
+                f"{best.accuracy:.3f} ({best.rule.spec}, {best.cost:.4g} {unit}/query)")
+        return min(ok, key=lambda c: (c.cost, -c.accuracy))
+    ok = [c for c in cands if c.cost <= budget]
+    if not ok:
+        cheap = min(cands, key=lambda c: c.cost)
+        raise InfeasibleError(
+            f"no plan costs ≤ {budget:g} {unit}/query; the cheapest ({cheap.rule.spec}) costs "
+            f"{cheap.cost:.4g} {unit}/query for accuracy {cheap.accuracy:.3f}")
+    top = max(c.accuracy for c in ok)
+    return min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
+
+
+def plan(
+    profile: Path | str,
+    *,
+    budget: float | None = None,
+    unit: str = "tokens",
+    target_accuracy: float | None = None,
+    aggregate: str = "vote",
+    false_positive: float = 0.0,
+    penalty: float = 0.0,
+    holdout: float = 0.5,
+    seed: int = 0,
+    price_in: float = 0.0,
+    price_out: float = 0.0,
+    reps: int = 16,
+) -> PlanResult:
+    """Search for the best plan on the training split; predict on the held-out split."""
+    t0 = time.perf_counter()
+    if (budget is None) == (target_accuracy is None):
+        raise InputError("give exactly one of --budget or --target-accuracy")
+    if budget is not None and budget <= 0:
+        raise InputError("--budget must be positive")
+    if target_accuracy is not None and not 0 < target_accuracy <= 1:
+        raise InputError("--target-accuracy must be in (0, 1]")
+    table = load_profile(profile)
+    agg = Aggregation(aggregate, false_positive, penalty)
+    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out)
+    split = split_problems(table, holdout, seed)
+    train, test = densify(table, cost, split.train), densify(table, cost, split.test)
+    valid = np.arange(train.cost.shape[2])[None, None, :] < train.count[:, :, None]
+    unit_cost = np.array([train.cost[:, c][valid[:, c]].mean() if valid[:, c].any() else np.inf
+                          for c in range(train.cost.shape[1])])
+    tr_cache = TraceCache(train, agg, reps, seed)
+    te_cache = TraceCache(test, agg, reps, seed + 1)
+    cands: list[Candidate] = []
+    for mix in _mixes(table, train, agg, unit_cost, budget):
+        for cap in _caps(table, unit):
+            cands.extend(candidates_on(tr_cache.get(mix, cap), mix, cap, agg))
+    chosen = _choose(cands, budget, target_accuracy, unit)
+    names = tuple(c.name for c in table.configs)
+
+    def heldout(c: Candidate) -> Estimate:
+        return estimate(evaluate(te_cache.get(c.mix, c.cap), c.rule), seed=seed)
+
+    pred = heldout(chosen)
+    front = tuple(ParetoPoint(c.mix.as_dict(names), c.rule.spec, c.cap, c.accuracy, c.cost, heldout(c))
+                  for c in pareto(cands))
+    at_budget = budget if budget is not None else chosen.cost
+    baselines = _baselines(cands, at_budget, table, te_cache, heldout)
+    notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
+             + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
+    if split.in_sample:
+        notes = ["--holdout 0: planned and evaluated on the same problems; the prediction is optimistic"]
+    result_plan = Plan(
+        profile=str(profile), profile_sha256=file_sha256(profile),
+        objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
+        target_accuracy=target_accuracy, unit=unit, mix=chosen.mix.as_dict(names),
+        configs={c.name: c.to_json() for c in table.configs if c.name in chosen.mix.as_dict(names)},
+        aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
+        prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems),
+        heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=tuple(notes),
+    )
+    return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
+                      len(cands), time.perf_counter() - t0)
+
+
+def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, te_cache: TraceCache,
+               heldout) -> tuple[Baseline, ...]:
+    """Best fixed-N majority and best single configuration at the budget, and one greedy sample."""
+    out: list[Baseline] = []
+
+    def add(name: str, pool: list[Candidate]) -> None:
+        ok = [c for c in pool if c.cost <= at_budget * (1 + 1e-9)]
+        if ok:
+            best = max(ok, key=lambda c: (c.accuracy, -c.cost))
+            e = heldout(best)
+            out.append(Baseline(f"{name} ({best.mix.name}, {best.rule.spec.split(',min')[0]})",
+                                e.accuracy, e.accuracy_ci, e.cost, e.samples))
+
+    plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]
+    add("best fixed-N at this budget", [c for c in plain if c.rule.name == "fixed"])
+    add("best single configuration", [c for c in cands if sum(s > 0 for s in c.mix.shares) == 1])
+    temps = [(c.temperature if c.temperature is not None else 1.0, i) for i, c in enumerate(table.configs)]
+    greedy_cfg = min(temps)[1]
+    one = [c for c in plain if c.rule.name == "fixed" and c.rule.max_samples == 1 and c.mix.shares[greedy_cfg] == 1]
+    if one:
+        e = heldout(one[0])
+        out.append(Baseline(f"one sample ({table.configs[greedy_cfg].name})", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+    return tuple(out)
