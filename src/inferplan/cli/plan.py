@@ -1,9 +1,57 @@
-"""`inferplan plan` (not yet implemented)."""
+"""`inferplan plan PROFILE --budget X --unit U -o PLAN.json`: choose N, mix and stopping rule."""
 
 from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
 
 import typer
 
 
+class Unit(str, Enum):
+    tokens = "tokens"
+    samples = "samples"
+    seconds = "seconds"
+    usd = "usd"
+    flops = "flops"
+
+
+class Aggregate(str, Enum):
+    vote = "vote"
+    logprob = "logprob"
+    oracle = "oracle"
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the ``plan`` command to the app."""
+
+    @app.command("plan")
+    def plan_cmd(
+        profile: Path = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`."),
+        budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
+        unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit."),
+        target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
+        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), logprob (best mean logprob) or oracle (verifier, first pass)."),
+        false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),
+        penalty: float = typer.Option(0.0, "--penalty", help="Score of a wrong answer is −penalty (abstaining scores 0)."),
+        holdout: float = typer.Option(0.5, "--holdout", help="Fraction of problems held out for the prediction (the profile's own split wins)."),
+        seed: int = typer.Option(0, "--seed", help="Seed for the split and the replay permutations."),
+        price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
+        price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+        out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    ) -> None:
+        """Search temperature mix, stopping rule, max samples and token cap on a training split;
+        predict accuracy and cost on held-out problems."""
+        from inferplan.cli.render.plan import render_plan
+        from inferplan.planner.plan_file import save_plan
+        from inferplan.planner.search import plan
+
+        result = plan(
+            profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
+            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+            price_in=price_in, price_out=price_out,
+        )
+        if out is not None:
+            save_plan(result.plan, out)
+        render_plan(result, out, as_json=as_json)

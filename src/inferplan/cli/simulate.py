@@ -1,9 +1,48 @@
-"""`inferplan simulate` (not yet implemented)."""
+"""`inferplan simulate PROFILE --plan PLAN.json | --rule beta:0.95`: replay on recorded samples."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from inferplan.cli.plan import Aggregate, Unit
+
+RULE_HELP = (
+    "Stopping rule name[:param[,param]][,min=A][,max=B]: fixed:N, beta:θ (Adaptive-Consistency), esc:w, "
+    "ratio:θ, entropy:θ, sprt:α[,p1], msprt:α, bayes:B[,unseen]."
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the ``simulate`` command to the app."""
+
+    @app.command("simulate")
+    def simulate_cmd(
+        profile: Path = typer.Argument(..., help="Profile (.jsonl) with recorded samples."),
+        plan: Path = typer.Option(None, "--plan", help="Plan file to replay on its held-out problems."),
+        rule: str = typer.Option(None, "--rule", help=RULE_HELP),
+        max_samples: int = typer.Option(None, "--max-samples", help="Max guard for --rule (default 40)."),
+        min_samples: int = typer.Option(None, "--min-samples", help="Min guard for --rule (default 1)."),
+        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="Aggregation for --rule."),
+        unit: Unit = typer.Option(Unit.samples, "--unit", help="Cost unit for --rule (a plan uses its own)."),
+        holdout: float = typer.Option(None, "--holdout", help="Replay --rule on a seeded held-out fraction only."),
+        reps: int = typer.Option(20, "--reps", help="Random orders of each problem's samples."),
+        seed: int = typer.Option(0, "--seed", help="Seed for permutations, tie-breaks and bootstrap."),
+        price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
+        price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    ) -> None:
+        """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
+        from inferplan.cli.render.plan import render_simulation
+        from inferplan.errors import InputError
+        from inferplan.planner.simulate import simulate
+
+        if reps < 1:
+            raise InputError("--reps must be ≥ 1")
+        result = simulate(
+            profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
+            aggregate=aggregate.value, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
+            price_in=price_in, price_out=price_out,
+        )
+        render_simulation(result, as_json=as_json)

@@ -24,6 +24,7 @@ from inferplan.planner.simulate import Baseline, fixed_baselines
 from inferplan.planner.split import split_problems
 from inferplan.profiles.store import SampleTable, load_profile
 
+HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
 TIE_TOLERANCE = 0.001  # accuracies this close on the training split count as equal: take the cheaper
 
 
@@ -133,7 +134,8 @@ def plan(
     unit_cost = np.array([train.cost[:, c][valid[:, c]].mean() if valid[:, c].any() else np.inf
                           for c in range(train.cost.shape[1])])
     tr_cache = TraceCache(train, agg, reps, seed)
-    te_cache = TraceCache(test, agg, reps, seed + 1)
+    # Held-out replay uses the same orders `simulate --plan` will (its default 20 per problem).
+    te_cache = TraceCache(test, agg, HELDOUT_REPS, seed)
     cands: list[Candidate] = []
     for mix in _mixes(table, train, agg, unit_cost, budget):
         for cap in _caps(table, unit):

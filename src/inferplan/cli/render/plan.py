@@ -1,0 +1,93 @@
+"""Rendering of `plan` and `simulate` results (rich tables or JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.table import Table
+
+from inferplan.cli.render.common import fmt_interval, out, print_json, warn
+from inferplan.planner.search import PlanResult
+from inferplan.planner.simulate import Baseline, SimulationResult
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _baseline_json(b: Baseline) -> dict:
+    return {"name": b.name, "accuracy": b.accuracy, "accuracy_ci": list(b.accuracy_ci),
+            "cost_per_query": b.cost, "samples_per_query": b.samples}
+
+
+def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    cols = ("baseline", "accuracy", "samples/query") + (() if unit == "samples" else (f"{unit}/query",))
+    for col in cols:
+        t.add_column(col, justify="left" if col == "baseline" else "right")
+    for b in rows:
+        t.add_row(b.name, fmt_interval(b.accuracy, *b.accuracy_ci), f"{b.samples:.2f}",
+                  *(() if unit == "samples" else (_num(b.cost),)))
+    return t
+
+
+def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
+    p = r.plan
+    if as_json:
+        print_json({
+            "plan": {**p.to_json(), "accuracy": r.heldout.accuracy, "accuracy_ci": list(r.heldout.accuracy_ci),
+                     "cost_per_query": r.heldout.cost, "samples_per_query": r.heldout.samples},
+            "written": str(path) if path else None,
+            "pareto": [{"mix": x.mix, "rule": x.rule, "max_tokens": x.max_tokens, "train_accuracy": x.train_accuracy,
+                        "train_cost": x.train_cost, "heldout": asdict(x.heldout)} for x in r.pareto],
+            "baselines": [_baseline_json(b) for b in r.baselines],
+            "split": {"source": r.split_source, "train": r.train_problems, "test": r.test_problems},
+            "candidates": r.candidates, "seconds": r.seconds,
+        })
+        return
+    goal = (f"max accuracy at ≤ {p.budget:g} {p.unit}/query" if p.budget is not None
+            else f"min {p.unit} for accuracy ≥ {p.target_accuracy:g}")
+    out.print(f"[bold]Plan[/bold] ({goal}; {r.candidates} candidates searched in {r.seconds:.1f}s)")
+    mix = ", ".join(f"{k} {v:.0%}" for k, v in p.mix.items())
+    out.print(f"  mix          {mix}")
+    out.print(f"  aggregation  {p.aggregation.kind}")
+    out.print(f"  stopping     {p.rule.spec} (batch: {p.batch})")
+    out.print(f"  max tokens   {p.max_tokens if p.max_tokens is not None else 'as profiled'}")
+    e = r.heldout
+    cost = "" if p.unit == "samples" else f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}], "
+    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}{e.samples:.2f} samples/query "
+              "(held-out problems)")
+    for note in p.notes:
+        out.print(f"  [dim]{note}[/dim]")
+    if path:
+        out.print(f"  written to   {path}")
+    t = Table(title="Pareto frontier (chosen on training problems, replayed on held-out)", title_justify="left")
+    for col in ("rule", "mix", "cap", "train acc", f"train {p.unit}", "held-out acc", f"held-out {p.unit}"):
+        t.add_column(col, justify="left" if col in ("rule", "mix") else "right")
+    for x in r.pareto:
+        t.add_row(x.rule.split(",min")[0] + f" ≤{x.rule.rsplit('max=', 1)[-1]}", "+".join(x.mix), str(x.max_tokens or "–"),
+                  f"{100 * x.train_accuracy:.1f}%", _num(x.train_cost),
+                  f"{100 * x.heldout.accuracy:.1f}% ±{50 * (x.heldout.accuracy_ci[1] - x.heldout.accuracy_ci[0]):.1f}",
+                  _num(x.heldout.cost))
+    out.print(t)
+    out.print(_baseline_table(r.baselines, p.unit, "Baselines (held-out problems)"))
+
+
+def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
+    for w in r.warnings:
+        warn(w)
+    e = r.estimate
+    if as_json:
+        print_json({
+            "plan": {"rule": r.rule, "mix": r.mix, "unit": r.unit, "accuracy": e.accuracy,
+                     "accuracy_ci": list(e.accuracy_ci), "cost_per_query": e.cost, "cost_ci": list(e.cost_ci),
+                     "samples_per_query": e.samples},
+            "baselines": [_baseline_json(b) for b in r.baselines],
+            "problems": r.problems, "reps": r.reps, "replayed_on": r.source,
+        })
+        return
+    out.print(f"[bold]{r.rule}[/bold] replayed on {r.source} ({r.problems} problems × {r.reps} orders)")
+    cost = "" if r.unit == "samples" else f"{_num(e.cost)} {r.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}]   "
+    out.print(f"  accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}   {cost}{e.samples:.2f} samples/query")
+    out.print(_baseline_table(r.baselines, r.unit, "Fixed-N majority on the same problems and orders"))
