@@ -136,11 +136,12 @@ def vote_accuracy(dist: np.ndarray, answer_correct: np.ndarray, k: np.ndarray, *
     for c in range(C):
         if k[c] > 0:
             total += rng.multinomial(int(k[c]), dist[:, c, :], size=(sims, P))
-    total[..., -1] = -1  # abstentions never win
+    total[..., -1] = 0  # abstentions never win
+    voted = total.max(axis=2) > 0  # all samples abstained: the query abstains
     total += rng.random(total.shape) * 0.5  # uniform tie-break among equal counts
     winner = total.argmax(axis=2)
     right = np.take_along_axis(np.broadcast_to(np.c_[answer_correct, np.zeros(P, bool)], (sims, P, K1)),
-                               winner[..., None], axis=2)[..., 0]
+                               winner[..., None], axis=2)[..., 0] & voted
     return float(right.mean())
 
 

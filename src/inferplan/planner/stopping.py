@@ -89,11 +89,14 @@ def _p_mode_row(v1: int, au: float, grid: int = 1500) -> np.ndarray:
         # Gamma(0.3) beating Gamma(25+) has probability < 1e-8: only the runner-up matters,
         # and P(G1 > G2) has the closed form I_0.5(v2+1, v1+1).
         return special.betainc(np.arange(1.0, v1 + 2.0), a1, 0.5)
-    x = np.linspace(0.0, a1 + 14 * math.sqrt(a1) + 30, grid)[1:]
+    # x = hi·u³ packs grid points near 0, where Gamma(au < 1)'s CDF rises like x^au.
+    hi = a1 + 14 * math.sqrt(a1) + 30
+    u = np.linspace(0.0, 1.0, grid)[1:]
+    x, dx = hi * u**3, 3 * hi * u**2
     pdf = np.exp((a1 - 1) * np.log(x) - x - special.gammaln(a1))
     a2 = np.arange(1.0, v1 + 2.0)[:, None]
-    vals = pdf * special.gammainc(a2, x) * special.gammainc(au, x)
-    return np.clip(np.trapezoid(vals, x, axis=1), 0.0, 1.0)
+    vals = pdf * dx * special.gammainc(a2, x) * special.gammainc(au, x)
+    return np.clip(np.trapezoid(np.c_[np.zeros(len(a2)), vals], np.r_[0.0, u], axis=1), 0.0, 1.0)
 
 
 _P_TABLE: dict[float, np.ndarray] = {}

@@ -1,0 +1,88 @@
+"""Replay of stopping rules on real recorded samples (ESC Last Letters, BoInf MATH500)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferplan.planner.aggregate import Aggregation
+from inferplan.planner.cost import cost_model_for
+from inferplan.planner.replay import capped, densify, evaluate, schedule, trace
+from inferplan.planner.simulate import simulate
+from inferplan.planner.stopping import make_rule
+from inferplan.profiles.importers import import_published
+from inferplan.profiles.store import load_profile
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def esc(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("esc") / "esc.jsonl"
+    return import_published("esc", shared_data / "esc" / "last_letters_gpt35.jsonl", out)
+
+
+@pytest.fixture(scope="module")
+def math500(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("boinf") / "qwen.jsonl"
+    return import_published("boinf", shared_data / "boinf" / "math500_Qwen3-14B.jsonl", out)
+
+
+def test_esc_reference_numbers(esc: Path) -> None:
+    """REFERENCE §3: SC@40 83.14%; beta 0.95 → 83.11% at 6.38; ESC w=5 → 83.09% at 8.88."""
+    r = simulate(esc, rule="beta:0.95", max_samples=40)
+    assert r.estimate.accuracy == pytest.approx(0.831, abs=0.005)
+    assert r.estimate.samples == pytest.approx(6.4, abs=0.4)
+    sc40 = next(b for b in r.baselines if b.name == "fixed-40")
+    assert sc40.accuracy == pytest.approx(0.8314, abs=0.002)
+    w5 = simulate(esc, rule="esc:5", max_samples=40)
+    assert w5.estimate.accuracy == pytest.approx(0.8309, abs=0.005)
+    assert w5.estimate.samples == pytest.approx(8.88, abs=0.4)
+    assert [b.name for b in r.baselines] == ["fixed-1", "fixed-2", "fixed-4", "fixed-8", "fixed-16", "fixed-32", "fixed-40"]
+    lo, hi = r.estimate.accuracy_ci
+    assert lo < r.estimate.accuracy < hi and hi - lo > 0.02  # 500 problems: a few points wide
+
+
+def test_costs_are_the_tokens_actually_consumed(math500: Path) -> None:
+    table = load_profile(math500)
+    cm = cost_model_for(table, "tokens")
+    dense = densify(table, cm)
+    tr = trace(dense, np.array([1.0]), 80, Aggregation(), reps=4, seed=1)
+    # Drawing all 80 samples costs exactly each problem's recorded total, whatever the order.
+    total = np.zeros(len(table.problems))
+    np.add.at(total, table.problem, table.completion_tokens)
+    o = evaluate(tr, make_rule("fixed", (80,)))
+    assert np.allclose(o.cost, total[dense.problem_index])
+    # One sample costs, on average over orders, about the mean sample length.
+    one = evaluate(tr, make_rule("fixed", (1,)))
+    assert one.cost.mean() == pytest.approx(np.nanmean(table.completion_tokens), rel=0.05)
+    # An adaptive rule pays for what it consumed: between 1 and 80 samples' worth.
+    b = evaluate(tr, make_rule("beta", (0.95,), max_samples=80))
+    assert one.cost.mean() < b.cost.mean() < o.cost.mean()
+    assert 1 <= b.samples.min() and b.samples.max() <= 80
+
+
+def test_replay_is_seeded_and_paired(esc: Path) -> None:
+    a = simulate(esc, rule="bayes:10", max_samples=40, seed=3, reps=5)
+    b = simulate(esc, rule="bayes:10", max_samples=40, seed=3, reps=5)
+    c = simulate(esc, rule="bayes:10", max_samples=40, seed=4, reps=5)
+    assert a == b
+    assert a.estimate != c.estimate
+
+
+def test_token_cap_turns_long_samples_into_abstentions(math500: Path) -> None:
+    table = load_profile(math500)
+    dense = densify(table, cost_model_for(table, "tokens"))
+    cap = int(np.nanquantile(table.completion_tokens, 0.5))
+    d = capped(dense, cap)
+    long = dense.tokens > cap
+    assert (d.answer[long] == -1).all() and not d.correct[long].any()
+    assert np.allclose(d.cost[long], cap) and np.array_equal(d.cost[~long], dense.cost[~long])
+
+
+def test_schedule_follows_the_mix() -> None:
+    s = schedule(np.array([0.75, 0.25]), 8)
+    assert list(np.bincount(s, minlength=2)) == [6, 2]
+    assert s[0] == 0 and set(s[:4]) == {0, 1}  # interleaved, not blocks

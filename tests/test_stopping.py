@@ -1,0 +1,109 @@
+"""Stopping rules: closed-form values, guards, lookahead, and online ≡ replay."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special
+
+from inferplan.errors import InputError
+from inferplan.planner.replay import _tally
+from inferplan.planner.stopping import RULES, Tally, _p_mode_row, make_rule, parse_rule
+
+
+def tally(v1: int, v2: int = 0, m: int | None = None) -> Tally:
+    n = v1 + v2
+    return Tally(n=n, k=n, v1=v1, v2=v2, m=m if m is not None else (v1 > 0) + (v2 > 0), s=0.0, run=1, last_lead=True)
+
+
+@pytest.mark.parametrize("v1,v2,expected", [(5, 0, 0.984), (4, 0, 0.969), (9, 1, 0.994)])
+def test_beta_closed_form(v1: int, v2: int, expected: float) -> None:
+    assert float(make_rule("beta").statistic(tally(v1, v2))) == pytest.approx(expected, abs=5e-4)
+
+
+def test_beta_votes_needed_at_095() -> None:
+    rule = make_rule("beta", (0.95,), max_samples=100)
+    needed = []
+    for v2 in range(6):
+        v1 = v2
+        while not rule.satisfied(tally(v1, v2)):
+            v1 += 1
+        needed.append(v1)
+    assert needed == [4, 6, 8, 9, 11, 12]
+
+
+def test_bayes_mode_probability_matches_quadrature() -> None:
+    for v1 in (0, 2, 7):
+        row = _p_mode_row(v1, 0.3)
+        for v2 in range(v1 + 1):
+            a1, a2 = v1 + 1.0, v2 + 1.0
+            f = lambda x: math.exp((a1 - 1) * math.log(x) - x - special.gammaln(a1)) \
+                * special.gammainc(a2, x) * special.gammainc(0.3, x)
+            assert row[v2] == pytest.approx(integrate.quad(f, 0, 80, limit=200)[0], abs=1e-4)
+
+
+def test_guards_and_fixed() -> None:
+    r = make_rule("beta", (0.5,), min_samples=3, max_samples=5)
+    assert not r.done(tally(2)) and r.done(tally(3))  # min guard holds a unanimous pair
+    assert r.done(Tally(n=5, k=5, v1=2, v2=2, m=3, s=0.0, run=1, last_lead=False))  # max guard
+    f = make_rule("fixed", (4,))
+    assert (f.min_samples, f.max_samples) == (4, 4)
+
+
+def test_esc_stops_only_at_window_ends() -> None:
+    st = make_rule("esc", (3,), max_samples=40).start()
+    for a in "aaab":
+        st.add(a)
+    assert not st.done
+    for a in "bb":
+        st.add(a)
+    assert st.done and st.n == 6
+
+
+def test_lookahead_is_the_fewest_samples_that_could_stop() -> None:
+    st = make_rule("beta", (0.95,), max_samples=40).start()
+    for a in "aab":
+        st.add(a)
+    assert st.lookahead() == 4  # 6 votes for "a" against 1 → 3 + 4 samples
+    esc = make_rule("esc", (5,), max_samples=40).start()
+    for a in "aaa":
+        esc.add(a)
+    assert esc.lookahead() == 2
+    capped = make_rule("beta", (0.99,), max_samples=5).start()
+    capped.add("a")
+    assert capped.lookahead() == 4  # cannot stop earlier than the max guard
+
+
+def test_parse_rule_syntax_and_errors() -> None:
+    r = parse_rule("beta:0.9,min=2,max=30")
+    assert (r.name, r.params, r.min_samples, r.max_samples) == ("beta", (0.9,), 2, 30)
+    assert parse_rule("esc", max_samples=12).max_samples == 12
+    assert parse_rule(r.spec) == r  # the spec round-trips
+    for bad in ("nope:1", "beta:x", "beta:1.5", "esc:2,foo=3", "beta:0.9,max=0"):
+        with pytest.raises(InputError):
+            parse_rule(bad)
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_online_and_replay_agree(name: str) -> None:
+    """The runner's one-at-a-time state and the vectorised replay stop at the same sample."""
+    rng = np.random.default_rng(7)
+    rows, length = 300, 30
+    # Mixtures from near-unanimous to scattered, with some abstentions (−1).
+    probs = rng.dirichlet(np.full(5, 0.4), size=rows)
+    ans = np.array([rng.choice(5, size=length, p=p) for p in probs])
+    ans[rng.random(ans.shape) < 0.05] = -1
+    t, _, _ = _tally(ans, np.zeros((rows, 5), bool), np.random.default_rng(0))
+    rule = make_rule(name, max_samples=length)
+    done = np.asarray(rule.done(t))
+    stop_replay = np.argmax(done, axis=1)
+    for i in range(rows):
+        st = rule.start()
+        for j, a in enumerate(ans[i]):
+            st.add(None if a < 0 else str(a))
+            assert st.done == bool(done[i, j]), (name, i, j)
+            if st.done:
+                assert j == stop_replay[i]
+                break
