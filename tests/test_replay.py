@@ -86,3 +86,27 @@ def test_schedule_follows_the_mix() -> None:
     s = schedule(np.array([0.75, 0.25]), 8)
     assert list(np.bincount(s, minlength=2)) == [6, 2]
     assert s[0] == 0 and set(s[:4]) == {0, 1}  # interleaved, not blocks
+
+
+def test_fixed_n_replay_agrees_with_exact_maj_at_k(esc: Path) -> None:
+    """Permutation replay of fixed-N majority ≈ the exact maj@k estimator (mean over all k-subsets)."""
+    from inferplan.planner.estimators import maj_at_k
+
+    table = load_profile(esc)
+    dense = densify(table, cost_model_for(table, "samples"))
+    K = dense.answer_correct.shape[1]
+    counts = np.zeros((dense.n_problems, K), dtype=np.int64)
+    a = dense.answer[:, 0, :]
+    for j in range(K):
+        counts[:, j] = (a == j).sum(axis=1)
+    exact = maj_at_k(counts, dense.answer_correct, 8, n=dense.count[:, 0]).mean()
+    tr = trace(dense, np.array([1.0]), 40, Aggregation(), reps=20, seed=5)
+    replayed = evaluate(tr, make_rule("fixed", (8,))).accuracy.mean()
+    assert replayed == pytest.approx(exact, abs=0.005)
+
+
+def test_usd_unit_prices_completion_tokens(math500: Path) -> None:
+    tokens = simulate(math500, rule="fixed:4", unit="tokens", reps=3)
+    usd = simulate(math500, rule="fixed:4", unit="usd", price_out=2.0, reps=3)
+    assert usd.estimate.cost == pytest.approx(tokens.estimate.cost * 2.0 / 1e6)
+    assert usd.estimate.accuracy == tokens.estimate.accuracy
