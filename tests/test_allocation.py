@@ -105,3 +105,30 @@ def test_answer_distributions_are_normalised(osca) -> None:
     _, _, train, _ = osca
     d = answer_distributions(train)
     assert np.allclose(d.sum(axis=2), 1.0)
+
+
+def test_vote_mix_helps_where_configurations_err_differently(tmp_path: Path) -> None:
+    """Planner logic on a synthetic profile: config A solves the even problems, B the odd ones."""
+    from inferplan.planner.allocation import allocate_vote
+    from inferplan.profiles.store import ProfileWriter
+
+    rng = np.random.default_rng(0)
+    header = {"configs": [{"name": "A", "temperature": 0.2}, {"name": "B", "temperature": 1.0}]}
+    recs = []
+    for p in range(40):
+        for cfg, good in (("A", p % 2 == 0), ("B", p % 2 == 1)):
+            for i in range(20):
+                right = rng.random() < (0.9 if good else 0.3)
+                ans = "42" if right else str(rng.integers(0, 3))  # wrong answers split three ways
+                recs.append({"problem": str(p), "config": cfg, "index": i, "answer": ans, "correct": right})
+    path = tmp_path / "synthetic.jsonl"
+    with ProfileWriter(path, header) as w:
+        w.write(recs)
+    table = load_profile(path)
+    dense = densify(table, cost_model_for(table, "samples"))
+    dist = answer_distributions(dense)
+    alloc = allocate_vote(dense, 8.0, np.ones(2), sims=200, seed=0)
+    assert sum(alloc.counts) == 8 and min(alloc.counts) > 0
+    single = max(vote_accuracy(dist, dense.answer_correct, np.array(k, float), sims=400, seed=1) for k in ([8, 0], [0, 8]))
+    mixed = vote_accuracy(dist, dense.answer_correct, np.array(alloc.counts, float), sims=400, seed=1)
+    assert mixed > single + 0.05

@@ -95,6 +95,13 @@ def step_outcomes(
     return StepOutcomes(after & first_ok[:, None], after & ~first_ok[:, None], after)
 
 
+def check_answers(table, agg: Aggregation) -> None:
+    """Voting needs extracted answers; a verifier-only profile (e.g. OSCA counts) has none."""
+    if agg.kind != "oracle" and table.n_samples and (table.answer < 0).all():
+        raise InputError(f"profile records no extracted answers; --aggregate {agg.kind} needs them "
+                         "(use --aggregate oracle for pass@k)")
+
+
 def score(right: np.ndarray, wrong: np.ndarray, agg: Aggregation) -> np.ndarray:
     """Accuracy score: 1 per right answer, −penalty per wrong one."""
     return right.astype(np.float64) - agg.penalty * wrong.astype(np.float64)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.errors import InfeasibleError, InputError
-from inferplan.planner.aggregate import Aggregation
+from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import Candidate, Mix, TraceCache, candidates_on, pareto
 from inferplan.planner.cost import cost_model_for
@@ -127,6 +127,7 @@ def plan(
         raise InputError("--target-accuracy must be in (0, 1]")
     table = load_profile(profile)
     agg = Aggregation(aggregate, false_positive, penalty)
+    check_answers(table, agg)
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out)
     split = split_problems(table, holdout, seed)
     train, test = densify(table, cost, split.train), densify(table, cost, split.test)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.errors import InputError
-from inferplan.planner.aggregate import Aggregation
+from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.plan_file import Plan, file_sha256, load_plan
@@ -111,6 +111,7 @@ def simulate(
         if len(table.configs) != 1:
             warnings.append("profile has several configurations; a command-line rule draws from all in equal shares")
         mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
+    check_answers(table, agg)
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out)
     dense = densify(table, cost, problems)
     cache = TraceCache(dense, agg, reps, seed)

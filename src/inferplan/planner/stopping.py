@@ -16,7 +16,7 @@ Rule syntax on the command line: ``name[:param[,param]]``, e.g. ``beta:0.95``,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -322,6 +322,3 @@ class RuleState:
 
     def lookahead(self) -> int:
         return self.rule.lookahead(self.tally)
-
-    def with_rule(self, rule: StoppingRule) -> "RuleState":
-        return replace(self, rule=rule, counts=dict(self.counts))
