@@ -9,8 +9,9 @@ import pytest
 from scipy import integrate, special
 
 from inferplan.errors import InputError
-from inferplan.planner.replay import _tally
-from inferplan.planner.stopping import RULES, Tally, _p_mode_row, make_rule, parse_rule
+from inferplan.planner.replay import tally_prefixes
+from inferplan.planner.rule_math import p_mode_row
+from inferplan.planner.stopping import RULES, Tally, make_rule, parse_rule
 
 
 def tally(v1: int, v2: int = 0, m: int | None = None) -> Tally:
@@ -36,7 +37,7 @@ def test_beta_votes_needed_at_095() -> None:
 
 def test_bayes_mode_probability_matches_quadrature() -> None:
     for v1 in (0, 2, 7):
-        row = _p_mode_row(v1, 0.3)
+        row = p_mode_row(v1, 0.3)
         for v2 in range(v1 + 1):
             a1, a2 = v1 + 1.0, v2 + 1.0
             f = lambda x: math.exp((a1 - 1) * math.log(x) - x - special.gammaln(a1)) \
@@ -95,7 +96,7 @@ def test_online_and_replay_agree(name: str) -> None:
     probs = rng.dirichlet(np.full(5, 0.4), size=rows)
     ans = np.array([rng.choice(5, size=length, p=p) for p in probs])
     ans[rng.random(ans.shape) < 0.05] = -1
-    t, _, _ = _tally(ans, np.zeros((rows, 5), bool), np.random.default_rng(0))
+    t, _, _ = tally_prefixes(ans, np.zeros((rows, 5), bool), np.random.default_rng(0))
     rule = make_rule(name, max_samples=length)
     done = np.asarray(rule.done(t))
     stop_replay = np.argmax(done, axis=1)

@@ -155,14 +155,14 @@ def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps:
     cor = valid & dense.correct[pi, ci, slot]
     cst = np.where(valid, dense.cost[pi, ci, slot], 0.0)
     scr = dense.score[pi, ci, slot]
-    t, lead_ok, lead_has = _tally(ans, dense.answer_correct[prob], rng)
+    t, lead_ok, lead_has = tally_prefixes(ans, dense.answer_correct[prob], rng)
     out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=cor,
                         seq_score=scr, valid=valid, rng=rng)
     cum = np.cumsum(cst, axis=1) + dense.overhead[prob][:, None]
     return Trace(prob, seq_len, t, score(out.right, out.wrong, agg), out.accepted, cum, P, reps, agg.first_pass)
 
 
-def _tally(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator) -> tuple[Tally, np.ndarray, np.ndarray]:
+def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator) -> tuple[Tally, np.ndarray, np.ndarray]:
     """Incremental tally of every prefix; the vote leader breaks ties uniformly at random."""
     rows, L = ans.shape
     K = answer_correct.shape[1]

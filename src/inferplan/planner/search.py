@@ -20,7 +20,7 @@ from inferplan.planner.candidates import Candidate, Mix, TraceCache, candidates_
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.plan_file import Plan, Prediction, file_sha256
 from inferplan.planner.replay import Estimate, densify, estimate, evaluate
-from inferplan.planner.simulate import Baseline, fixed_baselines
+from inferplan.planner.simulate import Baseline
 from inferplan.planner.split import split_problems
 from inferplan.profiles.store import SampleTable, load_profile
 
