@@ -1,9 +1,89 @@
-"""`inferplan profile` (not yet implemented)."""
+"""`inferplan profile …` (measure a model on a task set) and `inferplan profile show PROFILE`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
+import click
 import typer
+
+from inferplan.cli import options
+
+profile_app = typer.Typer(
+    invoke_without_command=True, no_args_is_help=False, add_completion=False,
+    help="Sample a model many times per problem at several temperatures, grade and record every sample. "
+    "`inferplan profile show PROFILE` summarises a profile.",
+)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise typer.BadParameter("expected at least one temperature")
+    return values
+
+
+@profile_app.callback()
+def profile_cmd(
+    ctx: typer.Context,
+    model: str = options.MODEL,
+    tasks: str = typer.Option("builtin:arith", "--tasks", "-t",
+                              help="Task set: a JSONL file, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]]."),
+    temperatures: str = typer.Option("0.2,0.6,1.0", "--temperatures", help="Comma-separated temperatures (one configuration each)."),
+    samples: int = typer.Option(16, "--samples", "-n", help="Samples per problem and temperature."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token cap per sample (default: the task set's, else 128)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N problems (after --shuffle)."),
+    shuffle: bool = typer.Option(False, "--shuffle", help="Shuffle the problems (seeded by --seed) before --limit."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every sample and of --shuffle."),
+    grader: Optional[str] = typer.Option(None, "--grader", help="auto, numeric, exact, choice, regex:PATTERN, math or code (default: per task / set)."),
+    template: Optional[str] = typer.Option(None, "--template", help="Prompt template: chat, chat-short, base or raw (default: the set's)."),
+    allow_code_execution: bool = typer.Option(False, "--allow-code-execution", help="Allow the code grader to run model-written code (sandboxed)."),
+    force: bool = typer.Option(False, "--force", help="Start OUT over if it was made with other settings."),
+    no_text: bool = typer.Option(False, "--no-text", help="Do not keep completion texts in the profile."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Profile file to write (resumed if it exists)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    threads: Optional[int] = options.THREADS,
+    ctx_size: int = options.CTX,
+    gpu_layers: int = options.GPU_LAYERS,
+    parallel: int = options.PARALLEL,
+    model_name: Optional[str] = options.MODEL_NAME,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
+) -> None:
+    """Profile MODEL on a task set into -o PROFILE; rerunning continues where it stopped."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise click.UsageError("missing option '--out' / '-o' (the profile file to write)", ctx=ctx)
+    from inferplan.cli.render.profile import ProgressBar, render_profile_result
+    from inferplan.profiles.profiler import ProfileOptions, run_profile
+
+    opts = ProfileOptions(
+        out=out, model=model, tasks=tasks, temperatures=_floats(temperatures), samples=samples,
+        max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader, template=template,
+        allow_code_execution=allow_code_execution, force=force, keep_text=not no_text,
+        backend=options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env),
+    )
+    with ProgressBar() as bar:
+        result = run_profile(opts, on_progress=bar.update)
+    render_profile_result(result, as_json=as_json)
+
+
+@profile_app.command("show")
+def show_cmd(
+    path: Path = typer.Argument(..., help="A profile file."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
+) -> None:
+    """Problems, samples per configuration, pass@1 with a Beta-posterior interval, tokens, throughput."""
+    from inferplan.cli.render.profile import render_summary
+    from inferplan.profiles.summary import summarize
+
+    render_summary(summarize(path), as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the ``profile`` group (profiling itself, and ``show``) to the app."""
+    app.add_typer(profile_app, name="profile")

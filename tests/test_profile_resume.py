@@ -1,0 +1,158 @@
+"""Profiling is append-only and resumable: scheduling with a fake backend, and a REAL kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferplan.backends.base import BackendInfo, Completion, SampleRequest
+from inferplan.errors import ConflictError
+from inferplan.profiles.profiler import ProfileOptions, run_profile, sample_seed
+from inferplan.profiles.store import iter_records, load_profile
+
+
+class FakeStream:
+    """Yields each request's samples; answers right with a seed-determined chance."""
+
+    def __init__(self, requests, fail_after: int | None = None) -> None:
+        self.requests = list(requests)
+        self.fail_after = fail_after
+
+    def submit(self, requests):
+        start = len(self.requests)
+        self.requests.extend(requests)
+        return list(range(start, len(self.requests)))
+
+    def cancel(self, request: int) -> None:
+        pass
+
+    def __iter__(self):
+        emitted = 0
+        for r, req in enumerate(self.requests):
+            a, b = (int(x) for x in req.messages[0]["content"].split("?")[0].split()[-3::2])
+            for i in range(req.n):
+                if self.fail_after is not None and emitted >= self.fail_after:
+                    raise KeyboardInterrupt
+                rng = np.random.default_rng(req.seed(i))
+                right = rng.random() > req.temperature(i) / 2
+                answer = a + b if right else a + b + 1
+                emitted += 1
+                yield Completion(request=r, index=req.first_index + i, text=f"The answer is {answer}.",
+                                 completion_tokens=5, prompt_tokens=20, logprob=-1.0, finish="stop",
+                                 seconds=0.01, temperature=req.temperature(i), seed=req.seed(i))
+
+
+class FakeBackend:
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.info = BackendInfo(name="fake", model="fake-model", model_sha256="0" * 64, parallel_slots=4)
+        self.fail_after = fail_after
+        self.requests: list[SampleRequest] = []
+
+    def sample(self, requests):
+        self.requests.extend(requests)
+        return FakeStream(requests, self.fail_after)
+
+    def close(self) -> None:
+        pass
+
+
+def _keys(path: Path) -> Counter:
+    return Counter((r["problem"], r["config"], r["index"]) for r in iter_records(path))
+
+
+def _tasks(tmp_path: Path, n: int = 5) -> Path:
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} + {i + 3}?", "answer": 2 * i + 3}) + "\n"
+                         for i in range(n)))
+    return p
+
+
+def _opts(tmp_path: Path, **kw) -> ProfileOptions:
+    base = dict(out=tmp_path / "p.jsonl", tasks=str(_tasks(tmp_path)), temperatures=(0.2, 1.0), samples=6,
+                max_tokens=8, template="chat")
+    return ProfileOptions(**{**base, **kw})
+
+
+def test_one_request_per_task_with_all_its_samples(tmp_path):
+    fake = FakeBackend()
+    res = run_profile(_opts(tmp_path), backend=fake)
+    assert res.written == 5 * 2 * 6 and res.already == 0
+    assert len(fake.requests) == 5 and all(r.n == 12 for r in fake.requests)
+    assert sorted(set(fake.requests[0].temperatures)) == [0.2, 1.0]
+    assert set(_keys(res.path).values()) == {1} and len(_keys(res.path)) == 60
+    tab = load_profile(res.path)
+    # T=0.2 answers right ~90% of the time, T=1.0 ~50%: the grades follow the texts.
+    assert tab.correct[tab.config == 0].mean() > tab.correct[tab.config == 1].mean()
+
+
+def test_interrupted_run_resumes_without_duplicates_and_with_the_same_seeds(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(_opts(tmp_path), backend=FakeBackend(fail_after=23))
+    partial = _keys(tmp_path / "p.jsonl")
+    assert len(partial) == 23  # every graded sample was written before the interrupt
+    fake = FakeBackend()
+    res = run_profile(_opts(tmp_path), backend=fake)
+    assert res.already == 23 and res.written == 60 - 23
+    assert sum(r.n for r in fake.requests) == 37
+    keys = _keys(res.path)
+    assert len(keys) == 60 and set(keys.values()) == {1}
+    for rec in iter_records(res.path):
+        assert rec["seed"] == sample_seed(0, rec["problem"], rec["config"], rec["index"])
+    again = run_profile(_opts(tmp_path), backend=FakeBackend())
+    assert again.written == 0 and again.already == 60
+
+
+def test_other_settings_are_refused_unless_forced(tmp_path):
+    run_profile(_opts(tmp_path), backend=FakeBackend())
+    for change in ({"max_tokens": 9}, {"temperatures": (0.5,)}, {"seed": 1}, {"limit": 3}, {"grader": "exact"}):
+        with pytest.raises(ConflictError):
+            run_profile(_opts(tmp_path, **change), backend=FakeBackend())
+    res = run_profile(_opts(tmp_path, seed=1, force=True), backend=FakeBackend())
+    assert res.already == 0 and len(_keys(res.path)) == 60
+    # More samples of the same configuration extend the profile instead of conflicting.
+    more = run_profile(_opts(tmp_path, seed=1, samples=8), backend=FakeBackend())
+    assert more.already == 60 and more.written == 20
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_gives_exactly_one_record_per_key(tmp_path):
+    """Really SIGKILL a `python -m inferplan profile` subprocess mid-run, then rerun it."""
+    out = tmp_path / "k.jsonl"
+    cmd = [sys.executable, "-m", "inferplan", "profile", "--tasks", "builtin:arith:8", "--temperatures", "0.5,1.0",
+           "--samples", "6", "--max-tokens", "12", "--threads", "1", "--parallel", "8", "-o", str(out)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 600
+    while _count_lines(out) < 1 + 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "profiling finished before it could be killed; make the run longer"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = len(list(iter_records(out)))
+    assert 20 <= killed_at < 8 * 2 * 6
+    done = subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["already"] == killed_at and result["already"] + result["written"] == 8 * 2 * 6
+    raw = out.read_bytes()
+    assert raw.endswith(b"\n")
+    for line in raw.splitlines():
+        json.loads(line)  # no broken line anywhere
+    keys = _keys(out)
+    assert len(keys) == 8 * 2 * 6 and set(keys.values()) == {1}
