@@ -98,7 +98,10 @@ def parse_task(row: object, where: str, default_id: str) -> Task:
         raise InputError(f"{where}: no answer (answer/target) and no tests")
     grader = row.get("grader")
     if grader is not None:
-        check_grader_name(str(grader))
+        try:
+            check_grader_name(str(grader))
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
     return Task(
         id=str(row.get("id", default_id)), text=None if text is None else str(text),
         answer=None if answer is None else str(answer), messages=messages,
