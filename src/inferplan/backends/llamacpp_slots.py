@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from inferplan.backends.base import Completion, SampleRequest
 
 # llama.cpp treats this seed value as "pick a random seed": never pass it through.
@@ -11,20 +13,24 @@ _RANDOM_SEED = 0xFFFFFFFF
 
 
 def make_sampler(L, request: SampleRequest, temperature: float, seed: int, banned: list[int], n_vocab: int):
-    """A sampler chain of its own for one sample: top-k → top-p → min-p → temperature → draw.
+    """The sampler of one sample → (numpy generator or None, llama.cpp chain or None).
 
-    Temperature 0 is greedy (argmax). ``banned`` tokens (end-of-generation ids when
-    a benchmark ignores EOS) get a -inf bias first.
+    Temperature 0 is greedy (both None). Plain temperature sampling draws with a
+    PCG64 generator seeded by the sample's seed (see :mod:`llamacpp_sampling`).
+    Truncation (top-k, top-p, min-p) uses a llama.cpp chain of its own:
+    top-k → top-p → min-p → temperature → draw, seeded with the sample's seed.
     """
+    if temperature <= 0:
+        return None, None
+    seed32 = seed & 0xFFFFFFFF
+    if request.top_k <= 0 and request.top_p >= 1.0 and request.min_p <= 0.0:
+        return np.random.Generator(np.random.PCG64(seed32)), None
     chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
     if banned:
         biases = (L.llama_logit_bias * len(banned))()
         for j, tok in enumerate(banned):
             biases[j].token, biases[j].bias = tok, float("-inf")
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(banned), biases))
-    if temperature <= 0:
-        L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
-        return chain
     if request.top_k > 0:
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_k(request.top_k))
     if request.top_p < 1.0:
@@ -32,9 +38,8 @@ def make_sampler(L, request: SampleRequest, temperature: float, seed: int, banne
     if request.min_p > 0.0:
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_min_p(request.min_p, 1))
     L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
-    seed32 = seed & 0xFFFFFFFF
     L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed32 ^ 1 if seed32 == _RANDOM_SEED else seed32))
-    return chain
+    return None, chain
 
 
 @dataclass
@@ -43,7 +48,8 @@ class Slot:
 
     request: int
     index: int
-    sampler: object
+    rng: np.random.Generator | None  # temperature sampling
+    chain: object | None  # llama.cpp sampler chain (top-k/top-p/min-p)
     next_token: int
     pos: int
     max_tokens: int

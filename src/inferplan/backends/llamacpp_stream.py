@@ -21,6 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.llamacpp_sampling import BatchSampler
 from inferplan.backends.llamacpp_slots import Slot, make_sampler
 from inferplan.errors import BackendError, InputError
 
@@ -67,6 +68,7 @@ class LlamaCppStream:
         self._batch = L.llama_batch_init(backend.n_batch, 0, 1)
         self._ignore_eos = bool(backend.settings.extra.get("ignore_eos"))
         self._eog_ids = backend.eog_tokens() if self._ignore_eos else []
+        self._sampler = BatchSampler(backend.n_vocab, self._P, self._eog_ids)
         self._closed = False
         backend._busy = True
         self.submit(requests)
@@ -199,15 +201,16 @@ class LlamaCppStream:
         if req.prompt.key:
             self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
         temperature, seed = r.temperature(i), r.seed(i)
-        sampler = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
-        self._slots[s] = Slot(req.number, r.first_index + i, sampler, req.tokens[-1], len(req.tokens) - 1,
+        rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
+        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, req.tokens[-1], len(req.tokens) - 1,
                               r.max_tokens, temperature, seed, req.stops, time.monotonic())
         req.live.add(s)
 
     def _free_slot(self, s: int) -> None:
         slot = self._slots[s]
         self._slots[s] = None
-        self._L.llama_sampler_free(slot.sampler)
+        if slot.chain is not None:
+            self._L.llama_sampler_free(slot.chain)
         self._L.llama_memory_seq_rm(self._b._memory, s, -1, -1)
         self._reqs[slot.request].live.discard(s)
 
@@ -245,15 +248,8 @@ class LlamaCppStream:
 
     def _sample(self, live: list) -> None:
         L, b = self._L, self._b
-        ctx = b._ctx
-        tokens = np.empty(len(live), dtype=np.int64)
-        for i, (s, slot) in enumerate(live):
-            tokens[i] = L.llama_sampler_sample(slot.sampler, ctx, i)
-        # Log-softmax of the raw logits at the chosen tokens, all rows at once in numpy.
-        logits = np.ctypeslib.as_array(L.llama_get_logits(ctx), shape=(len(live), b.n_vocab))
-        top = logits.max(axis=1)
-        lse = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-        logprobs = logits[np.arange(len(live)), tokens] - lse
+        logits = np.ctypeslib.as_array(L.llama_get_logits(b._ctx), shape=(len(live), b.n_vocab))
+        tokens, logprobs = self._sampler.sample(L, b._ctx, logits, [slot for _, slot in live])
         now = time.monotonic()
         for i, (s, slot) in enumerate(live):
             tok = int(tokens[i])

@@ -1,0 +1,111 @@
+"""Rendering of `inferplan run` results: JSON lines, or rich answer + vote tables."""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from inferplan.cli.render.common import err, out, print_json, warn
+from inferplan.runner import QueryResult
+
+
+class _RichLogHandler(logging.Handler):
+    """Library warnings (e.g. the AMX fallback) as one styled stderr line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            warn(escape(msg))
+        else:
+            err.print(escape(msg), style="dim", highlight=False)
+
+
+def install_log_handler(debug: bool) -> None:
+    """Route the ``inferplan`` logger to stderr (DEBUG level with --debug); idempotent."""
+    logger = logging.getLogger("inferplan")
+    if not any(isinstance(h, _RichLogHandler) for h in logger.handlers):
+        logger.addHandler(_RichLogHandler())
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    logger.propagate = False
+
+
+def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict:
+    """The documented JSON object of one query's result.
+
+    Everything but ``seconds`` (wall clock) is a function of the command and seed;
+    ``timing=False`` drops it so that reruns are byte-identical.
+    """
+    obj = {
+        "id": r.id, "answer": r.answer, "votes": r.votes, "samples": r.samples,
+        "completion_tokens": r.completion_tokens, "prompt_tokens": r.prompt_tokens,
+        "seconds": round(r.seconds, 3), "stop_reason": r.stop_reason,
+    }
+    if not timing:
+        del obj["seconds"]
+    if show_samples:
+        obj["sample_details"] = [
+            {"index": i, "answer": a, "finish": f, "logprob": None if lp is None else round(lp, 4), "text": t}
+            for i, (a, f, lp, t) in enumerate(zip(r.answers, r.finishes, r.logprobs, r.texts))
+        ]
+        obj["texts"] = list(r.texts)
+    return obj
+
+
+def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
+    """Answer, vote table, tokens and time for one query."""
+    head = f"[bold]#{escape(str(r.id))}[/bold]  " if many else ""
+    if r.answer is None:
+        out.print(f"{head}[yellow]no answer[/yellow] (no sample gave an extractable answer)", highlight=False)
+    else:
+        share = r.votes.get(r.answer, 0)
+        out.print(f"{head}Answer: [bold green]{escape(r.answer)}[/bold green]  ({share}/{r.samples} votes)",
+                  highlight=False)
+    if r.votes:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("answer")
+        table.add_column("votes", justify="right")
+        table.add_column("share", justify="right")
+        for answer, count in r.votes.items():
+            table.add_row(escape(answer), str(count), f"{100 * count / r.samples:.0f}%")
+        abstained = r.samples - sum(r.votes.values())
+        if abstained:
+            table.add_row("[dim](none)[/dim]", str(abstained), f"{100 * abstained / r.samples:.0f}%")
+        out.print(table)
+    out.print(
+        f"[dim]{r.samples} samples · {r.completion_tokens} completion tokens "
+        f"({r.completion_tokens / max(r.samples, 1):.1f}/sample) · {r.prompt_tokens} prompt tokens · "
+        f"{r.seconds:.1f} s[/dim]", highlight=False,
+    )
+    if show_samples:
+        for i, (a, f, t) in enumerate(zip(r.answers, r.finishes, r.texts)):
+            out.print(f"[bold]sample {i}[/bold] [dim]({f}, answer: {escape(str(a))})[/dim]", highlight=False)
+            out.print(escape(t.strip()), highlight=False)
+    if many:
+        out.print()
+
+
+def render_results(results: Iterable[QueryResult], total: int, json_out: bool, show_samples: bool,
+                   timing: bool = True) -> None:
+    """Render results as they arrive; a progress bar on a terminal when there are many."""
+    many = total > 1
+    progress = None
+    if many and err.is_terminal:
+        progress = Progress(TextColumn("running"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            console=err, transient=True)
+        task = progress.add_task("run", total=total)
+        progress.start()
+    try:
+        for r in results:
+            if json_out:
+                print_json(result_json(r, show_samples, timing))
+            else:
+                render_text(r, many, show_samples)
+            if progress is not None:
+                progress.advance(task)
+    finally:
+        if progress is not None:
+            progress.stop()
