@@ -10,6 +10,12 @@ import click
 
 from inferplan.errors import ExitCode, InferplanError
 
+try:  # typer ≥ 0.20 vendors click: its usage errors are not click's own classes
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # older typer raises click's own exceptions
+    _TyperClickException = click.exceptions.ClickException
+_CLICK_ERRORS = (click.exceptions.ClickException, _TyperClickException)
+
 
 def _debug(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("INFERPLAN_DEBUG", "") not in ("", "0")
@@ -26,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(result) if isinstance(result, int) else ExitCode.OK
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.exceptions.ClickException as e:  # usage errors keep exit code 2
+    except _CLICK_ERRORS as e:  # usage errors keep exit code 2
         e.show(file=sys.stderr)
         return e.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
