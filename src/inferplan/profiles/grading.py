@@ -37,7 +37,9 @@ class TaskGrader:
 
     def name_for(self, task: Task) -> str:
         name = self.override or task.grader or self.default
-        return auto_grader_name(task.answer) if name == "auto" and task.answer is not None else name
+        if name == "auto":  # tests and no answer → code; else by the answer's shape
+            return "code" if task.answer is None and task.tests is not None else auto_grader_name(task.answer)
+        return name
 
     def describe(self) -> dict:
         """The ``grader`` entry of a profile header."""

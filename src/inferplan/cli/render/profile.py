@@ -37,14 +37,15 @@ class ProgressBar:
         self._task = None
 
     def __enter__(self) -> "ProgressBar":
-        self._progress.__enter__()
-        return self
+        return self  # the bar appears with the first sample (errors before that print alone)
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(*exc)
+        if self._task is not None:
+            self._progress.stop()
 
     def update(self, p: Progress) -> None:
         if self._task is None:
+            self._progress.start()
             self._task = self._progress.add_task("profile", total=p.total, rates="", acc="")
         secs = max(p.elapsed, 1e-9)
         acc = "  ".join(f"{name} {c / n:.0%}" for name, (c, n) in p.accuracy.items() if n)
