@@ -1,0 +1,139 @@
+"""The llama.cpp engine on the real embedded model (SmolLM2-135M Q4_1)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+
+from inferplan.backends import BackendSettings, SampleRequest
+from inferplan.errors import InputError
+from inferplan.paths import data_dir
+
+pytestmark = pytest.mark.slow
+
+STORY = ({"role": "user", "content": "Write a long story about a dragon."},)
+MATH = ({"role": "user", "content": "What is 17 + 25?"},)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    from inferplan.backends.llamacpp import LlamaCppBackend
+
+    # Module scope runs before conftest's per-test INFERPLAN_HOME: isolate state the same way.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
+        b = LlamaCppBackend("smollm2", BackendSettings(ctx=2048, parallel=4))
+    yield b
+    b.close()
+
+
+def _texts(completions):
+    return [c.text for c in sorted(completions, key=lambda c: c.index)]
+
+
+def test_same_seeds_identical_different_seeds_differ(backend):
+    req = SampleRequest(messages=STORY, n=3, temperatures=(1.0,), seeds=(11, 12, 13), max_tokens=12)
+    first, second = list(backend.sample([req])), list(backend.sample([req]))
+    assert _texts(first) == _texts(second)
+    assert [c.logprob for c in sorted(first, key=lambda c: c.index)] == \
+           [c.logprob for c in sorted(second, key=lambda c: c.index)]
+    other = SampleRequest(messages=STORY, n=3, temperatures=(1.0,), seeds=(21, 22, 23), max_tokens=12)
+    assert _texts(backend.sample([other])) != _texts(first)
+    assert len(set(_texts(first))) > 1  # different seeds within a request differ too
+
+
+def test_greedy_ignores_seed_and_logprobs_are_negative(backend):
+    req = SampleRequest(messages=MATH, n=2, temperatures=(0.0,), seeds=(1, 2), max_tokens=10)
+    a, b = _texts(backend.sample([req]))
+    assert a == b
+    for c in backend.sample([SampleRequest(messages=STORY, n=2, temperatures=(1.0,), seeds=(5, 6), max_tokens=8)]):
+        assert c.logprob is not None and math.isfinite(c.logprob) and c.logprob < 0
+        assert c.temperature == 1.0 and c.seed in (5, 6)
+
+
+def test_max_tokens_gives_length(backend):
+    out = list(backend.sample([SampleRequest(messages=STORY, n=2, seeds=(1, 2), max_tokens=3)]))
+    assert [c.finish for c in out] == ["length", "length"]
+    assert all(c.completion_tokens == 3 and c.prompt_tokens > 10 for c in out)
+
+
+def test_stop_string_trims_text(backend):
+    greedy = SampleRequest(messages=STORY, n=1, temperatures=(0.0,), max_tokens=24)
+    (full,) = backend.sample([greedy])
+    words = full.text.split()
+    assert len(words) > 4, full.text
+    stop = " " + words[3]  # a string that occurs in the greedy text
+    cut = full.text.index(stop)
+    (stopped,) = backend.sample([SampleRequest(messages=STORY, n=1, temperatures=(0.0,), max_tokens=24,
+                                               stop=(stop,))])
+    assert stopped.finish == "stop"
+    assert stopped.text == full.text[:cut]
+    assert stopped.completion_tokens < full.completion_tokens
+
+
+def test_requests_share_the_batch_and_temperatures_cycle(backend):
+    reqs = [SampleRequest(messages=({"role": "user", "content": q},), n=3, temperatures=(0.5, 1.0),
+                          seeds=(1, 2, 3), max_tokens=6)
+            for q in ("Name a color.", "Name an animal.", "Name a city.")]
+    stream = backend.sample(reqs)
+    spans = []
+    for c in stream:
+        end = time.monotonic()
+        spans.append((c.request, end - c.seconds, end))
+        assert c.temperature == reqs[c.request].temperature(c.index - reqs[c.request].first_index)
+    assert sorted(r for r, _, _ in spans) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    # 4 slots, 9 samples: request 1's samples run while request 0's are still running.
+    first_end = {r: min(e for q, _, e in spans if q == r) for r in range(3)}
+    starts = {r: min(s for q, s, _ in spans if q == r) for r in range(3)}
+    assert starts[1] < first_end[0]
+
+
+def test_cancel_drops_pending_and_inflight(backend):
+    reqs = [SampleRequest(messages=STORY, n=8, seeds=tuple(range(8)), max_tokens=6),
+            SampleRequest(messages=MATH, n=3, seeds=(1, 2, 3), max_tokens=6)]
+    stream = backend.sample(reqs)
+    seen = {0: 0, 1: 0}
+    cancelled = False
+    for c in stream:
+        seen[c.request] += 1
+        if c.request == 0 and not cancelled:
+            stream.cancel(0)
+            cancelled = True
+    assert seen[0] == 1 and seen[1] == 3
+    # The backend is free again: a new stream works.
+    assert len(list(backend.sample([SampleRequest(messages=MATH, n=1, max_tokens=2)]))) == 1
+
+
+def test_submit_while_iterating(backend):
+    stream = backend.sample([SampleRequest(messages=MATH, n=2, seeds=(1, 2), max_tokens=4)])
+    got, added = [], False
+    for c in stream:
+        got.append(c.request)
+        if not added:
+            assert stream.submit([SampleRequest(messages=STORY, n=2, seeds=(3, 4), max_tokens=4)]) == [1]
+            added = True
+    assert sorted(got) == [0, 0, 1, 1]
+
+
+def test_chat_template_from_gguf(backend):
+    text = backend.chat_template().render([{"role": "user", "content": "hi"}])
+    assert "<|im_start|>user\nhi<|im_end|>" in text and text.endswith("<|im_start|>assistant\n")
+    assert not backend.chat_template().is_fallback
+    tokens = backend.prompt_tokens(SampleRequest(messages=({"role": "user", "content": "hi"},)))
+    im_start = backend.tokenize("<|im_start|>", add_special=False)
+    assert len(im_start) == 1 and tokens.count(im_start[0]) == 3  # system, user, assistant turns
+
+
+def test_context_too_small_is_an_input_error(backend):
+    with pytest.raises(InputError, match="exceeds the context"):
+        backend.sample([SampleRequest(messages=MATH, n=1, max_tokens=5000)])
+
+
+def test_probe_verdict_cached(backend):
+    verdicts = json.loads((data_dir() / "llamacpp-probe.json").read_text())
+    assert any("llama-cpp-python" in k for k in verdicts)
+    assert backend.info.settings["extra_bufts"] == list(verdicts.values())[0]
+    assert backend.info.parameters == 134515008 and len(backend.info.model_sha256) == 64

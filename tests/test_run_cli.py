@@ -1,0 +1,97 @@
+"""`inferplan run` end to end: real app in-process, real engine, real embedded model."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+FAST = ("--max-tokens", "32", "--parallel", "8", "--ctx", "2048")
+
+
+def test_run_prints_voted_answer_with_counts(cli):
+    r = cli("run", "What is 17 + 25?", "-n", "8", *FAST)
+    assert r.code == 0, r.err
+    assert "Answer:" in r.out and "/8 votes" in r.out
+    assert "votes" in r.out and "share" in r.out  # the vote table
+    assert "8 samples" in r.out and "completion tokens" in r.out
+    assert "Traceback" not in r.err
+
+
+def test_json_fields_and_show_samples(cli):
+    r = cli("run", "What is 17 + 25?", "-n", "4", "--json", "--show-samples", *FAST)
+    assert r.code == 0, r.err
+    obj = r.json()
+    for key in ("id", "answer", "votes", "samples", "completion_tokens", "prompt_tokens", "seconds", "stop_reason"):
+        assert key in obj
+    assert obj["samples"] == 4 and obj["stop_reason"] == "fixed" and obj["id"] == 1
+    assert len(obj["texts"]) == 4 and len(obj["sample_details"]) == 4
+    assert sum(obj["votes"].values()) <= 4
+    if obj["answer"] is not None:
+        assert obj["votes"][obj["answer"]] == max(obj["votes"].values())
+    assert obj["completion_tokens"] > 0 and obj["prompt_tokens"] > 0
+
+
+def test_same_seed_byte_identical_other_seed_differs(cli):
+    args = ("run", "Write one sentence about the sea.", "-n", "3", "--json", "--no-timing",
+            "--show-samples", "--temperatures", "0.7,1.0", *FAST)
+    a, b = cli(*args, "--seed", "5"), cli(*args, "--seed", "5")
+    assert a.code == b.code == 0
+    assert a.out == b.out and a.out.strip()
+    c = cli(*args, "--seed", "6")
+    assert c.json()["texts"] != a.json()["texts"]
+
+
+def test_input_file_many_prompts_in_order(cli, tmp_path):
+    f = tmp_path / "q.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"id": "a", "question": "What is 2 + 3?", "answer": "5"}),
+        json.dumps({"id": "b", "messages": [{"role": "user", "content": "What is 10 - 4?"}]}),
+        "",
+        json.dumps({"input": "What is 6 * 7?", "target": "42"}),
+    ]))
+    r = cli("run", "--input", str(f), "-n", "2", "--json", *FAST)
+    assert r.code == 0, r.err
+    rows = r.json_lines()
+    assert [row["id"] for row in rows] == ["a", "b", 4]
+    assert all(row["samples"] == 2 for row in rows)
+
+
+def test_stdin_one_prompt_per_line(cli, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is 1 + 1?\n\nWhat is 2 + 2?\n"))
+    r = cli("run", "-", "-n", "2", "--json", *FAST)
+    assert r.code == 0, r.err
+    assert [row["id"] for row in r.json_lines()] == [1, 2]
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("run", "hi", "-n", "0"), 3, "-n must be at least 1"),
+    (("run", "hi", "--temperatures", "0.5,-1"), 3, "temperatures must be >= 0"),
+    (("run", "hi", "--temperatures", "hot"), 3, "--temperatures must be"),
+    (("run", "   "), 3, "prompt 1 is empty"),
+    (("run",), 3, "nothing to run"),
+    (("run", "hi", "--model", "/no/such/model.gguf"), 4, "model file not found"),
+    (("run", "hi", "--extract", "magic"), 3, "unknown extractor"),
+])
+def test_errors_one_line_exit_code(cli, args, code, message):
+    r = cli(*args)
+    assert r.code == code, (r.code, r.err)
+    assert message in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_non_gguf_model_and_malformed_line(cli, tmp_path):
+    bogus = tmp_path / "model.gguf"
+    bogus.write_bytes(b"not a model at all")
+    r = cli("run", "hi", "--model", str(bogus))
+    assert r.code == 4 and "not a GGUF model file" in r.err and "Traceback" not in r.err
+    f = tmp_path / "bad.jsonl"
+    f.write_text('{"prompt": "ok"}\n{"prompt": "oops"\n')
+    r = cli("run", "--input", str(f))
+    assert r.code == 3 and f"{f}:2:" in r.err and "Traceback" not in r.err
+    f.write_text('{"prompt": "ok"}\n{"text": "no prompt field"}\n')
+    r = cli("run", "--input", str(f))
+    assert r.code == 3 and f"{f}:2: needs one of" in r.err
