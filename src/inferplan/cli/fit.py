@@ -1,9 +1,62 @@
-"""`inferplan fit` (not yet implemented)."""
+"""`inferplan fit PROFILE`: accuracy-vs-samples curves with intervals and extrapolation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from inferplan.errors import InputError
+
+HELP = """Fit accuracy-vs-samples curves for every configuration of PROFILE.
+
+Shows observed pass@k / maj@k (maj@k only where answers are known) / best@k (where
+logprobs are) at k = 1, 2, 4, … up to the recorded n, exact over all k-subsets, with
+bootstrap-over-problems intervals; the curve family chosen by cross-validation with its
+parameters; predictions at the --at values with intervals; the ceiling (k → ∞) and the
+saturation k (first k whose next sample gains less than --threshold).
+
+--json prints one object: {"format": "inferplan.fit/1", "model_selection": {…},
+"configs": [{"config", "observed", "predicted", "family", "params", "ceiling",
+"saturation_k"}]}. observed and predicted map "pass@k" / "maj@k" (/ "best@k") to
+{k: value}; their "intervals" key maps the same metric names to {k: [low, high]},
+e.g. predicted["intervals"]["pass@k"]["100"] = [low, high]. -o writes the same object.
+"""
+
+
+def _parse_at(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InputError(f"--at expects comma-separated positive integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise InputError(f"--at expects comma-separated positive integers, got {text!r}")
+    return values
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add the ``fit`` command to the app."""
+
+    @app.command("fit", help=HELP)
+    def fit_cmd(
+        profile: Path = typer.Argument(..., help="Profile file (from `inferplan profile` or `inferplan import`)."),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the fit report (JSON) here."),
+        as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON on stdout."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of observed points, fitted curves and extrapolation."),
+        at: str = typer.Option("32,100,300", "--at", help="Comma-separated k values to predict."),
+        seed: int = typer.Option(0, "--seed", help="Seed of bootstraps, cross-validation and Monte Carlo."),
+        level: float = typer.Option(0.9, "--level", help="Interval level (0 < level < 1)."),
+        threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
+    ) -> None:
+        from inferplan.cli.render.fit import render_fit, write_plot, write_report
+        from inferplan.planner.fitting import fit
+
+        if not 0 < level < 1:
+            raise InputError(f"--level must lie strictly between 0 and 1, got {level}")
+        report = fit(str(profile), _parse_at(at), level=level, seed=seed, threshold=threshold)
+        if output is not None:
+            write_report(report, output)
+        if plot is not None:
+            write_plot(report, plot)
+        render_fit(report, as_json=as_json)

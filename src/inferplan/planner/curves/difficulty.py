@@ -19,8 +19,7 @@ Why these pieces (measured on the published OSCA and Best-of-∞ sets, see READM
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln, logsumexp
+from scipy.special import betaln, digamma, gammaln, logsumexp, zeta
 
 from inferplan.planner.curves.base import CurveEstimator, as_k, as_rng
 
@@ -32,25 +31,62 @@ def log_betabinom(c: np.ndarray, n: np.ndarray, a: float | np.ndarray, b: float 
     return gammaln(n + 1) - gammaln(c + 1) - gammaln(n - c + 1) + betaln(a + c, b + n - c) - betaln(a, b)
 
 
-def _fit_weighted(c: np.ndarray, n: np.ndarray, w: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Weighted beta-binomial ML over unique (c, n) groups; returns (log α, log β)."""
-    keep = (w > 0) & (n > 0)
+def _groups(c: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique (c, n) pairs of rows with samples, and each row's group (−1: no samples)."""
+    keep = n > 0
     cn, inv = np.unique(np.stack([c[keep], n[keep]]), axis=1, return_inverse=True)
-    wt = np.bincount(inv.ravel(), weights=w[keep])
-    cc, nn = cn
+    group = np.full(c.shape[0], -1, dtype=np.int64)
+    group[keep] = inv.ravel()
+    return cn[0].astype(np.float64), cn[1].astype(np.float64), group
 
-    def nll(th: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b = np.exp(th)
-        ll = betaln(a + cc, b + nn - cc) - betaln(a, b)
-        dab = digamma(a + b) - digamma(a + b + nn)
-        ga = (wt * (digamma(a + cc) - digamma(a) + dab)).sum() * a
-        gb = (wt * (digamma(b + nn - cc) - digamma(b) + dab)).sum() * b
-        return -float((wt * ll).sum()), -np.array([ga, gb])
 
-    if wt.sum() <= 0:
+def _fit_weighted(cc: np.ndarray, nn: np.ndarray, wt: np.ndarray, start: np.ndarray, max_steps: int = 50) -> np.ndarray:
+    """Weighted beta-binomial ML over unique (c, n) groups; returns (log α, log β).
+
+    Damped Newton in log-parameters with exact (trigamma) Hessian and backtracking:
+    two parameters and a warm start from the previous EM step make this converge in a
+    few steps, far cheaper than a general-purpose optimiser called hundreds of times.
+    """
+    if cc.size == 0 or wt.sum() <= 0:
         return start
-    res = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=_BOUNDS)
-    return res.x
+    lo, hi = np.array([b[0] for b in _BOUNDS]), np.array([b[1] for b in _BOUNDS])
+
+    def value(th: np.ndarray) -> float:
+        a, b = np.exp(th)
+        return float((wt * (betaln(a + cc, b + nn - cc) - betaln(a, b))).sum())
+
+    th = np.clip(np.asarray(start, dtype=np.float64), lo, hi)
+    f = value(th)
+    for _ in range(max_steps):
+        a, b = np.exp(th)
+        dab, tab = digamma(a + b) - digamma(a + b + nn), zeta(2, a + b) - zeta(2, a + b + nn)
+        ga = (wt * (digamma(a + cc) - digamma(a) + dab)).sum()
+        gb = (wt * (digamma(b + nn - cc) - digamma(b) + dab)).sum()
+        haa = (wt * (zeta(2, a + cc) - zeta(2, a) + tab)).sum()
+        hbb = (wt * (zeta(2, b + nn - cc) - zeta(2, b) + tab)).sum()
+        hab = (wt * tab).sum()
+        g = np.array([a * ga, b * gb])  # chain rule to log-parameters
+        H = np.array([[a * a * haa + a * ga, a * b * hab], [a * b * hab, b * b * hbb + b * gb]])
+        try:
+            step = -np.linalg.solve(H, g)
+            if g @ step <= 0:  # not an ascent direction: Hessian not negative definite
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            step = g / max(1.0, float(np.abs(g).max()))
+        t = 1.0
+        while t > 1e-4:
+            cand = np.clip(th + t * step, lo, hi)
+            fc = value(cand)
+            if fc >= f - 1e-12:
+                break
+            t *= 0.5
+        else:
+            break
+        moved = np.abs(cand - th).max()
+        th, f = cand, fc
+        if moved < 1e-7:
+            break
+    return th
 
 
 class BetaBinomialDifficulty(CurveEstimator):
@@ -63,7 +99,7 @@ class BetaBinomialDifficulty(CurveEstimator):
     """
 
     def __init__(self, never_solved: bool = True, n_components: int = 1, max_iter: int = 200,
-                 tol: float = 1e-7, n_starts: int = 3, warm_start: bool = False,
+                 tol: float = 1e-6, n_starts: int = 2, warm_start: bool = False,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.never_solved = never_solved
         self.n_components = n_components
@@ -130,6 +166,7 @@ class BetaBinomialDifficulty(CurveEstimator):
             weights[0] = 0.0
             weights[1:] = 1.0 / K
         ll_old, n_iter = -np.inf, 0
+        groups = [_groups(C[:, q], N[:, q]) for q in range(N.shape[1])]
         for n_iter in range(1, int(self.max_iter) + 1):
             L = self._class_loglik(N, C, theta) + np.log(np.where(weights > 0, weights, 1e-300))
             if not self.never_solved:
@@ -139,8 +176,10 @@ class BetaBinomialDifficulty(CurveEstimator):
             ll = float(norm.sum())
             weights = resp.mean(0)
             for j in range(K):
-                for q in range(N.shape[1]):
-                    theta[j, q] = _fit_weighted(C[:, q], N[:, q], resp[:, 1 + j], theta[j, q])
+                for q, (cc, nn, group) in enumerate(groups):
+                    has = group >= 0
+                    wt = np.bincount(group[has], weights=resp[has, 1 + j], minlength=cc.size)
+                    theta[j, q] = _fit_weighted(cc, nn, wt, theta[j, q])
             if K == 1 and not self.never_solved:
                 break  # one M-step is the ML fit
             if abs(ll - ll_old) < self.tol * max(1.0, abs(ll)):
@@ -163,6 +202,28 @@ class BetaBinomialDifficulty(CurveEstimator):
             a, b = self.alpha_[j, config], self.beta_[j, config]
             fail = np.exp(betaln(a + c, b + n - c + k[None, :]) - betaln(a + c, b + n - c))
             out += self.resp_[:, 1 + j][:, None] * (1.0 - fail)
+        return out
+
+    def posterior_pass_at_k(self, N: np.ndarray, C: np.ndarray, k: int | np.ndarray, config: int = 0) -> np.ndarray:
+        """(P', len(k)) posterior pass@k of NEW problems with counts (N, C) under the fitted prior.
+
+        N, C are (P', Q) over the same configurations as the fit (1-d for one config).
+        """
+        self._check_fitted()
+        N = np.asarray(N, dtype=np.int64)
+        C = np.asarray(C, dtype=np.int64)
+        if N.ndim == 1:
+            N, C = N[:, None], C[:, None]
+        L = self._class_loglik(N, C, self.theta_) + np.log(np.where(self.weights_ > 0, self.weights_, 1e-300))
+        if not self.never_solved:
+            L[:, 0] = -np.inf
+        resp = np.exp(L - logsumexp(L, axis=1, keepdims=True))
+        k = as_k(k)
+        c, n = C[:, config][:, None], N[:, config][:, None]
+        out = np.zeros((c.shape[0], k.size))
+        for j in range(self.alpha_.shape[0]):
+            a, b = self.alpha_[j, config], self.beta_[j, config]
+            out += resp[:, 1 + j][:, None] * (1.0 - np.exp(betaln(a + c, b + n - c + k[None, :]) - betaln(a + c, b + n - c)))
         return out
 
     def predict_pass_at_k(self, k: int | np.ndarray, config: int = 0) -> np.ndarray:

@@ -5,7 +5,8 @@ correct answer is the *mode* of the model's answer distribution (Best-of-∞), a
 can fall on problems where a wrong answer is the mode. Per problem we take the
 posterior Dirichlet(counts + prior) over the answers seen, plus a bucket for "no
 answer" and an "unseen" bucket (new, distinct answers that never win a plurality),
-and simulate k votes by Monte Carlo. The reported MC standard error is ``mc_se_``.
+and simulate k votes by Monte Carlo (answers beyond the ``max_answers`` most
+frequent of a problem join the non-voting mass). The reported MC standard error is ``mc_se_``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from inferplan.planner.curves.base import CurveEstimator, as_k, as_rng
 class MajorityCurve(CurveEstimator):
     """Saturating maj@k model; learned ``alpha_`` (P, A+2) Dirichlet parameters, ``ceiling_``."""
 
-    def __init__(self, prior: float = 0.5, unseen: float = 0.3, n_draws: int = 256,
+    def __init__(self, prior: float = 0.5, unseen: float = 0.3, n_draws: int = 128, max_answers: int = 8,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.prior = prior
+        self.max_answers = max_answers
         self.unseen = unseen
         self.n_draws = n_draws
         self.random_state = random_state
@@ -29,6 +31,12 @@ class MajorityCurve(CurveEstimator):
         counts = np.asarray(answer_counts, dtype=np.float64)
         correct = np.asarray(answer_correct, dtype=bool)
         n = np.asarray(n, dtype=np.float64)
+        # Keep each problem's most frequent answers; rarer ones become non-voting mass
+        # (they cannot win a plurality at the large k this model is for), which keeps
+        # the simulation small.
+        order = np.argsort(-counts, axis=1, kind="stable")[:, : int(self.max_answers)]
+        counts = np.take_along_axis(counts, order, 1)
+        correct = np.take_along_axis(correct, order, 1)
         seen = counts > 0
         alpha = np.where(seen, counts + self.prior, 0.0)
         abstain = np.maximum(n - counts.sum(1), 0.0) + (self.prior if self.prior > 0 else 0.0)

@@ -1,0 +1,120 @@
+"""Rendering of a FitReport: rich tables, a compact terminal curve, JSON, and the PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from inferplan.cli.render.common import dumps, err, fmt_interval, out, print_json
+from inferplan.errors import DependencyError, InputError
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], low: float = 0.0, high: float = 1.0) -> str:
+    """One character per value, scaled between low and high."""
+    span = max(high - low, 1e-12)
+    return "".join(_BARS[min(len(_BARS) - 1, max(0, int((v - low) / span * (len(_BARS) - 1) + 0.5)))] for v in values)
+
+
+def write_report(report, path: Path) -> None:
+    try:
+        Path(path).write_text(dumps(report.to_json()) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the fit report ({e.strerror})") from None
+    err.print(f"wrote {path}", highlight=False)
+
+
+def render_fit(report, as_json: bool = False) -> None:
+    if as_json:
+        print_json(report.to_json())
+        return
+    sel = report.selection
+    cv = ", ".join(f"{f} {e:.2f}" for f, e in sel.errors.items() if e == e)
+    out.print(f"[bold]{report.profile}[/bold]  family: [cyan]{sel.family}[/cyan]"
+              + (f"  (CV extrapolation error {sel.subsample}→{sel.target_k} samples, points: {cv})" if cv else ""),
+              highlight=False)
+    for cfg in report.configs:
+        _render_config(cfg, report)
+    for note in report.notes:
+        err.print(f"note: {note}", highlight=False)
+
+
+def _render_config(cfg, report) -> None:
+    lo_n, hi_n = cfg.samples
+    title = f"{cfg.config}: {cfg.problems} problems × {lo_n}{'' if lo_n == hi_n else f'–{hi_n}'} samples"
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("k", justify="right")
+    metrics = list(cfg.observed)
+    for m in metrics:
+        table.add_column(f"{m} ({int(report.level * 100)}% CI)", justify="right")
+    for k in cfg.observed["pass@k"]:
+        table.add_row(str(k), *[fmt_interval(cfg.observed[m][k], *cfg.observed_intervals[m][k]) for m in metrics])
+    pred_metrics = list(cfg.predicted)
+    for k in report.at:
+        cells = []
+        for m in metrics:
+            cells.append(f"[magenta]{fmt_interval(cfg.predicted[m][k], *cfg.predicted_intervals[m][k])}[/magenta]"
+                         if m in pred_metrics else "")
+        table.add_row(f"[magenta]{k}*[/magenta]", *cells)
+    out.print(table)
+    p = cfg.params.get("pass@k", {})
+    out.print("  * predicted (" + cfg.family + ": " + ", ".join(f"{k}={v:.3g}" for k, v in p.items()) + ")", highlight=False)
+    for m in pred_metrics:
+        sat = cfg.saturation_k.get(m)
+        curve = cfg.curve.get(m, {})
+        ks = list(curve)
+        vals = list(curve.values())
+        line = f"k=1…{ks[-1]} {sparkline(vals, min(vals), max(vals))} ({100 * vals[0]:.1f}→{100 * vals[-1]:.1f}%)" if ks else ""
+        out.print(f"  {m}: ceiling {100 * cfg.ceiling[m]:.1f}%, saturates at k ≈ {sat if sat else '> 10^6'}   {line}",
+                  highlight=False)
+
+
+def write_plot(report, path: Path) -> None:
+    """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        raise DependencyError("--plot needs matplotlib: pip install matplotlib") from None
+    metrics = [m for m in ("pass@k", "maj@k") if any(m in c.observed for c in report.configs)]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.6), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, m in zip(axes[0], metrics):
+        for i, cfg in enumerate(report.configs):
+            if m not in cfg.observed:
+                continue
+            col = colors[i % len(colors)]
+            ks = list(cfg.observed[m])
+            ys = [100 * cfg.observed[m][k] for k in ks]
+            lo = [ys[j] - 100 * cfg.observed_intervals[m][k][0] for j, k in enumerate(ks)]
+            hi = [100 * cfg.observed_intervals[m][k][1] - ys[j] for j, k in enumerate(ks)]
+            ax.errorbar(ks, ys, yerr=[lo, hi], fmt="o", ms=4, capsize=2, color=col, label=f"{cfg.config} observed")
+            fk, fy = list(cfg.curve.get(m, {})), list(cfg.curve.get(m, {}).values())
+            if fk:
+                ax.plot(fk, [100 * v for v in fy], "-", color=col, alpha=0.8, label=f"{cfg.config} fit")
+            at = [k for k in report.at if k in cfg.predicted.get(m, {})]
+            py = [100 * cfg.predicted[m][k] for k in at]
+            plo = [py[j] - 100 * cfg.predicted_intervals[m][k][0] for j, k in enumerate(at)]
+            phi = [100 * cfg.predicted_intervals[m][k][1] - py[j] for j, k in enumerate(at)]
+            ax.errorbar(at, py, yerr=[plo, phi], fmt="s", mfc="none", ms=6, capsize=3, color=col,
+                        label=f"{cfg.config} predicted")
+            ax.axvline(ks[-1], color="grey", lw=0.6, ls=":")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("k (samples per problem); dotted: recorded n")
+        ax.set_ylabel(f"{m} (%)")
+        ax.set_title(f"{m}: observed ({int(report.level * 100)}% CI) and extrapolation")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=1 + (len(report.configs) > 4))
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write the plot ({e.strerror})") from None
+    finally:
+        plt.close(fig)
+    err.print(f"wrote {path}", highlight=False)

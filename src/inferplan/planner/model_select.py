@@ -1,0 +1,98 @@
+"""Choose the pass@k curve family by cross-validation over problems.
+
+The question a family must answer is "what will k ≫ n samples give?", so the CV
+score measures exactly that, within the user's own data: draw m = n/4 of each
+problem's samples (hypergeometric on the counts, seeded), fit on the training folds'
+subsamples, predict pass@n of the held-out problems from their subsamples, and
+compare with the unbiased pass@n of their full data. Whole problems move between
+folds (samples of a problem are correlated); all configurations of a problem stay
+together so the shared never-solved indicator is honest too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.planner.curves import BetaBinomialDifficulty, PowerLawCurve
+from inferplan.planner.estimators import pass_at_k
+
+FAMILIES = ("beta-binomial+never", "beta-binomial", "power-law")
+
+
+def make_difficulty(family: str, random_state: int | None = 0, n_starts: int = 2) -> BetaBinomialDifficulty:
+    """The difficulty-model estimator behind a family name."""
+    if family not in FAMILIES[:2]:
+        raise ValueError(f"not a difficulty family: {family}")
+    return BetaBinomialDifficulty(never_solved=family.endswith("+never"), n_starts=n_starts, random_state=random_state)
+
+
+def powerlaw_points(n: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed (k, pass@k) at k = 1, 2, 4, … up to min n — the power law's training data."""
+    top = int(n.min())
+    ks = np.unique(np.concatenate([2 ** np.arange(int(np.log2(max(top, 1))) + 1), [top]]))
+    return ks, np.array([pass_at_k(n, c, int(k)).mean() for k in ks])
+
+
+def powerlaw_fit(n: np.ndarray, c: np.ndarray) -> PowerLawCurve:
+    ks, cov = powerlaw_points(n, c)
+    return PowerLawCurve().fit(ks, cov)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """CV errors (accuracy points, mean abs) per family and the winner."""
+
+    family: str
+    errors: dict[str, float]
+    subsample: int
+    target_k: int
+
+
+def _predict(family: str, N: np.ndarray, C: np.ndarray, train: np.ndarray, test: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Predicted pass@k per config for the test problems (mean over them)."""
+    Q = N.shape[1]
+    if family == "power-law":
+        out = []
+        for q in range(Q):
+            ok = N[test, q] > 0
+            out.append(float(powerlaw_fit(N[test, q][ok], C[test, q][ok]).predict_pass_at_k(k)[0]))
+        return np.array(out)
+    model = make_difficulty(family, seed, n_starts=1).fit(N[train], C[train])
+    out = []
+    for q in range(Q):
+        has = N[test, q] > 0  # problems without samples of this config say nothing about it
+        out.append(model.posterior_pass_at_k(N[test], C[test], k, q)[has].mean())
+    return np.array(out)
+
+
+def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
+                  n_repeats: int = 1, random_state: int = 0) -> Selection:
+    """Cross-validated extrapolation error of each family on (problems × configs) counts."""
+    N = np.asarray(N, dtype=np.int64)
+    C = np.asarray(C, dtype=np.int64)
+    if N.ndim == 1:
+        N, C = N[:, None], C[:, None]
+    P = N.shape[0]
+    n_full = int(N[N > 0].min())
+    m = max(2, n_full // 4)
+    rng = np.random.default_rng(random_state)
+    folds = max(2, min(n_folds, P // 4))
+    errors = {f: [] for f in families}
+    if P < 8 or n_full < 4:  # too little to cross-validate: the preferred family
+        return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
+    for _ in range(n_repeats):
+        Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(m, N).clip(min=0)), 0)
+        Ns = np.minimum(m, N)
+        order = rng.permutation(P)
+        for f_i in range(folds):
+            test = order[f_i::folds]
+            train = np.setdiff1d(order, test)
+            truth = np.array([pass_at_k(N[test, q][N[test, q] > 0], C[test, q][N[test, q] > 0], n_full).mean()
+                              for q in range(N.shape[1])])
+            for fam in families:
+                pred = _predict(fam, Ns, Cs, train, test, n_full, random_state)
+                errors[fam].append(float(np.mean(np.abs(pred - truth))) * 100)
+    mean = {f: float(np.mean(v)) for f, v in errors.items()}
+    return Selection(min(mean, key=mean.get), mean, m, n_full)
