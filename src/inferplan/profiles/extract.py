@@ -60,9 +60,23 @@ def normalize_text(text: str) -> str:
     return s.strip(" \"'`*.,;:!")
 
 
+_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}")
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}")
+
+
+def latex_to_plain(raw: str) -> str:
+    """The LaTeX that wraps answers (\\frac, \\text, \\left, spacing, $, degrees) → plain text."""
+    s = _TEXT_CMD.sub(r"\1", raw)
+    s = _FRAC.sub(r"\1/\2", s)
+    for token in ("\\left", "\\right", "\\!", "\\,", "\\;", "\\%", "^\\circ", "^{\\circ}", "\\$", "$"):
+        s = s.replace(token, "")
+    return s.strip()
+
+
 def _normalize_any(raw: str) -> str:
-    number = normalize_number(raw)
-    return number if number is not None else normalize_text(raw)
+    plain = latex_to_plain(raw) if "\\" in raw or "$" in raw else raw
+    number = normalize_number(plain)
+    return number if number is not None else normalize_text(plain)
 
 
 def extract_number(text: str) -> str | None:
@@ -109,7 +123,8 @@ def extract_auto(text: str) -> str | None:
     matches = _ANSWER_IS.findall(text)
     if matches:
         raw = matches[-1]
-        number = extract_number(raw)
+        # The first number after "the answer is" is the answer ("12 apples, not 13").
+        number = next((v for v in map(normalize_number, _NUMBER.findall(raw)) if v is not None), None)
         return number if number is not None else (normalize_text(raw) or None)
     return extract_number(text)
 
