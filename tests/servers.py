@@ -122,7 +122,7 @@ def _serve(model: str, port: int, alias: str, extra_bufts: bool) -> None:
     app = create_app(
         server_settings=ServerSettings(host="127.0.0.1", port=port),
         model_settings=[ModelSettings(model=model, model_alias=alias, n_ctx=4096, n_threads=threads,
-                                      n_threads_batch=threads, verbose=False)],
+                                      n_threads_batch=threads, flash_attn=True, verbose=False)],
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 

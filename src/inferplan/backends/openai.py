@@ -27,6 +27,11 @@ from inferplan.backends.openai_http import HTTPStatusFailure, RetryPolicy, descr
 from inferplan.errors import BackendError, InputError
 
 
+# Non-standard sampling fields (llama.cpp, vLLM, Ollama accept them), neutral values.
+EXTENSIONS = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
+EXTENSION_KEYS = tuple(EXTENSIONS)
+
+
 class OpenAIBackend:
     """Samples through an OpenAI-compatible HTTP server; see the module docstring."""
 
@@ -62,6 +67,7 @@ class OpenAIBackend:
         self.client: httpx.AsyncClient = self.call(make_client())
         self.semaphore: asyncio.Semaphore = self.call(_make_semaphore(self.parallel))
         self.logprobs_ok: dict[str, bool] = {}  # endpoint → server accepts our logprobs field
+        self.extensions_ok: dict[str, bool] = {}  # endpoint → server accepts top_k/min_p/penalties
         try:
             self.model_name = settings.model_name or self._first_model()
             self.n_supported = self._probe_n()
@@ -129,13 +135,13 @@ class OpenAIBackend:
             body["prompt"] = request.prompt
         if request.stop:
             body["stop"] = list(request.stop)
-        if request.top_p < 1.0:
-            body["top_p"] = request.top_p
-        # top_k / min_p are extensions (vLLM, llama.cpp, Ollama accept them); send only when used.
-        if request.top_k > 0:
-            body["top_k"] = request.top_k
-        if request.min_p > 0:
-            body["min_p"] = request.min_p
+        body["top_p"] = request.top_p
+        if self.extensions_ok.get(endpoint, True):
+            # Servers add their own sampling defaults (llama-cpp-python: top_k=40, min_p=0.05,
+            # repeat_penalty=1.1; Ollama alike) that change the distribution, even at T = 0.
+            # Send inferplan's values explicitly so every backend samples the same thing.
+            body.update(EXTENSIONS)
+            body["top_k"], body["min_p"] = request.top_k, request.min_p
         if self.logprobs_ok.get(endpoint, True):
             if endpoint == "/chat/completions":
                 # top_logprobs too: some servers (llama-cpp-python) return null logprobs without it.

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.openai import EXTENSION_KEYS
 from inferplan.backends.openai_http import (HTTPStatusFailure, choice_logprobs, choice_text, finish_reason,
                                             post_json)
 from inferplan.errors import BackendError, InputError
@@ -125,17 +126,18 @@ class OpenAIStream:
     async def _post(self, endpoint: str, request: SampleRequest, count: int, temperature: float, seed: int) -> dict:
         b = self._b
         body = b.body(request, endpoint, count, temperature, seed)
-        try:
-            return await post_json(b.client, endpoint, body, b.policy, b.base_url)
-        except HTTPStatusFailure as e:
-            # Feature test: a server that rejects our logprobs field gets requests without it.
-            if "logprobs" not in body or e.status not in (400, 422):
-                raise
-            body.pop("logprobs")
-            body.pop("top_logprobs", None)
-            reply = await post_json(b.client, endpoint, body, b.policy, b.base_url)
-            b.logprobs_ok[endpoint] = False
-            return reply
+        # Feature tests: a strict server (400/422) gets the request again without our
+        # non-standard sampling fields, then without logprobs; the verdict is remembered.
+        for flag, keys in ((b.extensions_ok, EXTENSION_KEYS), (b.logprobs_ok, ("logprobs", "top_logprobs"))):
+            try:
+                return await post_json(b.client, endpoint, body, b.policy, b.base_url)
+            except HTTPStatusFailure as e:
+                if e.status not in (400, 422) or not any(k in body for k in keys):
+                    raise
+                for k in keys:
+                    body.pop(k, None)
+                flag[endpoint] = False
+        return await post_json(b.client, endpoint, body, b.policy, b.base_url)
 
     def _completions(self, number: int, request: SampleRequest, offsets: list[int], temperature: float,
                      seed: int, reply: dict, seconds: float) -> list[Completion]:
