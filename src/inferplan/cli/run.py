@@ -27,9 +27,13 @@ def run(
         None, help="Prompt(s) to answer; '-' reads stdin, one prompt per line.", show_default=False),
     input: Optional[str] = typer.Option(
         None, "--input", "-i", help="JSONL file: one query a line with id and prompt|messages|input|question."),
-    n: int = typer.Option(8, "-n", "--samples", help="Samples per prompt."),
+    n: Optional[int] = typer.Option(None, "-n", "--samples", help="Samples per prompt (default 8; not with --plan)."),
+    plan: Optional[str] = typer.Option(
+        None, "--plan", help="Run a plan made by `inferplan plan`: its mix, stopping rule, caps and aggregation."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", help="With --plan: at most this many samples per prompt."),
     temperatures: str = typer.Option("0.7", "--temperatures", "-t", help="Comma-separated, cycled over the samples; 0 = greedy."),
-    max_tokens: int = typer.Option(256, "--max-tokens", help="Maximum tokens per sample."),
+    max_tokens: Optional[int] = typer.Option(
+        None, "--max-tokens", help="Maximum tokens per sample (default 256; with --plan, the plan's cap)."),
     seed: int = typer.Option(0, "--seed", help="Seed of all sampling and tie-breaking."),
     system: Optional[str] = typer.Option(None, "--system", help="System message for chat prompts."),
     raw: bool = typer.Option(False, "--raw", help="Send prompts as raw text, without the chat template."),
@@ -45,10 +49,11 @@ def run(
     gpu_layers: int = opt.GPU_LAYERS,
     parallel: int = opt.PARALLEL,
 ) -> None:
-    """Answer prompts by majority vote over N samples (fixed N).
+    """Answer prompts by majority vote over N samples, or as a plan says (--plan).
 
     Many prompts (from --input or stdin) share the engine's batch. Prompts go to
-    an instruct model as a chat user message (plus --system) unless --raw.
+    an instruct model as a chat user message (plus --system) unless --raw; with
+    --plan they are asked exactly the way the plan's profile asked them.
     """
     from inferplan.backends import open_backend
     from inferplan.cli.app import DEBUG
@@ -57,6 +62,8 @@ def run(
     from inferplan.runner import RunSettings, run_queries, validate_settings
 
     install_log_handler(DEBUG["on"])
+    max_tokens_given = max_tokens is not None
+    max_tokens = 256 if max_tokens is None else max_tokens
     prompts = list(prompts or [])
     if input and prompts:
         raise InputError("give prompts as arguments or --input FILE, not both")
@@ -68,8 +75,27 @@ def run(
         queries = queries_from_texts(prompts)
     else:
         raise InputError("nothing to run: give a prompt, '-' for stdin, or --input FILE")
+    if plan is not None:
+        if n is not None:
+            raise InputError("-n does not go with --plan (the plan's stopping rule decides; use --max-samples)")
+        from inferplan.planned_run import PlanOverrides, effective_max_tokens, effective_rule, run_plan
+        from inferplan.planner.plan_file import load_plan
+
+        the_plan = load_plan(plan)
+        overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens if max_tokens_given else None,
+                                  seed=seed, system=system)
+        effective_rule(the_plan, overrides), effective_max_tokens(the_plan, overrides)  # validate before loading
+        backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel))
+        try:
+            render_results(run_plan(queries, backend, the_plan, overrides), len(queries), json_out, show_samples,
+                           timing=not no_timing)
+        finally:
+            backend.close()
+        return
+    if max_samples is not None:
+        raise InputError("--max-samples goes with --plan; without a plan use -n")
     settings = RunSettings(
-        n=n, temperatures=_parse_temperatures(temperatures), max_tokens=max_tokens, seed=seed,
+        n=8 if n is None else n, temperatures=_parse_temperatures(temperatures), max_tokens=max_tokens, seed=seed,
         system=system, raw=raw, extract=extract, stop=tuple(stop or ()), top_p=top_p,
     )
     validate_settings(settings)  # before the (slow) model load

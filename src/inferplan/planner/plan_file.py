@@ -56,6 +56,7 @@ class Plan:
     heldout: tuple[str, ...] = ()
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    prompt: dict = field(default_factory=dict)  # how the profile asked: template, shots, grader
 
     @property
     def min_samples(self) -> int:
@@ -84,6 +85,7 @@ class Plan:
             "heldout_problems": list(self.heldout),
             "seed": self.seed,
             "notes": list(self.notes),
+            "prompt": self.prompt,
         }
 
     @classmethod
@@ -103,7 +105,7 @@ class Plan:
                     pred["accuracy"], tuple(pred["accuracy_ci"]), pred["cost"], tuple(pred["cost_ci"]),
                     pred["samples"], pred["problems"]),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
-                notes=tuple(d.get("notes", [])),
+                notes=tuple(d.get("notes", [])), prompt=dict(d.get("prompt") or {}),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None

@@ -22,6 +22,7 @@ from inferplan.planner.plan_file import Plan, Prediction, file_sha256
 from inferplan.planner.replay import Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.planner.split import split_problems
+from inferplan.profiles.prompt_spec import prompt_spec
 from inferplan.profiles.store import SampleTable, load_profile
 
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
@@ -164,6 +165,7 @@ def plan(
         aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
         prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=tuple(notes),
+        prompt=prompt_spec(table.header),
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0)

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, out, print_json, warn
+from inferplan.planned_run import PlannedResult
 from inferplan.runner import QueryResult
 
 
@@ -46,6 +47,9 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     }
     if not timing:
         del obj["seconds"]
+    if isinstance(r, PlannedResult):  # planned runs also say why the query stopped
+        obj.update({"rule": r.rule, "statistic": None if r.statistic != r.statistic else round(r.statistic, 6),
+                    "wasted_tokens": r.wasted_tokens, "configs": list(r.configs)})
     if show_samples:
         obj["sample_details"] = [
             {"index": i, "answer": a, "finish": f, "logprob": None if lp is None else round(lp, 4), "text": t}
@@ -80,6 +84,9 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
         f"({r.completion_tokens / max(r.samples, 1):.1f}/sample) · {r.prompt_tokens} prompt tokens · "
         f"{r.seconds:.1f} s[/dim]", highlight=False,
     )
+    if isinstance(r, PlannedResult):
+        out.print(f"[dim]stopped by {escape(r.stop_reason)} ({escape(r.rule)}, statistic {r.statistic:.3g})[/dim]",
+                  highlight=False)
     if show_samples:
         for i, (a, f, t) in enumerate(zip(r.answers, r.finishes, r.texts)):
             out.print(f"[bold]sample {i}[/bold] [dim]({f}, answer: {escape(str(a))})[/dim]", highlight=False)
