@@ -68,7 +68,7 @@ def _predict(family: str, N: np.ndarray, C: np.ndarray, train: np.ndarray, test:
 
 
 def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
-                  n_repeats: int = 1, random_state: int = 0) -> Selection:
+                  n_repeats: int = 1, fraction: float = 0.25, random_state: int = 0) -> Selection:
     """Cross-validated extrapolation error of each family on (problems × configs) counts."""
     N = np.asarray(N, dtype=np.int64)
     C = np.asarray(C, dtype=np.int64)
@@ -76,7 +76,7 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
         N, C = N[:, None], C[:, None]
     P = N.shape[0]
     n_full = int(N[N > 0].min())
-    m = max(2, n_full // 4)
+    m = max(2, int(n_full * fraction))
     rng = np.random.default_rng(random_state)
     folds = max(2, min(n_folds, P // 4))
     errors = {f: [] for f in families}
