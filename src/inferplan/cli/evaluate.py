@@ -1,9 +1,52 @@
-"""`inferplan evaluate` (not yet implemented)."""
+"""`inferplan evaluate`: run a plan for real on graded problems and check its prediction."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
+
+from inferplan.cli import options as opt
+
+
+def evaluate(
+    plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
+    tasks: Optional[str] = typer.Option(
+        None, "--tasks", help="Graded tasks to run (default: the plan's held-out problems of its profile's task set)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate at most this many problems."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", help="At most this many samples per problem."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fresh samples."),
+    allow_code_execution: bool = typer.Option(
+        False, "--allow-code-execution", help="Allow grading by running model-written code (sandboxed)."),
+    json_out: bool = typer.Option(False, "--json", help="Print {predicted, realised, baseline} as JSON."),
+    model: str = opt.MODEL,
+    threads: Optional[int] = opt.THREADS,
+    ctx: int = opt.CTX,
+    gpu_layers: int = opt.GPU_LAYERS,
+    parallel: int = opt.PARALLEL,
+    model_name: Optional[str] = opt.MODEL_NAME,
+    api_key_env: Optional[str] = opt.API_KEY_ENV,
+) -> None:
+    """Run PLAN on graded problems: realised accuracy and cost beside the plan's prediction.
+
+    Also shows fixed-N majority vote at the same realised cost, replayed on the
+    profile's recorded samples of the same problems.
+    """
+    from inferplan.cli.app import DEBUG
+    from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
+    from inferplan.cli.render.run import install_log_handler
+    from inferplan.evaluation import evaluate_plan
+
+    install_log_handler(DEBUG["on"])
+    with EvalProgress(enabled=not json_out) as progress:
+        result = evaluate_plan(
+            plan, tasks=tasks, limit=limit, model=model, seed=seed, max_samples=max_samples,
+            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env),
+            allow_code_execution=allow_code_execution, on_result=progress.update,
+        )
+    render_evaluation(result, json_out)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the app."""
+    app.command("evaluate")(evaluate)
