@@ -1,0 +1,88 @@
+"""Intervals: Jeffreys posteriors, seeded bootstraps over problems, and coverage at 30 problems."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy.special import betaln
+from scipy.stats import beta as beta_dist
+
+from inferplan.planner.estimators import maj_at_k, pass_at_k
+from inferplan.planner.intervals import beta_interval, bootstrap_diff, bootstrap_mean, bootstrap_stat
+
+
+def test_jeffreys_interval() -> None:
+    low, high = beta_interval(np.array([0, 7, 20]), np.array([20, 20, 20]), level=0.9)
+    assert low[0] == 0.0 and high[2] == 1.0
+    assert low[1] == pytest.approx(beta_dist.ppf(0.05, 7.5, 13.5))
+    assert high[1] == pytest.approx(beta_dist.ppf(0.95, 7.5, 13.5))
+    assert low[1] < 7 / 20 < high[1]
+
+
+def test_bootstrap_seeded_and_paired() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.random((30, 3))
+    assert np.array_equal(np.stack(bootstrap_mean(a, random_state=5)), np.stack(bootstrap_mean(a, random_state=5)))
+    low, high = bootstrap_mean(a)
+    assert np.all(low < a.mean(0)) and np.all(a.mean(0) < high)
+    # Paired differences: a constant shift has a (near) zero-width interval.
+    diff, dlo, dhi = bootstrap_diff(a[:, 0] + 0.1, a[:, 0])
+    assert diff == pytest.approx(0.1) and dlo == pytest.approx(0.1) and dhi == pytest.approx(0.1)
+    lo, hi = bootstrap_stat(lambda idx: a[idx].mean(0), 30, n_boot=100)
+    assert lo.shape == (3,) and np.all(lo < hi)
+
+
+def _true_maj(probs: np.ndarray, k: int) -> np.ndarray:
+    """Exact maj@k per problem for k draws WITH replacement from ``probs`` (P, m); answer 0
+    is the correct one; uniform tie-break. Enumerates all vote vectors summing to k."""
+    from scipy.special import gammaln
+
+    m = probs.shape[1]
+    combos = np.array([c for c in itertools.product(range(k + 1), repeat=m) if sum(c) == k])
+    top = combos.max(1)
+    share = (combos[:, 0] == top) / (combos == top[:, None]).sum(1)
+    logcoef = gammaln(k + 1) - gammaln(combos + 1).sum(1)
+    with np.errstate(divide="ignore"):
+        logp = combos @ np.log(probs).T  # (combos, P)
+    return (np.exp(logcoef[:, None] + logp) * share[:, None]).sum(0)
+
+
+def test_bootstrap_intervals_cover_at_30_problems() -> None:
+    """Nominal 90% intervals of observed pass@k and maj@k contain the truth ≥ 85% of the time.
+
+    Estimand: the expected curve of the 30 problems' true rates — mean_i 1 − (1 − p_i)^k and
+    mean_i maj@k under problem i's true answer distribution (4 answers, one correct). The
+    problem bootstrap also covers between-problem variation, so it is conservative for
+    this estimand; for the population curve (a fresh problem set) it is checked as well.
+    """
+    rng = np.random.default_rng(2024)
+    reps, P, n, ks = 200, 30, 16, (1, 4, 16)
+    hit_pass = np.zeros(len(ks))
+    hit_maj = np.zeros(len(ks))
+    hit_pop = np.zeros(len(ks))
+    # Superpopulation estimand (a new set of problems from the same source), closed form.
+    pop_truth = np.array([1 - np.exp(betaln(0.7, 0.7 + k) - betaln(0.7, 0.7)) for k in ks])
+    for r in range(reps):
+        p_right = rng.beta(0.7, 0.7, size=P)
+        wrong = rng.dirichlet([1.0, 1.0, 1.0], size=P) * (1 - p_right)[:, None]
+        probs = np.column_stack([p_right, wrong])  # answer 0 is the correct one
+        draws = np.stack([rng.multinomial(n, pr) for pr in probs])
+        c = draws[:, 0]
+        mask = np.zeros_like(draws, dtype=bool)
+        mask[:, 0] = True
+        per_pass = np.column_stack([pass_at_k(np.full(P, n), c, k) for k in ks])
+        per_maj = np.column_stack([maj_at_k(draws, mask, k) for k in (1, 3, 8)])
+        lo, hi = bootstrap_mean(per_pass, 0.9, 1000, r)
+        truth = np.array([(1 - (1 - p_right) ** k).mean() for k in ks])
+        hit_pass += (lo <= truth) & (truth <= hi)
+        hit_pop += (lo <= pop_truth) & (pop_truth <= hi)
+        lo, hi = bootstrap_mean(per_maj, 0.9, 1000, r)
+        truth = np.array([_true_maj(probs, k).mean() for k in (1, 3, 8)])
+        hit_maj += (lo <= truth) & (truth <= hi)
+    cover_pass, cover_maj, cover_pop = hit_pass / reps, hit_maj / reps, hit_pop / reps
+    print(f"coverage pass@{ks}: {cover_pass}, maj@(1, 3, 8): {cover_maj}, population pass@k: {cover_pop}")
+    assert np.all(cover_pop >= 0.85), cover_pop  # the harder estimand
+    assert np.all(cover_pass >= 0.85), cover_pass
+    assert np.all(cover_maj >= 0.85), cover_maj
