@@ -1,9 +1,42 @@
-"""`inferplan demo` (not yet implemented)."""
+"""`inferplan demo`: the whole loop on the embedded model in a few minutes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from inferplan.cli import options as opt
+
+
+def demo(
+    workdir: Path = typer.Option(Path("inferplan-demo"), "--dir", help="Where the profile, plan and plot go (a rerun resumes)."),
+    problems: int = typer.Option(40, "--problems", help="Built-in problems to profile (half plan, half check)."),
+    samples: int = typer.Option(8, "--samples", help="Samples per problem and temperature."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Tokens per question (default: about 4 samples' worth)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every sample and split."),
+    model: str = opt.MODEL,
+    threads: Optional[int] = opt.THREADS,
+    parallel: int = opt.PARALLEL,
+) -> None:
+    """Profile, fit, plan, evaluate and answer — the whole loop, explained, in a few minutes.
+
+    Uses the embedded SmolLM2-135M model and a built-in arithmetic set, so it needs
+    no data and no download.
+    """
+    from inferplan.cli.app import DEBUG
+    from inferplan.cli.render.demo import DemoNarrator
+    from inferplan.cli.render.run import install_log_handler
+    from inferplan.demo import DemoSettings, run_demo
+
+    install_log_handler(DEBUG["on"])
+    settings = DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
+                            seed=seed, backend=opt.backend_settings(threads, 4096, 0, parallel))
+    with DemoNarrator(settings) as narrator:
+        run_demo(settings, on_step=narrator.step, on_progress=narrator.progress)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the app."""
+    app.command("demo")(demo)
