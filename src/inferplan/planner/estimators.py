@@ -16,8 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import gammaln, roots_legendre
-from scipy.stats import binom
+from scipy.special import gammaln, roots_legendre, xlog1py, xlogy
 
 __all__ = ["pass_at_k", "maj_at_k", "maj_at_k_problem", "best_of_k"]
 
@@ -49,6 +48,15 @@ def pass_at_k(n: np.ndarray | int, c: np.ndarray | int, k: int) -> np.ndarray:
 # ---------------------------------------------------------------- majority vote
 
 
+def _binom_pmf(x: np.ndarray | int, a: int, p: float) -> np.ndarray:
+    """Binomial(a, p) pmf at x (0 outside 0..a); scipy.special only (scipy.stats is slow to import)."""
+    x = np.asarray(x, dtype=np.float64)
+    inside = (x >= 0) & (x <= a)
+    xs = np.clip(x, 0, a)
+    logp = gammaln(a + 1) - gammaln(xs + 1) - gammaln(a - xs + 1) + xlogy(xs, p) + xlog1py(a - xs, -p)
+    return np.where(inside, np.exp(logp), 0.0)
+
+
 @lru_cache(maxsize=8)
 def _legendre01(q: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss–Legendre nodes and weights on [0, 1] (exact for degree ≤ 2q − 1)."""
@@ -78,12 +86,16 @@ def _maj_signature(n: int, k: int, target: int, free: int, others: tuple[int, ..
     p = k / n
     vmax = min(target, k)
     v = np.arange(1, vmax + 1)
-    z = np.exp(2j * np.pi * np.arange(n + 1) / (n + 1))  # evaluation points
+    jj = np.arange(n + 1)
+    roots = np.exp(2j * np.pi * jj / (n + 1))
+    z = roots  # evaluation points z_j; z_j^x = roots[(x·j) mod (n+1)] avoids complex powers
+    x_all = np.arange(0, vmax + 1)
+    zx = roots[np.outer(x_all, jj) % (n + 1)]  # (x, z)
     q = len(others) // 2 + 1
     u, uw = _legendre01(q)
     # G[v, u, z] = pmf_t(v) z^v · (pooled free part) · Π over constrained competitors.
     logfree = np.log(1 - p + p * z)
-    g = binom.pmf(v, target, p)[:, None, None] * z[None, None, :] ** v[:, None, None]
+    g = _binom_pmf(v, target, p)[:, None, None] * zx[v][:, None, :]
     g = np.broadcast_to(g, (vmax, q, n + 1)).copy()
     pooled = np.full(vmax, free, dtype=np.int64)
     counts, mult = np.unique(np.asarray(others, dtype=np.int64), return_counts=True)
@@ -92,19 +104,17 @@ def _maj_signature(n: int, k: int, target: int, free: int, others: tuple[int, ..
         pooled[below] += a * m
         if below.all():
             continue
-        x = np.arange(0, vmax + 1)
-        pmf = binom.pmf(x, a, p)
-        zx = z[None, :] ** x[:, None]  # (x, z)
+        pmf = _binom_pmf(x_all, a, p)
         pre = np.cumsum(pmf[:, None] * zx, axis=0)  # Σ_{x' ≤ x} pmf z^x'
         prefix = pre[v - 1]  # Σ_{x < v}
         tie = (pmf[v][:, None] * zx[v])[:, None, :]  # pmf(v) z^v
         factor = prefix[:, None, :] + u[None, :, None] * tie
         factor = np.where(below[:, None, None], 1.0, factor)
-        g *= factor ** int(m)
+        g *= factor if m == 1 else factor ** int(m)
     g *= np.exp(pooled[:, None, None] * logfree[None, None, :])
-    coef = (g * z[None, None, :] ** (-k)).real.sum(axis=2) / (n + 1)  # (v, u)
+    coef = (g * np.conj(roots[(k * jj) % (n + 1)])[None, None, :]).real.sum(axis=2) / (n + 1)  # (v, u)
     total = float(coef.sum(axis=0) @ uw)
-    return min(1.0, max(0.0, total / binom.pmf(k, n, p)))
+    return min(1.0, max(0.0, total / _binom_pmf(k, n, p)))
 
 
 def maj_at_k_problem(counts: np.ndarray, correct_mask: np.ndarray, k: int, n: int | None = None) -> float:
@@ -138,7 +148,16 @@ def maj_at_k(counts: np.ndarray, correct_mask: np.ndarray, k: int, n: np.ndarray
     counts = np.asarray(counts, dtype=np.int64)
     mask = np.asarray(correct_mask, dtype=bool)
     n = counts.sum(axis=1) if n is None else np.asarray(n, dtype=np.int64)
-    return np.array([maj_at_k_problem(counts[i], mask[i], k, int(n[i])) for i in range(counts.shape[0])])
+    if counts.shape[0] == 0:
+        return np.zeros(0)
+    # Problems with the same (n, counts, correct) multiset share one computation: sort
+    # each row's answers (correct ones first within a count) and deduplicate rows.
+    order = np.lexsort((~mask, -counts), axis=1) if counts.shape[1] else np.zeros_like(counts)
+    key = np.column_stack([n, np.take_along_axis(counts, order, 1), np.take_along_axis(mask, order, 1)])
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    width = counts.shape[1]
+    vals = np.array([maj_at_k_problem(row[1:1 + width], row[1 + width:].astype(bool), k, int(row[0])) for row in uniq])
+    return vals[inv.ravel()]
 
 
 # ---------------------------------------------------------------- best-of-k

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.stats import beta as beta_dist
+from scipy.special import betaincinv
 
 __all__ = ["beta_interval", "bootstrap_indices", "bootstrap_mean", "bootstrap_diff", "bootstrap_stat"]
 
@@ -21,8 +21,8 @@ def beta_interval(successes: float | np.ndarray, trials: float | np.ndarray, lev
     x = np.asarray(successes, dtype=np.float64)
     m = np.asarray(trials, dtype=np.float64)
     tail = (1 - level) / 2
-    low = np.where(x > 0, beta_dist.ppf(tail, x + 0.5, m - x + 0.5), 0.0)
-    high = np.where(x < m, beta_dist.ppf(1 - tail, x + 0.5, m - x + 0.5), 1.0)
+    low = np.where(x > 0, betaincinv(x + 0.5, m - x + 0.5, tail), 0.0)
+    high = np.where(x < m, betaincinv(x + 0.5, m - x + 0.5, 1 - tail), 1.0)
     return low, high
 
 

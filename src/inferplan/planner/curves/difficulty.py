@@ -128,7 +128,8 @@ class BetaBinomialDifficulty(CurveEstimator):
                 theta = self.theta_.copy()
             else:
                 theta = self._start(N, C, K, rng, jitter=s > 0)
-            out = self._em(N, C, theta, K)
+            warm = self.weights_ if (s == 0 and self.warm_start and hasattr(self, "weights_")) else None
+            out = self._em(N, C, theta, K, warm)
             if best is None or out[-1] > best[-1]:
                 best = out
         theta, weights, resp, n_iter, ll = best
@@ -159,9 +160,8 @@ class BetaBinomialDifficulty(CurveEstimator):
         never = np.where((C == 0).all(1), 0.0, -np.inf)
         return np.column_stack([never] + comps)
 
-    def _em(self, N: np.ndarray, C: np.ndarray, theta: np.ndarray, K: int):
-        P = N.shape[0]
-        weights = np.full(1 + K, 1.0 / (1 + K))
+    def _em(self, N: np.ndarray, C: np.ndarray, theta: np.ndarray, K: int, weights: np.ndarray | None = None):
+        weights = np.full(1 + K, 1.0 / (1 + K)) if weights is None else np.clip(weights, 1e-6, 1.0)
         if not self.never_solved:
             weights[0] = 0.0
             weights[1:] = 1.0 / K

@@ -19,7 +19,7 @@ from inferplan.planner.curves.base import CurveEstimator, as_k, as_rng
 class MajorityCurve(CurveEstimator):
     """Saturating maj@k model; learned ``alpha_`` (P, A+2) Dirichlet parameters, ``ceiling_``."""
 
-    def __init__(self, prior: float = 0.5, unseen: float = 0.3, n_draws: int = 128, max_answers: int = 8,
+    def __init__(self, prior: float = 0.5, unseen: float = 0.3, n_draws: int = 64, max_answers: int = 8,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.prior = prior
         self.max_answers = max_answers

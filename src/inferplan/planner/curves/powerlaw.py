@@ -2,14 +2,13 @@
 
 Brown et al. fit log coverage = a·k^b (a < 0, b < 0) to the observed curve; here the
 fit is on log(−log coverage) = log(−a) + b·log k with a Huber loss (robust to the
-noisy small-k end). It knows nothing about individual problems, so it extrapolates
+noisy small-k end), by iteratively reweighted least squares. It knows nothing about individual problems, so it extrapolates
 the *shape* only; it is kept as a baseline and a model-selection candidate.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from inferplan.planner.curves.base import CurveEstimator, as_k
 
@@ -17,7 +16,7 @@ from inferplan.planner.curves.base import CurveEstimator, as_k
 class PowerLawCurve(CurveEstimator):
     """Fit ``exp(a·k^b)`` to observed (k, coverage) points; learned ``a_``, ``b_``."""
 
-    def __init__(self, loss: str = "huber", f_scale: float = 0.1) -> None:
+    def __init__(self, loss: str = "huber", f_scale: float = 0.1) -> None:  # loss: "huber" or "squared"
         self.loss = loss
         self.f_scale = f_scale
 
@@ -34,10 +33,19 @@ class PowerLawCurve(CurveEstimator):
         if ok.sum() == 1:
             self.a_, self.b_ = -float(np.exp(target[0])), 0.0
             return self
-        slope0, icpt0 = np.polyfit(lk, target, 1)
-        res = least_squares(lambda th: th[0] + th[1] * lk - target, [icpt0, min(slope0, 0.0)],
-                            loss=self.loss, f_scale=self.f_scale, bounds=([-50, -5], [50, 0]))
-        self.a_, self.b_ = -float(np.exp(res.x[0])), float(res.x[1])
+        X = np.column_stack([np.ones_like(lk), lk])
+        coef = np.linalg.lstsq(X, target, rcond=None)[0]
+        for _ in range(50):  # Huber regression by iteratively reweighted least squares
+            resid = target - X @ coef
+            w = np.where(np.abs(resid) <= self.f_scale, 1.0, self.f_scale / np.maximum(np.abs(resid), 1e-12))
+            if self.loss != "huber":
+                w = np.ones_like(w)
+            new = np.linalg.lstsq(X * np.sqrt(w)[:, None], target * np.sqrt(w), rcond=None)[0]
+            if np.allclose(new, coef, atol=1e-12):
+                break
+            coef = new
+        coef[1] = min(coef[1], 0.0)  # coverage cannot fall with k
+        self.a_, self.b_ = -float(np.exp(coef[0])), float(coef[1])
         return self
 
     def predict_pass_at_k(self, k: int | np.ndarray) -> np.ndarray:
