@@ -15,7 +15,6 @@ from inferplan.backends.gguf_info import file_sha256  # noqa: E402
 from inferplan.backends.transformers import TransformersBackend  # noqa: E402
 from inferplan.backends.transformers_stream import plan_waves  # noqa: E402
 from inferplan.errors import ExitCode, ModelError  # noqa: E402
-from inferplan.profiles.store import load_profile, read_header  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -93,15 +92,3 @@ def test_missing_and_non_gguf_models_are_model_errors(tmp_path) -> None:
         open_backend(f"hf:{bogus}")
     with pytest.raises(ModelError, match="config.json"):
         open_backend(f"hf:{tmp_path}")
-
-
-def test_profile_through_transformers(cli, tmp_path) -> None:
-    out = tmp_path / "hf.profile.jsonl"
-    r = cli("profile", "--model", "hf:smollm2", "--tasks", "builtin:arith:3", "--temperatures", "0.0,0.8",
-            "-n", "2", "--max-tokens", "8", "--threads", "1", "--parallel", "2", "-o", out, "--json")
-    assert r.code == 0, r.err
-    header = read_header(out)
-    assert header["backend"]["name"] == "transformers"
-    assert header["model"]["sha256"] == file_sha256(embedded_model_path())
-    table = load_profile(out)
-    assert table.n_samples == 3 * 2 * 2
