@@ -130,6 +130,8 @@ def test_chat_template_from_gguf(backend):
 def test_context_too_small_is_an_input_error(backend):
     with pytest.raises(InputError, match="exceeds the context"):
         backend.sample([SampleRequest(messages=MATH, n=1, max_tokens=5000)])
+    # The rejected stream released the backend.
+    assert len(list(backend.sample([SampleRequest(messages=MATH, n=1, max_tokens=2)]))) == 1
 
 
 def test_probe_verdict_cached(backend):

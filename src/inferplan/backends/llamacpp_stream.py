@@ -71,12 +71,18 @@ class LlamaCppStream:
         self._sampler = BatchSampler(backend.n_vocab, self._P, self._eog_ids)
         self._closed = False
         backend._busy = True
-        self.submit(requests)
+        try:
+            self.submit(requests)
+        except BaseException:
+            self.close()  # a rejected request must not leave the backend marked busy
+            raise
 
     # -- public ----------------------------------------------------------------------
 
     def submit(self, requests: Sequence[SampleRequest]) -> list[int]:
         """Queue more requests; returns their stream-wide numbers."""
+        if self._closed:
+            raise BackendError("this stream is finished; open a new one with backend.sample()")
         numbers = []
         for request in requests:
             if request.n < 0 or request.max_tokens < 1:
@@ -120,8 +126,9 @@ class LlamaCppStream:
                     return
                 self._step()
         finally:
-            if not self._pending and not any(self._slots):
-                self.close()
+            # Exhausted, or the consumer stopped iterating (break, error, Ctrl-C):
+            # either way the stream is over; free its slots so the backend is reusable.
+            self.close()
 
     def close(self) -> None:
         """Release slots, holders and the batch; the backend can open a new stream."""
