@@ -9,8 +9,9 @@ Methods, all fitted ONLY on the subsample (what a user would have):
 - ``bb-ml``  — anchor: plain beta-binomial ML, population formula 1 − B(α, β+k)/B(α, β);
 - ``plaw``   — anchor: exponentiated power law exp(a·k^b) fitted to the observed curve;
 - ``chosen`` — what `inferplan fit` does: family chosen by extrapolation CV over problems
-  (beta-binomial with a never-solved mass shared across configurations, beta-binomial,
-  or power law), per-problem posterior predictions.
+  (one-standard-error rule) between the difficulty model — beta-binomial with and without
+  a never-solved mass shared across configurations, BIC-averaged — and the power law;
+  per-problem posterior predictions.
 
 Run: python3 benchmarks/bench_fit.py [--data ../shared/data] [--reps 5]
 """

@@ -10,6 +10,7 @@ resamples (so hyperparameter uncertainty is included), plus ceiling and saturati
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -165,9 +166,8 @@ def _fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, 
         return out
     model = make_difficulty(family, seed).fit(N, C)
     # One refit per problem resample serves every configuration (they share problems).
-    boot = make_difficulty(family, seed)
+    boot = copy.deepcopy(model)  # refits start from the full-data fit (fast, same optimum basin)
     boot.set_params(warm_start=True)
-    boot.theta_ = model.theta_.copy()
     draws = []
     for i in bootstrap_indices(N.shape[0], n_boot_fit, seed):
         boot.fit(N[i], C[i])

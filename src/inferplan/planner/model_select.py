@@ -6,7 +6,8 @@ problem's samples (hypergeometric on the counts, seeded), fit on the training fo
 subsamples, predict pass@n of the held-out problems from their subsamples, and
 compare with the unbiased pass@n of their full data. Whole problems move between
 folds (samples of a problem are correlated); all configurations of a problem stay
-together so the shared never-solved indicator is honest too.
+together so the shared never-solved indicator is honest too. The first family is the
+preferred one; another replaces it only when better by more than one standard error.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.planner.curves import BetaBinomialDifficulty, PowerLawCurve
+from inferplan.planner.curves import AveragedDifficulty, BetaBinomialDifficulty, PowerLawCurve
 from inferplan.planner.estimators import pass_at_k
 
-FAMILIES = ("beta-binomial+never", "beta-binomial", "power-law")
+FAMILIES = ("beta-binomial-averaged", "power-law")
+DIFFICULTY_FAMILIES = ("beta-binomial-averaged", "beta-binomial+never", "beta-binomial")
 
 
-def make_difficulty(family: str, random_state: int | None = 0, n_starts: int = 2) -> BetaBinomialDifficulty:
+def make_difficulty(family: str, random_state: int | None = 0,
+                    n_starts: int = 2) -> BetaBinomialDifficulty | AveragedDifficulty:
     """The difficulty-model estimator behind a family name."""
-    if family not in FAMILIES[:2]:
+    if family not in DIFFICULTY_FAMILIES:
         raise ValueError(f"not a difficulty family: {family}")
+    if family == "beta-binomial-averaged":
+        return AveragedDifficulty(n_starts=n_starts, random_state=random_state)
     return BetaBinomialDifficulty(never_solved=family.endswith("+never"), n_starts=n_starts, random_state=random_state)
 
 
@@ -80,7 +85,7 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
     rng = np.random.default_rng(random_state)
     folds = max(2, min(n_folds, P // 4))
     errors = {f: [] for f in families}
-    if P < 8 or n_full < 4:  # too little to cross-validate: the preferred family
+    if P < 8 or n_full < 4 or len(families) == 1:  # nothing to choose, or too little data: the first
         return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
     for _ in range(n_repeats):
         Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(m, N).clip(min=0)), 0)
@@ -95,4 +100,12 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
                 pred = _predict(fam, Ns, Cs, train, test, n_full, random_state)
                 errors[fam].append(float(np.mean(np.abs(pred - truth))) * 100)
     mean = {f: float(np.mean(v)) for f, v in errors.items()}
-    return Selection(min(mean, key=mean.get), mean, m, n_full)
+    # One-standard-error rule: the preferred family (listed first) stays unless another
+    # beats it on paired folds by more than the folds' own noise — CV on a few samples
+    # per problem is noisy, and needless switches cost more than they gain.
+    chosen = families[0]
+    for fam in families[1:]:
+        d = np.asarray(errors[fam]) - np.asarray(errors[chosen])
+        if d.mean() + d.std(ddof=1) / np.sqrt(d.size) < 0:
+            chosen = fam
+    return Selection(chosen, mean, m, n_full)
