@@ -27,12 +27,19 @@ class BuiltinSet:
     tasks: tuple[Task, ...]
     shots: tuple[tuple[str, str], ...]
     grader: str = "numeric"
-    template: str = "chat-short"
-    max_tokens: int = 16  # answers are one short line
+    # Few-shot completion: on the 135M instruct model it beats chat turns several-fold
+    # (pass@1 0.25 vs 0.04–0.11 on arith, T=0.2) and answers in ~5 tokens.
+    template: str = "base"
+    max_tokens: int = 12  # answers are one short line
 
 
 def _arith(rng: random.Random, level: int) -> tuple[str, int]:
-    """Level 1: one-digit ± ; level 2: two-digit ± one/two-digit, one-digit ×; level 3: two-digit ×, three-digit ±."""
+    """Level 1: one-digit ±; level 2: two-digit ± one/two-digit, one-digit ×; level 3: two-digit ± two-digit, small two-digit ×.
+
+    Tuned on SmolLM2-135M (T=1, 16 samples): three-digit ± and 2-digit × 6–9 were never
+    solved (a flat zero adds nothing to a curve), these level-3 kinds give pass@1 ≈ 0.2–0.4
+    with pass@16 ≈ 0.7.
+    """
     if level == 1:
         a, b = rng.randint(2, 9), rng.randint(1, 9)
         op = rng.choice("+-")
@@ -41,7 +48,7 @@ def _arith(rng: random.Random, level: int) -> tuple[str, int]:
         a, b = (rng.randint(2, 9), rng.randint(2, 9)) if op == "*" else (rng.randint(10, 99), rng.randint(2, 99))
     else:
         op = rng.choice("+-*")
-        a, b = (rng.randint(11, 99), rng.randint(3, 9)) if op == "*" else (rng.randint(100, 999), rng.randint(10, 99))
+        a, b = (rng.randint(11, 30), rng.randint(2, 5)) if op == "*" else (rng.randint(10, 99), rng.randint(10, 99))
     if op == "-" and b > a:
         a, b = b, a
     value = a + b if op == "+" else a - b if op == "-" else a * b
@@ -73,7 +80,7 @@ def _word(rng: random.Random, level: int) -> tuple[str, int]:
 
 
 _FAMILIES: dict[str, Callable[[random.Random, int], tuple[str, int]]] = {"arith": _arith, "word": _word}
-DEFAULT_COUNT = 60
+DEFAULT_COUNT = 45
 DEFAULT_SEED = 1234
 
 

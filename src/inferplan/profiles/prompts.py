@@ -3,8 +3,8 @@
 - ``chat`` — the question as the user's message (rendered with the model's chat
   template by the backend); for instruct models.
 - ``chat-short`` — like ``chat`` plus an instruction to answer with the final answer
-  only, and generation stopped at the first line break; short completions make
-  profiling cheap, which is what the built-in sets use.
+  only, the set's few-shot examples as earlier turns, and generation stopped at the
+  first line break; short completions make profiling cheap.
 - ``base`` — a plain "Question: … / Answer:" completion prompt, preceded by the set's
   few-shot examples when it has any; for base (non-instruct) models.
 - ``raw`` — the task text verbatim (code completion, hand-written prompts).
@@ -43,11 +43,11 @@ def describe(name: str, tasks: TaskSet) -> dict:
     """The template as recorded in a profile header (name + its literal text)."""
     text = {
         "chat": "user: {question}",
-        "chat-short": "user: {question} " + SHORT_INSTRUCTION + "  [stop at newline]",
+        "chat-short": "[shots as user/assistant turns] user: {question} " + SHORT_INSTRUCTION + "  [stop at newline]",
         "base": "Question: {question}\\nAnswer:  [stop at blank line / next question]",
         "raw": "{prompt}",
     }[check_template(name)]
-    return {"name": name, "text": text, "shots": len(tasks.shots) if name == "base" else 0}
+    return {"name": name, "text": text, "shots": len(tasks.shots) if name in ("base", "chat-short") else 0}
 
 
 def render(task: Task, name: str, tasks: TaskSet) -> RenderedPrompt:
@@ -58,7 +58,12 @@ def render(task: Task, name: str, tasks: TaskSet) -> RenderedPrompt:
     if name == "chat":
         return RenderedPrompt(None, ({"role": "user", "content": text},), ())
     if name == "chat-short":
-        return RenderedPrompt(None, ({"role": "user", "content": f"{text} {SHORT_INSTRUCTION}"},), ("\n",))
+        # The set's examples as earlier turns show the model the expected one-line answer.
+        turns: list[dict] = []
+        for q, a in tasks.shots:
+            turns += [{"role": "user", "content": f"{q} {SHORT_INSTRUCTION}"}, {"role": "assistant", "content": a}]
+        turns.append({"role": "user", "content": f"{text} {SHORT_INSTRUCTION}"})
+        return RenderedPrompt(None, tuple(turns), ("\n",))
     if name == "base":
         shots = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in tasks.shots)
         return RenderedPrompt(f"{shots}Question: {text}\nAnswer:", None, ("\n\n", "\nQuestion:"))
