@@ -218,7 +218,7 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
         gain = np.diff(curve) / np.diff(sat_grid)  # per extra sample between grid points
         hit = np.flatnonzero(gain < threshold)
         sat["maj@k"] = int(sat_grid[hit[0]]) if hit.size else None
-        on_grid = sat_grid <= grid[-1]
+        on_grid = np.arange(sat_grid.size) <= np.searchsorted(sat_grid, grid[-1])  # reach the largest --at
         curves["maj@k"] = dict(zip(map(int, sat_grid[on_grid]), map(float, curve[on_grid])))
         params["maj@k"] = maj.params()
     if cc.scores is not None:

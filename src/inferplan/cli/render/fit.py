@@ -81,7 +81,9 @@ def write_plot(report, path: Path) -> None:
     except ImportError:
         raise DependencyError("--plot needs matplotlib: pip install matplotlib") from None
     metrics = [m for m in ("pass@k", "maj@k") if any(m in c.observed for c in report.configs)]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6.5 * len(metrics), 4.6), squeeze=False)
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(8.0 * len(metrics), 4.8), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, m in zip(axes[0], metrics):
         for i, cfg in enumerate(report.configs):
@@ -92,16 +94,15 @@ def write_plot(report, path: Path) -> None:
             ys = [100 * cfg.observed[m][k] for k in ks]
             lo = [ys[j] - 100 * cfg.observed_intervals[m][k][0] for j, k in enumerate(ks)]
             hi = [100 * cfg.observed_intervals[m][k][1] - ys[j] for j, k in enumerate(ks)]
-            ax.errorbar(ks, ys, yerr=[lo, hi], fmt="o", ms=4, capsize=2, color=col, label=f"{cfg.config} observed")
+            ax.errorbar(ks, ys, yerr=[lo, hi], fmt="o", ms=4, capsize=2, color=col)
             fk, fy = list(cfg.curve.get(m, {})), list(cfg.curve.get(m, {}).values())
             if fk:
-                ax.plot(fk, [100 * v for v in fy], "-", color=col, alpha=0.8, label=f"{cfg.config} fit")
+                ax.plot(fk, [100 * v for v in fy], "-", color=col, alpha=0.8, label=cfg.config)
             at = [k for k in report.at if k in cfg.predicted.get(m, {})]
             py = [100 * cfg.predicted[m][k] for k in at]
             plo = [py[j] - 100 * cfg.predicted_intervals[m][k][0] for j, k in enumerate(at)]
             phi = [100 * cfg.predicted_intervals[m][k][1] - py[j] for j, k in enumerate(at)]
-            ax.errorbar(at, py, yerr=[plo, phi], fmt="s", mfc="none", ms=6, capsize=3, color=col,
-                        label=f"{cfg.config} predicted")
+            ax.errorbar(at, py, yerr=[plo, phi], fmt="s", mfc="none", ms=7, capsize=3, color=col)
             ax.axvline(ks[-1], color="grey", lw=0.6, ls=":")
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -109,7 +110,11 @@ def write_plot(report, path: Path) -> None:
         ax.set_ylabel(f"{m} (%)")
         ax.set_title(f"{m}: observed ({int(report.level * 100)}% CI) and extrapolation")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=1 + (len(report.configs) > 4))
+        # One entry per configuration (colour) plus what the marker shapes mean.
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Line2D([], [], color="k", marker="o", ls="", ms=4), Line2D([], [], color="k", marker="s", mfc="none", ls="", ms=7)]
+        labels += [f"observed ({int(report.level * 100)}% CI)", "predicted at --at"]
+        ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=110)
