@@ -84,8 +84,12 @@ def _maj_signature(n: int, k: int, target: int, free: int, others: tuple[int, ..
         top = max(others, default=0)
         return 0.0 if top > target else 1.0 / (1 + sum(o == target for o in others))
     p = k / n
-    vmax = min(target, k)
-    v = np.arange(1, vmax + 1)
+    v = np.arange(1, min(target, k) + 1)
+    pmf_t = _binom_pmf(v, target, p)
+    # Target counts with negligible probability contribute < 1e-12 in total: skip them.
+    v = v[pmf_t > 1e-15 * pmf_t.max()]
+    pmf_t = _binom_pmf(v, target, p)
+    vmax = int(v.max())
     jj = np.arange(n + 1)
     roots = np.exp(2j * np.pi * jj / (n + 1))
     z = roots  # evaluation points z_j; z_j^x = roots[(x·j) mod (n+1)] avoids complex powers
@@ -95,9 +99,9 @@ def _maj_signature(n: int, k: int, target: int, free: int, others: tuple[int, ..
     u, uw = _legendre01(q)
     # G[v, u, z] = pmf_t(v) z^v · (pooled free part) · Π over constrained competitors.
     logfree = np.log(1 - p + p * z)
-    g = _binom_pmf(v, target, p)[:, None, None] * zx[v][:, None, :]
-    g = np.broadcast_to(g, (vmax, q, n + 1)).copy()
-    pooled = np.full(vmax, free, dtype=np.int64)
+    g = pmf_t[:, None, None] * zx[v][:, None, :]
+    g = np.broadcast_to(g, (v.size, q, n + 1)).copy()
+    pooled = np.full(v.size, free, dtype=np.int64)
     counts, mult = np.unique(np.asarray(others, dtype=np.int64), return_counts=True)
     for a, m in zip(counts, mult):
         below = v > a  # this competitor can never reach v: pool it
