@@ -67,7 +67,7 @@ async def post_json(client: httpx.AsyncClient, path: str, body: dict, policy: Re
         except RETRY_ERRORS as e:
             last = describe(e)
         except httpx.TimeoutException as e:  # a read timeout: the server is alive but too slow
-            raise BackendError(f"server at {where} {describe(e)}; raise --timeout or lower max_tokens") from None
+            raise BackendError(f"server at {where} {describe(e)} waiting for an answer; lower max_tokens or --parallel") from None
         else:
             if response.is_redirect:
                 # Following a redirect could send the API key to another host: refuse.
