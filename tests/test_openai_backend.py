@@ -186,3 +186,17 @@ def test_plan_jobs_groups_only_consecutive_seeds_at_one_temperature() -> None:
     req = SampleRequest(prompt="x", n=5, temperatures=(0.5, 0.5, 1.0, 1.0, 1.0), seeds=(1, 2, 3, 4, 9))
     assert plan_jobs(req, True) == [([0, 1], 0.5, 1), ([2, 3], 1.0, 3), ([4], 1.0, 9)]
     assert plan_jobs(req, False) == [([i], req.temperature(i), req.seed(i)) for i in range(5)]
+
+
+def test_unauthorized_is_a_clear_backend_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BAD_KEY", "sk-wrong")
+
+    def handler(path: str, body: dict | None):
+        if path.endswith("/models"):
+            return 200, {"data": [{"id": "m"}]}, {}
+        return 401, {"error": {"message": "invalid api key"}}, {}
+
+    with ScriptedServer(handler) as srv:
+        with pytest.raises(BackendError, match="HTTP 401") as err:
+            OpenAIBackend(srv.url, _settings(api_key_env="BAD_KEY"))
+    assert "sk-wrong" not in str(err.value)

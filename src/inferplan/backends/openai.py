@@ -117,6 +117,9 @@ class OpenAIBackend:
             except HTTPStatusFailure as e:
                 if e.status in (404, 405):  # this endpoint does not exist here: try the other
                     continue
+                if e.status in (401, 403):
+                    raise BackendError(f"server at {self.base_url} refused the request (HTTP {e.status}): "
+                                       "check the key in the variable named by --api-key-env") from None
                 return False  # e.g. llama-server: "only one completion choice is allowed"
             except BackendError as e:
                 raise BackendError(f"cannot use the server at {self.base_url}: {e}") from None
