@@ -70,7 +70,11 @@ def jeffreys(mean: float, n_eff: int, level: float = LEVEL) -> tuple[float, floa
     """Equal-tailed Jeffreys interval for a proportion ``mean`` observed over ``n_eff`` units."""
     a, b = 0.5 + n_eff * mean, 0.5 + n_eff * (1 - mean)
     tail = (1 - level) / 2
-    return float(beta.ppf(tail, a, b)), float(beta.ppf(1 - tail, a, b))
+    # At 0 or 1 the equal-tailed bound would exclude the estimate itself (Brown, Cai &
+    # DasGupta's modification: the interval then reaches the boundary).
+    low = 0.0 if mean <= 0 else float(beta.ppf(tail, a, b))
+    high = 1.0 if mean >= 1 else float(beta.ppf(1 - tail, a, b))
+    return low, high
 
 
 def _throughput(path: Path) -> tuple[float | None, float | None]:
