@@ -22,7 +22,7 @@ def test_profile_writes_header_and_records_then_show_and_resume(cli, tmp_path):
     h = read_header(out)
     assert h["format"] == "inferplan.profile/1"
     assert h["model"]["spec"] == "smollm2" and len(h["model"]["sha256"]) == 64
-    assert h["backend"]["name"] == "llamacpp" and h["backend"]["settings"]["threads"] == 1
+    assert h["backend"]["name"] == "llamacpp" and h["engine"]["threads"] == 1
     assert h["tasks"]["source"] == "builtin:arith:4" and len(h["tasks"]["sha256"]) == 64
     assert h["grader"]["name"] == "numeric" and h["prompt_template"]["name"] == "base"
     assert h["max_tokens"] == 10 and [c["name"] for c in h["configs"]] == ["t0.3", "t1"]

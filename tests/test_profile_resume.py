@@ -156,3 +156,19 @@ def test_kill_9_then_rerun_gives_exactly_one_record_per_key(tmp_path):
         json.loads(line)  # no broken line anywhere
     keys = _keys(out)
     assert len(keys) == 8 * 2 * 6 and set(keys.values()) == {1}
+
+
+def test_speed_settings_do_not_block_a_resume(tmp_path):
+    class Wider(FakeBackend):
+        def __init__(self) -> None:
+            super().__init__()
+            self.info = BackendInfo(name="fake", model="fake-model", model_sha256="0" * 64, parallel_slots=8,
+                                    settings={"threads": 7, "parallel": 8})
+
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(_opts(tmp_path), backend=FakeBackend(fail_after=10))
+    assert run_profile(_opts(tmp_path), backend=Wider()).already == 10
+    other = FakeBackend()
+    other.info = BackendInfo(name="fake", model="fake-model", model_sha256="1" * 64)
+    with pytest.raises(ConflictError, match="model"):
+        run_profile(_opts(tmp_path), backend=other)

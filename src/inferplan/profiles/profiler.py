@@ -28,6 +28,7 @@ from inferplan.profiles.store import ConfigSpec, ProfileWriter
 from inferplan.profiles.tasks import load_tasks
 
 DEFAULT_MAX_TOKENS = 128
+_RUN_ONLY = ("threads", "parallel", "extra_bufts", "ctx", "gpu_layers")  # speed, not samples
 FLUSH_SECONDS = 1.0  # flush at least this often, and every `parallel` records
 
 
@@ -124,7 +125,11 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
         info = backend.info
         header = {
             "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256},
-            "backend": {"name": info.name, "device": info.device, "settings": info.settings},
+            # Only what changes the samples' distribution guards a resume; threads, batch
+            # width or the AMX fallback may differ between a run and its continuation.
+            "backend": {"name": info.name, "device": info.device,
+                        "settings": {k: v for k, v in info.settings.items() if k not in _RUN_ONLY}},
+            "engine": dict(info.settings),
             "tasks": {**taskset.header(), "limit": opts.limit, "shuffle": opts.shuffle},
             "grader": grader.describe(),
             "prompt_template": prompts.describe(template, taskset),
