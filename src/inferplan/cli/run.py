@@ -48,6 +48,8 @@ def run(
     ctx: int = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     parallel: int = opt.PARALLEL,
+    model_name: Optional[str] = opt.MODEL_NAME,
+    api_key_env: Optional[str] = opt.API_KEY_ENV,
 ) -> None:
     """Answer prompts by majority vote over N samples, or as a plan says (--plan).
 
@@ -85,24 +87,23 @@ def run(
         overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens if max_tokens_given else None,
                                   seed=seed, system=system)
         effective_rule(the_plan, overrides), effective_max_tokens(the_plan, overrides)  # validate before loading
-        backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel))
-        try:
-            render_results(run_plan(queries, backend, the_plan, overrides), len(queries), json_out, show_samples,
-                           timing=not no_timing)
-        finally:
-            backend.close()
-        return
-    if max_samples is not None:
-        raise InputError("--max-samples goes with --plan; without a plan use -n")
-    settings = RunSettings(
-        n=8 if n is None else n, temperatures=_parse_temperatures(temperatures), max_tokens=max_tokens, seed=seed,
-        system=system, raw=raw, extract=extract, stop=tuple(stop or ()), top_p=top_p,
-    )
-    validate_settings(settings)  # before the (slow) model load
-    backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel))
+
+        def answer(backend):
+            return run_plan(queries, backend, the_plan, overrides)
+    else:
+        if max_samples is not None:
+            raise InputError("--max-samples goes with --plan; without a plan use -n")
+        settings = RunSettings(
+            n=8 if n is None else n, temperatures=_parse_temperatures(temperatures), max_tokens=max_tokens,
+            seed=seed, system=system, raw=raw, extract=extract, stop=tuple(stop or ()), top_p=top_p,
+        )
+        validate_settings(settings)  # before the (slow) model load
+
+        def answer(backend):
+            return run_queries(queries, backend, settings)
+    backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env))
     try:
-        render_results(run_queries(queries, backend, settings), len(queries), json_out, show_samples,
-                       timing=not no_timing)
+        render_results(answer(backend), len(queries), json_out, show_samples, timing=not no_timing)
     finally:
         backend.close()
 
