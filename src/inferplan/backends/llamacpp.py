@@ -88,6 +88,8 @@ class LlamaCppBackend:
         self._piece_buf = ctypes.create_string_buffer(256)
         self._template: ChatTemplate | None = None
         self._busy = False
+        self._sampler, self._sampler_key = None, None
+        self._eog: list[int] | None = None
         self.info = BackendInfo(
             name="llamacpp", model=model, model_sha256=file_sha256(self.path),
             device="gpu" if offload else "cpu", supports_shared_prefix=True,
@@ -126,8 +128,10 @@ class LlamaCppBackend:
         return bool(self._L.llama_vocab_is_eog(self._vocab, token))
 
     def eog_tokens(self) -> list[int]:
-        """All end-of-generation token ids (one pass over the vocabulary)."""
-        return [t for t in range(self.n_vocab) if self._L.llama_vocab_is_eog(self._vocab, t)]
+        """All end-of-generation token ids (one pass over the vocabulary, then cached)."""
+        if self._eog is None:
+            self._eog = [t for t in range(self.n_vocab) if self._L.llama_vocab_is_eog(self._vocab, t)]
+        return list(self._eog)
 
     def prompt_tokens(self, request: SampleRequest) -> list[int]:
         """Token ids of a request's prompt: raw text, or messages through the chat template."""
@@ -159,6 +163,15 @@ class LlamaCppBackend:
     def piece_special(self, token: int) -> str:
         n = self._L.llama_token_to_piece(self._vocab, token, self._piece_buf, 256, 0, True)
         return self._piece_buf.raw[: max(n, 0)].decode("utf-8", errors="replace")
+
+    def batch_sampler(self, banned: list[int]):
+        """The (reused) numpy sampler with its 2 x parallel x vocab buffers."""
+        from inferplan.backends.llamacpp_sampling import BatchSampler
+
+        key = tuple(banned)
+        if self._sampler is None or self._sampler_key != key:
+            self._sampler, self._sampler_key = BatchSampler(self.n_vocab, self.parallel, banned), key
+        return self._sampler
 
     # -- protocol --------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from inferplan.backends.base import Completion, SampleRequest
-from inferplan.backends.llamacpp_sampling import BatchSampler
 from inferplan.backends.llamacpp_slots import Slot, make_sampler
 from inferplan.errors import BackendError, InputError
 
@@ -68,7 +67,7 @@ class LlamaCppStream:
         self._batch = L.llama_batch_init(backend.n_batch, 0, 1)
         self._ignore_eos = bool(backend.settings.extra.get("ignore_eos"))
         self._eog_ids = backend.eog_tokens() if self._ignore_eos else []
-        self._sampler = BatchSampler(backend.n_vocab, self._P, self._eog_ids)
+        self._sampler = backend.batch_sampler(self._eog_ids)
         self._closed = False
         backend._busy = True
         try:
