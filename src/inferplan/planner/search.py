@@ -129,7 +129,7 @@ def plan(
     table = load_profile(profile)
     agg = Aggregation(aggregate, false_positive, penalty)
     check_answers(table, agg)
-    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out)
+    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile)
     split = split_problems(table, holdout, seed)
     train, test = densify(table, cost, split.train), densify(table, cost, split.test)
     valid = np.arange(train.cost.shape[2])[None, None, :] < train.count[:, :, None]

@@ -112,7 +112,7 @@ def simulate(
             warnings.append("profile has several configurations; a command-line rule draws from all in equal shares")
         mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
     check_answers(table, agg)
-    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out)
+    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile)
     dense = densify(table, cost, problems)
     cache = TraceCache(dense, agg, reps, seed)
     tr = cache.get(mix, cap)

@@ -124,10 +124,12 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     try:
         info = backend.info
         header = {
-            "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256},
+            "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256,
+                      "parameters": info.parameters},  # for the planner's flops unit
             # Only what changes the samples' distribution guards a resume; threads, batch
             # width or the AMX fallback may differ between a run and its continuation.
             "backend": {"name": info.name, "device": info.device,
+                        "supports_shared_prefix": info.supports_shared_prefix,
                         "settings": {k: v for k, v in info.settings.items() if k not in _RUN_ONLY}},
             "engine": dict(info.settings),
             "tasks": {**taskset.header(), "limit": opts.limit, "shuffle": opts.shuffle},

@@ -198,7 +198,12 @@ def _identity(header: dict) -> dict:
     ident = {k: header.get(k) for k in IDENTITY_KEYS}
     backend = dict(ident.get("backend") or {})
     backend.pop("device", None)  # the same profile may be continued on another device
+    # Descriptive facts added to headers later; a profile made before them still resumes.
+    backend.pop("supports_shared_prefix", None)
     ident["backend"] = backend
+    model = ident.get("model")
+    if isinstance(model, dict):
+        ident["model"] = {k: v for k, v in model.items() if k != "parameters"}
     return json.loads(json.dumps(ident, sort_keys=True))
 
 
