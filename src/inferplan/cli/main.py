@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug(args)
     try:
         result = app(args=args, prog_name="inferplan", standalone_mode=False)
+        if result == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130) itself
+            print("inferplan: interrupted; work written so far is kept", file=sys.stderr)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except click.exceptions.Exit as e:
         return e.exit_code
