@@ -172,3 +172,23 @@ def test_speed_settings_do_not_block_a_resume(tmp_path):
     other.info = BackendInfo(name="fake", model="fake-model", model_sha256="1" * 64)
     with pytest.raises(ConflictError, match="model"):
         run_profile(_opts(tmp_path), backend=other)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_every_graded_sample(tmp_path):
+    out = tmp_path / "c.jsonl"
+    cmd = [sys.executable, "-m", "inferplan", "profile", "--tasks", "builtin:arith:6", "--samples", "30",
+           "--threads", "1", "-o", str(out)]
+    # A background child would inherit an ignored SIGINT; restore the default so Ctrl-C is real.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 600
+    while _count_lines(out) < 1 + 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    recs = list(iter_records(out))
+    assert 20 <= len(recs) < 6 * 3 * 30 and out.read_bytes().endswith(b"\n")
+    assert len({(r["problem"], r["config"], r["index"]) for r in recs}) == len(recs)
