@@ -85,9 +85,9 @@ def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
         line += f"; throughput {s.tokens_per_second:.0f} tokens/s, {s.samples_per_second:.2f} samples/s"
     out.print(line, highlight=False)
     table = Table(show_header=True, header_style="bold")
-    for col in ("config", "T", "samples", "per problem", f"pass@1 [{s.level:.0%} CI]", "pass@k",
-                "answered", "tokens median", "tokens p90"):
-        table.add_column(col, justify="left" if col == "config" else "right")
+    for col in ("config", "T", "samples", "n/problem", f"pass@1 [{s.level:.0%} CI]", "pass@k",
+                "answered", "tok med", "tok p90"):
+        table.add_column(col, justify="left" if col == "config" else "right", no_wrap=col.startswith("pass"))
     for c in s.configs:
         per = str(c.min_per_problem) if c.min_per_problem == c.max_per_problem else f"{c.min_per_problem}–{c.max_per_problem}"
         table.add_row(
