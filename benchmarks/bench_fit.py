@@ -11,7 +11,15 @@ Methods, all fitted ONLY on the subsample (what a user would have):
 - ``chosen`` — what `inferplan fit` does: family chosen by extrapolation CV over problems
   (one-standard-error rule) between the difficulty model — beta-binomial with and without
   a never-solved mass shared across configurations, BIC-averaged — and the power law;
-  per-problem posterior predictions.
+  per-problem posterior predictions;
+- ``covar``  — BoInf only (OSCA records no answers or lengths): CovariateDifficulty, whose
+  never-solved probability and prior mean depend on per-problem covariates of the 8
+  subsampled samples (log mean tokens, distinct-answer share, modal share), see
+  planner/curves/covariate.py. Experimental: not used by `inferplan fit`.
+
+BoInf subsamples draw whole samples (answers and lengths come along); OSCA draws counts
+(hypergeometric). The last BoInf line gives the standard error of the mean over files
+across subsamples: with 5 subsamples and 30-problem files it is large.
 
 Run: python3 benchmarks/bench_fit.py [--data ../shared/data] [--reps 5]
 """
@@ -28,9 +36,10 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.planner.curves import BetaBinomialDifficulty
+from inferplan.planner.curves.covariate import CovariateDifficulty
 from inferplan.planner.estimators import pass_at_k
 from inferplan.planner.model_select import make_difficulty, powerlaw_fit, select_family
-from inferplan.planner.problem_counts import count_matrix
+from inferplan.planner.problem_counts import count_matrix, problem_covariates
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
 
@@ -49,22 +58,37 @@ def predict(method: str, N: np.ndarray, C: np.ndarray, ks: list[int], seed: int)
 
 
 METHODS = ("bb-ml", "plaw", "chosen")
+BOINF_METHODS = METHODS + ("covar",)
+COVARIATE_COLUMNS = [0, 1, 2]  # log mean tokens, distinct share, modal share (abstentions: almost none)
 
 
-def evaluate(N: np.ndarray, C: np.ndarray, m: int, ks: list[int], reps: int) -> tuple[dict, Counter]:
-    """Mean abs error (points) per method: (Q, len(ks)) arrays, and chosen families."""
-    truth = np.array([[pass_at_k(N[:, q], C[:, q], k).mean() for k in ks] for q in range(N.shape[1])])
-    errs = {meth: np.zeros_like(truth) for meth in METHODS}
+def subsample_rows(table, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Row numbers of m random samples of every problem (one configuration)."""
+    key = rng.random(table.n_samples)
+    order = np.lexsort((key, table.problem))
+    prob = table.problem[order]
+    first = np.searchsorted(prob, prob)  # start of each row's problem block
+    return order[np.arange(order.size) - first < m]
+
+
+def evaluate(table, N: np.ndarray, C: np.ndarray, m: int, ks: list[int], reps: int) -> tuple[dict, Counter]:
+    """Abs error (points) per method and subsample: (reps,) arrays (one config), and chosen families."""
+    truth = np.array([pass_at_k(N[:, 0], C[:, 0], k).mean() for k in ks])
+    errs = {meth: np.zeros(reps) for meth in BOINF_METHODS}
     fams: Counter = Counter()
+    P = N.shape[0]
     for rep in range(reps):
-        rng = np.random.default_rng(rep)
-        Cs = rng.hypergeometric(C, N - C, m)
-        Ns = np.full_like(N, m)
+        rows = subsample_rows(table, m, np.random.default_rng(rep))
+        Cs = np.bincount(table.problem[rows], weights=table.correct[rows], minlength=P).astype(np.int64)[:, None]
+        Ns = np.bincount(table.problem[rows], minlength=P).astype(np.int64)[:, None]
         for meth in METHODS:
             pred, fam = predict(meth, Ns, Cs, ks, rep)
-            errs[meth] += np.abs(pred - truth) * 100 / reps
+            errs[meth][rep] = np.abs(pred[0] - truth).mean() * 100
             if meth == "chosen":
                 fams[fam] += 1
+        X = problem_covariates(table, rows)[:, COVARIATE_COLUMNS]
+        pred = CovariateDifficulty(random_state=rep).fit(Ns[:, 0], Cs[:, 0], X).predict_pass_at_k(ks)
+        errs["covar"][rep] = np.abs(pred - truth).mean() * 100
     return errs, fams
 
 
@@ -72,6 +96,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--part", choices=("all", "boinf", "osca"), default="all")
     args = ap.parse_args()
     data = Path(args.data)
     if not data.is_dir():
@@ -79,19 +104,34 @@ def main() -> int:
         return 1
     t0 = time.time()
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_"))
-    print(f"BoInf: 8 samples per problem → pass@80; mean abs error over {args.reps} subsamples (points)")
-    print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>9}" for m in METHODS) + "  chosen family")
-    rows = []
+    if args.part != "osca":
+        _boinf(data, tmp, args.reps)
+    if args.part != "boinf":
+        _osca_tables(data, tmp, args.reps)
+    print(f"total {time.time() - t0:.1f} s")
+    return 0
+
+
+def _boinf(data: Path, tmp: Path, reps: int) -> None:
+    print(f"BoInf: 8 samples per problem → pass@80; mean abs error over {reps} subsamples (points)")
+    print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>9}" for m in BOINF_METHODS) + "  chosen family")
+    per_rep = []  # (files, methods, reps)
     for f in sorted((data / "boinf").glob("*.jsonl")):
         table = load_profile(import_published("boinf", f, tmp / f.name))
         _, N, C = count_matrix(table)
-        errs, fams = evaluate(N, C, 8, [80], args.reps)
-        rows.append([errs[m][0, 0] for m in METHODS])
+        errs, fams = evaluate(table, N, C, 8, [80], reps)
+        per_rep.append([errs[m] for m in BOINF_METHODS])
         truth = pass_at_k(N[:, 0], C[:, 0], 80).mean() * 100
-        print(f"{f.stem:<42}{truth:>7.1f}" + "".join(f"{e:>9.2f}" for e in rows[-1]) + "  " +
+        print(f"{f.stem:<42}{truth:>7.1f}" + "".join(f"{errs[m].mean():>9.2f}" for m in BOINF_METHODS) + "  " +
               ", ".join(f"{k}×{v}" for k, v in fams.items()))
-    print(f"{'mean':<42}{'':>7}" + "".join(f"{e:>9.2f}" for e in np.mean(rows, 0)))
+    over_files = np.mean(per_rep, 0)  # (methods, reps): each subsample's mean over files
+    print(f"{'mean':<42}{'':>7}" + "".join(f"{e:>9.2f}" for e in over_files.mean(1)))
+    se = over_files.std(1, ddof=1) / np.sqrt(over_files.shape[1]) if reps > 1 else np.full(len(BOINF_METHODS), np.nan)
+    print(f"{'± s.e. over subsamples':<42}{'':>7}" + "".join(f"{e:>9.2f}" for e in se))
     print()
+
+
+def _osca_tables(data: Path, tmp: Path, reps: int) -> None:
     table = load_profile(import_published("osca", data / "osca" / "bigcodebench_hard.json", tmp / "osca.jsonl"))
     problems, N, C = count_matrix(table)
     for scope in ("test", "all"):
@@ -100,7 +140,7 @@ def main() -> int:
         test_ix = np.array([p in set(table.split()["test"]) for p in problems])[rows_ix]
         print(f"OSCA BigCodeBench-Hard, fitted on the 10-sample subsample of {scope} problems "
               f"({rows_ix.sum()}), scored on the {test_ix.sum()} test problems: pass@100 / pass@300 error (points)")
-        errs, fams = _osca(N[rows_ix], C[rows_ix], test_ix, args.reps)
+        errs, fams = _osca(N[rows_ix], C[rows_ix], test_ix, reps)
         print(f"{'config':<14}" + "".join(f"{m + ' k100':>13}{m + ' k300':>13}" for m in METHODS))
         for q, cfg in enumerate(table.configs):
             print(f"{cfg.name:<14}" + "".join(f"{errs[m][q, 0]:>13.2f}{errs[m][q, 1]:>13.2f}" for m in METHODS))
@@ -108,8 +148,6 @@ def main() -> int:
         print(f"{'worst':<14}" + "".join(f"{errs[m].max():>26.2f}" for m in METHODS))
         print("chosen family: " + ", ".join(f"{k}×{v}" for k, v in fams.items()))
         print()
-    print(f"total {time.time() - t0:.1f} s")
-    return 0
 
 
 def _osca(N: np.ndarray, C: np.ndarray, test: np.ndarray, reps: int) -> tuple[dict, Counter]:
