@@ -50,6 +50,7 @@ class Candidate:
     accuracy: float
     cost: float
     samples: float
+    extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
 
 
 def sequence_length(dense: Dense, mix: Mix) -> int:

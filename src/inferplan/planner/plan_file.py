@@ -34,6 +34,8 @@ class Prediction:
     cost_ci: tuple[float, float]
     samples: float
     problems: int
+    extrapolated: bool = False  # predicted by the fitted curve: N exceeds the recorded samples
+    recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class Plan:
                 max_tokens=d.get("max_tokens"),
                 prediction=None if pred is None else Prediction(
                     pred["accuracy"], tuple(pred["accuracy_ci"]), pred["cost"], tuple(pred["cost_ci"]),
-                    pred["samples"], pred["problems"]),
+                    pred["samples"], pred["problems"], bool(pred.get("extrapolated", False)),
+                    pred.get("recorded_samples")),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
                 notes=tuple(d.get("notes", [])), prompt=dict(d.get("prompt") or {}),
             )

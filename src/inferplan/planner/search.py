@@ -18,13 +18,16 @@ from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import Candidate, Mix, TraceCache, candidates_on, pareto
 from inferplan.planner.cost import cost_model_for
+from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan, Prediction, file_sha256
 from inferplan.planner.replay import Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.planner.split import split_problems
+from inferplan.planner.stopping import make_rule
 from inferplan.profiles.prompt_spec import prompt_spec
 from inferplan.profiles.store import SampleTable, load_profile
 
+EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fixed N the curves may predict
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
 TIE_TOLERANCE = 0.001  # accuracies this close on the training split count as equal: take the cheaper
 
@@ -39,6 +42,7 @@ class ParetoPoint:
     train_accuracy: float
     train_cost: float
     heldout: Estimate
+    extrapolated: bool = False  # predicted by the fitted curves beyond the recorded samples
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,13 @@ class PlanResult:
     seconds: float
 
 
-def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None) -> list[Mix]:
-    """Single configurations, plus allocated mixes when the profile has several."""
+def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None,
+           ex: Extrapolator | None = None) -> list[Mix]:
+    """Single configurations, plus allocated mixes when the profile has several.
+
+    With an extrapolator (oracle), pass@k mixes are also allocated under the fitted
+    model at sizes the recorded samples cannot reach.
+    """
     C = len(table.configs)
     have = dense.count.min(axis=0) > 0
     mixes = [Mix(tuple(float(i == c) for i in range(C)), table.configs[c].name) for c in range(C) if have[c]]
@@ -73,6 +82,15 @@ def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, b
             if k.sum() > 0 and (k > 0).sum() > 1:
                 mixes.append(Mix(tuple(k / k.sum()), "mix@" + "+".join(
                     f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
+        if ex is not None and agg.kind == "oracle":
+            sizes = {64.0, 256.0} | ({budget / float(np.mean(unit_cost)) * f for f in (1, 2, 4)} if budget else set())
+            for b in sorted(sizes):
+                if b <= float(dense.count.min()):
+                    continue  # the recorded samples' own allocation covers it
+                k = np.asarray(ex.allocate(b, unit_cost), dtype=float)
+                if k.sum() > 0 and (k > 0).sum() > 1:
+                    mixes.append(Mix(tuple(k / k.sum()), "fit-mix@" + "+".join(
+                        f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
     return list({m.shares: m for m in mixes}.values())
 
 
@@ -138,37 +156,63 @@ def plan(
     tr_cache = TraceCache(train, agg, reps, seed)
     # Held-out replay uses the same orders `simulate --plan` will (its default 20 per problem).
     te_cache = TraceCache(test, agg, HELDOUT_REPS, seed)
+    ex_tr = Extrapolator(train, agg, seed) if agg.kind in ("oracle", "vote") else None
+    ex_te = Extrapolator(test, agg, seed) if ex_tr is not None else None
     cands: list[Candidate] = []
-    for mix in _mixes(table, train, agg, unit_cost, budget):
+    for mix in _mixes(table, train, agg, unit_cost, budget, ex_tr if supported(agg, ()) else None):
         for cap in _caps(table, unit):
             cands.extend(candidates_on(tr_cache.get(mix, cap), mix, cap, agg))
+        if ex_tr is not None and supported(agg, mix.shares):
+            cands.extend(_extrapolated(ex_tr, mix, budget, unit_cost))
     chosen = _choose(cands, budget, target_accuracy, unit)
     names = tuple(c.name for c in table.configs)
 
     def heldout(c: Candidate) -> Estimate:
+        if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
+            return ex_te.estimate(c.mix.shares, c.rule.max_samples)
         return estimate(evaluate(te_cache.get(c.mix, c.cap), c.rule), seed=seed)
 
     pred = heldout(chosen)
-    front = tuple(ParetoPoint(c.mix.as_dict(names), c.rule.spec, c.cap, c.accuracy, c.cost, heldout(c))
-                  for c in pareto(cands))
+    front = tuple(ParetoPoint(c.mix.as_dict(names), c.rule.spec, c.cap, c.accuracy, c.cost, heldout(c),
+                              c.extrapolated) for c in pareto(cands))
     at_budget = budget if budget is not None else chosen.cost
     baselines = _baselines(cands, at_budget, table, te_cache, heldout)
     notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
              + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
     if split.in_sample:
         notes = ["--holdout 0: planned and evaluated on the same problems; the prediction is optimistic"]
+    recorded = None
+    if chosen.extrapolated:
+        recorded = ex_te.recorded(chosen.mix.shares)
+        notes.append(NOTE.format(n=recorded) + f" (N = {chosen.rule.max_samples}; interval: bootstrap over "
+                     "held-out problems and posterior draws, spanning the difficulty families)")
     result_plan = Plan(
         profile=str(profile), profile_sha256=file_sha256(profile),
         objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
         target_accuracy=target_accuracy, unit=unit, mix=chosen.mix.as_dict(names),
         configs={c.name: c.to_json() for c in table.configs if c.name in chosen.mix.as_dict(names)},
         aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
-        prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems),
+        prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems,
+                              extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=tuple(notes),
         prompt=prompt_spec(table.header),
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0)
+
+
+def _extrapolated(ex: Extrapolator, mix: Mix, budget: float | None, unit_cost: np.ndarray) -> list[Candidate]:
+    """Fixed-N candidates beyond the recorded samples, predicted by the fitted curves."""
+    ns = ex.grid(mix.shares, EXTRA_N)
+    if budget is not None and ex.agg.kind == "vote":
+        # Majority vote spends all N samples: skip what cannot fit the budget.
+        per = float(np.dot(mix.shares, unit_cost))
+        ns = [n for n in ns if n * per <= 1.5 * budget]
+    out = []
+    for n, o in ex.outcomes(mix.shares, ns).items():
+        out.append(Candidate(mix, None, make_rule("fixed", (n,)), float(o.accuracy.mean()), float(o.cost.mean()),
+                             float(o.samples.mean()), extrapolated=True))
+    return out
 
 
 def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, te_cache: TraceCache,
@@ -181,7 +225,8 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, te_
         if ok:
             best = max(ok, key=lambda c: (c.accuracy, -c.cost))
             e = heldout(best)
-            out.append(Baseline(f"{name} ({best.mix.name}, {best.rule.spec.split(',min')[0]})",
+            tag = ", extrapolated" if best.extrapolated else ""
+            out.append(Baseline(f"{name} ({best.mix.name}, {best.rule.spec.split(',min')[0]}{tag})",
                                 e.accuracy, e.accuracy_ci, e.cost, e.samples))
 
     plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]

@@ -17,6 +17,7 @@ from inferplan.errors import InputError
 from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.cost import cost_model_for
+from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan, file_sha256, load_plan
 from inferplan.planner.replay import Estimate, Trace, densify, estimate, evaluate
 from inferplan.planner.split import split_problems
@@ -116,10 +117,16 @@ def simulate(
     dense = densify(table, cost, problems)
     cache = TraceCache(dense, agg, reps, seed)
     tr = cache.get(mix, cap)
-    if the_rule.max_samples > tr.score.shape[1]:
-        warnings.append(f"max samples {the_rule.max_samples} exceeds the {tr.score.shape[1]} recorded; "
-                        "replay stops at the recorded samples")
-    est = estimate(evaluate(tr, the_rule), seed=seed)
+    length = tr.score.shape[1]
+    if the_rule.max_samples > length and the_rule.name == "fixed" and cap is None and supported(agg, mix.shares):
+        # A fixed N the recorded samples cannot replay: the fitted curves predict it (as `plan` did).
+        est = Extrapolator(dense, agg, seed).estimate(mix.shares, the_rule.max_samples)
+        warnings.append(f"fixed-{the_rule.max_samples} is " + NOTE.format(n=length))
+    else:
+        if the_rule.max_samples > length:
+            warnings.append(f"max samples {the_rule.max_samples} exceeds the {length} recorded; "
+                            "replay stops at the recorded samples")
+        est = estimate(evaluate(tr, the_rule), seed=seed)
     base = fixed_baselines(cache.get(mix, None), seed=seed)
     names = tuple(c.name for c in table.configs)
     return SimulationResult(the_rule.spec, mix.as_dict(names), unit, est, base, len(problems), reps, source,

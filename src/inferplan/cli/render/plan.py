@@ -40,7 +40,8 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
                      "cost_per_query": r.heldout.cost, "samples_per_query": r.heldout.samples},
             "written": str(path) if path else None,
             "pareto": [{"mix": x.mix, "rule": x.rule, "max_tokens": x.max_tokens, "train_accuracy": x.train_accuracy,
-                        "train_cost": x.train_cost, "heldout": asdict(x.heldout)} for x in r.pareto],
+                        "train_cost": x.train_cost, "heldout": asdict(x.heldout), "extrapolated": x.extrapolated}
+                       for x in r.pareto],
             "baselines": [_baseline_json(b) for b in r.baselines],
             "split": {"source": r.split_source, "train": r.train_problems, "test": r.test_problems},
             "candidates": r.candidates, "seconds": r.seconds,
@@ -56,8 +57,11 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     out.print(f"  max tokens   {p.max_tokens if p.max_tokens is not None else 'as profiled'}")
     e = r.heldout
     cost = "" if p.unit == "samples" else f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}], "
+    where = "held-out problems"
+    if p.prediction is not None and p.prediction.extrapolated:
+        where += f"; [bold]extrapolated[/bold]: predicted by the fitted curve, beyond the {p.prediction.recorded_samples} recorded samples"
     out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}{e.samples:.2f} samples/query "
-              "(held-out problems)")
+              f"({where})")
     for note in p.notes:
         out.print(f"  [dim]{note}[/dim]")
     if path:
@@ -66,10 +70,13 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     for col in ("rule", "mix", "cap", "train acc", f"train {p.unit}", "held-out acc", f"held-out {p.unit}"):
         t.add_column(col, justify="left" if col in ("rule", "mix") else "right")
     for x in r.pareto:
-        t.add_row(x.rule.split(",min")[0] + f" ≤{x.rule.rsplit('max=', 1)[-1]}", "+".join(x.mix), str(x.max_tokens or "–"),
+        t.add_row(x.rule.split(",min")[0] + f" ≤{x.rule.rsplit('max=', 1)[-1]}" + (" *" if x.extrapolated else ""),
+                  "+".join(x.mix), str(x.max_tokens or "–"),
                   f"{100 * x.train_accuracy:.1f}%", _num(x.train_cost),
                   f"{100 * x.heldout.accuracy:.1f}% ±{50 * (x.heldout.accuracy_ci[1] - x.heldout.accuracy_ci[0]):.1f}",
                   _num(x.heldout.cost))
+    if any(x.extrapolated for x in r.pareto):
+        t.caption = "* predicted by the fitted curve, beyond the recorded samples"
     out.print(t)
     out.print(_baseline_table(r.baselines, p.unit, "Baselines (held-out problems)"))
 
