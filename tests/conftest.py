@@ -51,3 +51,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data sets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def imported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """``imported("osca", "osca/bigcodebench_hard.json")`` → a profile, imported once per session."""
+    from inferplan.profiles.importers import import_published
+
+    cache: dict[tuple[str, str], Path] = {}
+    work = tmp_path_factory.mktemp("imported")
+
+    def get(kind: str, relative: str) -> Path:
+        key = (kind, relative)
+        if key not in cache:
+            out = work / f"{kind}-{Path(relative).stem}.jsonl"
+            cache[key] = import_published(kind, shared_data / relative, out)
+        return cache[key]
+
+    return get

@@ -16,7 +16,6 @@ from inferplan.planner.cost import cost_model_for
 from inferplan.planner.replay import densify, evaluate, trace
 from inferplan.planner.split import split_problems
 from inferplan.planner.stopping import make_rule
-from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
 
 
@@ -54,9 +53,8 @@ def test_vote_accuracy_of_one_sample_is_mean_single_accuracy() -> None:
 
 
 @pytest.fixture(scope="module")
-def osca(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("osca") / "osca.jsonl"
-    table = load_profile(import_published("osca", shared_data / "osca" / "bigcodebench_hard.json", out))
+def osca(imported):
+    table = load_profile(imported("osca", "osca/bigcodebench_hard.json"))
     split = split_problems(table, 0.5, 0)
     cm = cost_model_for(table, "samples")
     return table, split, densify(table, cm, split.train), densify(table, cm, split.test)

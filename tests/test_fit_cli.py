@@ -7,14 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import ConfigSpec, ProfileWriter
 
 
 @pytest.fixture(scope="module")
-def aime_profile(tmp_path_factory, shared_data):
-    out = tmp_path_factory.mktemp("fit") / "aime.jsonl"
-    return import_published("boinf", shared_data / "boinf" / "aime2025_Qwen3-4B.jsonl", out)
+def aime_profile(imported):
+    return imported("boinf", "boinf/aime2025_Qwen3-4B.jsonl")
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,18 @@ from pathlib import Path
 import pytest
 
 from inferplan.errors import ExitCode
-from inferplan.profiles.importers import import_published
 
 pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
-def esc(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("esc") / "esc.jsonl"
-    return import_published("esc", shared_data / "esc" / "last_letters_gpt35.jsonl", out)
+def esc(imported) -> Path:
+    return imported("esc", "esc/last_letters_gpt35.jsonl")
 
 
 @pytest.fixture(scope="module")
-def math500(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("boinf") / "nemotron.jsonl"
-    return import_published("boinf", shared_data / "boinf" / "math500_NVIDIA-Nemotron-Nano-9B-v2.jsonl", out)
+def math500(imported) -> Path:
+    return imported("boinf", "boinf/math500_NVIDIA-Nemotron-Nano-9B-v2.jsonl")
 
 
 def test_plan_writes_a_plan_that_simulate_replays(cli, esc: Path, tmp_path: Path) -> None:

@@ -27,10 +27,8 @@ def test_jeffreys_interval():
     assert jeffreys(0.5, 400)[1] - jeffreys(0.5, 400)[0] < jeffreys(0.5, 40)[1] - jeffreys(0.5, 40)[0]
 
 
-def test_summary_of_an_imported_profile(shared_data, tmp_path):
-    from inferplan.profiles.importers import import_published
-
-    s = summarize(import_published("osca", shared_data / "osca" / "bigcodebench_hard.json", tmp_path / "o.jsonl"))
+def test_summary_of_an_imported_profile(imported):
+    s = summarize(imported("osca", "osca/bigcodebench_hard.json"))
     assert s.problems == 148 and s.samples == 444_000 and s.split == {"train": 70, "test": 78}
     assert [c.k for c in s.configs] == [300] * 10 and s.tokens_per_second is None
     c = s.configs[0]

@@ -12,22 +12,19 @@ from inferplan.planner.cost import cost_model_for
 from inferplan.planner.replay import capped, densify, evaluate, schedule, trace
 from inferplan.planner.simulate import simulate
 from inferplan.planner.stopping import make_rule
-from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
 
 pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
-def esc(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("esc") / "esc.jsonl"
-    return import_published("esc", shared_data / "esc" / "last_letters_gpt35.jsonl", out)
+def esc(imported) -> Path:
+    return imported("esc", "esc/last_letters_gpt35.jsonl")
 
 
 @pytest.fixture(scope="module")
-def math500(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("boinf") / "qwen.jsonl"
-    return import_published("boinf", shared_data / "boinf" / "math500_Qwen3-14B.jsonl", out)
+def math500(imported) -> Path:
+    return imported("boinf", "boinf/math500_Qwen3-14B.jsonl")
 
 
 def test_esc_reference_numbers(esc: Path) -> None:
