@@ -9,6 +9,7 @@ baseline on the same problems and permutations.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -95,6 +96,44 @@ def bench_osca(path: Path, work: Path) -> None:
             "beats single at C" + ("; ≥ single at 2C" if budget >= 16 else ""), ok)
 
 
+def subsample(src: Path, dst: Path, keep: int, config: str | None = None, seed: int = 0) -> Path:
+    """``keep`` random samples of each (problem, config) of ``src`` (of one ``config``), renumbered."""
+    lines = src.read_text().splitlines()
+    header = json.loads(lines[0])
+    if config is not None:
+        header["configs"] = [c for c in header["configs"] if c["name"] == config]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for line in lines[1:]:
+        rec = json.loads(line)
+        if config is None or rec["config"] == config:
+            groups.setdefault((rec["problem"], rec["config"]), []).append(rec)
+    rng = np.random.default_rng(seed)
+    out = [json.dumps(header)]
+    for recs in groups.values():
+        pick = sorted(rng.choice(len(recs), min(keep, len(recs)), replace=False))
+        out.extend(json.dumps({**recs[i], "index": j}) for j, i in enumerate(pick))
+    dst.write_text("\n".join(out) + "\n")
+    return dst
+
+
+def bench_extrapolation(work: Path) -> None:
+    """Plan from 10 of OSCA's 300 samples per (problem, config); replay the plan with all 300."""
+    for config, budget in ((None, 64), ("Llama_1.4", 64)):
+        full = work / "osca.jsonl" if config is None else subsample(work / "osca.jsonl", work / "one.jsonl", 300, config)
+        sub = subsample(full, work / "osca-sub.jsonl", 10)
+        res = plan(sub, budget=budget, unit="samples", aggregate="oracle")
+        path = save_plan(res.plan, work / "osca-sub.plan.json")
+        truth = simulate(full, plan=path).estimate
+        p = res.plan.prediction
+        tag = f"extrapolated beyond {p.recorded_samples}" if p.extrapolated else "replayed"
+        d = 100 * (p.accuracy - truth.accuracy)
+        row(f"OSCA 10 of 300 samples ({config or 'all configs'}): plan budget {budget} "
+            f"({res.plan.rule.spec.split(',')[0]}, {tag})",
+            f"predicted {100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, {100 * p.accuracy_ci[1]:.1f}] at "
+            f"{p.samples:.1f} samples vs replay on all 300: {100 * truth.accuracy:.1f}% at {truth.samples:.1f} ({d:+.1f} pt)",
+            "replay within the predicted interval", p.accuracy_ci[0] <= truth.accuracy <= p.accuracy_ci[1])
+
+
 def bench_esc(path: Path, work: Path) -> None:
     prof = import_published("esc", path, work / "esc.jsonl", force=True)
     full = simulate(prof, rule="beta:0.95", max_samples=40)
@@ -139,6 +178,7 @@ def main() -> int:
         for f in sorted((args.data / "boinf").glob("math500_*.jsonl")):
             bench_boinf(f, work)
         bench_osca(args.data / "osca" / "bigcodebench_hard.json", work)
+        bench_extrapolation(work)
         bench_esc(args.data / "esc" / "last_letters_gpt35.jsonl", work)
     w = max(len(r[0]) for r in ROWS)
     print(f"{'check':<{w}}  result  [target]  verdict")
