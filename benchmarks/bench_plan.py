@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.planner.aggregate import Aggregation
-from inferplan.planner.allocation import allocate_pass_at_k, coverage_exact, success_rates
+from inferplan.planner.allocation import (
+    allocate_pass_at_k,
+    coverage_exact,
+    success_rates,
+)
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.plan_file import save_plan

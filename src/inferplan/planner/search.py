@@ -16,7 +16,13 @@ import numpy as np
 from inferplan.errors import InfeasibleError, InputError
 from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
-from inferplan.planner.candidates import Candidate, Mix, TraceCache, candidates_on, pareto
+from inferplan.planner.candidates import (
+    Candidate,
+    Mix,
+    TraceCache,
+    candidates_on,
+    pareto,
+)
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan, Prediction, file_sha256
