@@ -15,7 +15,9 @@ Methods, all fitted ONLY on the subsample (what a user would have):
 - ``covar``  — BoInf only (OSCA records no answers or lengths): CovariateDifficulty, whose
   never-solved probability and prior mean depend on per-problem covariates of the 8
   subsampled samples (log mean tokens, distinct-answer share, modal share), see
-  planner/curves/covariate.py. Experimental: not used by `inferplan fit`.
+  planner/curves/covariate.py. Experimental: not used by `inferplan fit`;
+- ``cv-pick`` — ``covar`` where a half-sample CV on the subsample itself (fit on 4 of the
+  8 samples, predict pass@8; model_select.covariate_cv) prefers it, else ``chosen``.
 
 BoInf subsamples draw whole samples (answers and lengths come along); OSCA draws counts
 (hypergeometric). The last BoInf line gives the standard error of the mean over files
@@ -38,7 +40,7 @@ import numpy as np
 from inferplan.planner.curves import BetaBinomialDifficulty
 from inferplan.planner.curves.covariate import CovariateDifficulty
 from inferplan.planner.estimators import pass_at_k
-from inferplan.planner.model_select import make_difficulty, powerlaw_fit, select_family
+from inferplan.planner.model_select import covariate_cv, make_difficulty, powerlaw_fit, select_family
 from inferplan.planner.problem_counts import count_matrix, problem_covariates
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
@@ -58,7 +60,7 @@ def predict(method: str, N: np.ndarray, C: np.ndarray, ks: list[int], seed: int)
 
 
 METHODS = ("bb-ml", "plaw", "chosen")
-BOINF_METHODS = METHODS + ("covar",)
+BOINF_METHODS = METHODS + ("covar", "cv-pick")
 COVARIATE_COLUMNS = [0, 1, 2]  # log mean tokens, distinct share, modal share (abstentions: almost none)
 
 
@@ -89,6 +91,11 @@ def evaluate(table, N: np.ndarray, C: np.ndarray, m: int, ks: list[int], reps: i
         X = problem_covariates(table, rows)[:, COVARIATE_COLUMNS]
         pred = CovariateDifficulty(random_state=rep).fit(Ns[:, 0], Cs[:, 0], X).predict_pass_at_k(ks)
         errs["covar"][rep] = np.abs(pred - truth).mean() * 100
+        # cv-pick: covar only where half-sample CV on the subsample itself prefers it
+        cv = covariate_cv(table, rows, random_state=rep)
+        pick = "covar" if cv["covariate"] < cv["beta-binomial-averaged"] else "chosen"
+        errs["cv-pick"][rep] = errs[pick][rep]
+        fams[f"cv:{pick}"] += 1
     return errs, fams
 
 
