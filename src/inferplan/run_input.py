@@ -8,11 +8,11 @@ ignored here. A bad line is reported as ``FILE:LINE: reason``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
 from inferplan.errors import InputError
+from inferplan.jsonl import read_json_lines
 from inferplan.runner import Query
 
 _TEXT_FIELDS = ("prompt", "input", "question")
@@ -64,23 +64,9 @@ def _query_from_obj(obj: object, where: str, line_no: int) -> Query:
 
 def read_queries(path: str | Path) -> list[Query]:
     """Queries of a JSONL file; blank lines are skipped, ids must be unique."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {path}: {e}") from None
     queries: list[Query] = []
     seen: set = set()
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: not valid JSON ({e.msg})") from None
+    for where, line_no, obj in read_json_lines(path, what="input file"):
         q = _query_from_obj(obj, where, line_no)
         if q.id in seen:
             raise InputError(f"{where}: duplicate id {q.id!r}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from inferplan.errors import InputError
+from inferplan.jsonl import read_json_lines
 from inferplan.profiles.store import ConfigSpec, ProfileWriter
 
 KINDS = ("boinf", "osca", "esc")
@@ -54,17 +55,10 @@ def _sha256(path: Path) -> str:
 
 def _read_jsonl(src: Path) -> list[dict]:
     rows = []
-    with src.open("r", encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                raise InputError(f"{src}:{n}: not a JSON line") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{src}:{n}: expected a JSON object")
-            rows.append(row)
+    for where, _, row in read_json_lines(src):
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: expected a JSON object")
+        rows.append(row)
     if not rows:
         raise InputError(f"{src}: no records")
     return rows

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.errors import DependencyError, InputError
+from inferplan.jsonl import read_json_lines
 from inferplan.profiles.graders import check_grader_name
 
 TEXT_FIELDS = ("prompt", "input", "question")
@@ -115,16 +116,8 @@ def read_task_file(path: Path) -> list[Task]:
     """All tasks of a JSONL file, with ids checked for uniqueness."""
     if not path.is_file():
         raise InputError(f"{path}: no such task file")
-    tasks: list[Task] = []
-    with path.open("r", encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            tasks.append(parse_task(row, f"{path}:{n}", default_id=str(len(tasks))))
+    tasks = [parse_task(row, where, default_id=str(i))
+             for i, (where, _, row) in enumerate(read_json_lines(path, what="task file"))]
     seen: set[str] = set()
     for t in tasks:
         if t.id in seen:

@@ -127,7 +127,7 @@ class DemoNarrator:
             out.print(f"  {escape(prompt)} → [bold green]{escape(str(r.answer))}[/bold green]  "
                       f"[dim]({r.samples} sample{'s' if r.samples != 1 else ''}; votes {votes})[/dim]", highlight=False)
         out.print()
-        out.print(f"Next: [bold]inferplan profile --tasks YOUR.jsonl -o my.jsonl[/bold], then "
-                  f"[bold]inferplan plan my.jsonl --budget … -o plan.json[/bold] and "
-                  f"[bold]inferplan run --plan plan.json[/bold].", highlight=False)
+        out.print("Next: [bold]inferplan profile --tasks YOUR.jsonl -o my.jsonl[/bold], then "
+                  "[bold]inferplan plan my.jsonl --budget … -o plan.json[/bold] and "
+                  "[bold]inferplan run --plan plan.json[/bold].", highlight=False)
         err.print("done", style="dim")
