@@ -26,6 +26,11 @@ from inferplan.profiles.prompt_spec import answer_reader, render_text
 from inferplan.runner import Query, QueryResult
 
 DEFAULT_MAX_TOKENS = 256
+# Queries in flight at once, per parallel slot of the backend. Enough to keep every
+# slot busy while rounds wait on each other, few enough that a query's next round
+# is not queued behind the first rounds of every later query (which would leave
+# a long, half-empty tail of sequential rounds at the end).
+ACTIVE_PER_SLOT = 2
 
 # verify(position, text) → accepted; needed by oracle (first-pass) plans.
 Verifier = Callable[[int, str], bool]
@@ -148,12 +153,11 @@ class PlanExecution:
         qs = [_Query(i, self.rule.start(),
                      np.random.SeedSequence([self.overrides.seed, i]).generate_state(self.rule.max_samples))
               for i in range(len(self.queries))]
-        first = [self._round(q, self._next_size(q)) for q in qs]
-        stream = self.backend.sample(first)
-        for q, number in zip(qs, range(len(first))):
-            q.requests.append(number)
-            self.owner[number] = q
-            q.start = time.monotonic()
+        window = max(1, ACTIVE_PER_SLOT * int(getattr(self.backend.info, "parallel_slots", 1) or 1))
+        started = min(window, len(qs))
+        stream = self.backend.sample([self._round(q, self._next_size(q)) for q in qs[:started]])
+        for number, q in enumerate(qs[:started]):
+            self._own(q, number)
         next_out = 0
         for c in stream:
             q = self.owner[c.request]
@@ -163,9 +167,18 @@ class PlanExecution:
             q.got[c.index] = c
             q.end = time.monotonic()
             self._feed(q, stream)
+            if q.stopped and started < len(qs):  # a slot's worth of work freed: start the next query
+                self._own(qs[started], stream.submit([self._round(qs[started], self._next_size(qs[started]))])[0])
+                started += 1
             while next_out < len(qs) and qs[next_out].stopped:
                 yield self._result(qs[next_out])
                 next_out += 1
+
+    def _own(self, q: _Query, number: int) -> None:
+        q.requests.append(number)
+        self.owner[number] = q
+        if not q.start:
+            q.start = time.monotonic()
 
     def _feed(self, q: _Query, stream) -> None:
         """Show the rule the answers now complete in sample order; stop or ask for more."""
@@ -185,9 +198,7 @@ class PlanExecution:
             if k <= 0:
                 self._stop(q, stream)
                 return
-            number = stream.submit([self._round(q, k)])[0]
-            q.requests.append(number)
-            self.owner[number] = q
+            self._own(q, stream.submit([self._round(q, k)])[0])
 
     def _stop(self, q: _Query, stream) -> None:
         q.stopped = True
