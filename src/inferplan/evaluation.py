@@ -91,17 +91,10 @@ def _tasks_for(plan: Plan, header: dict | None, tasks: str | None, limit: int | 
 
 def _query_cost(r: PlannedResult, cost: CostModel) -> float:
     """A query's realised cost in the plan's unit: every token generated, wasted ones too."""
-    tokens = r.completion_tokens + r.wasted_tokens
-    prompt = r.prompt_tokens if cost.shared_prefix else r.prompt_tokens * r.samples
     if cost.unit == "samples":
         return float(r.samples)
-    if cost.unit == "tokens":
-        return float(tokens + prompt)
-    if cost.unit == "seconds":
-        return tokens * cost._spt()
-    if cost.unit == "usd":
-        return (tokens * cost.price_out + prompt * cost.price_in) / 1e6
-    return 2.0 * cost._params() * (tokens + prompt)
+    prompt = r.prompt_tokens if cost.shared_prefix else r.prompt_tokens * r.samples
+    return float(cost.token_cost(r.completion_tokens + r.wasted_tokens, prompt))
 
 
 def fixed_n_at_cost(table: SampleTable, plan: Plan, cost: CostModel, problem_ids: list[str],
@@ -171,7 +164,7 @@ def evaluate_plan(
         if own:
             backend.close()
     wall = time.monotonic() - start
-    cost = cost_model_for(table, plan.unit) if table is not None else CostModel(unit=plan.unit)
+    cost = cost_model_for(table, plan.unit, profile=profile) if table is not None else CostModel(unit=plan.unit)
     per_query = [_query_cost(r, cost) for r in results]
     k, m = sum(correct), len(correct)
     low, high = beta_interval(k, m, LEVEL)

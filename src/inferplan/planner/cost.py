@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,15 +42,22 @@ class CostModel:
             raise InputError(f"profile records no completion token counts; unit {self.unit!r} needs them (use --unit samples)")
         comp = np.nan_to_num(comp, nan=float(np.nanmean(comp)))
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
-        per_sample_prompt = 0.0 if self.shared_prefix else prompt
+        return self.token_cost(comp, 0.0 if self.shared_prefix else prompt)
+
+    def token_cost(self, completion: Any, prompt: Any) -> Any:
+        """Cost of generating ``completion`` tokens after processing ``prompt`` tokens (scalars or arrays).
+
+        Not for unit ``samples``, which counts samples, not tokens. ``seconds``
+        charges decoding only: prefill is not in the measured decode rate.
+        """
         if self.unit == "tokens":
-            return comp + per_sample_prompt
+            return completion + prompt
         if self.unit == "seconds":
-            return comp * self._spt()
+            return completion * self._spt()
         if self.unit == "usd":
-            return (comp * self.price_out + per_sample_prompt * self.price_in) / 1e6
+            return (completion * self.price_out + prompt * self.price_in) / 1e6
         if self.unit == "flops":
-            return 2.0 * self._params() * (comp + per_sample_prompt)
+            return 2.0 * self._params() * (completion + prompt)
         raise InputError(f"unknown unit {self.unit!r} (choose from {', '.join(UNITS)})")
 
     def query_overhead(self, table: SampleTable, problem_index: np.ndarray) -> np.ndarray:
@@ -61,12 +69,7 @@ class CostModel:
         # The prompt is the same for every sample of a problem: take its maximum.
         per_problem = np.zeros(len(table.problems))
         np.maximum.at(per_problem, table.problem, prompt)
-        tokens = per_problem[problem_index]
-        if self.unit == "tokens":
-            return tokens
-        if self.unit == "usd":
-            return tokens * self.price_in / 1e6
-        return 2.0 * self._params() * tokens
+        return self.token_cost(0.0, per_problem[problem_index])
 
     def _spt(self) -> float:
         if not self.seconds_per_token:
