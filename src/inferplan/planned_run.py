@@ -134,6 +134,8 @@ class PlanExecution:
         """The next ``k`` samples of query ``q``, with their planned configurations and seeds."""
         idx = range(q.drawn, q.drawn + k)
         configs = [self.plan.configs[self.names[self.order[i]]] for i in idx]
+        # A request has one top-p/top-k/min-p: a round takes its first config's (profiled
+        # configs differ in temperature only, which is per sample).
         first = configs[0]
         q.drawn += k
         return replace(
@@ -153,7 +155,7 @@ class PlanExecution:
         qs = [_Query(i, self.rule.start(),
                      np.random.SeedSequence([self.overrides.seed, i]).generate_state(self.rule.max_samples))
               for i in range(len(self.queries))]
-        window = max(1, ACTIVE_PER_SLOT * int(getattr(self.backend.info, "parallel_slots", 1) or 1))
+        window = max(1, ACTIVE_PER_SLOT * self.backend.info.parallel_slots)
         started = min(window, len(qs))
         stream = self.backend.sample([self._round(q, self._next_size(q)) for q in qs[:started]])
         for number, q in enumerate(qs[:started]):
