@@ -10,7 +10,7 @@ interpolated between the two fixed sizes that bracket the cost).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -84,9 +84,7 @@ def _tasks_for(plan: Plan, header: dict | None, tasks: str | None, limit: int | 
         raise InputError(f"none of the plan's held-out problems are in {source}; give --tasks")
     if limit is not None:
         chosen = chosen[:limit]
-    return TaskSet(source=full.source, tasks=chosen, sha256=full.sha256, default_grader=full.default_grader,
-                   default_template=full.default_template, default_max_tokens=full.default_max_tokens,
-                   shots=full.shots, total=full.total), f"the plan's {len(chosen)} held-out problems"
+    return replace(full, tasks=chosen), f"the plan's {len(chosen)} held-out problems"
 
 
 def _query_cost(r: PlannedResult, cost: CostModel) -> float:
