@@ -25,6 +25,7 @@ class BackendSettings:
     model_name: str | None = None  # for servers
     api_key_env: str | None = None  # for servers
     timeout: float = 600.0  # seconds, for servers
+    weights: str = "auto"  # llama.cpp: auto | native | f16 (see backends.llamacpp_weights)
     extra: dict = field(default_factory=dict)
 
 

@@ -18,6 +18,7 @@ from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp_chat import ChatTemplate
+from inferplan.backends.llamacpp_weights import f16_copy, wants_f16
 from inferplan.errors import BackendError, DependencyError, InputError, ModelError
 
 log = logging.getLogger("inferplan.llamacpp")
@@ -62,10 +63,16 @@ class LlamaCppBackend:
         offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0
+        load_path, self.weights = self.path, "native"
+        if wants_f16(settings.weights, self.gguf, self.parallel, offload):
+            copy = f16_copy(L, self.path)
+            if copy is not None:
+                load_path, self.weights = copy, f"f16 copy of {self.gguf.quantization}"
         # The AMX crash is in the CPU repacked-weights path; only probe when it is used.
-        self.extra_bufts = True if offload else extra_bufts_safe(self.path, self.gguf.quantization)
+        load_type = "F16" if load_path != self.path else self.gguf.quantization
+        self.extra_bufts = True if offload else extra_bufts_safe(load_path, load_type)
         mp.use_extra_bufts = self.extra_bufts
-        self._model = L.llama_model_load_from_file(str(self.path).encode(), mp)
+        self._model = L.llama_model_load_from_file(str(load_path).encode(), mp)
         if not self._model:
             raise ModelError(f"llama.cpp could not load the model: {self.path}")
         self._vocab = L.llama_model_get_vocab(self._model)
@@ -95,7 +102,7 @@ class LlamaCppBackend:
             device="gpu" if offload else "cpu", supports_shared_prefix=True,
             parallel_slots=self.parallel, parameters=self.gguf.parameters,
             settings={"threads": self.threads, "ctx": self.n_ctx, "gpu_layers": mp.n_gpu_layers,
-                      "parallel": self.parallel, "extra_bufts": self.extra_bufts,
+                      "parallel": self.parallel, "extra_bufts": self.extra_bufts, "weights": self.weights,
                       "llama_cpp": getattr(L, "__version__", "?")},
         )
 

@@ -62,7 +62,8 @@ def _probe_key(model_path: Path, file_type: str | None) -> str:
     import llama_cpp
 
     cpu = hashlib.sha256(_cpu_flags().encode()).hexdigest()[:16]
-    return f"llama-cpp-python {llama_cpp.__version__} | cpu {cpu} | {file_type or model_path.name}"
+    # "probe 2": verdicts of the first probe (which could crash on its own log callback) are void.
+    return f"probe 2 | llama-cpp-python {llama_cpp.__version__} | cpu {cpu} | {file_type or model_path.name}"
 
 
 def extra_bufts_safe(model_path: Path, file_type: str | None, timeout: float = 300.0) -> bool:
@@ -105,7 +106,11 @@ def _child(model_path: str) -> None:
     """Probe body (runs in a subprocess): load with extra buffer types and decode batches."""
     import llama_cpp as L
 
-    L.llama_log_set(L.llama_log_callback(lambda *a: None), ctypes.c_void_p(0))
+    # Keep the callback referenced: llama.cpp calls it on every log line, and a
+    # collected ctypes callback is a SIGSEGV that would pass for the AMX crash.
+    global _LOG_CALLBACK
+    _LOG_CALLBACK = L.llama_log_callback(lambda *a: None)
+    L.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
     L.llama_backend_init()
     mp = L.llama_model_default_params()
     mp.use_extra_bufts = True
@@ -122,7 +127,7 @@ def _child(model_path: str) -> None:
         batch.n_tokens = width
         for i in range(width):
             batch.token[i] = 100 + i
-            batch.pos[i] = 32 + step if step else i
+            batch.pos[i] = 31 + step if step else i  # positions continue the 32-token prompt
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = i if step else 0
             batch.logits[i] = True

@@ -23,6 +23,7 @@ def evaluate(
     threads: Optional[int] = opt.THREADS,
     ctx: int = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
+    weights: str = opt.WEIGHTS,
     parallel: int = opt.PARALLEL,
     model_name: Optional[str] = opt.MODEL_NAME,
     api_key_env: Optional[str] = opt.API_KEY_ENV,
@@ -41,7 +42,7 @@ def evaluate(
     with EvalProgress(enabled=not json_out) as progress:
         result = evaluate_plan(
             plan, tasks=tasks, limit=limit, model=model, seed=seed, max_samples=max_samples,
-            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env),
+            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
             allow_code_execution=allow_code_execution, on_result=progress.update,
         )
     render_evaluation(result, json_out)

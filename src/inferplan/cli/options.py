@@ -15,14 +15,19 @@ CTX = typer.Option(4096, "--ctx", help="Context window in tokens, shared by all 
 GPU_LAYERS = typer.Option(0, "--gpu-layers", help="Layers to offload to the GPU (-1 = all) when the build supports it.")
 PARALLEL = typer.Option(16, "--parallel", help="Samples decoded at once (batch width), or concurrent server requests.")
 MODEL_NAME = typer.Option(None, "--model-name", help="Model name to send to an OpenAI-compatible server.")
+WEIGHTS = typer.Option(
+    "auto", "--weights",
+    help="llama.cpp weights: native (the file as is), f16 (a cached F16 copy, faster in batches on CPU), "
+    "or auto (f16 for small models whose quantization is slow in batches).",
+)
 API_KEY_ENV = typer.Option(None, "--api-key-env", help="Environment variable holding the server's API key.")
 
 
 def backend_settings(
     threads: int | None, ctx: int, gpu_layers: int, parallel: int,
-    model_name: str | None = None, api_key_env: str | None = None,
+    model_name: str | None = None, api_key_env: str | None = None, weights: str = "auto",
 ) -> BackendSettings:
     return BackendSettings(
         threads=threads, ctx=ctx, gpu_layers=gpu_layers, parallel=parallel,
-        model_name=model_name, api_key_env=api_key_env,
+        model_name=model_name, api_key_env=api_key_env, weights=weights,
     )

@@ -49,6 +49,7 @@ def profile_cmd(
     threads: Optional[int] = options.THREADS,
     ctx_size: int = options.CTX,
     gpu_layers: int = options.GPU_LAYERS,
+    weights: str = options.WEIGHTS,
     parallel: int = options.PARALLEL,
     model_name: Optional[str] = options.MODEL_NAME,
     api_key_env: Optional[str] = options.API_KEY_ENV,
@@ -65,7 +66,7 @@ def profile_cmd(
         out=out, model=model, tasks=tasks, temperatures=_floats(temperatures), samples=samples,
         max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader, template=template,
         allow_code_execution=allow_code_execution, force=force, keep_text=not no_text,
-        backend=options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env),
+        backend=options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights),
     )
     with ProgressBar() as bar:
         result = run_profile(opts, on_progress=bar.update)

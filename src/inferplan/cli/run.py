@@ -47,6 +47,7 @@ def run(
     threads: Optional[int] = opt.THREADS,
     ctx: int = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
+    weights: str = opt.WEIGHTS,
     parallel: int = opt.PARALLEL,
     model_name: Optional[str] = opt.MODEL_NAME,
     api_key_env: Optional[str] = opt.API_KEY_ENV,
@@ -101,7 +102,7 @@ def run(
 
         def answer(backend):
             return run_queries(queries, backend, settings)
-    backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env))
+    backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights))
     try:
         render_results(answer(backend), len(queries), json_out, show_samples, timing=not no_timing)
     finally:
