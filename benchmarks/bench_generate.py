@@ -142,7 +142,7 @@ def main() -> None:
                     help="wall seconds, or this process's CPU seconds (robust to other load; use with --threads 1)")
     args = ap.parse_args()
     ns = [int(x) for x in args.ns.split(",")]
-    backend = LlamaCppBackend("smollm2", BackendSettings(threads=args.threads, ctx=8192, parallel=max(ns), extra={}))
+    backend = LlamaCppBackend("smollm2", BackendSettings(threads=args.threads, parallel=max(ns), extra={}))
     llm = make_llama(backend, args.threads)
     eog = backend.eog_tokens()
     print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · "

@@ -25,7 +25,7 @@ def backend(tmp_path_factory):
     # Module scope runs before conftest's per-test INFERPLAN_HOME: isolate state the same way.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
-        b = LlamaCppBackend("smollm2", BackendSettings(ctx=2048, parallel=4))
+        b = LlamaCppBackend("smollm2", BackendSettings(ctx=512, parallel=4))
     yield b
     b.close()
 

@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-FAST = ("--max-tokens", "32", "--parallel", "8", "--ctx", "2048")
+FAST = ("--max-tokens", "32", "--parallel", "8", "--ctx", "512")
 
 
 def test_run_prints_voted_answer_with_counts(cli):

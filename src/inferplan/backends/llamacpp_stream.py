@@ -1,14 +1,15 @@
 """Continuous batching on llama.cpp: the scheduler behind ``LlamaCppBackend.sample``.
 
 Each prompt is evaluated once, minus its last token, into a *holder* sequence.
-A sample starts by copying the holder's KV cells into a free slot sequence (in a
-unified cache that only tags the cells, no data moves) and decoding the prompt's
-last token there, so its first token is sampled like every later one. Every step
-decodes one token of every live slot plus a chunk of pending prompt prefill in a
-single ``llama_decode``; finished slots are refilled at once, across requests.
+A sample starts by copying the holder's KV stream into a free slot sequence and
+decoding the prompt's last token there, so its first token is sampled like every
+later one. Every step decodes one token of every live slot plus a chunk of
+pending prompt prefill in a single ``llama_decode``; finished slots are refilled
+at once, across requests.
 
-KV cells are reserved pessimistically (a holder's prompt cells, and 1 + max_tokens
-per live sample) so a decode never runs out of cache mid-sample.
+Every sequence has a KV stream of its own of ``backend.n_ctx`` tokens, so a
+request fits if its prompt plus max_tokens does (checked when it is submitted)
+and a decode never runs out of cache mid-sample.
 """
 
 from __future__ import annotations
@@ -89,11 +90,10 @@ class LlamaCppStream:
             if any(t < 0 for t in request.temperatures) or not request.temperatures:
                 raise InputError("temperatures must be >= 0")
             tokens = self._b.prompt_tokens(request)
-            need = len(tokens) + request.max_tokens
-            if need > self._b.n_ctx:
+            if len(tokens) + request.max_tokens > self._b.n_ctx:
                 raise InputError(
                     f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens}) exceeds the "
-                    f"context of {self._b.n_ctx} tokens; raise --ctx or lower --max-tokens"
+                    f"context of {self._b.n_ctx} tokens per sample; raise --ctx or lower --max-tokens"
                 )
             req = _Req(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s))
             self._reqs.append(req)
@@ -146,45 +146,36 @@ class LlamaCppStream:
 
     # -- scheduling --------------------------------------------------------------------
 
-    def _reserved(self) -> int:
-        cells = sum(len(p.key) for p in self._prompts.values())
-        return cells + sum(1 + s.max_tokens for s in self._slots if s is not None)
-
     def _admit(self) -> None:
         """Start samples in free slots and begin prefill of upcoming prompts."""
         free = [i for i, s in enumerate(self._slots) if s is None]
-        budget = self._b.n_ctx - self._reserved()
         for req in list(self._pending):
-            if req.prompt is None and not self._hold_prompt(req, budget):
-                break  # keep FIFO order: no seq id or cells for this prompt yet
-            budget = self._b.n_ctx - self._reserved()
+            if req.prompt is None and not self._hold_prompt(req):
+                break  # keep FIFO order: no holder for this prompt yet
             if not req.prompt.ready:
                 if not free:
                     break
                 continue  # prefill under way; later requests may use free slots meanwhile
-            while free and req.started < req.request.n and budget >= 1 + req.request.max_tokens:
+            while free and req.started < req.request.n:
                 self._start(req, free.pop(0))
-                budget -= 1 + req.request.max_tokens
             if req.started == req.request.n:
                 self._pending.remove(req)
                 self._release_prompt(req)
-            if not free or budget < 1 + req.request.max_tokens:
+            if not free:
                 break
 
-    def _hold_prompt(self, req: _Req, budget: int) -> bool:
+    def _hold_prompt(self, req: _Req) -> bool:
         key = tuple(req.tokens[:-1])
         prompt = self._prompts.get(key)
         if prompt is None:
-            # Evict unused cached prompts (least recently used first) to make room.
-            for old in [p for p in self._prompts.values() if p.users == 0]:
-                if self._free_holders and budget >= len(key) + 1 + req.request.max_tokens:
-                    break
-                self._L.llama_memory_seq_rm(self._b._memory, old.seq, -1, -1)
-                del self._prompts[old.key]
-                self._free_holders.append(old.seq)
-                budget += len(old.key)
-            if not self._free_holders or budget < len(key) + 1 + req.request.max_tokens:
-                return False
+            if not self._free_holders:
+                # Evict the least recently used cached prompt that no request still needs.
+                unused = next((p for p in self._prompts.values() if p.users == 0), None)
+                if unused is None:
+                    return False
+                self._L.llama_memory_seq_rm(self._b._memory, unused.seq, -1, -1)
+                del self._prompts[unused.key]
+                self._free_holders.append(unused.seq)
             prompt = _Prompt(key, self._free_holders.pop())
             self._prompts[key] = prompt
         self._prompts.move_to_end(key)
@@ -194,7 +185,7 @@ class LlamaCppStream:
 
     def _release_prompt(self, req: _Req) -> None:
         # The prompt stays cached (a later round of the same prompt skips prefill)
-        # until its cells or seq id are needed.
+        # until its holder is needed for another prompt.
         if req.prompt is not None:
             req.prompt.users -= 1
 
@@ -220,10 +211,35 @@ class LlamaCppStream:
         self._L.llama_memory_seq_rm(self._b._memory, s, -1, -1)
         self._reqs[slot.request].live.discard(s)
 
+    def _compact(self) -> None:
+        """Move samples down into free slots so the live slots are sequences 0..k-1.
+
+        llama.cpp splits a batch over separate KV streams into one compute pass per
+        run of consecutive sequence ids, so a gap left by a finished sample would
+        cost a whole extra pass every step. _admit refills gaps from the lowest
+        slot up; this closes those left when nothing is waiting (the tail of a
+        run), at the price of one stream copy per move.
+        """
+        mem = self._b._memory
+        while True:
+            live = [i for i, slot in enumerate(self._slots) if slot is not None]
+            holes = [i for i, slot in enumerate(self._slots) if slot is None]
+            if not live or not holes or holes[0] > live[-1]:
+                return
+            src, dst = live[-1], holes[0]
+            self._L.llama_memory_seq_cp(mem, src, dst, -1, -1)
+            self._L.llama_memory_seq_rm(mem, src, -1, -1)
+            slot = self._slots[dst] = self._slots[src]
+            self._slots[src] = None
+            live_set = self._reqs[slot.request].live
+            live_set.discard(src)
+            live_set.add(dst)
+
     # -- one decode step ---------------------------------------------------------------
 
     def _step(self) -> None:
         self._admit()
+        self._compact()
         L, b, batch = self._L, self._b, self._batch
         live = [(s, slot) for s, slot in enumerate(self._slots) if slot is not None]
         n = 0
@@ -241,8 +257,8 @@ class LlamaCppStream:
                 batch.seq_id[n][0], batch.logits[n] = p.seq, False
                 n += 1
             prefilled.append((p, take))
-        if n == 0:
-            raise BackendError(f"context of {b.n_ctx} tokens too small for the queued requests; raise --ctx")
+        if n == 0:  # cannot happen: pending work always has a slot or a prompt to fill
+            raise BackendError("the llama.cpp scheduler stalled (no slot or prompt to decode)")
         batch.n_tokens = n
         rc = L.llama_decode(b._ctx, batch)
         if rc != 0:

@@ -25,6 +25,7 @@ def demo(
     Uses the embedded SmolLM2-135M model and a built-in arithmetic set, so it needs
     no data and no download.
     """
+    from inferplan.backends import BackendSettings
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.demo import DemoNarrator
     from inferplan.cli.render.run import install_log_handler
@@ -32,7 +33,7 @@ def demo(
 
     install_log_handler(DEBUG["on"])
     settings = DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
-                            seed=seed, backend=opt.backend_settings(threads, 4096, 0, parallel))
+                            seed=seed, backend=BackendSettings(threads=threads, parallel=parallel))
     with DemoNarrator(settings) as narrator:
         run_demo(settings, on_step=narrator.step, on_progress=narrator.progress)
 
