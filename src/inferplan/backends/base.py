@@ -76,7 +76,8 @@ class SampleStream(Protocol):
 
     Iteration ends when nothing submitted is pending. ``submit`` may be called
     while iterating (adaptive rounds) and returns the new requests' numbers;
-    ``cancel`` drops a request's pending and in-flight samples.
+    ``cancel`` drops a request's pending and in-flight samples (and anything the
+    backend cached only for it, such as its prompt's KV).
     """
 
     def __iter__(self) -> Iterator[Completion]: ...

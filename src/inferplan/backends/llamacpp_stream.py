@@ -103,7 +103,12 @@ class LlamaCppStream:
         return numbers
 
     def cancel(self, request: int) -> None:
-        """Drop a request's pending and in-flight samples (no completions are emitted for them)."""
+        """Drop a request's pending and in-flight samples (no completions are emitted for them).
+
+        Its cached prompt goes too unless another request still needs it: whoever
+        cancels is done with the request, and the holder is better given to a new
+        prompt than left for LRU eviction to pick a prompt still in use.
+        """
         req = self._reqs[request]
         if req.cancelled:
             return
@@ -113,6 +118,9 @@ class LlamaCppStream:
             self._release_prompt(req)
         for s in list(req.live):
             self._free_slot(s)
+        prompt = req.prompt
+        if prompt is not None and prompt.users == 0 and self._prompts.get(prompt.key) is prompt:
+            self._drop_prompt(prompt)
 
     def __iter__(self) -> Iterator[Completion]:
         try:
@@ -173,15 +181,18 @@ class LlamaCppStream:
                 unused = next((p for p in self._prompts.values() if p.users == 0), None)
                 if unused is None:
                     return False
-                self._L.llama_memory_seq_rm(self._b._memory, unused.seq, -1, -1)
-                del self._prompts[unused.key]
-                self._free_holders.append(unused.seq)
+                self._drop_prompt(unused)
             prompt = _Prompt(key, self._free_holders.pop())
             self._prompts[key] = prompt
         self._prompts.move_to_end(key)
         prompt.users += 1
         req.prompt = prompt
         return True
+
+    def _drop_prompt(self, prompt: _Prompt) -> None:
+        self._L.llama_memory_seq_rm(self._b._memory, prompt.seq, -1, -1)
+        del self._prompts[prompt.key]
+        self._free_holders.append(prompt.seq)
 
     def _release_prompt(self, req: _Req) -> None:
         # The prompt stays cached (a later round of the same prompt skips prefill)
