@@ -14,6 +14,8 @@ and a decode never runs out of cache mid-sample.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -24,6 +26,20 @@ import numpy as np
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.backends.llamacpp_slots import Slot, make_sampler
 from inferplan.errors import BackendError, InputError
+
+
+def _defer_sigint(flag: list[int]):
+    """Turn Ctrl-C into a note in ``flag`` while the stream runs; returns the undo.
+
+    llama.cpp calls back into Python (its log callback) during a decode. A
+    KeyboardInterrupt raised inside a ctypes callback is printed and swallowed, so
+    Ctrl-C would be lost; the stream raises it itself after the step instead.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return lambda: None
+    signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
+    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
@@ -123,6 +139,8 @@ class LlamaCppStream:
             self._drop_prompt(prompt)
 
     def __iter__(self) -> Iterator[Completion]:
+        interrupted: list[int] = []
+        restore = _defer_sigint(interrupted)
         try:
             while True:
                 while self._done:
@@ -132,9 +150,12 @@ class LlamaCppStream:
                 if not self._pending and not any(self._slots):
                     return
                 self._step()
+                if interrupted:
+                    raise KeyboardInterrupt
         finally:
             # Exhausted, or the consumer stopped iterating (break, error, Ctrl-C):
             # either way the stream is over; free its slots so the backend is reusable.
+            restore()
             self.close()
 
     def close(self) -> None:
