@@ -44,7 +44,9 @@ class LlamaCppBackend:
     unified cache every token attends over the cells of *all* sequences (masked),
     which made steps over 16 distinct prompts ~20% slower (measured with
     bench_run_plan.py: fixed-N 185 → 229 tok/s). The price is memory — 2 ×
-    parallel × ctx cells — and a copy of the prompt's stream when a sample starts.
+    parallel × ctx cells — and a copy of the prompt's whole stream when a sample
+    starts, which is why ``ctx`` defaults to a modest 512 (the default profile:
+    207 tok/s at 512, 179 at 1024).
     ``settings.extra`` may hold ``ignore_eos`` (benchmarks: run every sample to
     max_tokens).
     """

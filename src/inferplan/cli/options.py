@@ -11,7 +11,7 @@ MODEL = typer.Option(
     help="Model: 'smollm2' (embedded default), a .gguf path, hf:DIR (transformers), or http(s)://HOST:PORT/v1.",
 )
 THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores).")
-CTX = typer.Option(1024, "--ctx", help="llama.cpp: tokens per sample, prompt + completion (KV memory grows with --ctx x --parallel).")
+CTX = typer.Option(512, "--ctx", help="llama.cpp: tokens per sample, prompt + completion (KV memory grows with --ctx x --parallel).")
 GPU_LAYERS = typer.Option(0, "--gpu-layers", help="Layers to offload to the GPU (-1 = all) when the build supports it.")
 PARALLEL = typer.Option(16, "--parallel", help="Samples decoded at once (batch width), or concurrent server requests.")
 MODEL_NAME = typer.Option(None, "--model-name", help="Model name to send to an OpenAI-compatible server.")
