@@ -139,3 +139,55 @@ def test_probe_verdict_cached(backend):
     assert any("llama-cpp-python" in k for k in verdicts)
     assert backend.info.settings["extra_bufts"] == list(verdicts.values())[0]
     assert backend.info.parameters == 134515008 and len(backend.info.model_sha256) == 64
+
+
+def test_small_q4_1_model_decodes_with_a_cached_f16_copy(backend):
+    # parallel=4 on the 135M Q4_1 model: --weights auto picks the F16 copy, made once under data_dir().
+    assert backend.weights == "f16 copy of Q4_1" and backend.info.settings["weights"] == backend.weights
+    copies = list(backend.weights_file.parent.glob("*-f16.gguf"))
+    assert backend.weights_file in copies and copies[0].stat().st_size > backend.path.stat().st_size
+
+
+def test_live_slots_stay_contiguous_and_a_cancelled_prompt_is_dropped(backend):
+    # Two short samples finish first; the long ones must move down to slots 0..k-1,
+    # or llama.cpp would split every later step into two compute passes.
+    stream = backend.sample([SampleRequest(messages=MATH, n=2, max_tokens=1, temperatures=(0.0,)),
+                             SampleRequest(messages=STORY, n=2, max_tokens=10, temperatures=(0.0,))])
+    compact, seen = stream._compact, []
+
+    def checked() -> None:
+        compact()
+        live = [i for i, slot in enumerate(stream._slots) if slot is not None]
+        seen.append(live)
+        assert live == list(range(len(live)))
+
+    stream._compact = checked
+    done = []
+    for c in stream:
+        done.append(c)
+        if c.request == 0 and len(done) == 2:
+            assert any(p.key for p in stream._prompts.values())
+            stream.cancel(0)  # finished with: its prompt holder is freed at once
+            assert len(stream._prompts) == 1
+    assert sorted((c.request, c.completion_tokens) for c in done) == [(0, 1), (0, 1), (1, 10), (1, 10)]
+    assert [0, 1] in seen  # the long samples did move down
+
+
+def test_weights_policy():
+    from inferplan.backends.gguf_info import GGUFInfo
+    from inferplan.backends.llamacpp_weights import wants_f16
+
+    def info(q: str, params: int) -> GGUFInfo:
+        return GGUFInfo("m.gguf", None, "llama", params, q, 2048, 1, None, {})
+
+    small = info("Q4_1", 135_000_000)
+    assert wants_f16("auto", small, 16, offload=False)
+    assert not wants_f16("auto", small, 1, offload=False)  # batch 1: the quantized kernel reads fewer bytes
+    assert not wants_f16("auto", small, 16, offload=True)
+    assert not wants_f16("auto", info("Q4_1", 7_000_000_000), 16, offload=False)
+    assert not wants_f16("auto", info("Q4_0", 135_000_000), 16, offload=False)  # repacked: already fast
+    assert not wants_f16("native", small, 16, offload=False)
+    assert wants_f16("f16", info("Q4_0", 7_000_000_000), 1, offload=False)
+    assert not wants_f16("f16", info("F16", 135_000_000), 16, offload=False)
+    with pytest.raises(InputError, match="--weights"):
+        wants_f16("fast", small, 16, offload=False)

@@ -70,16 +70,16 @@ class LlamaCppBackend:
         offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0
-        load_path, self.weights = self.path, "native"
+        self.weights_file, self.weights = self.path, "native"
         if wants_f16(settings.weights, self.gguf, self.parallel, offload):
             copy = f16_copy(L, self.path)
             if copy is not None:
-                load_path, self.weights = copy, f"f16 copy of {self.gguf.quantization}"
+                self.weights_file, self.weights = copy, f"f16 copy of {self.gguf.quantization}"
         # The AMX crash is in the CPU repacked-weights path; only probe when it is used.
-        load_type = "F16" if load_path != self.path else self.gguf.quantization
-        self.extra_bufts = True if offload else extra_bufts_safe(load_path, load_type)
+        load_type = "F16" if self.weights_file != self.path else self.gguf.quantization
+        self.extra_bufts = True if offload else extra_bufts_safe(self.weights_file, load_type)
         mp.use_extra_bufts = self.extra_bufts
-        self._model = L.llama_model_load_from_file(str(load_path).encode(), mp)
+        self._model = L.llama_model_load_from_file(str(self.weights_file).encode(), mp)
         if not self._model:
             raise ModelError(f"llama.cpp could not load the model: {self.path}")
         self._vocab = L.llama_model_get_vocab(self._model)
