@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inferplan.planner.plan_file import load_plan, save_plan
+from inferplan.planner.plan_file import load_plan
 from inferplan.planner.stopping import parse_rule
 
 pytestmark = pytest.mark.slow
