@@ -2,8 +2,10 @@
 
     python benchmarks/bench_generate.py [--ns 1,4,8,16] [--max-tokens 64] [--threads T]
 
-Same model (the embedded SmolLM2-135M Q4_1), prompt, N, max_tokens and seeds for
-every method:
+Same model (the embedded SmolLM2-135M), prompt, N, max_tokens and seeds for every
+method. The loop loads the Q4_1 file as a user would; engine and raw decode with
+the weights the engine chose (``--weights auto``: the F16 copy, for every N, since
+the engine is opened once with parallel = the largest N):
 
 * engine   — ``LlamaCppBackend``: prompt once, KV shared, one batch per step,
              per-sequence llama.cpp samplers, logprobs in numpy;
@@ -145,7 +147,7 @@ def main() -> None:
     backend = LlamaCppBackend("smollm2", BackendSettings(threads=args.threads, parallel=max(ns), extra={}))
     llm = make_llama(backend, args.threads)
     eog = backend.eog_tokens()
-    print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · "
+    print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · weights {backend.weights} · "
           f"llama-cpp-python {backend.info.settings['llama_cpp']}", file=sys.stderr)
     header = f"{'workload':<8} {'N':>3} {'engine':>8} {'loop':>8} {'raw':>8} {'eng/loop':>9} {'eng/raw':>8}"
     rows = [header, "-" * len(header)]

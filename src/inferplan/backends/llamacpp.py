@@ -42,8 +42,8 @@ class LlamaCppBackend:
     its own of ``settings.ctx`` tokens (prompt + completion), plus as many
     streams that hold prompts. Separate streams, not one unified cache: in a
     unified cache every token attends over the cells of *all* sequences (masked),
-    which made steps over 16 distinct prompts ~20% slower (measured with
-    bench_run_plan.py: fixed-N 185 → 229 tok/s). The price is memory — 2 ×
+    which made steps over distinct prompts slower (bench_run_plan.py, 40 queries,
+    unified → streams: run --plan 147 → 170 tok/s, fixed-N 196 → 212). The price is memory — 2 ×
     parallel × ctx cells — and a copy of the prompt's whole stream when a sample
     starts, which is why ``ctx`` defaults to a modest 512 (the default profile:
     207 tok/s at 512, 179 at 1024).
@@ -70,9 +70,10 @@ class LlamaCppBackend:
         offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0
+        sha256 = file_sha256(self.path)
         self.weights_file, self.weights = self.path, "native"
         if wants_f16(settings.weights, self.gguf, self.parallel, offload):
-            copy = f16_copy(L, self.path)
+            copy = f16_copy(L, self.path, sha256)
             if copy is not None:
                 self.weights_file, self.weights = copy, f"f16 copy of {self.gguf.quantization}"
         # The AMX crash is in the CPU repacked-weights path; only probe when it is used.
@@ -105,7 +106,7 @@ class LlamaCppBackend:
         self._sampler, self._sampler_key = None, None
         self._eog: list[int] | None = None
         self.info = BackendInfo(
-            name="llamacpp", model=model, model_sha256=file_sha256(self.path),
+            name="llamacpp", model=model, model_sha256=sha256,
             device="gpu" if offload else "cpu", supports_shared_prefix=True,
             parallel_slots=self.parallel, parameters=self.gguf.parameters,
             settings={"threads": self.threads, "ctx": self.n_ctx, "gpu_layers": mp.n_gpu_layers,

@@ -106,11 +106,9 @@ def _child(model_path: str) -> None:
     """Probe body (runs in a subprocess): load with extra buffer types and decode batches."""
     import llama_cpp as L
 
-    # Keep the callback referenced: llama.cpp calls it on every log line, and a
-    # collected ctypes callback is a SIGSEGV that would pass for the AMX crash.
-    global _LOG_CALLBACK
-    _LOG_CALLBACK = L.llama_log_callback(lambda *a: None)
-    L.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+    # The same kept-alive callback as the parent's (logging is off here, so it is
+    # silent): a collected ctypes callback is a SIGSEGV that passes for the AMX crash.
+    route_native_logs()
     L.llama_backend_init()
     mp = L.llama_model_default_params()
     mp.use_extra_bufts = True

@@ -21,7 +21,7 @@ import logging
 import os
 from pathlib import Path
 
-from inferplan.backends.gguf_info import GGUFInfo, file_sha256
+from inferplan.backends.gguf_info import GGUFInfo
 from inferplan.errors import InputError
 from inferplan.paths import data_dir
 
@@ -53,9 +53,9 @@ def wants_f16(choice: str, info: GGUFInfo, parallel: int, offload: bool) -> bool
     )
 
 
-def f16_copy(L, source: Path) -> Path | None:
-    """Path of the cached F16 copy of ``source``, made now if missing; None if it can't be made."""
-    target = data_dir() / "weights" / f"{file_sha256(source)[:24]}-f16.gguf"
+def f16_copy(L, source: Path, sha256: str) -> Path | None:
+    """Path of the cached F16 copy of ``source`` (whose sha256 is given), made now if missing; None if it can't be made."""
+    target = data_dir() / "weights" / f"{sha256[:24]}-f16.gguf"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
