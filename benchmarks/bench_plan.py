@@ -138,20 +138,16 @@ def bench_extrapolation(work: Path) -> None:
             "replay within the predicted interval", p.accuracy_ci[0] <= truth.accuracy <= p.accuracy_ci[1])
 
 
-def bench_esc(path: Path, work: Path) -> None:
-    prof = import_published("esc", path, work / "esc.jsonl", force=True)
-    full = simulate(prof, rule="beta:0.95", max_samples=40)
-    acc, n = 100 * full.estimate.accuracy, full.estimate.samples
-    row("ESC Last Letters: simulate --rule beta:0.95 --max-samples 40 (all 500)",
-        f"{acc:.2f}% at {n:.2f} samples", "83.1 ± 0.5% at 6.4 ± 0.4", abs(acc - 83.1) <= 0.5 and abs(n - 6.4) <= 0.4)
-    # The planner gets the published operating point as its budget (6.4 samples/query) and
-    # chooses on the training half; we compare on the held-out half at MATCHED samples:
-    # beta's accuracy-vs-samples curve (θ varied, same problems and orders) interpolated at
-    # the plan's held-out samples, with a paired bootstrap over problems for the difference.
-    res = plan(prof, budget=6.4, unit="samples")
-    table = load_profile(prof)
-    dense = densify(table, cost_model_for(table, "samples"), split_problems(table, 0.5, 0).test)
-    tr = TraceCache(dense, Aggregation(), 20, 0).get(Mix((1.0,), "single"), None)
+def heldout_vs_beta(prof: Path, table, seed: int):
+    """The plan for 6.4 samples/query (split ``seed``) against beta's curve on its held-out half.
+
+    beta's accuracy-vs-samples curve (θ varied, max 40, same problems and orders) is
+    interpolated at the plan's held-out samples; returns (plan, per-problem difference,
+    plan accuracy, beta accuracy, samples).
+    """
+    res = plan(prof, budget=6.4, unit="samples", seed=seed)
+    dense = densify(table, cost_model_for(table, "samples"), split_problems(table, 0.5, seed).test)
+    tr = TraceCache(dense, Aggregation(), 20, seed).get(Mix((1.0,), "single"), None)
     mine = evaluate(tr, res.plan.rule)
     curve = [evaluate(tr, make_rule("beta", (th,), max_samples=40)) for th in (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99)]
     xs = np.array([o.samples.mean() for o in curve])
@@ -159,15 +155,35 @@ def bench_esc(path: Path, work: Path) -> None:
     j = int(np.clip(np.searchsorted(xs, s), 1, len(xs) - 1))
     w = float(np.clip((s - xs[j - 1]) / (xs[j] - xs[j - 1]), 0, 1))
     beta_at = (1 - w) * curve[j - 1].accuracy + w * curve[j].accuracy  # per problem
-    diff = mine.accuracy - beta_at
+    return res.plan, mine.accuracy - beta_at, mine.accuracy.mean(), beta_at.mean(), s
+
+
+def bench_esc(path: Path, work: Path) -> None:
+    prof = import_published("esc", path, work / "esc.jsonl", force=True)
+    full = simulate(prof, rule="beta:0.95", max_samples=40)
+    acc, n = 100 * full.estimate.accuracy, full.estimate.samples
+    row("ESC Last Letters: simulate --rule beta:0.95 --max-samples 40 (all 500)",
+        f"{acc:.2f}% at {n:.2f} samples", "83.1 ± 0.5% at 6.4 ± 0.4", abs(acc - 83.1) <= 0.5 and abs(n - 6.4) <= 0.4)
+    # The planner gets the published operating point as its budget (6.4 samples/query) and
+    # chooses on the training half; we compare on the held-out half at MATCHED samples,
+    # with a paired bootstrap over problems for the difference.
+    table = load_profile(prof)
+    chosen, diff, mine, beta_at, s = heldout_vs_beta(prof, table, 0)
     boot = np.random.default_rng(0).integers(0, len(diff), (2000, len(diff)))
     lo, hi = np.quantile(diff[boot].mean(axis=1), [0.025, 0.975])
     d = 100 * diff.mean()
     verdict = d >= 0  # the issue's criterion; the paired CI is printed for context only
-    row(f"ESC held-out: plan {res.plan.rule.spec} (budget 6.4) vs beta curve at equal samples",
-        f"plan {100 * mine.accuracy.mean():.2f}% at {s:.2f} vs beta {100 * beta_at.mean():.2f}% at {s:.2f} "
+    row(f"ESC held-out: plan {chosen.rule.spec} (budget 6.4) vs beta curve at equal samples",
+        f"plan {100 * mine:.2f}% at {s:.2f} vs beta {100 * beta_at:.2f}% at {s:.2f} "
         f"(diff {d:+.2f} pt, paired 95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])",
         "≥ beta at equal samples", verdict)
+    # One split can flatter or hide a selection rule: the same check over ten seeded splits.
+    runs = [heldout_vs_beta(prof, table, seed) for seed in range(10)]
+    ds = np.array([100 * r[1].mean() for r in runs])
+    kept = sum(r[0].rule.name == "beta" and r[0].rule.max_samples == 40 for r in runs)
+    row("ESC held-out over 10 seeded splits: plan vs beta at equal samples",
+        f"mean diff {ds.mean():+.3f} pt (SE {ds.std(ddof=1) / np.sqrt(len(ds)):.3f}, worst {ds.min():+.2f}); "
+        f"beta kept on {kept}/10", "mean ≥ 0", ds.mean() >= -1e-9)
 
 
 def main() -> int:

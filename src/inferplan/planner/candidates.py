@@ -16,7 +16,7 @@ from inferplan.planner.stopping import StoppingRule, make_rule
 
 # Rule parameters the planner tries (Adaptive-Consistency, ESC, Best-of-∞, ConSol, …).
 RULE_GRID: dict[str, tuple[float, ...]] = {
-    "beta": (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99),
+    "beta": (0.5, 0.6, 0.7, 0.8, 0.9, 0.925, 0.95, 0.97, 0.99),
     "esc": (2, 3, 4, 5),
     "bayes": (1, 2, 3, 5, 10, 30, 100),
     "ratio": (0.6, 0.7, 0.8, 0.9),
@@ -51,6 +51,7 @@ class Candidate:
     cost: float
     samples: float
     extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
+    per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # accuracy per problem
 
 
 def sequence_length(dense: Dense, mix: Mix) -> int:
@@ -104,7 +105,7 @@ def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation) -> lis
             rule = base if base.name == "fixed" else make_rule(base.name, base.params, max_samples=mx)
             o = evaluate(tr, rule, first)
             out.append(Candidate(mix, cap, rule, float(o.accuracy.mean()), float(o.cost.mean()),
-                                 float(o.samples.mean())))
+                                 float(o.samples.mean()), per_problem=o.accuracy))
     return out
 
 

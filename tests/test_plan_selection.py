@@ -1,0 +1,46 @@
+"""The planner keeps the reference rule (beta, no binding guard) unless a rival beats it clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inferplan.planner.candidates import Candidate, Mix
+from inferplan.planner.search import _choose
+from inferplan.planner.stopping import make_rule
+
+MIX = Mix((1.0,), "T=0.7")
+
+
+def _cand(rule, per_problem, cost, cap=None) -> Candidate:
+    per_problem = np.asarray(per_problem, dtype=float)
+    return Candidate(MIX, cap, rule, float(per_problem.mean()), cost, cost, per_problem=per_problem)
+
+
+def test_noise_level_lead_keeps_beta() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 200)
+    noise = rng.normal(0, 0.05, 200)
+    ref = _cand(make_rule("beta", (0.95,), max_samples=40), base, 6.0)
+    rival = _cand(make_rule("esc", (3,), max_samples=16), base + noise - noise.mean() + 0.002, 5.0)
+    chosen, note = _choose([ref, rival], 6.4, None, "samples")
+    assert chosen is ref
+    assert note and "kept beta:0.95,min=1,max=40" in note and "esc:3" in note
+
+
+def test_clear_lead_departs_from_beta() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0, 0.9, 200)
+    ref = _cand(make_rule("beta", (0.95,), max_samples=40), base, 6.0)
+    rival = _cand(make_rule("esc", (3,), max_samples=16), base + 0.05 + rng.normal(0, 0.01, 200), 5.0)
+    chosen, note = _choose([ref, rival], 6.4, None, "samples")
+    assert chosen is rival and note is None
+
+
+def test_reference_is_beta_with_the_longest_guard_and_no_cap() -> None:
+    base = np.full(50, 0.8)
+    short = _cand(make_rule("beta", (0.9,), max_samples=16), base + 0.0005, 5.0)
+    capped = _cand(make_rule("beta", (0.9,), max_samples=40), base + 0.0005, 5.0, cap=256)
+    ref = _cand(make_rule("beta", (0.9,), max_samples=40), base, 6.0)
+    over_budget = _cand(make_rule("beta", (0.99,), max_samples=40), base + 0.1, 9.0)
+    chosen, _ = _choose([short, capped, ref, over_budget], 6.4, None, "samples")
+    assert chosen is ref
