@@ -10,7 +10,7 @@ Methods, all fitted ONLY on the subsample (what a user would have):
 - ``plaw``   — anchor: exponentiated power law exp(a·k^b) fitted to the observed curve;
 - ``chosen`` — what `inferplan fit` does: family chosen by extrapolation CV over problems
   (one-standard-error rule) between the difficulty model — beta-binomial with and without
-  a never-solved mass shared across configurations, BIC-averaged — and the power law;
+  a never-solved mass shared across configurations, Akaike-averaged — and the power law;
   per-problem posterior predictions;
 - ``covar``  — BoInf only (OSCA records no answers or lengths): CovariateDifficulty, whose
   never-solved probability and prior mean depend on per-problem covariates of the 8

@@ -70,7 +70,7 @@ class Extrapolator:
     def draws(self, family: str = FAMILY) -> np.ndarray:
         """(S, P, Q) posterior draws of per-problem success rates under a difficulty family.
 
-        Predictions use the fit's default family (BIC-averaged with/without a
+        Predictions use the fit's default family (Akaike-averaged with/without a
         never-solved mass); the others only widen the interval (see :meth:`estimate`).
         """
         if family not in self._p:

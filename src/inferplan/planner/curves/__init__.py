@@ -1,7 +1,7 @@
 """Curve families for extrapolating accuracy beyond the recorded number of samples.
 
 - :class:`BetaBinomialDifficulty` — per-problem difficulty (preferred for pass@k);
-- :class:`AveragedDifficulty` — BIC-weighted average of it with and without π0 (default);
+- :class:`AveragedDifficulty` — Akaike-weighted average of it with and without π0 (default);
 - :class:`PowerLawCurve` — the exponentiated power law of Large Language Monkeys;
 - :class:`MajorityCurve` — saturating maj@k from Dirichlet-smoothed answer distributions.
 """

@@ -3,10 +3,15 @@
 Whether problems that were never solved in the sample are unsolvable (π0 > 0) or just
 hard is the single biggest question for extrapolation, and a few samples per problem
 cannot settle it. Rather than betting on one answer, predictions average the two
-fitted models with BIC weights (an approximation to their posterior probabilities).
-With many configurations of the same problems the shared never-solved model usually
-wins outright; with one configuration and few samples the average hedges, which
-measured better than either model alone and better than choosing one by CV.
+fitted models with Akaike weights. The goal is prediction, not finding the true
+model, and BIC's log(P) penalty grows with the number of problems while the counts
+of a few samples barely tell the two models apart, so on large problem sets BIC gave
+π0 too little weight: on the three 500-problem MATH files (8 of 80 samples → pass@80,
+20 subsamples) Akaike weights cut the error from 0.92 / 0.52 / 0.55 to 0.39 / 0.29 /
+0.54 points. With many configurations of the same problems the shared never-solved
+model usually wins outright; with one configuration and few samples the average
+hedges, which measured better than either model alone and better than choosing one
+by CV.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from inferplan.planner.curves.difficulty import BetaBinomialDifficulty
 
 
 class AveragedDifficulty(CurveEstimator):
-    """BIC-weighted average of ``BetaBinomialDifficulty`` with and without π0.
+    """Akaike-weighted average of ``BetaBinomialDifficulty`` with and without π0.
 
     Learned: ``never_``, ``plain_`` (the two fitted models), ``weight_never_``.
     Same prediction API as :class:`BetaBinomialDifficulty`.
@@ -39,10 +44,10 @@ class AveragedDifficulty(CurveEstimator):
         for m in (self.never_, self.plain_):
             m.set_params(warm_start=self.warm_start)
             m.fit(N, C)
-        P, Q = N2.shape
-        bic_never = -2 * self.never_.log_likelihood_ + np.log(P) * (2 * Q + 1)
-        bic_plain = -2 * self.plain_.log_likelihood_ + np.log(P) * (2 * Q)
-        self.weight_never_ = float(1.0 / (1.0 + np.exp(np.clip((bic_never - bic_plain) / 2, -700, 700))))
+        Q = N2.shape[1]
+        aic_never = -2 * self.never_.log_likelihood_ + 2 * (2 * Q + 1)
+        aic_plain = -2 * self.plain_.log_likelihood_ + 2 * (2 * Q)
+        self.weight_never_ = float(1.0 / (1.0 + np.exp(np.clip((aic_never - aic_plain) / 2, -700, 700))))
         self.solvable_ = self.weight_never_ * self.never_.solvable_ + (1 - self.weight_never_)
         return self
 
