@@ -8,7 +8,6 @@ model file is slow to compute (hundreds of MB), so it is cached under
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -18,6 +17,7 @@ from math import prod
 from pathlib import Path
 
 from inferplan.errors import ModelError
+from inferplan.hashing import sha256_file
 from inferplan.paths import data_dir
 
 # GGUF value types → struct format (scalars); 8 = string, 9 = array.
@@ -146,11 +146,7 @@ def file_sha256(path: str | Path) -> str:
         cache = {}
     if key in cache:
         return cache[key]
-    h = hashlib.sha256()
-    with p.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    cache[key] = h.hexdigest()
+    cache[key] = sha256_file(p)
     tmp = cache_file.with_name(f"sha256-cache.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(cache, indent=0))
     tmp.replace(cache_file)  # atomic: concurrent runs never see a torn cache

@@ -10,7 +10,6 @@ with reality.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -135,11 +134,3 @@ def load_plan(path: Path | str) -> Plan:
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a JSON plan file")
     return Plan.from_json(data, path)
-
-
-def file_sha256(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

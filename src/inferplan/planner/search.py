@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.errors import InfeasibleError, InputError
+from inferplan.hashing import sha256_file
 from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import (
@@ -25,7 +26,7 @@ from inferplan.planner.candidates import (
 )
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
-from inferplan.planner.plan_file import Plan, Prediction, file_sha256
+from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.planner.replay import Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.planner.split import split_problems
@@ -235,7 +236,7 @@ def plan(
         notes.append(NOTE.format(n=recorded) + f" (N = {chosen.rule.max_samples}; interval: bootstrap over "
                      "held-out problems and posterior draws, spanning the difficulty families)")
     result_plan = Plan(
-        profile=str(profile), profile_sha256=file_sha256(profile),
+        profile=str(profile), profile_sha256=sha256_file(profile),
         objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
         target_accuracy=target_accuracy, unit=unit, mix=chosen.mix.as_dict(names),
         configs={c.name: c.to_json() for c in table.configs if c.name in chosen.mix.as_dict(names)},

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.errors import InputError
+from inferplan.hashing import sha256_file
 from inferplan.planner.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
-from inferplan.planner.plan_file import Plan, file_sha256, load_plan
+from inferplan.planner.plan_file import Plan, load_plan
 from inferplan.planner.replay import Estimate, Trace, densify, estimate, evaluate
 from inferplan.planner.split import split_problems
 from inferplan.planner.stopping import StoppingRule, make_rule, parse_rule
@@ -86,7 +87,7 @@ def simulate(
     warnings: list[str] = []
     if plan is not None:
         p: Plan = load_plan(plan)
-        if file_sha256(profile) != p.profile_sha256:
+        if sha256_file(profile) != p.profile_sha256:
             warnings.append(f"{profile} differs from the profile the plan was made from ({p.profile})")
         ids = {pid: i for i, pid in enumerate(table.problems)}
         problems = np.array(sorted(ids[x] for x in p.heldout if x in ids))
