@@ -75,6 +75,8 @@ def test_stdin_one_prompt_per_line(cli, monkeypatch):
     (("run",), 3, "nothing to run"),
     (("run", "hi", "--model", "/no/such/model.gguf"), 4, "model file not found"),
     (("run", "hi", "--extract", "magic"), 3, "unknown extractor"),
+    (("run", "hi", "--weights", "f16", "--model", "http://127.0.0.1:9/v1"), 3, "applies to llama.cpp GGUF models only"),
+    (("run", "hi", "--weights", "fp8"), 3, "--weights must be one of"),
 ])
 def test_errors_one_line_exit_code(cli, args, code, message):
     r = cli(*args)

@@ -42,6 +42,10 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
     """Open the backend for ``model`` (see module docstring for the spec forms)."""
     settings = settings or BackendSettings()
     kind = backend_kind(model)
+    if kind != "llamacpp" and settings.weights != "auto":
+        from inferplan.errors import InputError
+
+        raise InputError(f"--weights {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
     if kind == "openai":
         from inferplan.backends.openai import OpenAIBackend
 
