@@ -95,3 +95,20 @@ def test_flops_without_a_parameter_count_is_a_clear_error(cli, profile: Path, tm
     assert r.code == ExitCode.BAD_INPUT and "parameter count" in r.err
     # Units that need no parameter count still work on it.
     assert cli("plan", bare, "--budget", "1e9", "--unit", "tokens").code == 0
+
+
+def test_usd_plan_carries_its_prices_to_simulate(cli, profile: Path, tmp_path: Path) -> None:
+    prices = ("--price-in", "0.5", "--price-out", "2")
+    tokens = cli("simulate", profile, "--rule", "fixed:2", "--unit", "tokens", "--holdout", "0", "--json").json()
+    r = cli("plan", profile, "--budget", "1", "--unit", "usd", *prices, "-o", tmp_path / "usd.json", "--json")
+    assert r.code == 0, r.err
+    saved = json.loads((tmp_path / "usd.json").read_text())
+    assert (saved["objective"]["price_in"], saved["objective"]["price_out"]) == (0.5, 2.0)
+    # Replaying the plan needs no prices on the command line: the plan's own are used.
+    sim = cli("simulate", profile, "--plan", tmp_path / "usd.json", "--json")
+    assert sim.code == 0, sim.err
+    assert 0 < sim.json()["plan"]["cost_per_query"] < 1
+    # And the usd cost is the token cost at those prices (fixed:2 on all problems).
+    usd = cli("simulate", profile, "--rule", "fixed:2", "--unit", "usd", *prices, "--holdout", "0", "--json").json()
+    assert usd["plan"]["cost_per_query"] <= tokens["plan"]["cost_per_query"] * 2 / 1e6 + 1e-12
+    assert usd["plan"]["cost_per_query"] >= tokens["plan"]["cost_per_query"] * 0.5 / 1e6 - 1e-12

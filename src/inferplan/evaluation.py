@@ -162,7 +162,9 @@ def evaluate_plan(
         if own:
             backend.close()
     wall = time.monotonic() - start
-    cost = cost_model_for(table, plan.unit, profile=profile) if table is not None else CostModel(unit=plan.unit)
+    prices = dict(price_in=plan.price_in, price_out=plan.price_out)
+    cost = (cost_model_for(table, plan.unit, profile=profile, **prices) if table is not None
+            else CostModel(unit=plan.unit, **prices))
     per_query = [_query_cost(r, cost) for r in results]
     k, m = sum(correct), len(correct)
     low, high = beta_interval(k, m, LEVEL)

@@ -58,6 +58,8 @@ class Plan:
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
     prompt: dict = field(default_factory=dict)  # how the profile asked: template, shots, grader
+    price_in: float = 0.0  # USD per million prompt tokens (unit usd): simulate/evaluate cost with them
+    price_out: float = 0.0  # USD per million completion tokens
 
     @property
     def min_samples(self) -> int:
@@ -73,7 +75,8 @@ class Plan:
             "format": FORMAT,
             "profile": {"path": self.profile, "sha256": self.profile_sha256},
             "objective": {"kind": self.objective, "budget": self.budget, "target_accuracy": self.target_accuracy,
-                          "unit": self.unit},
+                          "unit": self.unit,
+                          **({"price_in": self.price_in, "price_out": self.price_out} if self.unit == "usd" else {})},
             "mix": self.mix,
             "configs": self.configs,
             "aggregation": self.aggregation.to_json(),
@@ -108,6 +111,7 @@ class Plan:
                     pred.get("recorded_samples")),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
                 notes=tuple(d.get("notes", [])), prompt=dict(d.get("prompt") or {}),
+                price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None

@@ -244,7 +244,7 @@ def plan(
         prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems,
                               extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=tuple(notes),
-        prompt=prompt_spec(table.header),
+        prompt=prompt_spec(table.header), price_in=price_in, price_out=price_out,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0)

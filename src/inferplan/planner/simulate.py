@@ -95,6 +95,8 @@ def simulate(
             raise InputError(f"none of the plan's held-out problems are in {profile}")
         the_rule: StoppingRule = p.rule
         agg, unit, cap = p.aggregation, p.unit, p.max_tokens
+        # A usd plan carries its prices; --price-in/--price-out override them.
+        price_in, price_out = price_in or p.price_in, price_out or p.price_out
         names = [c.name for c in table.configs]
         unknown = set(p.mix) - set(names)
         if unknown:
