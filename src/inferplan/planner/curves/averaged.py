@@ -7,8 +7,8 @@ fitted models with Akaike weights. The goal is prediction, not finding the true
 model, and BIC's log(P) penalty grows with the number of problems while the counts
 of a few samples barely tell the two models apart, so on large problem sets BIC gave
 π0 too little weight: on the three 500-problem MATH files (8 of 80 samples → pass@80,
-20 subsamples) Akaike weights cut the error from 0.92 / 0.52 / 0.55 to 0.39 / 0.29 /
-0.54 points. With many configurations of the same problems the shared never-solved
+20 subsamples) Akaike weights cut this model's error from 0.89 / 0.51 / 0.55 to
+0.39 / 0.29 / 0.54 points. With many configurations of the same problems the shared never-solved
 model usually wins outright; with one configuration and few samples the average
 hedges, which measured better than either model alone and better than choosing one
 by CV.
