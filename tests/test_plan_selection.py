@@ -44,3 +44,12 @@ def test_reference_is_beta_with_the_longest_guard_and_no_cap() -> None:
     over_budget = _cand(make_rule("beta", (0.99,), max_samples=40), base + 0.1, 9.0)
     chosen, _ = _choose([short, capped, ref, over_budget], 6.4, None, "samples")
     assert chosen is ref
+
+
+def test_a_cheaper_reference_does_not_replace_a_costlier_winner() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.uniform(0, 1, 20)
+    one_sample = _cand(make_rule("beta", (0.5,), max_samples=16), base, 75.0)
+    adaptive = _cand(make_rule("beta", (0.9,), max_samples=4), base + rng.normal(0.025, 0.1, 20), 87.0)
+    chosen, note = _choose([one_sample, adaptive], 90.8, None, "tokens")
+    assert chosen is adaptive and note is None

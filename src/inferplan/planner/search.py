@@ -114,7 +114,15 @@ def _caps(table: SampleTable, unit: str) -> list[int | None]:
 
 def _choose(cands: list[Candidate], budget: float | None, target: float | None,
             unit: str) -> tuple[Candidate, str | None]:
-    """The plan to keep, and a note when the reference rule was kept over the raw winner."""
+    """The plan to keep, and a note when the reference rule was kept over the raw winner.
+
+    Under a budget the raw winner (best training accuracy, the cheaper of near-ties)
+    gives way to the reference rule (see _reference) when it does not beat it clearly
+    and spends no more than it: between candidates the training problems cannot tell
+    apart, the standard rule that uses at least as much of the paid-for budget is the
+    better bet. A winner that spends more is kept (on 20 training problems a degenerate
+    reference — beta at θ = 0.5, one sample — would otherwise beat every adaptive rule).
+    """
     if target is not None:
         ok = [c for c in cands if c.accuracy >= target]
         if not ok:
@@ -132,8 +140,8 @@ def _choose(cands: list[Candidate], budget: float | None, target: float | None,
     top = max(c.accuracy for c in ok)
     best = min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
     ref = _reference(ok)
-    if ref is None or ref is best or _beats(best, ref):
-        return best, None
+    if ref is None or ref is best or ref.cost < best.cost or _beats(best, ref):
+        return best, None  # no reference, or the winner spends more, or it is clearly better
     return ref, (f"kept {ref.rule.spec}: the best-scoring candidate on the training problems ({best.rule.spec}, "
                  f"{100 * (best.accuracy - ref.accuracy):+.2f} pt) did not beat it by more than {DEPART_SE:g} paired standard "
                  "error, which selection noise alone produces")
