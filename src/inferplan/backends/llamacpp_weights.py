@@ -8,8 +8,9 @@ AVX2 machine, batch-16 ``llama_decode``): Q4_1 173–183 tok/s, its F16 copy
 230–280 tok/s — while at batch 1 the F16 copy is slower (66 vs 100 tok/s).
 
 Small models are compute-bound at batch width ≥ 4, so for them ``auto`` decodes
-(when the file's type is one of those measured slow in batches) with an F16 copy of the weights, made once with llama.cpp's own converter and
-cached under ``data_dir()/weights``. Dequantising to F16 keeps every weight to
+(when the file's type is one of those measured slow in batches) with an F16 copy
+of the weights, made once with llama.cpp's own converter and cached under
+``data_dir()/weights``. Dequantising to F16 keeps every weight to
 within F16 rounding (relative 2^-11) of the quantized value, so it is the same
 model. Large models are bandwidth-bound; F16 would double or quadruple the bytes
 read per step, so ``auto`` keeps their file as it is.
