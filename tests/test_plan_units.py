@@ -108,7 +108,7 @@ def test_usd_plan_carries_its_prices_to_simulate(cli, profile: Path, tmp_path: P
     sim = cli("simulate", profile, "--plan", tmp_path / "usd.json", "--json")
     assert sim.code == 0, sim.err
     assert 0 < sim.json()["plan"]["cost_per_query"] < 1
-    # And the usd cost is the token cost at those prices (fixed:2 on all problems).
+    # And the usd cost lies between the token cost at the in-price and at the out-price (fixed:2).
     usd = cli("simulate", profile, "--rule", "fixed:2", "--unit", "usd", *prices, "--holdout", "0", "--json").json()
     assert usd["plan"]["cost_per_query"] <= tokens["plan"]["cost_per_query"] * 2 / 1e6 + 1e-12
     assert usd["plan"]["cost_per_query"] >= tokens["plan"]["cost_per_query"] * 0.5 / 1e6 - 1e-12
