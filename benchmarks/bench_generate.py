@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from inferplan.backends import BackendSettings, SampleRequest
-from inferplan.backends.llamacpp import LlamaCppBackend
+from inferplan.backends.llamacpp.engine import LlamaCppBackend
 
 LONG = "Write a very long story about a lighthouse keeper who finds a map. Describe everything in detail."
 SHORT = "What is 17 + 25? Answer with just the number."

@@ -14,11 +14,11 @@ import argparse
 import time
 
 from inferplan.backends import BackendSettings, open_backend
-from inferplan.planned_run import PlanOverrides, effective_max_tokens, run_plan
-from inferplan.planner.plan_file import load_plan
-from inferplan.profiles.prompt_spec import render_text
-from inferplan.run_input import read_queries
-from inferplan.runner import Query, RunSettings, run_queries
+from inferplan.run.planned import PlanOverrides, effective_max_tokens, run_plan
+from inferplan.plan.plan_file import load_plan
+from inferplan.tasks.prompt_spec import render_text
+from inferplan.run.queries import read_queries
+from inferplan.run.runner import Query, RunSettings, run_queries
 
 
 def _rates(results, seconds: float) -> tuple[float, float]:

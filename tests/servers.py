@@ -49,7 +49,7 @@ class LlamaServer:
 
     def start(self) -> "LlamaServer":
         from inferplan.backends.gguf_info import read_gguf_info
-        from inferplan.backends.llamacpp_guard import extra_bufts_safe
+        from inferplan.backends.llamacpp.guard import extra_bufts_safe
 
         safe = extra_bufts_safe(self.model, read_gguf_info(self.model).quantization)
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL

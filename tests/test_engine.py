@@ -10,7 +10,7 @@ import pytest
 
 from inferplan.backends import BackendSettings, SampleRequest
 from inferplan.errors import InputError
-from inferplan.paths import data_dir
+from inferplan._util.paths import data_dir
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ MATH = ({"role": "user", "content": "What is 17 + 25?"},)
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    from inferplan.backends.llamacpp import LlamaCppBackend
+    from inferplan.backends.llamacpp.engine import LlamaCppBackend
 
     # Module scope runs before conftest's per-test INFERPLAN_HOME: isolate state the same way.
     with pytest.MonkeyPatch.context() as mp:
@@ -175,7 +175,7 @@ def test_live_slots_stay_contiguous_and_a_cancelled_prompt_is_dropped(backend):
 
 def test_weights_policy():
     from inferplan.backends.gguf_info import GGUFInfo
-    from inferplan.backends.llamacpp_weights import wants_f16
+    from inferplan.backends.llamacpp.weights import wants_f16
 
     def info(q: str, params: int) -> GGUFInfo:
         return GGUFInfo("m.gguf", None, "llama", params, q, 2048, 1, None, {})

@@ -8,7 +8,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from inferplan.planner.estimators import best_of_k, maj_at_k, maj_at_k_problem, pass_at_k
+from inferplan.stats.estimators import best_of_k, maj_at_k, maj_at_k_problem, pass_at_k
 
 
 def brute_maj(answers: list[int], correct: set[int], k: int) -> float:
@@ -102,7 +102,7 @@ def test_best_of_k_against_brute_force() -> None:
 
 
 def test_estimators_on_real_boinf(shared_data, tmp_path) -> None:
-    from inferplan.planner.problem_counts import config_counts
+    from inferplan.stats.problem_counts import config_counts
     from inferplan.profiles.importers import import_published
     from inferplan.profiles.store import load_profile
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.profiles.graders import (
+from inferplan.grading.graders import (
     auto_grader_name,
     check_grader_name,
     get_grader,

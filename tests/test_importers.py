@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inferplan.errors import ConflictError, InputError
-from inferplan.planner.vote import majority
+from inferplan.policy.vote import majority
 from inferplan.profiles.importers import extract_last_letters, import_published, run_import
 from inferplan.profiles.store import load_profile, read_header
 

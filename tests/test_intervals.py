@@ -9,8 +9,8 @@ import pytest
 from scipy.special import betaln
 from scipy.stats import beta as beta_dist
 
-from inferplan.planner.estimators import maj_at_k, pass_at_k
-from inferplan.planner.intervals import beta_interval, bootstrap_diff, bootstrap_mean, bootstrap_stat
+from inferplan.stats.estimators import maj_at_k, pass_at_k
+from inferplan.stats.intervals import beta_interval, bootstrap_diff, bootstrap_mean, bootstrap_stat
 
 
 def test_jeffreys_interval() -> None:

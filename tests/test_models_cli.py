@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from inferplan.backends.embedded import embedded_model_path
-from inferplan.paths import data_dir
+from inferplan._util.paths import data_dir
 
 
 def test_lists_default_model(cli):

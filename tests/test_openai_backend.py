@@ -11,8 +11,8 @@ import pytest
 
 from inferplan.backends import BackendSettings, SampleRequest, open_backend
 from inferplan.backends.embedded import embedded_model_path
-from inferplan.backends.openai import OpenAIBackend
-from inferplan.backends.openai_stream import plan_jobs
+from inferplan.backends.openai.backend import OpenAIBackend
+from inferplan.backends.openai.stream import plan_jobs
 from inferplan.errors import BackendError, ExitCode, InputError
 
 from scripted_http import ScriptedServer, completion_reply

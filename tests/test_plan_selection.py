@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.planner.candidates import Candidate, Mix
-from inferplan.planner.search import _choose
-from inferplan.planner.stopping import make_rule
+from inferplan.plan.candidates import Candidate, Mix
+from inferplan.plan.search import _choose
+from inferplan.policy.stopping import make_rule
 
 MIX = Mix((1.0,), "T=0.7")
 

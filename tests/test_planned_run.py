@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inferplan.planner.plan_file import load_plan
-from inferplan.planner.stopping import parse_rule
+from inferplan.plan.plan_file import load_plan
+from inferplan.policy.stopping import parse_rule
 
 pytestmark = pytest.mark.slow
 

@@ -33,7 +33,7 @@ def test_profile_writes_header_and_records_then_show_and_resume(cli, tmp_path):
         assert 1 <= rec["completion_tokens"] <= 10 and rec["finish"] in ("stop", "length")
         assert isinstance(rec["correct"], bool) and isinstance(rec["text"], str)
         # The grade is the numeric grader's verdict on the recorded text.
-        from inferplan.profiles.graders import grade_numeric
+        from inferplan.grading.graders import grade_numeric
 
         g = grade_numeric(rec["text"], _gold(rec["problem"]))
         assert (g.answer, g.correct) == (rec["answer"], rec["correct"])
@@ -56,7 +56,7 @@ def test_profile_writes_header_and_records_then_show_and_resume(cli, tmp_path):
 
 
 def _gold(pid: str) -> str:
-    from inferplan.profiles.builtin import builtin_set
+    from inferplan.tasks.builtin import builtin_set
 
     return {t.id: t.answer for t in builtin_set("arith:4").tasks}[pid]
 

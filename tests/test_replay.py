@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferplan.planner.aggregate import Aggregation
-from inferplan.planner.cost import cost_model_for
-from inferplan.planner.replay import capped, densify, evaluate, schedule, trace
-from inferplan.planner.simulate import simulate
-from inferplan.planner.stopping import make_rule
+from inferplan.policy.aggregate import Aggregation
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.engine import capped, densify, evaluate, schedule, trace
+from inferplan.replay.simulate import simulate
+from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
 
 pytestmark = pytest.mark.data
@@ -87,7 +87,7 @@ def test_schedule_follows_the_mix() -> None:
 
 def test_fixed_n_replay_agrees_with_exact_maj_at_k(esc: Path) -> None:
     """Permutation replay of fixed-N majority ≈ the exact maj@k estimator (mean over all k-subsets)."""
-    from inferplan.planner.estimators import maj_at_k
+    from inferplan.stats.estimators import maj_at_k
 
     table = load_profile(esc)
     dense = densify(table, cost_model_for(table, "samples"))

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.profiles.grading import TaskGrader
-from inferplan.profiles.sandbox import SandboxLimits, build_program, network_isolation, run_program
-from inferplan.profiles.tasks import Task, TaskSet
+from inferplan.grading.task_grader import TaskGrader
+from inferplan.grading.sandbox import SandboxLimits, build_program, network_isolation, run_program
+from inferplan.tasks.taskset import Task, TaskSet
 
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
 TESTS = "def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n"

@@ -9,9 +9,9 @@ import pytest
 from scipy import integrate, special
 
 from inferplan.errors import InputError
-from inferplan.planner.replay import tally_prefixes
-from inferplan.planner.rule_math import p_mode_row
-from inferplan.planner.stopping import RULES, Tally, make_rule, parse_rule
+from inferplan.replay.engine import tally_prefixes
+from inferplan.policy.rule_math import p_mode_row
+from inferplan.policy.stopping import RULES, Tally, make_rule, parse_rule
 
 
 def tally(v1: int, v2: int = 0, m: int | None = None) -> Tally:

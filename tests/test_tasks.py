@@ -7,9 +7,9 @@ import json
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.profiles.builtin import builtin_set
-from inferplan.profiles.prompts import render
-from inferplan.profiles.tasks import load_tasks
+from inferplan.tasks.builtin import builtin_set
+from inferplan.tasks.templates import render
+from inferplan.tasks.taskset import load_tasks
 
 
 def _write(tmp_path, rows, name="t.jsonl"):

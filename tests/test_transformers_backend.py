@@ -12,8 +12,8 @@ pytest.importorskip("accelerate")
 from inferplan.backends import BackendSettings, SampleRequest, open_backend  # noqa: E402
 from inferplan.backends.embedded import embedded_model_path  # noqa: E402
 from inferplan.backends.gguf_info import file_sha256  # noqa: E402
-from inferplan.backends.transformers import TransformersBackend  # noqa: E402
-from inferplan.backends.transformers_stream import plan_waves  # noqa: E402
+from inferplan.backends.transformers.backend import TransformersBackend  # noqa: E402
+from inferplan.backends.transformers.stream import plan_waves  # noqa: E402
 from inferplan.errors import ExitCode, ModelError  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -47,14 +47,14 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
 
         raise InputError(f"--weights {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
     if kind == "openai":
-        from inferplan.backends.openai import OpenAIBackend
+        from inferplan.backends.openai.backend import OpenAIBackend
 
         return OpenAIBackend(model, settings)
     if kind == "transformers":
-        from inferplan.backends.transformers import TransformersBackend
+        from inferplan.backends.transformers.backend import TransformersBackend
 
         return TransformersBackend(model[3:], settings)
-    from inferplan.backends.llamacpp import LlamaCppBackend
+    from inferplan.backends.llamacpp.engine import LlamaCppBackend
 
     return LlamaCppBackend(model, settings)
 

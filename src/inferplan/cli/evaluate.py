@@ -36,7 +36,7 @@ def evaluate(
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
     from inferplan.cli.render.run import install_log_handler
-    from inferplan.evaluation import evaluate_plan
+    from inferplan.run.evaluate import evaluate_plan
 
     install_log_handler(DEBUG["on"])
     with EvalProgress(enabled=not json_out) as progress:

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
     ) -> None:
         from inferplan.cli.render.fit import render_fit, write_plot, write_report
-        from inferplan.planner.fitting import fit
+        from inferplan.fit.report import fit
 
         if not 0 < level < 1:
             raise InputError(f"--level must lie strictly between 0 and 1, got {level}")

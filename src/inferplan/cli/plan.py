@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         """Search temperature mix, stopping rule, max samples and token cap on a training split;
         predict accuracy and cost on held-out problems."""
         from inferplan.cli.render.plan import render_plan
-        from inferplan.planner.plan_file import save_plan
-        from inferplan.planner.search import plan
+        from inferplan.plan.plan_file import save_plan
+        from inferplan.plan.search import plan
 
         result = plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,

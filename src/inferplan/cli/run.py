@@ -9,7 +9,7 @@ import typer
 
 from inferplan.cli import options as opt
 from inferplan.errors import InputError
-from inferplan.profiles.extract import EXTRACTORS
+from inferplan.grading.extract import EXTRACTORS
 
 
 def _parse_temperatures(text: str) -> tuple[float, ...]:
@@ -61,8 +61,8 @@ def run(
     from inferplan.backends import open_backend
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.run import install_log_handler, render_results
-    from inferplan.run_input import queries_from_stdin_lines, queries_from_texts, read_queries
-    from inferplan.runner import RunSettings, run_queries, validate_settings
+    from inferplan.run.queries import queries_from_stdin_lines, queries_from_texts, read_queries
+    from inferplan.run.runner import RunSettings, run_queries, validate_settings
 
     install_log_handler(DEBUG["on"])
     max_tokens_given = max_tokens is not None
@@ -81,8 +81,8 @@ def run(
     if plan is not None:
         if n is not None:
             raise InputError("-n does not go with --plan (the plan's stopping rule decides; use --max-samples)")
-        from inferplan.planned_run import PlanOverrides, effective_max_tokens, effective_rule, run_plan
-        from inferplan.planner.plan_file import load_plan
+        from inferplan.run.planned import PlanOverrides, effective_max_tokens, effective_rule, run_plan
+        from inferplan.plan.plan_file import load_plan
 
         the_plan = load_plan(plan)
         overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens if max_tokens_given else None,

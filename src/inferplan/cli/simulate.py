@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
         from inferplan.cli.render.plan import render_simulation
         from inferplan.errors import InputError
-        from inferplan.planner.simulate import simulate
+        from inferplan.replay.simulate import simulate
 
         if reps < 1:
             raise InputError("--reps must be ≥ 1")

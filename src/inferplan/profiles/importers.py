@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from inferplan.errors import InputError
-from inferplan.jsonl import read_json_lines
+from inferplan._util.jsonl import read_json_lines
 from inferplan.profiles.store import ConfigSpec, ProfileWriter
 
 KINDS = ("boinf", "osca", "esc")

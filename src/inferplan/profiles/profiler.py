@@ -22,10 +22,11 @@ from inferplan import __version__
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
 from inferplan.backends.base import SampleRequest
 from inferplan.errors import InputError
-from inferplan.profiles import builtin, prompts
-from inferplan.profiles.grading import TaskGrader
+from inferplan.tasks import builtin
+from inferplan.tasks import templates as prompts
+from inferplan.grading.task_grader import TaskGrader
 from inferplan.profiles.store import ConfigSpec, ProfileWriter
-from inferplan.profiles.tasks import load_tasks
+from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128
 _RUN_ONLY = ("threads", "parallel", "extra_bufts", "ctx", "gpu_layers")  # speed, not samples

@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferplan.cli.render.common import out, print_json
-from inferplan.models_info import ModelEntry
+from inferplan.backends.describe import ModelEntry
 
 
 def _human_size(n: int) -> str:

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, out, print_json, warn
-from inferplan.planned_run import PlannedResult
-from inferplan.runner import QueryResult
+from inferplan.run.planned import PlannedResult
+from inferplan.run.runner import QueryResult
 
 
 class _RichLogHandler(logging.Handler):

@@ -1,0 +1,313 @@
+"""Continuous batching on llama.cpp: the scheduler behind ``LlamaCppBackend.sample``.
+
+Each prompt is evaluated once, minus its last token, into a *holder* sequence.
+A sample starts by copying the holder's KV stream into a free slot sequence and
+decoding the prompt's last token there, so its first token is sampled like every
+later one. Every step decodes one token of every live slot plus a chunk of
+pending prompt prefill in a single ``llama_decode``; finished slots are refilled
+at once, across requests.
+
+Every sequence has a KV stream of its own of ``backend.n_ctx`` tokens, so a
+request fits if its prompt plus max_tokens does (checked when it is submitted)
+and a decode never runs out of cache mid-sample.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.llamacpp.slots import Slot, make_sampler
+from inferplan.errors import BackendError, InputError
+
+
+def _defer_sigint(flag: list[int]):
+    """Turn Ctrl-C into a note in ``flag`` while the stream runs; returns the undo.
+
+    llama.cpp calls back into Python (its log callback) during a decode. A
+    KeyboardInterrupt raised inside a ctypes callback is printed and swallowed, so
+    Ctrl-C would be lost; the stream raises it itself after the step instead.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return lambda: None
+    signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
+    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@dataclass
+class _Prompt:
+    """A prompt prefix (all tokens but the last) held in a holder sequence."""
+
+    key: tuple[int, ...]
+    seq: int
+    filled: int = 0  # tokens decoded so far
+    users: int = 0  # requests with samples still to start
+
+    @property
+    def ready(self) -> bool:
+        return self.filled == len(self.key)
+
+
+@dataclass
+class _Req:
+    number: int
+    request: SampleRequest
+    tokens: list[int]
+    stops: tuple[bytes, ...]
+    started: int = 0  # samples handed to slots
+    cancelled: bool = False
+    prompt: _Prompt | None = None
+    live: set = field(default_factory=set)
+
+
+class LlamaCppStream:
+    """Completions in the order they finish; see :class:`inferplan.backends.base.SampleStream`."""
+
+    def __init__(self, backend, requests: Sequence[SampleRequest]) -> None:
+        self._b = backend
+        L = self._L = backend._L
+        self._P = backend.parallel
+        self._slots: list[Slot | None] = [None] * self._P
+        self._free_holders = list(range(2 * self._P - 1, self._P - 1, -1))
+        self._prompts: OrderedDict[tuple[int, ...], _Prompt] = OrderedDict()  # LRU order
+        self._reqs: list[_Req] = []
+        self._pending: deque[_Req] = deque()  # requests with samples not yet started
+        self._done: deque[Completion] = deque()
+        self._batch = L.llama_batch_init(backend.n_batch, 0, 1)
+        self._ignore_eos = bool(backend.settings.extra.get("ignore_eos"))
+        self._eog_ids = backend.eog_tokens() if self._ignore_eos else []
+        self._sampler = backend.batch_sampler(self._eog_ids)
+        self._closed = False
+        backend._busy = True
+        try:
+            self.submit(requests)
+        except BaseException:
+            self.close()  # a rejected request must not leave the backend marked busy
+            raise
+
+    # -- public ----------------------------------------------------------------------
+
+    def submit(self, requests: Sequence[SampleRequest]) -> list[int]:
+        """Queue more requests; returns their stream-wide numbers."""
+        if self._closed:
+            raise BackendError("this stream is finished; open a new one with backend.sample()")
+        numbers = []
+        for request in requests:
+            if request.n < 0 or request.max_tokens < 1:
+                raise InputError("a request needs n >= 0 and max_tokens >= 1")
+            if any(t < 0 for t in request.temperatures) or not request.temperatures:
+                raise InputError("temperatures must be >= 0")
+            tokens = self._b.prompt_tokens(request)
+            if len(tokens) + request.max_tokens > self._b.n_ctx:
+                raise InputError(
+                    f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens}) exceeds the "
+                    f"context of {self._b.n_ctx} tokens per sample; raise --ctx or lower --max-tokens"
+                )
+            req = _Req(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s))
+            self._reqs.append(req)
+            if request.n > 0:
+                self._pending.append(req)
+            numbers.append(req.number)
+        return numbers
+
+    def cancel(self, request: int) -> None:
+        """Drop a request's pending and in-flight samples (no completions are emitted for them).
+
+        Its cached prompt goes too unless another request still needs it: whoever
+        cancels is done with the request, and the holder is better given to a new
+        prompt than left for LRU eviction to pick a prompt still in use.
+        """
+        req = self._reqs[request]
+        if req.cancelled:
+            return
+        req.cancelled = True
+        if req in self._pending:
+            self._pending.remove(req)
+            self._release_prompt(req)
+        for s in list(req.live):
+            self._free_slot(s)
+        prompt = req.prompt
+        if prompt is not None and prompt.users == 0 and self._prompts.get(prompt.key) is prompt:
+            self._drop_prompt(prompt)
+
+    def __iter__(self) -> Iterator[Completion]:
+        interrupted: list[int] = []
+        restore = _defer_sigint(interrupted)
+        try:
+            while True:
+                while self._done:
+                    c = self._done.popleft()
+                    if not self._reqs[c.request].cancelled:
+                        yield c
+                if not self._pending and not any(self._slots):
+                    return
+                self._step()
+                if interrupted:
+                    raise KeyboardInterrupt
+        finally:
+            # Exhausted, or the consumer stopped iterating (break, error, Ctrl-C):
+            # either way the stream is over; free its slots so the backend is reusable.
+            restore()
+            self.close()
+
+    def close(self) -> None:
+        """Release slots, holders and the batch; the backend can open a new stream."""
+        if self._closed:
+            return
+        self._closed = True
+        for s, slot in enumerate(self._slots):
+            if slot is not None:
+                self._free_slot(s)
+        mem = self._b._memory
+        for p in self._prompts.values():
+            self._L.llama_memory_seq_rm(mem, p.seq, -1, -1)
+        self._prompts.clear()
+        self._L.llama_batch_free(self._batch)
+        self._b._busy = False
+
+    # -- scheduling --------------------------------------------------------------------
+
+    def _admit(self) -> None:
+        """Start samples in free slots and begin prefill of upcoming prompts."""
+        free = [i for i, s in enumerate(self._slots) if s is None]
+        for req in list(self._pending):
+            if req.prompt is None and not self._hold_prompt(req):
+                break  # keep FIFO order: no holder for this prompt yet
+            if not req.prompt.ready:
+                if not free:
+                    break
+                continue  # prefill under way; later requests may use free slots meanwhile
+            while free and req.started < req.request.n:
+                self._start(req, free.pop(0))
+            if req.started == req.request.n:
+                self._pending.remove(req)
+                self._release_prompt(req)
+            if not free:
+                break
+
+    def _hold_prompt(self, req: _Req) -> bool:
+        key = tuple(req.tokens[:-1])
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            if not self._free_holders:
+                # Evict the least recently used cached prompt that no request still needs.
+                unused = next((p for p in self._prompts.values() if p.users == 0), None)
+                if unused is None:
+                    return False
+                self._drop_prompt(unused)
+            prompt = _Prompt(key, self._free_holders.pop())
+            self._prompts[key] = prompt
+        self._prompts.move_to_end(key)
+        prompt.users += 1
+        req.prompt = prompt
+        return True
+
+    def _drop_prompt(self, prompt: _Prompt) -> None:
+        self._L.llama_memory_seq_rm(self._b._memory, prompt.seq, -1, -1)
+        del self._prompts[prompt.key]
+        self._free_holders.append(prompt.seq)
+
+    def _release_prompt(self, req: _Req) -> None:
+        # The prompt stays cached (a later round of the same prompt skips prefill)
+        # until its holder is needed for another prompt.
+        if req.prompt is not None:
+            req.prompt.users -= 1
+
+    def _start(self, req: _Req, s: int) -> None:
+        i = req.started
+        req.started += 1
+        r = req.request
+        mem = self._b._memory
+        self._L.llama_memory_seq_rm(mem, s, -1, -1)
+        if req.prompt.key:
+            self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
+        temperature, seed = r.temperature(i), r.seed(i)
+        rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
+        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, req.tokens[-1], len(req.tokens) - 1,
+                              r.max_tokens, temperature, seed, req.stops, time.monotonic())
+        req.live.add(s)
+
+    def _free_slot(self, s: int) -> None:
+        slot = self._slots[s]
+        self._slots[s] = None
+        if slot.chain is not None:
+            self._L.llama_sampler_free(slot.chain)
+        self._L.llama_memory_seq_rm(self._b._memory, s, -1, -1)
+        self._reqs[slot.request].live.discard(s)
+
+    def _compact(self) -> None:
+        """Move samples down into free slots so the live slots are sequences 0..k-1.
+
+        llama.cpp splits a batch over separate KV streams into one compute pass per
+        run of consecutive sequence ids, so a gap left by a finished sample would
+        cost a whole extra pass every step. _admit refills gaps from the lowest
+        slot up; this closes those left when nothing is waiting (the tail of a
+        run), at the price of one stream copy per move.
+        """
+        mem = self._b._memory
+        while True:
+            live = [i for i, slot in enumerate(self._slots) if slot is not None]
+            holes = [i for i, slot in enumerate(self._slots) if slot is None]
+            if not live or not holes or holes[0] > live[-1]:
+                return
+            src, dst = live[-1], holes[0]
+            self._L.llama_memory_seq_cp(mem, src, dst, -1, -1)
+            self._L.llama_memory_seq_rm(mem, src, -1, -1)
+            slot = self._slots[dst] = self._slots[src]
+            self._slots[src] = None
+            live_set = self._reqs[slot.request].live
+            live_set.discard(src)
+            live_set.add(dst)
+
+    # -- one decode step ---------------------------------------------------------------
+
+    def _step(self) -> None:
+        self._admit()
+        self._compact()
+        L, b, batch = self._L, self._b, self._batch
+        live = [(s, slot) for s, slot in enumerate(self._slots) if slot is not None]
+        n = 0
+        for s, slot in live:
+            batch.token[n], batch.pos[n], batch.n_seq_id[n] = slot.next_token, slot.pos, 1
+            batch.seq_id[n][0], batch.logits[n] = s, True
+            n += 1
+        prefilled = []
+        for p in self._prompts.values():
+            if p.ready or n >= b.n_batch:
+                continue
+            take = min(len(p.key) - p.filled, b.n_batch - n)
+            for j in range(p.filled, p.filled + take):
+                batch.token[n], batch.pos[n], batch.n_seq_id[n] = p.key[j], j, 1
+                batch.seq_id[n][0], batch.logits[n] = p.seq, False
+                n += 1
+            prefilled.append((p, take))
+        if n == 0:  # cannot happen: pending work always has a slot or a prompt to fill
+            raise BackendError("the llama.cpp scheduler stalled (no slot or prompt to decode)")
+        batch.n_tokens = n
+        rc = L.llama_decode(b._ctx, batch)
+        if rc != 0:
+            raise BackendError(f"llama_decode failed (code {rc}); try a larger --ctx or a smaller --parallel")
+        for p, take in prefilled:
+            p.filled += take
+        if live:
+            self._sample(live)
+
+    def _sample(self, live: list) -> None:
+        L, b = self._L, self._b
+        logits = np.ctypeslib.as_array(L.llama_get_logits(b._ctx), shape=(len(live), b.n_vocab))
+        tokens, logprobs = self._sampler.sample(L, b._ctx, logits, [slot for _, slot in live])
+        now = time.monotonic()
+        for i, (s, slot) in enumerate(live):
+            tok = int(tokens[i])
+            finish = slot.advance(tok, float(logprobs[i]), b.piece(tok), b.is_eog(tok) and not self._ignore_eos)
+            if finish is not None:
+                self._done.append(slot.completion(finish, len(self._reqs[slot.request].tokens), now))
+                self._free_slot(s)

@@ -1,0 +1,164 @@
+"""The SampleStream of the OpenAI-compatible backend: HTTP jobs on an asyncio loop.
+
+Each submitted request becomes one or more *jobs* (one HTTP call each). Jobs run as
+asyncio tasks on the backend's loop thread, at most ``parallel`` at a time (a
+semaphore), and put their completions on a thread-safe queue that the caller's
+iteration drains in finish order. ``cancel`` cancels the request's tasks, which
+closes their connections, so in-flight samples stop costing anything client-side
+(vLLM also aborts a request whose client went away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from concurrent.futures import Future
+from typing import Iterator, Sequence
+
+from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.openai.backend import EXTENSION_KEYS
+from inferplan.backends.openai.http import (HTTPStatusFailure, choice_logprobs, choice_text, finish_reason,
+                                            post_json)
+from inferplan.errors import BackendError, InputError
+
+MAX_N = 64  # largest n sent in one request; bigger groups are split
+
+
+def plan_jobs(request: SampleRequest, n_supported: bool) -> list[tuple[list[int], float, int]]:
+    """Split a request's samples into jobs: (sample offsets, temperature, first seed).
+
+    With ``n`` honoured, consecutive samples that share a temperature and have
+    consecutive seeds go into one job (the server seeds child k with seed + k);
+    otherwise every sample is its own job, carrying its own seed.
+    """
+    jobs: list[tuple[list[int], float, int]] = []
+    for i in range(request.n):
+        t, s = request.temperature(i), request.seed(i)
+        if n_supported and jobs:
+            offsets, jt, js = jobs[-1]
+            if jt == t and js + len(offsets) == s and len(offsets) < MAX_N:
+                offsets.append(i)
+                continue
+        jobs.append(([i], t, s))
+    return jobs
+
+
+class OpenAIStream:
+    """Completions in the order the server returns them; see ``base.SampleStream``."""
+
+    def __init__(self, backend, requests: Sequence[SampleRequest]) -> None:
+        self._b = backend
+        self._queue: queue.Queue = queue.Queue()
+        self._remaining: list[int] = []  # per request: samples not yet yielded
+        self._cancelled: list[bool] = []
+        self._futures: list[list[Future]] = []
+        self.submit(requests)
+
+    # -- public ----------------------------------------------------------------------
+
+    def submit(self, requests: Sequence[SampleRequest]) -> list[int]:
+        """Queue more requests (also while iterating); returns their stream-wide numbers."""
+        numbers = []
+        for request in requests:
+            if (request.prompt is None) == (request.messages is None):
+                raise InputError("a request needs exactly one of prompt or messages")
+            if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
+                raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
+            number = len(self._remaining)
+            self._remaining.append(request.n)
+            self._cancelled.append(False)
+            futures = []
+            for offsets, temperature, seed in plan_jobs(request, self._b.n_supported):
+                coro = self._job(number, request, offsets, temperature, seed)
+                futures.append(asyncio.run_coroutine_threadsafe(coro, self._b._loop))
+            self._futures.append(futures)
+            numbers.append(number)
+        return numbers
+
+    def cancel(self, request: int) -> None:
+        """Drop a request's queued and in-flight samples; none of them will be yielded."""
+        if self._cancelled[request]:
+            return
+        self._cancelled[request] = True
+        self._remaining[request] = 0
+        for f in self._futures[request]:
+            f.cancel()  # thread-safe: cancels the asyncio task, which closes its connection
+
+    def __iter__(self) -> Iterator[Completion]:
+        try:
+            while sum(self._remaining) > 0:
+                try:  # a timeout keeps Ctrl-C responsive while waiting on the server
+                    item = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                if self._cancelled[item.request]:
+                    continue
+                self._remaining[item.request] -= 1
+                yield item
+        finally:
+            # Error, Ctrl-C or the caller stopped early: stop paying for the rest.
+            for number, left in enumerate(self._remaining):
+                if left:
+                    self.cancel(number)
+
+    # -- one HTTP job ----------------------------------------------------------------
+
+    async def _job(self, number: int, request: SampleRequest, offsets: list[int], temperature: float, seed: int) -> None:
+        b = self._b
+        endpoint = "/chat/completions" if request.messages is not None else "/completions"
+        try:
+            async with b.semaphore:
+                if self._cancelled[number]:
+                    return
+                start = time.monotonic()
+                reply = await self._post(endpoint, request, len(offsets), temperature, seed)
+                seconds = time.monotonic() - start
+            for completion in self._completions(number, request, offsets, temperature, seed, reply, seconds):
+                self._queue.put(completion)
+        except asyncio.CancelledError:
+            return  # cancelled by cancel(): nothing to report
+        except BaseException as e:  # surfaced in the caller's thread by __iter__
+            self._queue.put(e)
+
+    async def _post(self, endpoint: str, request: SampleRequest, count: int, temperature: float, seed: int) -> dict:
+        b = self._b
+        body = b.body(request, endpoint, count, temperature, seed)
+        # Feature tests: a strict server (400/422) gets the request again without our
+        # non-standard sampling fields, then without logprobs; the verdict is remembered.
+        for flag, keys in ((b.extensions_ok, EXTENSION_KEYS), (b.logprobs_ok, ("logprobs", "top_logprobs"))):
+            try:
+                return await post_json(b.client, endpoint, body, b.policy, b.base_url)
+            except HTTPStatusFailure as e:
+                if e.status not in (400, 422) or not any(k in body for k in keys):
+                    raise
+                for k in keys:
+                    body.pop(k, None)
+                flag[endpoint] = False
+        return await post_json(b.client, endpoint, body, b.policy, b.base_url)
+
+    def _completions(self, number: int, request: SampleRequest, offsets: list[int], temperature: float,
+                     seed: int, reply: dict, seconds: float) -> list[Completion]:
+        choices = sorted(reply.get("choices") or [], key=lambda c: c.get("index", 0))
+        if len(choices) < len(offsets):
+            raise BackendError(f"server at {self._b.base_url} returned {len(choices)} choices for n={len(offsets)}")
+        usage = reply.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        total = usage.get("completion_tokens")
+        out = []
+        for k, (offset, choice) in enumerate(zip(offsets, choices)):
+            logprob, counted = choice_logprobs(choice)
+            if len(offsets) == 1 and total is not None:
+                tokens = int(total)
+            elif counted is not None:
+                tokens = counted
+            else:  # usage is summed over the n choices: share it out (an estimate)
+                tokens = round(int(total or 0) / len(offsets))
+            out.append(Completion(
+                request=number, index=request.first_index + offset, text=choice_text(choice),
+                completion_tokens=tokens, prompt_tokens=prompt_tokens, logprob=logprob,
+                finish=finish_reason(choice), seconds=seconds, temperature=temperature, seed=seed + k,
+            ))
+        return out

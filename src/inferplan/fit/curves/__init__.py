@@ -1,0 +1,15 @@
+"""Curve families for extrapolating accuracy beyond the recorded number of samples.
+
+- :class:`BetaBinomialDifficulty` — per-problem difficulty (preferred for pass@k);
+- :class:`AveragedDifficulty` — Akaike-weighted average of it with and without π0 (default);
+- :class:`PowerLawCurve` — the exponentiated power law of Large Language Monkeys;
+- :class:`MajorityCurve` — saturating maj@k from Dirichlet-smoothed answer distributions.
+"""
+
+from inferplan.fit.curves.averaged import AveragedDifficulty
+from inferplan.fit.curves.base import CurveEstimator
+from inferplan.fit.curves.difficulty import BetaBinomialDifficulty, log_betabinom
+from inferplan.fit.curves.majority import MajorityCurve
+from inferplan.fit.curves.powerlaw import PowerLawCurve
+
+__all__ = ["AveragedDifficulty", "CurveEstimator", "BetaBinomialDifficulty", "PowerLawCurve", "MajorityCurve", "log_betabinom"]

@@ -1,0 +1,147 @@
+"""Choose the pass@k curve family by cross-validation over problems.
+
+The question a family must answer is "what will k ≫ n samples give?", so the CV
+score measures exactly that, within the user's own data: draw m = n/4 of each
+problem's samples (hypergeometric on the counts, seeded), fit on the training folds'
+subsamples, predict pass@n of the held-out problems from their subsamples, and
+compare with the unbiased pass@n of their full data. Whole problems move between
+folds (samples of a problem are correlated); all configurations of a problem stay
+together so the shared never-solved indicator is honest too. The first family is the
+preferred one; another replaces it only when better by more than one standard error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.fit.curves import AveragedDifficulty, BetaBinomialDifficulty, PowerLawCurve
+from inferplan.stats.estimators import pass_at_k
+
+FAMILIES = ("beta-binomial-averaged", "power-law")
+DIFFICULTY_FAMILIES = ("beta-binomial-averaged", "beta-binomial+never", "beta-binomial")
+
+
+def make_difficulty(family: str, random_state: int | None = 0,
+                    n_starts: int = 2) -> BetaBinomialDifficulty | AveragedDifficulty:
+    """The difficulty-model estimator behind a family name."""
+    if family not in DIFFICULTY_FAMILIES:
+        raise ValueError(f"not a difficulty family: {family}")
+    if family == "beta-binomial-averaged":
+        return AveragedDifficulty(n_starts=n_starts, random_state=random_state)
+    return BetaBinomialDifficulty(never_solved=family.endswith("+never"), n_starts=n_starts, random_state=random_state)
+
+
+def powerlaw_points(n: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed (k, pass@k) at k = 1, 2, 4, … up to min n — the power law's training data."""
+    top = int(n.min())
+    ks = np.unique(np.concatenate([2 ** np.arange(int(np.log2(max(top, 1))) + 1), [top]]))
+    return ks, np.array([pass_at_k(n, c, int(k)).mean() for k in ks])
+
+
+def powerlaw_fit(n: np.ndarray, c: np.ndarray) -> PowerLawCurve:
+    ks, cov = powerlaw_points(n, c)
+    return PowerLawCurve().fit(ks, cov)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """CV errors (accuracy points, mean abs) per family and the winner."""
+
+    family: str
+    errors: dict[str, float]
+    subsample: int
+    target_k: int
+
+
+def _predict(family: str, N: np.ndarray, C: np.ndarray, train: np.ndarray, test: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Predicted pass@k per config for the test problems (mean over them)."""
+    Q = N.shape[1]
+    if family == "power-law":
+        out = []
+        for q in range(Q):
+            ok = N[test, q] > 0
+            out.append(float(powerlaw_fit(N[test, q][ok], C[test, q][ok]).predict_pass_at_k(k)[0]))
+        return np.array(out)
+    model = make_difficulty(family, seed, n_starts=1).fit(N[train], C[train])
+    out = []
+    for q in range(Q):
+        has = N[test, q] > 0  # problems without samples of this config say nothing about it
+        out.append(model.posterior_pass_at_k(N[test], C[test], k, q)[has].mean())
+    return np.array(out)
+
+
+def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
+                  n_repeats: int = 1, fraction: float = 0.25, random_state: int = 0) -> Selection:
+    """Cross-validated extrapolation error of each family on (problems × configs) counts."""
+    N = np.asarray(N, dtype=np.int64)
+    C = np.asarray(C, dtype=np.int64)
+    if N.ndim == 1:
+        N, C = N[:, None], C[:, None]
+    P = N.shape[0]
+    n_full = int(N[N > 0].min())
+    m = max(2, int(n_full * fraction))
+    rng = np.random.default_rng(random_state)
+    folds = max(2, min(n_folds, P // 4))
+    errors = {f: [] for f in families}
+    if P < 8 or n_full < 4 or len(families) == 1:  # nothing to choose, or too little data: the first
+        return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
+    for _ in range(n_repeats):
+        Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(m, N).clip(min=0)), 0)
+        Ns = np.minimum(m, N)
+        order = rng.permutation(P)
+        for f_i in range(folds):
+            test = order[f_i::folds]
+            train = np.setdiff1d(order, test)
+            truth = np.array([pass_at_k(N[test, q][N[test, q] > 0], C[test, q][N[test, q] > 0], n_full).mean()
+                              for q in range(N.shape[1])])
+            for fam in families:
+                pred = _predict(fam, Ns, Cs, train, test, n_full, random_state)
+                errors[fam].append(float(np.mean(np.abs(pred - truth))) * 100)
+    mean = {f: float(np.mean(v)) for f, v in errors.items()}
+    # One-standard-error rule: the preferred family (listed first) stays unless another
+    # beats it on paired folds by more than the folds' own noise — CV on a few samples
+    # per problem is noisy, and needless switches cost more than they gain.
+    chosen = families[0]
+    for fam in families[1:]:
+        d = np.asarray(errors[fam]) - np.asarray(errors[chosen])
+        if d.mean() + d.std(ddof=1) / np.sqrt(d.size) < 0:
+            chosen = fam
+    return Selection(chosen, mean, m, n_full)
+
+
+def covariate_cv(table, rows: np.ndarray | None = None, n_splits: int = 3, random_state: int = 0) -> dict[str, float]:
+    """Half-sample extrapolation error (points) of the averaged difficulty model vs CovariateDifficulty.
+
+    One configuration. Each problem's samples (``rows``, default all) are split at random
+    into halves; both models are fitted on the first halves only (counts, and covariates
+    of those samples) and predict pass@m, m = samples per problem, which is then
+    compared with the unbiased pass@m of all the samples. Uses only the user's data.
+    """
+    from inferplan.fit.curves.covariate import CovariateDifficulty
+    from inferplan.stats.problem_counts import problem_covariates
+
+    rows = np.arange(table.n_samples) if rows is None else np.asarray(rows)
+    P = len(table.problems)
+    prob = table.problem[rows]
+    n = np.bincount(prob, minlength=P)
+    c = np.bincount(prob, weights=table.correct[rows], minlength=P).astype(np.int64)
+    keep = n > 0
+    m = int(n[keep].min())
+    truth = pass_at_k(n[keep], c[keep], m).mean()
+    rng = np.random.default_rng(random_state)
+    errs: dict[str, list[float]] = {"beta-binomial-averaged": [], "covariate": []}
+    for _ in range(n_splits):
+        key = rng.random(rows.size)
+        order = np.lexsort((key, prob))
+        first = np.searchsorted(prob[order], prob[order])
+        half = rows[order[np.arange(order.size) - first < m // 2]]
+        nh = np.bincount(table.problem[half], minlength=P)[keep]
+        ch = np.bincount(table.problem[half], weights=table.correct[half], minlength=P).astype(np.int64)[keep]
+        X = problem_covariates(table, half)[keep][:, :3]
+        avg = AveragedDifficulty(n_starts=1, random_state=random_state).fit(nh, ch).predict_pass_at_k(m)[0]
+        cov = CovariateDifficulty(random_state=random_state).fit(nh, ch, X).predict_pass_at_k(m)[0]
+        errs["beta-binomial-averaged"].append(abs(avg - truth) * 100)
+        errs["covariate"].append(abs(cov - truth) * 100)
+    return {k: float(np.mean(v)) for k, v in errs.items()}

@@ -1,0 +1,237 @@
+"""The core of `inferplan fit`: observed curves, fitted families, predictions, ceilings.
+
+``fit_profile(table)`` returns a frozen :class:`FitReport`; ``report.to_json()`` is the
+``inferplan.fit/1`` document. Per configuration it holds the exact observed pass@k,
+maj@k (when answers are known) and best-of-k (when logprobs are) at k = 1, 2, 4, … ≤ n
+with bootstrap-over-problems intervals, and predictions at the requested k from the
+family chosen by cross-validation, with intervals from refitting on problem
+resamples (so hyperparameter uncertainty is included), plus ceiling and saturation k.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from inferplan.errors import InputError
+from inferplan.fit.curves import MajorityCurve
+from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
+from inferplan.stats.intervals import bootstrap_indices, bootstrap_mean
+from inferplan.fit.model_select import FAMILIES, Selection, make_difficulty, powerlaw_fit, select_family
+from inferplan.stats.problem_counts import config_counts, count_matrix
+from inferplan.profiles.store import SampleTable
+
+FORMAT = "inferplan.fit/1"
+Curve = dict[int, float]
+
+
+@dataclass(frozen=True)
+class ConfigFit:
+    """Curves of one configuration. Interval dicts map k → (low, high)."""
+
+    config: str
+    problems: int
+    samples: tuple[int, int]  # min and max samples per problem
+    observed: dict[str, Curve]
+    observed_intervals: dict[str, dict[int, tuple[float, float]]]
+    predicted: dict[str, Curve]
+    predicted_intervals: dict[str, dict[int, tuple[float, float]]]
+    family: str
+    params: dict
+    ceiling: dict[str, float]  # "pass@k" / "maj@k" → limit as k → ∞
+    saturation_k: dict[str, int | None]  # first k whose next sample gains < threshold
+    curve: dict[str, Curve] = field(default_factory=dict)  # fitted curve on a k grid (for plots)
+
+    def to_json(self) -> dict:
+        def iv(d: dict) -> dict:
+            return {m: {str(k): [lo, hi] for k, (lo, hi) in c.items()} for m, c in d.items()}
+
+        def cv(d: dict) -> dict:
+            return {m: {str(k): v for k, v in c.items()} for m, c in d.items()}
+
+        return {
+            "config": self.config, "problems": self.problems, "samples": list(self.samples),
+            "observed": {**cv(self.observed), "intervals": iv(self.observed_intervals)},
+            "predicted": {**cv(self.predicted), "intervals": iv(self.predicted_intervals)},
+            "family": self.family, "params": self.params, "ceiling": self.ceiling,
+            "saturation_k": self.saturation_k, "curve": cv(self.curve),
+        }
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """Everything `inferplan fit` shows; ``to_json()`` gives the inferplan.fit/1 document."""
+
+    profile: str | None
+    at: tuple[int, ...]
+    level: float
+    seed: int
+    threshold: float
+    selection: Selection
+    configs: tuple[ConfigFit, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT, "profile": self.profile, "at": list(self.at), "level": self.level,
+            "seed": self.seed, "saturation_threshold": self.threshold,
+            "model_selection": {"chosen": self.selection.family, "cv_error_points": self.selection.errors,
+                                "subsample": self.selection.subsample, "target_k": self.selection.target_k},
+            "configs": [c.to_json() for c in self.configs], "notes": list(self.notes),
+        }
+
+
+def observed_ks(n_min: int) -> list[int]:
+    """k = 1, 2, 4, … below n_min, then n_min itself."""
+    ks = [1 << i for i in range(int(np.log2(max(n_min, 1))) + 1) if (1 << i) < n_min]
+    return ks + [n_min]
+
+
+def curve_grid(k_max: int, points: int = 24) -> np.ndarray:
+    """Geometric k grid from 1 to k_max (integers, unique) for drawing fitted curves."""
+    return np.unique(np.geomspace(1, max(k_max, 2), points).astype(np.int64))
+
+
+def saturation_k(curve: Callable[[np.ndarray], np.ndarray], threshold: float, k_max: int = 1_000_000) -> int | None:
+    """Smallest k with curve(k + 1) − curve(k) < threshold (gains assumed to shrink with k)."""
+    grid = np.unique(np.geomspace(1, k_max, 200).astype(np.int64))
+    gain = curve(grid + 1) - curve(grid)
+    below = np.flatnonzero(gain < threshold)
+    if below.size == 0:
+        return None
+    hi = int(grid[below[0]])
+    lo = int(grid[below[0] - 1]) if below[0] > 0 else 1
+    if lo == hi:
+        return hi
+    ks = np.arange(lo, hi + 1)
+    g = curve(ks + 1) - curve(ks)
+    return int(ks[np.argmax(g < threshold)])
+
+
+def _interval_dict(ks: list[int], low: np.ndarray, high: np.ndarray) -> dict[int, tuple[float, float]]:
+    return {k: (float(lo), float(hi)) for k, lo, hi in zip(ks, low, high)}
+
+
+def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, level: float = 0.9, seed: int = 0,
+                threshold: float = 1e-3, n_boot: int = 1000, n_boot_fit: int = 25,
+                families: tuple[str, ...] = FAMILIES, profile: str | None = None) -> FitReport:
+    """Fit accuracy-vs-samples curves for every configuration of a profile."""
+    if table.n_samples == 0:
+        raise InputError("profile has no samples to fit")
+    at = tuple(sorted({int(k) for k in at}))
+    if not at or at[0] < 1:
+        raise InputError("--at values must be positive integers")
+    _, N, C = count_matrix(table)
+    rows = N.sum(1) > 0
+    N, C = N[rows], C[rows]
+    if N.shape[0] < 2:
+        raise InputError("need at least 2 problems with samples to fit curves")
+    if int(N[N > 0].min()) < 2:
+        raise InputError("need at least 2 samples per problem and configuration to fit curves")
+    selection = select_family(N, C, families, random_state=seed)
+    at_arr = np.array(at, dtype=np.float64)
+    grid = curve_grid(max(max(at), int(N.max())))
+    fits = _fit_pass_curves(selection.family, N, C, at_arr, level, seed, n_boot_fit, threshold, grid)
+    configs = []
+    for q in range(N.shape[1]):
+        cc = config_counts(table, q)
+        if cc.n.size == 0:
+            continue
+        configs.append(_config_fit(cc, fits[q], at, level, seed, n_boot, threshold, selection.family, grid))
+    notes = []
+    if table.split():
+        notes.append("profile has a train/test split: choose configurations on train, report on test (plan does)")
+    return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes))
+
+
+def _fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, level: float, seed: int,
+                     n_boot_fit: int, threshold: float, grid: np.ndarray) -> list[dict]:
+    """Per config: predicted pass@k at ``at``, refit-bootstrap intervals, params, ceiling, saturation."""
+    Q = N.shape[1]
+    tail = 100 * (1 - level) / 2
+    if family == "power-law":
+        out = []
+        for q in range(Q):
+            has = N[:, q] > 0
+            model = powerlaw_fit(N[has, q], C[has, q])
+            idx = bootstrap_indices(int(has.sum()), n_boot_fit, seed)
+            draws = np.stack([powerlaw_fit(N[has, q][i], C[has, q][i]).predict_pass_at_k(at) for i in idx])
+            out.append(dict(pred=model.predict_pass_at_k(at), low=np.percentile(draws, tail, 0),
+                            high=np.percentile(draws, 100 - tail, 0), params=model.params(), ceiling=model.ceiling(),
+                            saturation=saturation_k(model.predict_pass_at_k, threshold),
+                            grid=model.predict_pass_at_k(grid)))
+        return out
+    model = make_difficulty(family, seed).fit(N, C)
+    # One refit per problem resample serves every configuration (they share problems).
+    boot = copy.deepcopy(model)  # refits start from the full-data fit (fast, same optimum basin)
+    boot.set_params(warm_start=True)
+    draws = []
+    for i in bootstrap_indices(N.shape[0], n_boot_fit, seed):
+        boot.fit(N[i], C[i])
+        draws.append([boot.predict_pass_at_k(at, q) for q in range(Q)])
+    draws = np.array(draws)  # (B, Q, len(at))
+    out = []
+    for q in range(Q):
+        has = N[:, q] > 0
+
+        def curve(k: np.ndarray, q: int = q, has: np.ndarray = has) -> np.ndarray:
+            return model.problem_pass_at_k(k, q)[has].mean(0)
+
+        out.append(dict(pred=curve(at), low=np.percentile(draws[:, q], tail, 0), high=np.percentile(draws[:, q], 100 - tail, 0),
+                        params=model.params(q), ceiling=float(model.solvable_[has].mean()),
+                        saturation=saturation_k(curve, threshold), grid=curve(grid)))
+    return out
+
+
+def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_boot: int, threshold: float,
+                family: str, grid: np.ndarray) -> ConfigFit:
+    n_min = int(cc.n.min())
+    ks = observed_ks(n_min)
+    observed, obs_iv, predicted, pred_iv = {}, {}, {}, {}
+    per = np.column_stack([pass_at_k(cc.n, cc.c, k) for k in ks])
+    observed["pass@k"] = dict(zip(ks, map(float, per.mean(0))))
+    obs_iv["pass@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
+    predicted["pass@k"] = dict(zip(at, map(float, fit["pred"])))
+    # Keep the interval around the estimate even where refits all land on one side.
+    pred_iv["pass@k"] = _interval_dict(list(at), np.minimum(fit["low"], fit["pred"]), np.maximum(fit["high"], fit["pred"]))
+    ceiling = {"pass@k": fit["ceiling"]}
+    sat = {"pass@k": fit["saturation"]}
+    params = {"pass@k": fit["params"]}
+    curves = {"pass@k": dict(zip(map(int, grid), map(float, fit["grid"])))}
+    if cc.has_answers:
+        per = np.column_stack([maj_at_k(cc.answer_counts, cc.answer_correct, k, cc.n) for k in ks])
+        observed["maj@k"] = dict(zip(ks, map(float, per.mean(0))))
+        obs_iv["maj@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
+        maj = MajorityCurve(random_state=seed).fit(cc.answer_counts, cc.answer_correct, cc.n)
+        per_at = maj.problem_maj_at_k(np.array(at))
+        predicted["maj@k"] = dict(zip(at, map(float, per_at.mean(0))))
+        low, high = bootstrap_mean(per_at, level, n_boot, seed)
+        pred_iv["maj@k"] = _interval_dict(list(at), low - maj.mc_se_, high + maj.mc_se_)
+        ceiling["maj@k"] = maj.ceiling_
+        # One coarse geometric grid serves the plotted curve and the saturation search
+        # (each point is a Monte Carlo simulation of every problem).
+        sat_grid = np.unique(np.geomspace(1, max(4096, int(grid[-1])), 14).astype(np.int64))
+        curve = maj.predict_maj_at_k(sat_grid)
+        gain = np.diff(curve) / np.diff(sat_grid)  # per extra sample between grid points
+        hit = np.flatnonzero(gain < threshold)
+        sat["maj@k"] = int(sat_grid[hit[0]]) if hit.size else None
+        on_grid = np.arange(sat_grid.size) <= np.searchsorted(sat_grid, grid[-1])  # reach the largest --at
+        curves["maj@k"] = dict(zip(map(int, sat_grid[on_grid]), map(float, curve[on_grid])))
+        params["maj@k"] = maj.params()
+    if cc.scores is not None:
+        per = np.array([[best_of_k(s, y, k) for k in ks] for s, y in zip(cc.scores, cc.correct_flags)])
+        observed["best@k"] = dict(zip(ks, map(float, per.mean(0))))
+        obs_iv["best@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
+    return ConfigFit(cc.config, int(cc.n.size), (n_min, int(cc.n.max())), observed, obs_iv, predicted, pred_iv,
+                     family, params, ceiling, sat, curves)
+
+
+def fit(profile: str, at: tuple[int, ...] = (32, 100, 300), *, level: float = 0.9, seed: int = 0,
+        threshold: float = 1e-3) -> FitReport:
+    """Load a profile file and fit it (the call behind `inferplan fit`)."""
+    from inferplan.profiles.store import load_profile
+
+    return fit_profile(load_profile(profile), at, level=level, seed=seed, threshold=threshold, profile=str(profile))

@@ -1,0 +1,155 @@
+"""Graders: a completion and its task's gold answer → (normalised answer, correct).
+
+The normalised answer is the vote key (so "1,000" and "1000" are one vote) and
+``None`` when nothing could be extracted (an abstention, never a bloc of its own).
+
+Names: ``auto`` (numeric if the gold answer is a number, choice if it is a single
+letter A–E, else exact), ``numeric`` (commas, $, units, fractions; relative
+tolerance), ``exact`` (normalised string), ``choice`` (multiple-choice letter),
+``regex:PATTERN`` (group 1, or the whole match, compared as exact strings),
+``math`` (HuggingFace math-verify), and ``code`` (run the task's tests in
+:mod:`inferplan.grading.sandbox`; needs explicit permission).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+from inferplan.errors import DependencyError, InputError
+from inferplan.grading.extract import (
+    extract_answer_is,
+    extract_auto,
+    extract_choice,
+    extract_number,
+    normalize_number,
+    normalize_text,
+)
+
+GRADERS = ("auto", "numeric", "exact", "choice", "regex:PATTERN", "math", "code")
+NUMERIC_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One graded completion."""
+
+    answer: str | None  # normalised answer (vote key); None = nothing extracted
+    correct: bool
+
+
+def _as_fraction(s: str | None) -> Fraction | None:
+    if s is None:
+        return None
+    try:
+        return Fraction(s)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def grade_numeric(text: str, gold: object, rtol: float = NUMERIC_RTOL) -> Grade:
+    """The completion's answer as a number (boxed / "answer is" / last number) vs the gold number."""
+    answer = extract_auto(text)
+    value = _as_fraction(answer)
+    if value is None and answer is not None:  # "answer is forty apples" → look for a number inside
+        answer = extract_number(answer)
+        value = _as_fraction(answer)
+    target = _as_fraction(normalize_number(str(gold)))
+    if target is None:
+        raise InputError(f"numeric grader: gold answer {gold!r} is not a number")
+    if value is None:
+        return Grade(None, False)
+    return Grade(answer, abs(float(value - target)) <= rtol * max(1.0, abs(float(target))))
+
+
+def grade_exact(text: str, gold: object) -> Grade:
+    """Normalised string equality; "the answer is X" is preferred over the whole text."""
+    answer = extract_answer_is(text) or normalize_text(text) or None
+    return Grade(answer, answer is not None and answer == normalize_text(str(gold)))
+
+
+def grade_choice(text: str, gold: object) -> Grade:
+    """A multiple-choice letter (A–E) compared with the gold letter."""
+    answer = extract_choice(text)
+    return Grade(answer, answer is not None and answer == str(gold).strip().strip("()").upper())
+
+
+def make_regex_grader(pattern: str) -> Callable[[str, object], Grade]:
+    """Grader taking the last match of ``pattern`` (its group 1 if it has one)."""
+    try:
+        rx = re.compile(pattern)
+    except re.error as e:
+        raise InputError(f"regex grader: bad pattern {pattern!r}: {e}") from None
+
+    def grade(text: str, gold: object) -> Grade:
+        found = list(rx.finditer(text))
+        if not found:
+            return Grade(None, False)
+        m = found[-1]
+        answer = normalize_text(m.group(1) if rx.groups else m.group(0)) or None
+        return Grade(answer, answer is not None and answer == normalize_text(str(gold)))
+
+    return grade
+
+
+def grade_math(text: str, gold: object) -> Grade:
+    """Symbolic equivalence with math-verify; gold goes FIRST (``verify`` is not symmetric)."""
+    try:
+        from math_verify import parse, verify
+    except ImportError:
+        raise DependencyError("the math grader needs math-verify: pip install math-verify") from None
+    # math-verify's timeouts use signal.alarm, which works only in the main thread.
+    main = threading.current_thread() is threading.main_thread()
+    kw = {} if main else {"parsing_timeout": None}
+    gold_s = str(gold)
+    gold_parsed = parse(gold_s if "$" in gold_s or "\\boxed" in gold_s else f"${gold_s}$", **kw)
+    pred = parse(text, **kw)
+    if not pred:
+        return Grade(None, False)
+    answer = str(pred[0])  # the parsed sympy value: equal values give one vote key
+    ok = bool(verify(gold_parsed, pred, **({} if main else {"timeout_seconds": None})))
+    return Grade(normalize_text(answer) or None, ok)
+
+
+def auto_grader_name(gold: object) -> str:
+    """The grader ``auto`` picks for a gold answer."""
+    s = str(gold).strip()
+    if normalize_number(s) is not None:
+        return "numeric"
+    if re.fullmatch(r"\(?[A-Ea-e]\)?", s):
+        return "choice"
+    return "exact"
+
+
+_SIMPLE: dict[str, Callable[[str, object], Grade]] = {
+    "numeric": grade_numeric, "exact": grade_exact, "choice": grade_choice, "math": grade_math,
+}
+
+
+def check_grader_name(name: str) -> str:
+    """Validate a grader name (as given by --grader or a task's ``grader`` field)."""
+    if name in _SIMPLE or name in ("auto", "code"):
+        return name
+    if name.startswith("regex:"):
+        make_regex_grader(name[len("regex:"):])
+        return name
+    raise InputError(f"unknown grader {name!r}; choose one of {', '.join(GRADERS)}")
+
+
+def get_grader(name: str, gold: object = None) -> Callable[[str, object], Grade]:
+    """The grading function called ``name`` (``auto`` resolved against ``gold``).
+
+    ``code`` is not served here: it needs the task's tests and explicit
+    permission, see :func:`inferplan.grading.sandbox.grade_code`.
+    """
+    name = check_grader_name(name)
+    if name == "auto":
+        name = auto_grader_name(gold)
+    if name == "code":
+        raise InputError("the code grader needs a task with tests (use grade_code)")
+    if name.startswith("regex:"):
+        return make_regex_grader(name[len("regex:"):])
+    return _SIMPLE[name]

@@ -1,0 +1,121 @@
+"""Candidate plans and their replay on a split: the planner's search space.
+
+A candidate is a configuration mix × max-token cap (one replay :class:`Trace`
+each) × stopping rule × max samples (cheap array operations on that trace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inferplan.policy.aggregate import Aggregation
+from inferplan.replay.engine import Dense, Trace, capped, evaluate, first_stop, trace
+from inferplan.policy.stopping import StoppingRule, make_rule
+
+# Rule parameters the planner tries (Adaptive-Consistency, ESC, Best-of-∞, ConSol, …).
+RULE_GRID: dict[str, tuple[float, ...]] = {
+    "beta": (0.5, 0.6, 0.7, 0.8, 0.9, 0.925, 0.95, 0.97, 0.99),
+    "esc": (2, 3, 4, 5),
+    "bayes": (1, 2, 3, 5, 10, 30, 100),
+    "ratio": (0.6, 0.7, 0.8, 0.9),
+    "entropy": (0.2, 0.4, 0.6),
+    "msprt": (0.2, 0.1, 0.05),
+    "sprt": (0.1, 0.05),
+}
+FIXED_N = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 192, 256)
+MAXES = (2, 4, 8, 16, 32, 64, 128, 256)
+MAX_STEPS = 256  # longest replayed sequence (the recorded samples usually end sooner)
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Shares of the draws per configuration (sums to 1)."""
+
+    shares: tuple[float, ...]
+    name: str
+
+    def as_dict(self, config_names: tuple[str, ...]) -> dict[str, float]:
+        return {c: round(float(s), 6) for c, s in zip(config_names, self.shares) if s > 0}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One plan candidate and its mean replayed accuracy / cost / samples per query."""
+
+    mix: Mix
+    cap: int | None
+    rule: StoppingRule
+    accuracy: float
+    cost: float
+    samples: float
+    extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
+    per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # accuracy per problem
+
+
+def sequence_length(dense: Dense, mix: Mix) -> int:
+    """Draws possible before the first configuration of the mix runs out (on most problems)."""
+    w = np.asarray(mix.shares)
+    have = np.median(dense.count, axis=0)
+    used = w > 0
+    return int(max(1, min(MAX_STEPS, np.floor((have[used] / w[used]).min()))))
+
+
+@dataclass
+class TraceCache:
+    """Replay traces per (mix, cap) on one split, built once each."""
+
+    dense: Dense
+    agg: Aggregation
+    reps: int
+    seed: int
+    _cache: dict = field(default_factory=dict)
+
+    def get(self, mix: Mix, cap: int | None) -> Trace:
+        key = (mix.shares, cap)
+        if key not in self._cache:
+            d = capped(self.dense, cap)
+            self._cache[key] = trace(d, np.asarray(mix.shares), sequence_length(d, mix), self.agg,
+                                     reps=self.reps, seed=self.seed)
+        return self._cache[key]
+
+
+def rules_for(agg: Aggregation, length: int) -> list[tuple[StoppingRule, list[int]]]:
+    """(rule with the largest max guard, max guards to try) pairs for a trace of ``length``."""
+    maxes = sorted({m for m in MAXES if m < length} | {length})
+    out: list[tuple[StoppingRule, list[int]]] = []
+    for n in FIXED_N:
+        if n <= length:
+            out.append((make_rule("fixed", (n,)), [n]))
+    if agg.kind == "oracle":  # first pass stops the query; answer-agreement rules do not apply
+        return out
+    for name, values in RULE_GRID.items():
+        for v in values:
+            out.append((make_rule(name, (v,), max_samples=length), maxes))
+    return out
+
+
+def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation) -> list[Candidate]:
+    """Every rule × max guard on one trace (the rule's statistic is computed once)."""
+    out = []
+    for base, maxes in rules_for(agg, tr.score.shape[1]):
+        first = first_stop(tr, base)
+        for mx in maxes:
+            rule = base if base.name == "fixed" else make_rule(base.name, base.params, max_samples=mx)
+            o = evaluate(tr, rule, first)
+            out.append(Candidate(mix, cap, rule, float(o.accuracy.mean()), float(o.cost.mean()),
+                                 float(o.samples.mean()), per_problem=o.accuracy))
+    return out
+
+
+def pareto(cands: list[Candidate], limit: int = 10) -> list[Candidate]:
+    """Accuracy-vs-cost frontier (cheapest first), thinned to at most ``limit`` points."""
+    front: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: (c.cost, -c.accuracy)):
+        if not front or c.accuracy > front[-1].accuracy + 1e-9:
+            front.append(c)
+    if len(front) <= limit:
+        return front
+    keep = np.unique(np.round(np.linspace(0, len(front) - 1, limit)).astype(int))
+    return [front[i] for i in keep]

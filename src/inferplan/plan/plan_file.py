@@ -1,0 +1,140 @@
+"""The plan file (``inferplan.plan/1``): what ``plan`` chose and what it predicts.
+
+A plan records the profile it came from (path and sha256), the objective and
+budget, the configuration mix, the aggregation, the stopping rule with its
+parameters and guards, the batch-size policy, the max-token cap, the predicted
+accuracy (with interval) and cost measured on held-out problems, and those
+problems' ids — so ``simulate`` can replay it and ``run`` can compare prediction
+with reality.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from inferplan.errors import InputError
+from inferplan.policy.aggregate import Aggregation
+from inferplan.policy.stopping import StoppingRule
+from inferplan.profiles.store import check_format
+
+FORMAT = "inferplan.plan/1"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Held-out replay of the plan: mean per query with 95% bootstrap-over-problems intervals."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost: float
+    cost_ci: tuple[float, float]
+    samples: float
+    problems: int
+    extrapolated: bool = False  # predicted by the fitted curve: N exceeds the recorded samples
+    recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A sampling plan for one kind of task (see the module docstring)."""
+
+    profile: str
+    profile_sha256: str
+    objective: str  # "max-accuracy" or "min-cost"
+    budget: float | None
+    target_accuracy: float | None
+    unit: str
+    mix: dict[str, float]  # config name → share of the draws
+    configs: dict[str, dict]  # config name → its settings (temperature, …)
+    aggregation: Aggregation
+    rule: StoppingRule
+    batch: str = "lookahead"  # ConSol: draw the fewest samples that could end the query
+    max_tokens: int | None = None  # per-sample cap (None = the profile's)
+    prediction: Prediction | None = None
+    heldout: tuple[str, ...] = ()
+    seed: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    prompt: dict = field(default_factory=dict)  # how the profile asked: template, shots, grader
+    price_in: float = 0.0  # USD per million prompt tokens (unit usd): simulate/evaluate cost with them
+    price_out: float = 0.0  # USD per million completion tokens
+
+    @property
+    def min_samples(self) -> int:
+        return self.rule.min_samples
+
+    @property
+    def max_samples(self) -> int:
+        return self.rule.max_samples
+
+    def to_json(self) -> dict:
+        pred = asdict(self.prediction) if self.prediction else None
+        return {
+            "format": FORMAT,
+            "profile": {"path": self.profile, "sha256": self.profile_sha256},
+            "objective": {"kind": self.objective, "budget": self.budget, "target_accuracy": self.target_accuracy,
+                          "unit": self.unit,
+                          **({"price_in": self.price_in, "price_out": self.price_out} if self.unit == "usd" else {})},
+            "mix": self.mix,
+            "configs": self.configs,
+            "aggregation": self.aggregation.to_json(),
+            "stopping": {**self.rule.to_json(), "spec": self.rule.spec},
+            "min_samples": self.min_samples,
+            "max_samples": self.max_samples,
+            "batch": self.batch,
+            "max_tokens": self.max_tokens,
+            "prediction": pred,
+            "heldout_problems": list(self.heldout),
+            "seed": self.seed,
+            "notes": list(self.notes),
+            "prompt": self.prompt,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict, path: Path | str = "plan") -> "Plan":
+        check_format(d.get("format"), "inferplan.plan", 1, path)
+        try:
+            pred = d.get("prediction")
+            obj = d["objective"]
+            return cls(
+                profile=d["profile"]["path"], profile_sha256=d["profile"]["sha256"],
+                objective=obj["kind"], budget=obj.get("budget"), target_accuracy=obj.get("target_accuracy"),
+                unit=obj["unit"], mix={str(k): float(v) for k, v in d["mix"].items()},
+                configs=dict(d.get("configs", {})), aggregation=Aggregation.from_json(d["aggregation"]),
+                rule=StoppingRule.from_json(d["stopping"]), batch=d.get("batch", "lookahead"),
+                max_tokens=d.get("max_tokens"),
+                prediction=None if pred is None else Prediction(
+                    pred["accuracy"], tuple(pred["accuracy_ci"]), pred["cost"], tuple(pred["cost_ci"]),
+                    pred["samples"], pred["problems"], bool(pred.get("extrapolated", False)),
+                    pred.get("recorded_samples")),
+                heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
+                notes=tuple(d.get("notes", [])), prompt=dict(d.get("prompt") or {}),
+                price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
+
+
+def save_plan(plan: Plan, path: Path | str) -> Path:
+    """Write atomically (a half-written plan never replaces a good one)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_plan(path: Path | str) -> Plan:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such plan file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{path}: not a JSON plan file") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a JSON plan file")
+    return Plan.from_json(data, path)

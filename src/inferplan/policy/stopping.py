@@ -1,0 +1,264 @@
+"""Sequential stopping rules for self-consistency, online and vectorised.
+
+Every rule looks only at a :class:`Tally` of the answers drawn so far (counts of
+the top two answers, number of distinct answers, the entropy sum, the current
+streak …). The same ``satisfied(tally)`` function serves the runner one sample
+at a time (:meth:`StoppingRule.start` → :class:`RuleState`) and the replay
+engine on whole ``(rows, steps)`` arrays, so online and replayed decisions agree
+by construction.
+
+Rule syntax on the command line: ``name[:param[,param]]``, e.g. ``beta:0.95``,
+``esc:5``, ``ratio:0.8``, ``entropy:0.75``, ``sprt:0.05``, ``msprt:0.05``,
+``bayes:10``, ``fixed:16``; min/max guards come from ``--min-samples`` /
+``--max-samples`` (or ``min=``/``max=`` items, e.g. ``beta:0.9,max=40``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from inferplan.errors import InputError
+from inferplan.policy.rule_math import xlogx, p_mode_table, pairwise
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Sufficient statistics of an answer sequence; fields are scalars or arrays.
+
+    n: samples drawn (abstentions included); k: samples with an answer;
+    v1, v2: counts of the leader and the runner-up; m: distinct answers;
+    s: Σ c·ln c over answer counts (for entropy); run: length of the streak of
+    identical answers ending at the latest sample; last_lead: the latest sample
+    agrees with the leader.
+    """
+
+    n: Any
+    k: Any
+    v1: Any
+    v2: Any
+    m: Any
+    s: Any
+    run: Any
+    last_lead: Any
+
+    def project(self, extra: int) -> "Tally":
+        """The tally after ``extra`` more samples that all agree with the leader."""
+        new_v1 = self.v1 + extra
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = self.s - xlogx(self.v1) + xlogx(new_v1)
+        return Tally(
+            n=self.n + extra, k=self.k + extra, v1=new_v1, v2=self.v2,
+            m=np.maximum(self.m, 1), s=s,
+            run=np.where(self.last_lead, self.run + extra, extra), last_lead=np.ones_like(np.asarray(self.last_lead), dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """A stopping rule with its parameters and min/max guards.
+
+    ``name`` is one of :data:`RULES`; ``params`` its numeric parameters (see
+    :data:`DEFAULTS`). ``statistic`` and ``satisfied`` work on scalars and
+    arrays alike.
+    """
+
+    name: str
+    params: tuple[float, ...] = ()
+    min_samples: int = 1
+    max_samples: int = 40
+
+    # -- the statistic each rule thresholds -------------------------------------------
+    def statistic(self, t: Tally) -> Any:
+        n = np.asarray(t.n, dtype=np.float64)
+        v1 = np.asarray(t.v1, dtype=np.float64)
+        v2 = np.asarray(t.v2, dtype=np.float64)
+        p = self.params
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.name == "fixed":
+                return n
+            if self.name == "beta":  # P(leader's share > runner-up's) under a uniform prior
+                return pairwise(lambda a, b: special.betainc(b + 1, a + 1, 0.5), v1, v2)
+            if self.name == "esc":
+                return np.asarray(t.run, dtype=np.float64)
+            if self.name == "ratio":
+                return np.where(n > 0, v1 / n, 0.0)
+            if self.name == "entropy":  # normalised by ln(answered samples): 0 = unanimous
+                k = np.asarray(t.k, dtype=np.float64)
+                h = np.where(k > 0, np.log(np.maximum(k, 1)) - np.asarray(t.s) / np.maximum(k, 1), 0.0)
+                return np.where(k >= 2, h / np.log(np.maximum(k, 2)), 1.0)
+            if self.name == "sprt":  # Wald: H0 share 1/2 vs H1 share p1 among the top two
+                p1 = p[1]
+                return v1 * math.log(2 * p1) + v2 * math.log(2 * (1 - p1))
+            if self.name == "msprt":  # mixture SPRT, uniform prior on the leader's share
+                return pairwise(lambda a, b: special.betaln(a + 1, b + 1) + (a + b + 1) * math.log(2.0) + np.log(
+                    special.betainc(b + 1, a + 1, 0.5)), v1, v2)
+            if self.name == "bayes":
+                tab = p_mode_table(p[1], int(np.max(v1)) + 2)
+                pm = tab[v1.astype(np.int64), np.minimum(v2, v1).astype(np.int64)]
+                m = np.maximum(np.asarray(t.m, dtype=np.float64), 1.0)
+                return np.where(v1 > 0, m * pm / np.maximum(1 - pm, 1e-300), 0.0)
+        raise InputError(f"unknown stopping rule {self.name!r}")
+
+    def satisfied(self, t: Tally) -> Any:
+        """The rule alone (no min/max guard)."""
+        stat = self.statistic(t)
+        v1 = np.asarray(t.v1)
+        p = self.params
+        if self.name == "fixed":
+            return stat >= p[0]
+        if self.name == "esc":
+            w = int(p[0])
+            return (stat >= w) & (np.asarray(t.n) % w == 0)
+        if self.name == "entropy":
+            return (stat <= p[0]) & (v1 > 0)
+        if self.name == "ratio":
+            return (stat >= p[0]) & (np.asarray(t.n) >= 2)
+        if self.name in ("sprt", "msprt"):
+            return (stat >= math.log(1 / p[0])) & (v1 > 0)
+        if self.name == "bayes":
+            return stat >= p[0]
+        return (stat >= p[0]) & (v1 > 0)  # beta
+
+    def done(self, t: Tally) -> Any:
+        """Stop now: the max guard is reached, or the rule holds past the min guard."""
+        n = np.asarray(t.n)
+        return (n >= self.max_samples) | ((n >= self.min_samples) & self.satisfied(t))
+
+    def lookahead(self, t: Tally) -> int:
+        """ConSol batch size: fewest new samples that could stop us if all agreed with the leader."""
+        room = int(self.max_samples - int(t.n))
+        for extra in range(1, max(room, 0) + 1):
+            if bool(self.done(t.project(extra))):
+                return extra
+        return max(room, 0)
+
+    def start(self) -> "RuleState":
+        return RuleState(self)
+
+    @property
+    def spec(self) -> str:
+        """Round-trippable text form, e.g. ``beta:0.95,min=1,max=40``."""
+        body = ",".join(_fmt(x) for x in self.params)
+        return f"{self.name}:{body},min={self.min_samples},max={self.max_samples}"
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "params": list(self.params), "min_samples": self.min_samples,
+                "max_samples": self.max_samples}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StoppingRule":
+        return make_rule(d["name"], d.get("params", ()), min_samples=int(d.get("min_samples", 1)),
+                         max_samples=int(d.get("max_samples", 40)))
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+# name → default parameters (only the leading ones can be given on the command line).
+DEFAULTS: dict[str, tuple[float, ...]] = {
+    "fixed": (16,),
+    "beta": (0.95,),  # θ on P(leader beats runner-up)
+    "esc": (5,),  # window w
+    "ratio": (0.8,),  # θ on v1 / n
+    "entropy": (0.75,),  # θ on normalised entropy (stop at or below)
+    "sprt": (0.05, 0.8),  # α, alternative share p1 of the leader among the top two
+    "msprt": (0.05,),  # α
+    "bayes": (10.0, 0.3),  # Bayes-factor threshold B, unseen-bucket weight
+}
+RULES = tuple(DEFAULTS)
+
+
+def make_rule(name: str, params: tuple | list = (), *, min_samples: int = 1, max_samples: int = 40) -> StoppingRule:
+    """A validated rule; missing parameters take their defaults."""
+    if name not in DEFAULTS:
+        raise InputError(f"unknown stopping rule {name!r} (choose from {', '.join(RULES)})")
+    defaults = DEFAULTS[name]
+    if len(params) > len(defaults):
+        raise InputError(f"rule {name!r} takes at most {len(defaults)} parameter(s)")
+    full = tuple(float(x) for x in params) + defaults[len(params):]
+    if name == "fixed":
+        max_samples = int(full[0])
+        min_samples = int(full[0])
+    if min_samples < 1 or max_samples < min_samples:
+        raise InputError(f"need 1 ≤ min samples ≤ max samples (got {min_samples}, {max_samples})")
+    if name in ("beta", "ratio") and not 0 < full[0] <= 1:
+        raise InputError(f"rule {name!r}: threshold must be in (0, 1]")
+    if name in ("sprt", "msprt") and not 0 < full[0] < 1:
+        raise InputError(f"rule {name!r}: α must be in (0, 1)")
+    if name == "sprt" and not 0.5 < full[1] < 1:
+        raise InputError("rule 'sprt': p1 must be in (0.5, 1)")
+    if name == "esc" and full[0] < 1:
+        raise InputError("rule 'esc': window must be ≥ 1")
+    return StoppingRule(name, full, min_samples=int(min_samples), max_samples=int(max_samples))
+
+
+def parse_rule(text: str, *, min_samples: int | None = None, max_samples: int | None = None) -> StoppingRule:
+    """Parse ``name[:p1[,p2]][,min=A][,max=B]``; explicit min/max arguments win."""
+    name, _, body = text.strip().partition(":")
+    params: list[float] = []
+    guards: dict[str, int] = {}
+    for item in filter(None, (x.strip() for x in body.split(","))):
+        key, eq, val = item.partition("=")
+        try:
+            if eq:
+                if key not in ("min", "max"):
+                    raise InputError(f"rule {text!r}: unknown option {key!r} (min=, max=)")
+                guards[key] = int(val)
+            else:
+                params.append(float(item))
+        except ValueError:
+            raise InputError(f"rule {text!r}: {item!r} is not a number") from None
+    lo = min_samples if min_samples is not None else guards.get("min", 1)
+    hi = max_samples if max_samples is not None else guards.get("max", 40)
+    return make_rule(name.strip().lower(), params, min_samples=lo, max_samples=hi)
+
+
+@dataclass
+class RuleState:
+    """Online use by the runner: ``add`` answers one by one, read ``done``/``lookahead()``."""
+
+    rule: StoppingRule
+    counts: dict[str, int] = field(default_factory=dict)
+    n: int = 0
+    run: int = 0
+    last: str | None = None
+    leader: str | None = None
+
+    def add(self, answer: str | None) -> None:
+        self.n += 1
+        if answer is None:
+            self.run, self.last = 0, None
+            return
+        c = self.counts.get(answer, 0) + 1
+        self.counts[answer] = c
+        self.run = self.run + 1 if answer == self.last else 1
+        self.last = answer
+        # The leader changes only when overtaken (the replay keeps the same convention).
+        if self.leader is None or c > self.counts[self.leader]:
+            self.leader = answer
+
+    @property
+    def tally(self) -> Tally:
+        vals = sorted(self.counts.values(), reverse=True)
+        v1 = vals[0] if vals else 0
+        v2 = vals[1] if len(vals) > 1 else 0
+        s = float(sum(c * math.log(c) for c in vals))
+        return Tally(n=self.n, k=sum(vals), v1=v1, v2=v2, m=len(vals), s=s, run=self.run,
+                     last_lead=self.last is not None and self.last == self.leader)
+
+    @property
+    def statistic(self) -> float:
+        return float(self.rule.statistic(self.tally))
+
+    @property
+    def done(self) -> bool:
+        return bool(self.rule.done(self.tally))
+
+    def lookahead(self) -> int:
+        return self.rule.lookahead(self.tally)

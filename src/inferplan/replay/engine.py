@@ -1,0 +1,278 @@
+"""Replay stopping rules on recorded samples, vectorised over problems × permutations.
+
+For each problem we draw R random orders of its recorded samples (per
+configuration; a mix interleaves the configurations on a fixed schedule), run
+the answer tally once over every prefix, and then any number of rules is a
+cheap array operation on that :class:`Trace`: find the first step where the rule
+stops, read the answer it would return there, charge the cost of the samples
+actually consumed. Intervals bootstrap over problems (samples of one problem are
+correlated, so resampling samples would be too narrow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from inferplan.errors import InputError
+from inferplan.policy.aggregate import Aggregation, score, step_outcomes
+from inferplan.replay.cost import CostModel
+from inferplan.policy.stopping import StoppingRule, Tally
+from inferplan.profiles.store import SampleTable
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Samples of chosen problems as padded ``(problem, config, slot)`` arrays."""
+
+    problem_index: np.ndarray  # (P,) rows of table.problems
+    answer: np.ndarray  # (P, C, N) int32, −1 = no answer
+    correct: np.ndarray  # (P, C, N) bool
+    cost: np.ndarray  # (P, C, N) float
+    tokens: np.ndarray  # (P, C, N) completion tokens (nan unknown)
+    score: np.ndarray  # (P, C, N) mean token logprob (nan unknown)
+    count: np.ndarray  # (P, C) samples recorded
+    answer_correct: np.ndarray  # (P, K) the answer id is a correct answer
+    overhead: np.ndarray  # (P,) per-query cost paid once
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.count.shape[0])
+
+
+def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = None) -> Dense:
+    """Pack the samples of ``problems`` (indices into ``table.problems``; default all)."""
+    if table.n_samples == 0:
+        raise InputError("profile has no samples")
+    p_all = np.arange(len(table.problems)) if problems is None else np.asarray(problems, dtype=np.int64)
+    remap = np.full(len(table.problems), -1)
+    remap[p_all] = np.arange(len(p_all))
+    keep = remap[table.problem] >= 0
+    pp, cc = remap[table.problem[keep]], table.config[keep]
+    P, C = len(p_all), len(table.configs)
+    count = np.zeros((P, C), dtype=np.int64)
+    np.add.at(count, (pp, cc), 1)
+    N = int(count.max()) if count.size else 0
+    # Slot of each sample within its (problem, config): rank in table order.
+    order = np.lexsort((np.arange(len(pp)), cc, pp))
+    key = pp[order] * C + cc[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+    slot_sorted = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
+    slot = np.empty_like(slot_sorted)
+    slot[order] = slot_sorted
+    idx = (pp, cc, slot)
+    answer = np.full((P, C, N), -1, dtype=np.int32)
+    correct = np.zeros((P, C, N), dtype=bool)
+    costs = np.zeros((P, C, N))
+    toks = np.full((P, C, N), np.nan)
+    toks[idx] = table.completion_tokens[keep]
+    sc = np.full((P, C, N), np.nan)
+    answer[idx] = table.answer[keep]
+    correct[idx] = table.correct[keep]
+    costs[idx] = cost.sample_costs(table)[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc[idx] = (table.logprob / np.maximum(table.completion_tokens, 1))[keep]
+    K = max(1, max((len(a) for a in table.answer_names), default=1))
+    answer_correct = np.zeros((P, K), dtype=bool)
+    ok = keep & (table.answer >= 0) & table.correct
+    answer_correct[remap[table.problem[ok]], table.answer[ok]] = True
+    return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all))
+
+
+def capped(dense: Dense, cap: int | None) -> Dense:
+    """The samples as a per-sample max-token cap would have left them.
+
+    A sample longer than the cap would have been cut before its answer, so it
+    abstains (we cannot know what a truncated sample would have answered) and
+    costs only ``cap`` tokens' worth.
+    """
+    if cap is None:
+        return dense
+    over = dense.tokens > cap
+    scale = np.where(over, cap / np.where(over, dense.tokens, 1.0), 1.0)
+    return replace(dense, answer=np.where(over, -1, dense.answer), correct=dense.correct & ~over,
+                   cost=dense.cost * scale)
+
+
+def schedule(counts: dict[int, int] | np.ndarray, length: int) -> np.ndarray:
+    """Config of each draw: smooth weighted round robin over the mix ``counts`` (shares)."""
+    w = np.asarray(counts, dtype=np.float64)
+    w = w / w.sum()
+    used = np.zeros_like(w)
+    out = np.empty(length, dtype=np.int64)
+    for t in range(length):
+        c = int(np.argmax(w * (t + 1) - used + 1e-12 * w))
+        out[t] = c
+        used[c] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every prefix of every replayed sequence: tallies, outcomes and cumulative cost."""
+
+    problem: np.ndarray  # (rows,) index into the Dense problems
+    length: np.ndarray  # (rows,) samples available in this sequence
+    tally: Tally  # fields shaped (rows, L)
+    score: np.ndarray  # (rows, L) accuracy score if stopped after this step
+    accepted: np.ndarray  # (rows, L) verifier accepted a sample (oracle)
+    cumcost: np.ndarray  # (rows, L) cost of samples consumed so far (plus overhead)
+    n_problems: int
+    reps: int
+    first_pass: bool
+
+
+def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps: int = 16, seed: int = 0) -> Trace:
+    """Replay ``reps`` random orders per problem of draws following the config ``mix``."""
+    rng = np.random.default_rng(seed)
+    P, C, N = dense.answer.shape
+    sched = schedule(mix, length)
+    pos = np.zeros(length, dtype=np.int64)  # j-th use of its config
+    seen = np.zeros(C, dtype=np.int64)
+    for t, c in enumerate(sched):
+        pos[t], seen[c] = seen[c], seen[c] + 1
+    rows = P * reps
+    prob = np.repeat(np.arange(P), reps)
+    # A random order of each (row, config)'s recorded samples, only as deep as the draws
+    # reach and only for configs in the mix (padding sorts last).
+    used = np.flatnonzero(seen > 0)
+    depth = int(min(N, seen.max()))
+    keys = rng.random((rows, len(used), N))
+    keys[~(np.arange(N)[None, None, :] < dense.count[prob][:, used][:, :, None])] = np.inf
+    perm = np.argpartition(keys, depth - 1, axis=2)[:, :, :depth] if depth < N else np.argsort(keys, axis=2)
+    if depth < N:  # argpartition leaves the first `depth` unordered: order them
+        perm = np.take_along_axis(perm, np.argsort(np.take_along_axis(keys, perm, axis=2), axis=2), axis=2)
+    local = np.full(C, -1)
+    local[used] = np.arange(len(used))
+    slot = perm[np.arange(rows)[:, None], local[sched][None, :], np.minimum(pos, depth - 1)[None, :]]
+    avail = pos[None, :] < dense.count[prob][:, sched]
+    # The sequence ends at the first draw whose configuration has run out.
+    seq_len = np.where(avail.all(axis=1), length, np.argmin(avail, axis=1))
+    valid = np.arange(length)[None, :] < seq_len[:, None]
+    pi, ci = prob[:, None], sched[None, :]
+    ans = np.where(valid, dense.answer[pi, ci, slot], -1)
+    cor = valid & dense.correct[pi, ci, slot]
+    cst = np.where(valid, dense.cost[pi, ci, slot], 0.0)
+    scr = dense.score[pi, ci, slot]
+    t, lead_ok, lead_has = tally_prefixes(ans, dense.answer_correct[prob], rng)
+    out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=cor,
+                        seq_score=scr, valid=valid, rng=rng)
+    cum = np.cumsum(cst, axis=1) + dense.overhead[prob][:, None]
+    return Trace(prob, seq_len, t, score(out.right, out.wrong, agg), out.accepted, cum, P, reps, agg.first_pass)
+
+
+def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator) -> tuple[Tally, np.ndarray, np.ndarray]:
+    """Incremental tally of every prefix; the vote leader breaks ties uniformly at random."""
+    rows, L = ans.shape
+    K = answer_correct.shape[1]
+    if (ans < 0).all():  # no answers recorded (e.g. verifier-only counts): nothing to tally
+        z = np.zeros((rows, L))
+        n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
+        return Tally(n=n, k=z, v1=z, v2=z, m=z, s=z, run=z, last_lead=z.astype(bool)), z.astype(bool), z.astype(bool)
+    counts = np.zeros((rows, K + 1), dtype=np.int64)  # column K collects abstentions (ignored)
+    prio = rng.random((rows, K + 1))
+    r = np.arange(rows)
+    best = np.full(rows, K)
+    v1 = np.zeros(rows, dtype=np.int64)
+    v2 = np.zeros(rows, dtype=np.int64)
+    m = np.zeros(rows, dtype=np.int64)
+    k = np.zeros(rows, dtype=np.int64)
+    s = np.zeros(rows)
+    run = np.zeros(rows, dtype=np.int64)
+    last = np.full(rows, -1)
+    fields = {f: np.zeros((rows, L)) for f in ("k", "v1", "v2", "m", "s", "run")}
+    last_lead = np.zeros((rows, L), dtype=bool)
+    lead_ok = np.zeros((rows, L), dtype=bool)
+    lead_has = np.zeros((rows, L), dtype=bool)
+    for t in range(L):
+        a = ans[:, t]
+        has = a >= 0
+        col = np.where(has, a, K)
+        c_old = counts[r, col]
+        c = c_old + has
+        counts[r, col] = np.where(has, c, 0)
+        m += has & (c_old == 0)
+        k += has
+        s += np.where(has, c * np.log(np.maximum(c, 1)) - c_old * np.log(np.maximum(c_old, 1)), 0.0)
+        run = np.where(has, np.where(a == last, run + 1, 1), 0)
+        last = np.where(has, a, -1)
+        takes = has & ((c > v1) | ((c == v1) & (prio[r, col] > prio[r, best])))
+        was_best = col == best
+        # Runner-up: the old leader's count if a new answer takes over, else the max seen.
+        v2 = np.where(takes & ~was_best, v1, np.where(has & ~takes, np.maximum(v2, c), v2))
+        v1 = np.where(takes, c, v1)
+        best = np.where(takes, col, best)
+        fields["k"][:, t], fields["v1"][:, t], fields["v2"][:, t] = k, v1, v2
+        fields["m"][:, t], fields["s"][:, t], fields["run"][:, t] = m, s, run
+        last_lead[:, t] = has & (a == best)
+        lead_has[:, t] = best < K
+        lead_ok[:, t] = (best < K) & answer_correct[r, np.minimum(best, K - 1)]
+    n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
+    tally = Tally(n=n, last_lead=last_lead, **fields)
+    return tally, lead_ok, lead_has
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per-problem means of one rule's replay (over the permutations)."""
+
+    accuracy: np.ndarray  # (P,)
+    cost: np.ndarray  # (P,)
+    samples: np.ndarray  # (P,)
+
+    def summary(self, *, boot: int = 1000, seed: int = 0) -> "Estimate":
+        return estimate(self, boot=boot, seed=seed)
+
+
+def first_stop(tr: Trace, rule: StoppingRule) -> np.ndarray:
+    """First step where the rule (past its min guard) or the verifier stops a row; L if never."""
+    L = tr.score.shape[1]
+    hit = (tr.tally.n >= rule.min_samples) & np.asarray(rule.satisfied(tr.tally), dtype=bool)
+    if tr.first_pass:
+        hit = hit | tr.accepted
+    return np.where(hit.any(axis=1), np.argmax(hit, axis=1), L)
+
+
+def stop_steps(tr: Trace, rule: StoppingRule, first: np.ndarray | None = None) -> np.ndarray:
+    """Index of the step at which each row stops (0-based), max guard and data length applied."""
+    first = first_stop(tr, rule) if first is None else first
+    return np.minimum(first, np.minimum(tr.length, rule.max_samples) - 1)
+
+
+def evaluate(tr: Trace, rule: StoppingRule, first: np.ndarray | None = None) -> Outcome:
+    """Replay ``rule`` on the trace; per-problem mean accuracy, cost and samples.
+
+    Pass ``first`` (from :func:`first_stop`) to re-use one statistic pass for
+    several max guards of the same rule.
+    """
+    stop = stop_steps(tr, rule, first)
+    r = np.arange(len(stop))
+    acc = tr.score[r, stop].reshape(tr.n_problems, tr.reps).mean(axis=1)
+    cost = tr.cumcost[r, stop].reshape(tr.n_problems, tr.reps).mean(axis=1)
+    samples = (stop + 1.0).reshape(tr.n_problems, tr.reps).mean(axis=1)
+    return Outcome(acc, cost, samples)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean accuracy/cost over problems with 95% bootstrap-over-problems intervals."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost: float
+    cost_ci: tuple[float, float]
+    samples: float
+    n_problems: int
+
+
+def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
+    P = len(o.accuracy)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, P, size=(boot, P))
+    acc_b = o.accuracy[idx].mean(axis=1)
+    cost_b = o.cost[idx].mean(axis=1)
+    lo, hi = np.quantile(acc_b, [0.025, 0.975])
+    clo, chi = np.quantile(cost_b, [0.025, 0.975])
+    return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
+                    (float(clo), float(chi)), float(o.samples.mean()), P)

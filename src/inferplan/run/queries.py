@@ -1,0 +1,77 @@
+"""Queries for ``inferplan run``: from arguments, stdin lines, or a tasks-like JSONL file.
+
+A JSONL line is an object with an optional ``id`` and one of ``prompt``,
+``messages`` (a list of {role, content}), ``input`` or ``question`` (the common
+field names of published task sets). Other fields (``answer``, ``target`` …) are
+ignored here. A bad line is reported as ``FILE:LINE: reason``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from inferplan.errors import InputError
+from inferplan._util.jsonl import read_json_lines
+from inferplan.run.runner import Query
+
+_TEXT_FIELDS = ("prompt", "input", "question")
+
+
+def queries_from_texts(texts: Iterable[str]) -> list[Query]:
+    """Prompts given as plain strings → queries with ids 1, 2, …; empty ones are an error."""
+    queries = []
+    for i, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise InputError(f"prompt {i} is empty")
+        queries.append(Query(id=i, prompt=text))
+    return queries
+
+
+def queries_from_stdin_lines(lines: Iterable[str]) -> list[Query]:
+    """One prompt per non-blank line of stdin (blank lines are skipped)."""
+    texts = [line.rstrip("\n") for line in lines if line.strip()]
+    if not texts:
+        raise InputError("no prompts on stdin (one prompt per line)")
+    return queries_from_texts(texts)
+
+
+def _query_from_obj(obj: object, where: str, line_no: int) -> Query:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    qid = obj.get("id", line_no)
+    if not isinstance(qid, (str, int)) or isinstance(qid, bool):
+        raise InputError(f"{where}: 'id' must be a string or an integer")
+    if "messages" in obj:
+        msgs = obj["messages"]
+        ok = isinstance(msgs, list) and msgs and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+            for m in msgs
+        )
+        if not ok:
+            raise InputError(f"{where}: 'messages' must be a non-empty list of {{role, content}} strings")
+        return Query(id=qid, messages=tuple({"role": m["role"], "content": m["content"]} for m in msgs))
+    for name in _TEXT_FIELDS:
+        if name in obj:
+            text = obj[name]
+            if not isinstance(text, str):
+                raise InputError(f"{where}: '{name}' must be a string")
+            if not text.strip():
+                raise InputError(f"{where}: empty prompt")
+            return Query(id=qid, prompt=text)
+    raise InputError(f"{where}: needs one of 'prompt', 'messages', 'input' or 'question'")
+
+
+def read_queries(path: str | Path) -> list[Query]:
+    """Queries of a JSONL file; blank lines are skipped, ids must be unique."""
+    queries: list[Query] = []
+    seen: set = set()
+    for where, line_no, obj in read_json_lines(path, what="input file"):
+        q = _query_from_obj(obj, where, line_no)
+        if q.id in seen:
+            raise InputError(f"{where}: duplicate id {q.id!r}")
+        seen.add(q.id)
+        queries.append(q)
+    if not queries:
+        raise InputError(f"{path}: no queries")
+    return queries

