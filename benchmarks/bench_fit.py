@@ -37,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inferplan.fit.curves import BetaBinomialDifficulty
-from inferplan.fit.curves.covariate import CovariateDifficulty
+from inferplan.fitting.curves import BetaBinomialDifficulty
+from inferplan.fitting.curves.covariate import CovariateDifficulty
 from inferplan.stats.estimators import pass_at_k
-from inferplan.fit.model_select import covariate_cv, make_difficulty, powerlaw_fit, select_family
+from inferplan.fitting.model_select import covariate_cv, make_difficulty, powerlaw_fit, select_family
 from inferplan.stats.problem_counts import count_matrix, problem_covariates
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile

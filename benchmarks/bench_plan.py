@@ -18,17 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.plan.allocation import (
+from inferplan.planner.allocation import (
     allocate_pass_at_k,
     coverage_exact,
     success_rates,
 )
-from inferplan.plan.candidates import Mix, TraceCache
+from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.replay.cost import cost_model_for
-from inferplan.plan.plan_file import save_plan
+from inferplan.planner.plan_file import save_plan
 from inferplan.replay.engine import densify, evaluate
-from inferplan.plan.search import plan
-from inferplan.replay.simulate import simulate
+from inferplan.api import plan
+from inferplan.api import simulate
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import make_rule, parse_rule
 from inferplan.profiles.importers import import_published

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from inferplan.backends import BackendSettings, open_backend
-from inferplan.run.planned import PlanOverrides, effective_max_tokens, run_plan
-from inferplan.plan.plan_file import load_plan
-from inferplan.tasks.prompt_spec import render_text
-from inferplan.run.queries import read_queries
-from inferplan.run.runner import Query, RunSettings, run_queries
+import inferplan as ip
+from inferplan.runner.engine import PlanOverrides, effective_max_tokens
+from inferplan.runner.queries import Query, read_queries
+from inferplan.tasks.prompt_spec import PromptSpec
 
 
 def _rates(results, seconds: float) -> tuple[float, float]:
@@ -33,22 +31,22 @@ def main() -> None:
     ap.add_argument("queries")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
-    plan = load_plan(args.plan)
+    plan = ip.load_plan(args.plan)
     queries = read_queries(args.queries)
-    backend = open_backend("smollm2", BackendSettings(threads=args.threads))
+    backend = ip.open_backend("smollm2", ip.BackendSettings(threads=args.threads))
     try:
         t0 = time.perf_counter()
-        planned = list(run_plan(queries, backend, plan))
+        planned = ip.run(plan, queries, model=backend)
         t_plan = time.perf_counter() - t0
         n = max(1, round(sum(r.samples for r in planned) / len(planned)))
         # The same prompts, rendered as the plan renders them, sent as raw text.
-        rendered = [render_text(q.prompt, plan.prompt) for q in queries]
+        rendered = [(plan.prompt or PromptSpec()).render(q.prompt) for q in queries]
         fixed_q = [Query(id=q.id, prompt=r.prompt, messages=r.messages) for q, r in zip(queries, rendered)]
-        temps = tuple(float(plan.configs[c].get("temperature") or 0.0) for c in plan.mix)
-        settings = RunSettings(n=n, temperatures=temps, raw=True, stop=rendered[0].stop,
-                               max_tokens=effective_max_tokens(plan, PlanOverrides()))
+        temps = tuple(float(plan.configs[c].temperature or 0.0) for c in plan.mix)
+        fixed_plan = ip.fixed_plan(n, temperatures=temps, raw=True, stop=rendered[0].stop,
+                                   max_tokens=effective_max_tokens(plan, PlanOverrides()))
         t0 = time.perf_counter()
-        fixed = list(run_queries(fixed_q, backend, settings))
+        fixed = ip.run(fixed_plan, fixed_q, model=backend)
         t_fixed = time.perf_counter() - t0
     finally:
         backend.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inferplan.fit.curves import BetaBinomialDifficulty, MajorityCurve, PowerLawCurve
+from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve, PowerLawCurve
 from inferplan.stats.estimators import pass_at_k
-from inferplan.fit.model_select import FAMILIES, select_family
+from inferplan.fitting.model_select import FAMILIES, select_family
 
 
 def _synthetic(P: int, n: int, a: float, b: float, pi0: float, Q: int = 1, seed: int = 0):

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from inferplan.profiles.store import ConfigSpec, ProfileWriter
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter
 
 
 @pytest.fixture(scope="module")

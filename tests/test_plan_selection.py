@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.plan.candidates import Candidate, Mix
-from inferplan.plan.search import _choose
+from inferplan.planner.candidates import Candidate, Mix
+from inferplan.planner.selection import choose as _choose
 from inferplan.policy.stopping import make_rule
 
 MIX = Mix((1.0,), "T=0.7")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inferplan.plan.plan_file import load_plan
+from inferplan.planner.plan_file import load_plan
 from inferplan.policy.stopping import parse_rule
 
 pytestmark = pytest.mark.slow
@@ -54,9 +54,9 @@ def test_plan_records_how_the_profile_asked(profile: Path, plan_path: Path) -> N
     from inferplan.profiles.store import read_header
 
     plan = load_plan(plan_path)
-    assert plan.prompt["template"] == read_header(profile)["prompt_template"]["name"]
-    assert plan.prompt["grader"] == "numeric"
-    assert plan.prompt["shots"], "few-shot examples of the built-in set are carried into the plan"
+    assert plan.prompt.template == read_header(profile)["prompt_template"]["name"]
+    assert plan.prompt.grader == "numeric"
+    assert plan.prompt.shots, "few-shot examples of the built-in set are carried into the plan"
     assert plan.heldout and plan.prediction is not None
 
 

@@ -1,4 +1,4 @@
-"""`profile show` numbers: unbiased pass@k and the Jeffreys interval, against closed forms."""
+"""`profile show` numbers: the one pass@k and Jeffreys interval (``inferplan.stats``), against closed forms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from inferplan.profiles.summary import jeffreys, pass_at_k, summarize
+from inferplan.profiles.summary import summarize
+from inferplan.stats.estimators import pass_at_k
+from inferplan.stats.intervals import beta_interval
+
+
+def jeffreys(mean: float, n_eff: int) -> tuple[float, float]:
+    low, high = beta_interval(mean * n_eff, n_eff, 0.95)
+    return float(low), float(high)
 
 
 def test_pass_at_k_matches_the_binomial_formula():
@@ -18,6 +25,10 @@ def test_pass_at_k_matches_the_binomial_formula():
         want = [1 - comb(ni - ci, k) / comb(ni, k) for ni, ci in zip(n, c)]
         assert pass_at_k(n, c, k) == pytest.approx(want)
     assert pass_at_k(n, c, 1) == pytest.approx(c / n)
+    # A mix draws a different k of each configuration: k broadcasts against n.
+    ks = np.array([0, 2, 5, 5])
+    want = [1 - comb(ni - ci, ki) / comb(ni, ki) for ni, ci, ki in zip(n, c, ks)]
+    assert pass_at_k(n, c, ks) == pytest.approx(want)
 
 
 def test_jeffreys_interval():

@@ -1,9 +1,56 @@
 """inferplan: budget-optimal LLM inference.
 
 Profile a model on a calibration set, fit accuracy-versus-samples curves, plan how
-many samples to draw at which temperatures and when to stop, then run the plan.
+many samples to draw at which temperatures and when to stop, then run the plan::
+
+    import inferplan as ip
+    prof = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out="p.jsonl")
+    report = ip.fit(prof, at=(32, 100))
+    result = ip.plan(prof, budget=60, unit="tokens", fit=report)
+    answers = ip.run(result.plan, ["What is 23 + 19?"], model="smollm2")
+
+See :mod:`inferplan.api` (and docs/api.md) for every function.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from inferplan.api import (  # noqa: E402  (after __version__, which the CLI imports alone)
+    describe_models,
+    evaluate,
+    fit,
+    fixed_plan,
+    import_profile,
+    load_plan,
+    open_profile,
+    plan,
+    profile,
+    run,
+    run_iter,
+    simulate,
+    summarize,
+)
+from inferplan.backends import BackendSettings, open_backend  # noqa: E402
+from inferplan.errors import ExitCode, InferplanError  # noqa: E402
+from inferplan.profiles.profile import Profile  # noqa: E402
+
+__all__ = [
+    "BackendSettings",
+    "ExitCode",
+    "InferplanError",
+    "Profile",
+    "__version__",
+    "describe_models",
+    "evaluate",
+    "fit",
+    "fixed_plan",
+    "import_profile",
+    "load_plan",
+    "open_backend",
+    "open_profile",
+    "plan",
+    "profile",
+    "run",
+    "run_iter",
+    "simulate",
+    "summarize",
+]

@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     FAILURE = 1  # unexpected internal error (a bug: rerun with --debug)
-    USAGE = 2  # bad command-line usage (click/typer keep this code)
+    USAGE = 2  # bad command-line usage (the argument parser keeps this code)
     BAD_INPUT = 3  # malformed task/profile/plan file, empty task set, bad value
     MODEL = 4  # model file missing, not GGUF, or cannot be loaded
     BACKEND = 5  # backend or server failed (connection refused, HTTP error, crash)
@@ -35,6 +35,23 @@ class InputError(InferplanError):
     """Malformed or invalid input: a file, a line in it, or an option value."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class InvalidValue(InputError):
+    """A parameter outside its range, named as the API names it (``max_tokens``).
+
+    The message is a template with ``{name}`` where the parameter goes (``{0}``,
+    ``{1}`` … when it names several), so the CLI can say the same thing with its
+    flags (``--max-tokens``): ``str(error)`` uses the API names, ``message(...)`` others.
+    """
+
+    def __init__(self, params: str | tuple[str, ...], template: str) -> None:
+        self.params = (params,) if isinstance(params, str) else tuple(params)
+        self.template = template
+        super().__init__(self.message(*self.params))
+
+    def message(self, *names: str) -> str:
+        return self.template.format(*names, name=names[0])
 
 
 class ModelError(InferplanError):

@@ -39,3 +39,13 @@ def describe_models(model: str | None = None, with_hash: bool = True) -> list[Mo
         return [_entry(ALIAS, ALIAS, True, with_hash)]
     except DependencyError:
         return [ModelEntry(ALIAS, True, DESCRIPTION, False, None, None, problem=f"not installed: {INSTALL_HINT}")]
+
+
+def gguf_parameters(path: str) -> float | None:
+    """A local GGUF file's parameter count from its header (milliseconds), None if unreadable."""
+    from inferplan.errors import ModelError
+
+    try:
+        return float(read_gguf_info(path).parameters) or None
+    except (OSError, ModelError, ValueError):
+        return None

@@ -29,7 +29,7 @@ def demo(
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.demo import DemoNarrator
     from inferplan.cli.render.run import install_log_handler
-    from inferplan.run.demo import DemoSettings, run_demo
+    from inferplan.runner.demo import DemoSettings, run_demo
 
     install_log_handler(DEBUG["on"])
     settings = DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,

@@ -36,11 +36,11 @@ def evaluate(
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
     from inferplan.cli.render.run import install_log_handler
-    from inferplan.run.evaluate import evaluate_plan
+    from inferplan import api
 
     install_log_handler(DEBUG["on"])
     with EvalProgress(enabled=not json_out) as progress:
-        result = evaluate_plan(
+        result = api.evaluate(
             plan, tasks=tasks, limit=limit, model=model, seed=seed, max_samples=max_samples,
             settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
             allow_code_execution=allow_code_execution, on_result=progress.update,

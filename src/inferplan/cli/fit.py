@@ -50,11 +50,9 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
     ) -> None:
         from inferplan.cli.render.fit import render_fit, write_plot, write_report
-        from inferplan.fit.report import fit
+        from inferplan import api
 
-        if not 0 < level < 1:
-            raise InputError(f"--level must lie strictly between 0 and 1, got {level}")
-        report = fit(str(profile), _parse_at(at), level=level, seed=seed, threshold=threshold)
+        report = api.fit(profile, at=_parse_at(at), level=level, seed=seed, threshold=threshold)
         if output is not None:
             write_report(report, output)
         if plot is not None:

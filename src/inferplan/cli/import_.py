@@ -27,6 +27,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import a published sample set into the profile format (rerunning is a no-op)."""
         from inferplan.cli.render.profile import render_import
-        from inferplan.profiles.importers import run_import
+        from inferplan import api
 
-        render_import(run_import(kind.value, src, out, force=force), as_json=as_json)
+        render_import(api.import_profile(kind.value, src, out=out, force=force), as_json=as_json)

@@ -8,13 +8,26 @@ import traceback
 
 import click
 
-from inferplan.errors import ExitCode, InferplanError
+from inferplan.errors import ExitCode, InferplanError, InvalidValue
 
 try:  # typer ≥ 0.20 vendors click: its usage errors are not click's own classes
     from typer._click.exceptions import ClickException as _TyperClickException
 except ImportError:  # older typer raises click's own exceptions
     _TyperClickException = click.exceptions.ClickException
 _CLICK_ERRORS = (click.exceptions.ClickException, _TyperClickException)
+
+
+# API parameter → the flag a CLI user typed, where it is not simply --name-with-dashes.
+_FLAGS = {"n": "-n"}
+
+
+def flag(param: str) -> str:
+    return _FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def message(error: InferplanError) -> str:
+    """The error in the CLI's words: parameters named by their flags."""
+    return error.message(*map(flag, error.params)) if isinstance(error, InvalidValue) else str(error)
 
 
 def _debug(argv: list[str]) -> bool:
@@ -48,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except InferplanError as e:
         if debug:
             traceback.print_exc()
-        print(f"inferplan: error: {e}", file=sys.stderr)
+        print(f"inferplan: error: {message(e)}", file=sys.stderr)
         return e.exit_code
     except Exception as e:  # a bug: one line unless --debug
         if debug:

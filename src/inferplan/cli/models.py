@@ -15,9 +15,9 @@ def models(
 ) -> None:
     """List the default model, or describe a GGUF file: architecture, parameters, quantisation, context, size, sha256."""
     from inferplan.cli.render.models import render_models
-    from inferplan.backends.describe import describe_models
+    from inferplan import api
 
-    render_models(describe_models(model, with_hash=not no_hash), json_out)
+    render_models(api.describe_models(model, with_hash=not no_hash), json_out)
 
 
 def register(app: typer.Typer) -> None:

@@ -44,10 +44,10 @@ def register(app: typer.Typer) -> None:
         """Search temperature mix, stopping rule, max samples and token cap on a training split;
         predict accuracy and cost on held-out problems."""
         from inferplan.cli.render.plan import render_plan
-        from inferplan.plan.plan_file import save_plan
-        from inferplan.plan.search import plan
+        from inferplan import api
+        from inferplan.planner.plan_file import save_plan
 
-        result = plan(
+        result = api.plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
             false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
             price_in=price_in, price_out=price_out,

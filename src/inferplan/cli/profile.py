@@ -60,17 +60,15 @@ def profile_cmd(
     if out is None:
         raise click.UsageError("missing option '--out' / '-o' (the profile file to write)", ctx=ctx)
     from inferplan.cli.render.profile import ProgressBar, render_profile_result
-    from inferplan.profiles.profiler import ProfileOptions, run_profile
+    from inferplan import api
 
-    opts = ProfileOptions(
-        out=out, model=model, tasks=tasks, temperatures=_floats(temperatures), samples=samples,
-        max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader, template=template,
-        allow_code_execution=allow_code_execution, force=force, keep_text=not no_text,
-        backend=options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights),
-    )
+    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights)
     with ProgressBar() as bar:
-        result = run_profile(opts, on_progress=bar.update)
-    render_profile_result(result, as_json=as_json)
+        prof = api.profile(model, out=out, tasks=tasks, temperatures=_floats(temperatures), samples=samples,
+                           max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
+                           template=template, allow_code_execution=allow_code_execution, force=force,
+                           keep_text=not no_text, backend=settings, on_progress=bar.update)
+    render_profile_result(prof.run, as_json=as_json)
 
 
 @profile_app.command("show")
@@ -80,9 +78,9 @@ def show_cmd(
 ) -> None:
     """Problems, samples per configuration, pass@1 with a Beta-posterior interval, tokens, throughput."""
     from inferplan.cli.render.profile import render_summary
-    from inferplan.profiles.summary import summarize
+    from inferplan import api
 
-    render_summary(summarize(path), as_json=as_json)
+    render_summary(api.summarize(path), as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

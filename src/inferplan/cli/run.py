@@ -1,4 +1,4 @@
-"""`inferplan run`: draw N samples per prompt, extract answers, majority vote."""
+"""`inferplan run`: answer prompts by majority vote over N samples, or as a plan says (--plan)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,36 @@ def _parse_temperatures(text: str) -> tuple[float, ...]:
     if not values:
         raise InputError("--temperatures needs at least one value")
     return values
+
+
+def _queries(prompts: list[str], input: str | None):
+    from inferplan.runner.queries import queries_from_stdin_lines, queries_from_texts, read_queries
+
+    if input and prompts:
+        raise InputError("give prompts as arguments or --input FILE, not both")
+    if input:
+        return read_queries(input)
+    if prompts == ["-"]:
+        return queries_from_stdin_lines(sys.stdin)
+    if prompts:
+        return queries_from_texts(prompts)
+    raise InputError("nothing to run: give a prompt, '-' for stdin, or --input FILE")
+
+
+def _the_plan(plan: str | None, n: int | None, max_samples: int | None, temperatures: str, max_tokens: int | None,
+              system: str | None, raw: bool, extract: str, stop: list[str] | None, top_p: float):
+    """The plan to run: the file given, or the fixed plan of -n and the sampling flags."""
+    from inferplan import api
+
+    if plan is not None:
+        if n is not None:
+            raise InputError("-n does not go with --plan (the plan's stopping rule decides; use --max-samples)")
+        return api.load_plan(plan)
+    if max_samples is not None:
+        raise InputError("--max-samples goes with --plan; without a plan use -n")
+    return api.fixed_plan(8 if n is None else n, temperatures=_parse_temperatures(temperatures),
+                          max_tokens=256 if max_tokens is None else max_tokens, system=system, raw=raw,
+                          extract=extract, stop=tuple(stop or ()), top_p=top_p)
 
 
 def run(
@@ -58,55 +88,20 @@ def run(
     an instruct model as a chat user message (plus --system) unless --raw; with
     --plan they are asked exactly the way the plan's profile asked them.
     """
-    from inferplan.backends import open_backend
+    from inferplan import api
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.run import install_log_handler, render_results
-    from inferplan.run.queries import queries_from_stdin_lines, queries_from_texts, read_queries
-    from inferplan.run.runner import RunSettings, run_queries, validate_settings
 
     install_log_handler(DEBUG["on"])
-    max_tokens_given = max_tokens is not None
-    max_tokens = 256 if max_tokens is None else max_tokens
-    prompts = list(prompts or [])
-    if input and prompts:
-        raise InputError("give prompts as arguments or --input FILE, not both")
-    if input:
-        queries = read_queries(input)
-    elif prompts == ["-"]:
-        queries = queries_from_stdin_lines(sys.stdin)
-    elif prompts:
-        queries = queries_from_texts(prompts)
-    else:
-        raise InputError("nothing to run: give a prompt, '-' for stdin, or --input FILE")
-    if plan is not None:
-        if n is not None:
-            raise InputError("-n does not go with --plan (the plan's stopping rule decides; use --max-samples)")
-        from inferplan.run.planned import PlanOverrides, effective_max_tokens, effective_rule, run_plan
-        from inferplan.plan.plan_file import load_plan
-
-        the_plan = load_plan(plan)
-        overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens if max_tokens_given else None,
-                                  seed=seed, system=system)
-        effective_rule(the_plan, overrides), effective_max_tokens(the_plan, overrides)  # validate before loading
-
-        def answer(backend):
-            return run_plan(queries, backend, the_plan, overrides)
-    else:
-        if max_samples is not None:
-            raise InputError("--max-samples goes with --plan; without a plan use -n")
-        settings = RunSettings(
-            n=8 if n is None else n, temperatures=_parse_temperatures(temperatures), max_tokens=max_tokens,
-            seed=seed, system=system, raw=raw, extract=extract, stop=tuple(stop or ()), top_p=top_p,
-        )
-        validate_settings(settings)  # before the (slow) model load
-
-        def answer(backend):
-            return run_queries(queries, backend, settings)
-    backend = open_backend(model, opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights))
-    try:
-        render_results(answer(backend), len(queries), json_out, show_samples, timing=not no_timing)
-    finally:
-        backend.close()
+    queries = _queries(list(prompts or []), input)
+    the_plan = _the_plan(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
+    planned = plan is not None
+    results = api.run_iter(
+        the_plan, queries, model=model,
+        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
+        max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
+        system=system if planned else None)
+    render_results(results, len(queries), json_out, show_samples, timing=not no_timing)
 
 
 def register(app: typer.Typer) -> None:

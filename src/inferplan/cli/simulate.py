@@ -35,12 +35,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
         from inferplan.cli.render.plan import render_simulation
-        from inferplan.errors import InputError
-        from inferplan.replay.simulate import simulate
+        from inferplan import api
 
-        if reps < 1:
-            raise InputError("--reps must be ≥ 1")
-        result = simulate(
+        result = api.simulate(
             profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
             aggregate=aggregate.value, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
             price_in=price_in, price_out=price_out,

@@ -50,24 +50,34 @@ def _as_fraction(s: str | None) -> Fraction | None:
         return None
 
 
-def grade_numeric(text: str, gold: object, rtol: float = NUMERIC_RTOL) -> Grade:
-    """The completion's answer as a number (boxed / "answer is" / last number) vs the gold number."""
+def read_numeric(text: str) -> str | None:
+    """The completion's answer as a number: boxed / "answer is" / last number (None if none)."""
     answer = extract_auto(text)
-    value = _as_fraction(answer)
-    if value is None and answer is not None:  # "answer is forty apples" → look for a number inside
+    if _as_fraction(answer) is None and answer is not None:  # "answer is forty apples" → a number inside
         answer = extract_number(answer)
-        value = _as_fraction(answer)
+    return answer if _as_fraction(answer) is not None else None
+
+
+def grade_numeric(text: str, gold: object, rtol: float = NUMERIC_RTOL) -> Grade:
+    """The completion's number (:func:`read_numeric`) vs the gold number, relative tolerance ``rtol``."""
     target = _as_fraction(normalize_number(str(gold)))
     if target is None:
         raise InputError(f"numeric grader: gold answer {gold!r} is not a number")
-    if value is None:
+    answer = read_numeric(text)
+    if answer is None:
         return Grade(None, False)
+    value = _as_fraction(answer)
     return Grade(answer, abs(float(value - target)) <= rtol * max(1.0, abs(float(target))))
 
 
+def read_exact(text: str) -> str | None:
+    """"the answer is X" if the text says so, else the whole normalised text."""
+    return extract_answer_is(text) or normalize_text(text) or None
+
+
 def grade_exact(text: str, gold: object) -> Grade:
-    """Normalised string equality; "the answer is X" is preferred over the whole text."""
-    answer = extract_answer_is(text) or normalize_text(text) or None
+    """Normalised string equality of :func:`read_exact`'s answer with the gold answer."""
+    answer = read_exact(text)
     return Grade(answer, answer is not None and answer == normalize_text(str(gold)))
 
 
@@ -77,40 +87,61 @@ def grade_choice(text: str, gold: object) -> Grade:
     return Grade(answer, answer is not None and answer == str(gold).strip().strip("()").upper())
 
 
-def make_regex_grader(pattern: str) -> Callable[[str, object], Grade]:
-    """Grader taking the last match of ``pattern`` (its group 1 if it has one)."""
+def make_regex_reader(pattern: str) -> Callable[[str], str | None]:
+    """Reader taking the last match of ``pattern`` (its group 1 if it has one), normalised."""
     try:
         rx = re.compile(pattern)
     except re.error as e:
         raise InputError(f"regex grader: bad pattern {pattern!r}: {e}") from None
 
-    def grade(text: str, gold: object) -> Grade:
+    def read(text: str) -> str | None:
         found = list(rx.finditer(text))
         if not found:
-            return Grade(None, False)
+            return None
         m = found[-1]
-        answer = normalize_text(m.group(1) if rx.groups else m.group(0)) or None
+        return normalize_text(m.group(1) if rx.groups else m.group(0)) or None
+
+    return read
+
+
+def make_regex_grader(pattern: str) -> Callable[[str, object], Grade]:
+    """Grader comparing :func:`make_regex_reader`'s answer with the gold answer as exact strings."""
+    read = make_regex_reader(pattern)
+
+    def grade(text: str, gold: object) -> Grade:
+        answer = read(text)
         return Grade(answer, answer is not None and answer == normalize_text(str(gold)))
 
     return grade
 
 
-def grade_math(text: str, gold: object) -> Grade:
-    """Symbolic equivalence with math-verify; gold goes FIRST (``verify`` is not symmetric)."""
+def _math_verify():
     try:
         from math_verify import parse, verify
     except ImportError:
         raise DependencyError("the math grader needs math-verify: pip install math-verify") from None
     # math-verify's timeouts use signal.alarm, which works only in the main thread.
     main = threading.current_thread() is threading.main_thread()
-    kw = {} if main else {"parsing_timeout": None}
+    return parse, verify, ({} if main else {"parsing_timeout": None}), ({} if main else {"timeout_seconds": None})
+
+
+def read_math(text: str) -> str | None:
+    """The answer math-verify parses from the completion, as a normalised string."""
+    parse, _, parse_kw, _ = _math_verify()
+    pred = parse(text, **parse_kw)
+    return (normalize_text(str(pred[0])) or None) if pred else None
+
+
+def grade_math(text: str, gold: object) -> Grade:
+    """Symbolic equivalence with math-verify; gold goes FIRST (``verify`` is not symmetric)."""
+    parse, verify, parse_kw, verify_kw = _math_verify()
     gold_s = str(gold)
-    gold_parsed = parse(gold_s if "$" in gold_s or "\\boxed" in gold_s else f"${gold_s}$", **kw)
-    pred = parse(text, **kw)
+    gold_parsed = parse(gold_s if "$" in gold_s or "\\boxed" in gold_s else f"${gold_s}$", **parse_kw)
+    pred = parse(text, **parse_kw)
     if not pred:
         return Grade(None, False)
     answer = str(pred[0])  # the parsed sympy value: equal values give one vote key
-    ok = bool(verify(gold_parsed, pred, **({} if main else {"timeout_seconds": None})))
+    ok = bool(verify(gold_parsed, pred, **verify_kw))
     return Grade(normalize_text(answer) or None, ok)
 
 
@@ -153,3 +184,30 @@ def get_grader(name: str, gold: object = None) -> Callable[[str, object], Grade]
     if name.startswith("regex:"):
         return make_regex_grader(name[len("regex:"):])
     return _SIMPLE[name]
+
+
+_READERS: dict[str, Callable[[str], str | None]] = {
+    "numeric": read_numeric, "exact": read_exact, "choice": extract_choice, "math": read_math,
+    # "auto" without a gold answer reads numbers, as most gold answers are; mixed and code
+    # sets have no single answer format and are read generically.
+    "auto": read_numeric, "mixed": extract_auto, "code": extract_auto,
+}
+
+
+def answer_reader(name: str) -> Callable[[str], str | None]:
+    """text → vote key, read exactly as grader ``name`` reads it when grading.
+
+    ``extract:NAME`` names an extractor of :mod:`inferplan.grading.extract` instead
+    (``run -n`` without a profile). This is the one way answers are read: graders
+    compare what these readers return with the gold answer.
+    """
+    if name.startswith("extract:"):
+        from inferplan.grading.extract import get_extractor
+
+        return get_extractor(name[len("extract:"):])
+    if name.startswith("regex:"):
+        return make_regex_reader(name[len("regex:"):])
+    try:
+        return _READERS[name]
+    except KeyError:
+        raise InputError(f"unknown grader {name!r}; choose one of {', '.join(GRADERS)}") from None

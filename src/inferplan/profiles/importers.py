@@ -27,7 +27,8 @@ from typing import Callable, Iterator
 
 from inferplan.errors import InputError
 from inferplan._util.jsonl import read_json_lines
-from inferplan.profiles.store import ConfigSpec, ProfileWriter
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter
 
 KINDS = ("boinf", "osca", "esc")
 _BATCH = 20_000  # records per flushed write: few fsyncs, bounded memory

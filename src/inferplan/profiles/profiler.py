@@ -25,7 +25,8 @@ from inferplan.errors import InputError
 from inferplan.tasks import builtin
 from inferplan.tasks import templates as prompts
 from inferplan.grading.task_grader import TaskGrader
-from inferplan.profiles.store import ConfigSpec, ProfileWriter
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter
 from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from inferplan.errors import ConflictError, InputError
+from inferplan.profiles.header import ConfigSpec, ProfileHeader
 
 FORMAT = "inferplan.profile/1"
 FORMAT_NAME, FORMAT_MAJOR = "inferplan.profile", 1
@@ -26,23 +27,6 @@ RECORD_FIELDS = (
     "problem", "config", "index", "seed", "answer", "correct", "completion_tokens",
     "prompt_tokens", "seconds", "logprob", "finish",
 )
-
-
-@dataclass(frozen=True)
-class ConfigSpec:
-    """One sampling configuration: a name and its settings (temperature, …)."""
-
-    name: str
-    temperature: float | None = None
-    settings: dict = field(default_factory=dict)  # top_p, model, prompt variant …
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "temperature": self.temperature, **self.settings}
-
-    @classmethod
-    def from_json(cls, d: dict) -> "ConfigSpec":
-        rest = {k: v for k, v in d.items() if k not in ("name", "temperature")}
-        return cls(name=str(d["name"]), temperature=d.get("temperature"), settings=rest)
 
 
 def check_format(value: object, name: str, major: int, path: Path | str) -> None:
@@ -75,7 +59,7 @@ class SampleTable:
     strings are in ``answer_names[problem][id]``.
     """
 
-    header: dict
+    header: ProfileHeader
     problems: tuple[str, ...]
     configs: tuple[ConfigSpec, ...]
     problem: np.ndarray  # int32 index into problems
@@ -102,7 +86,7 @@ class SampleTable:
 
     def split(self) -> dict | None:
         """The profile's own train/test split of problem ids, if it has one."""
-        return self.header.get("split")
+        return self.header.split
 
 
 def read_header(path: Path | str) -> dict:
@@ -157,12 +141,12 @@ def _num(v: object) -> float:
 def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     """Read a profile into a :class:`SampleTable` (later duplicates of a key win)."""
     path = Path(path)
-    header = read_header(path)
-    configs = tuple(ConfigSpec.from_json(c) for c in header.get("configs", []))
+    header = ProfileHeader.parse(read_header(path), path)
+    configs = header.configs
     config_ix = {c.name: i for i, c in enumerate(configs)}
     problem_ix: dict[str, int] = {}
-    for p in header.get("problem_ids", []) or []:
-        problem_ix.setdefault(str(p), len(problem_ix))
+    for p in header.problem_ids:
+        problem_ix.setdefault(p, len(problem_ix))
     answers: list[dict[str, int]] = [{} for _ in problem_ix]
     rows: dict[tuple[int, int, int], tuple] = {}
     for rec in iter_records(path):

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import beta
 
 from inferplan.profiles.store import load_profile
+from inferplan.stats.estimators import pass_at_k
+from inferplan.stats.intervals import beta_interval
+from inferplan.profiles.throughput import measured_throughput
 
 LEVEL = 0.95
 
@@ -57,50 +59,6 @@ class ProfileSummary:
     level: float = LEVEL
 
 
-def pass_at_k(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
-    """Unbiased pass@k per problem: 1 − C(n−c, k)/C(n, k), as a product (no overflow)."""
-    out = np.ones(len(n))
-    for i, (ni, ci) in enumerate(zip(n, c)):
-        if ni - ci >= k:
-            out[i] = 1.0 - np.prod(1.0 - k / np.arange(ni - ci + 1, ni + 1))
-    return out
-
-
-def jeffreys(mean: float, n_eff: int, level: float = LEVEL) -> tuple[float, float]:
-    """Equal-tailed Jeffreys interval for a proportion ``mean`` observed over ``n_eff`` units."""
-    a, b = 0.5 + n_eff * mean, 0.5 + n_eff * (1 - mean)
-    tail = (1 - level) / 2
-    # At 0 or 1 the equal-tailed bound would exclude the estimate itself (Brown, Cai &
-    # DasGupta's modification: the interval then reaches the boundary).
-    low = 0.0 if mean <= 0 else float(beta.ppf(tail, a, b))
-    high = 1.0 if mean >= 1 else float(beta.ppf(1 - tail, a, b))
-    return low, high
-
-
-def _throughput(path: Path) -> tuple[float | None, float | None]:
-    """Tokens and samples per second, from each run's records ("run", "t" written by profile)."""
-    import json
-
-    runs: dict[int, list[float]] = {}
-    with path.open("r", encoding="utf-8") as f:
-        next(f, None)
-        for line in f:
-            if '"run"' not in line:
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line
-            r = runs.setdefault(int(rec["run"]), [0.0, 0.0, 0.0])
-            r[0] = max(r[0], float(rec.get("t") or 0.0))
-            r[1] += float(rec.get("completion_tokens") or 0)
-            r[2] += 1
-    wall = sum(r[0] for r in runs.values())
-    if wall <= 0:
-        return None, None
-    return sum(r[1] for r in runs.values()) / wall, sum(r[2] for r in runs.values()) / wall
-
-
 def summarize(path: Path | str) -> ProfileSummary:
     """Summarise the profile at ``path``."""
     path = Path(path)
@@ -114,7 +72,9 @@ def summarize(path: Path | str) -> ProfileSummary:
         has = n > 0
         frac = np.where(has, c / np.maximum(n, 1), 0.0)
         m = float(frac[has].mean()) if has.any() else float("nan")
-        low, high = jeffreys(m, int(has.sum())) if has.any() else (float("nan"), float("nan"))
+        # Samples of one problem are correlated: the effective size is the number of problems.
+        low, high = (map(float, beta_interval(m * has.sum(), has.sum(), LEVEL)) if has.any()
+                     else (float("nan"), float("nan")))
         k = int(n[has].min()) if has.any() else 0
         pk = float(pass_at_k(n[has], c[has], k).mean()) if k > 0 else float("nan")
         toks = tab.completion_tokens[sel]
@@ -127,15 +87,13 @@ def summarize(path: Path | str) -> ProfileSummary:
             tokens_median=float(np.median(toks)) if toks.size else None,
             tokens_p90=float(np.percentile(toks, 90)) if toks.size else None,
         ))
-    tps, sps = _throughput(path)
+    speed = measured_throughput(path)
     split = tab.split()
     h = tab.header
-    model = h.get("model") or {}
     return ProfileSummary(
-        path=path, model=str(model.get("spec") or model.get("name") or model.get("path") or "?"),
-        backend=str((h.get("backend") or {}).get("name", "?")),
-        tasks=str((h.get("tasks") or {}).get("source") or (h.get("tasks") or {}).get("name") or "?"),
+        path=path, model=h.model_label, backend=str(h.backend.get("name", "?")),
+        tasks=str(h.tasks.get("source") or h.tasks.get("name") or "?"),
         problems=P, samples=tab.n_samples, configs=tuple(configs),
         split={k: len(v) for k, v in split.items()} if split else None,
-        tokens_per_second=tps, samples_per_second=sps,
+        tokens_per_second=speed.tokens_per_second, samples_per_second=speed.samples_per_second,
     )

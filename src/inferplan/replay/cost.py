@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from inferplan.errors import InputError
-from inferplan.profiles.store import SampleTable, iter_records
+from inferplan.profiles.store import SampleTable
+from inferplan.profiles.throughput import measured_throughput
 
 UNITS = ("tokens", "samples", "seconds", "usd", "flops")
 
@@ -84,69 +85,27 @@ class CostModel:
 
 
 def cost_model_for(table: SampleTable, unit: str, *, price_in: float = 0.0, price_out: float = 0.0,
-                   profile: Path | str | None = None) -> CostModel:
+                   profile: Path | str | None = None, parameters: float | None = None) -> CostModel:
     """A cost model configured from the profile header and its measured timings.
 
     Pass the ``profile`` path to time unit ``seconds`` by the profiling runs' wall
     clock (records' ``run``/``t``) rather than per-sample times / batch width.
+    ``parameters`` (for flops) overrides the header's count: older profiles lack it,
+    and only the caller may read a model file for it (the planner never does).
     """
     if unit not in UNITS:
         raise InputError(f"unknown unit {unit!r} (choose from {', '.join(UNITS)})")
     if unit == "usd" and price_in <= 0 and price_out <= 0:
         raise InputError("unit 'usd' needs --price-in and/or --price-out (USD per million tokens)")
     header = table.header
-    return CostModel(unit=unit, shared_prefix=shared_prefix(header), price_in=price_in, price_out=price_out,
-                     parameters=parameter_count(header) if unit == "flops" else None,
+    return CostModel(unit=unit, shared_prefix=header.shared_prefix, price_in=price_in, price_out=price_out,
+                     parameters=(parameters or header.parameters) if unit == "flops" else None,
                      seconds_per_token=_timing(table, profile) if unit == "seconds" else None)
 
 
 def _timing(table: SampleTable, profile: Path | str | None) -> float | None:
-    wall = wall_seconds_per_token(profile) if profile is not None and not table.header.get("throughput") else None
+    wall = measured_throughput(profile).seconds_per_token if profile is not None and not table.header.throughput else None
     return wall or seconds_per_token(table)
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def shared_prefix(header: dict) -> bool:
-    """Whether the backend evaluated a prompt once for all N samples.
-
-    ``inferplan profile`` records it in header["backend"]; older profiles only
-    name the backend, and of ours only transformers prefills once per row.
-    """
-    backend = _dict(header.get("backend"))
-    if "supports_shared_prefix" in backend:
-        return bool(backend["supports_shared_prefix"])
-    return backend.get("name") != "transformers"
-
-
-def parameter_count(header: dict) -> float | None:
-    """The model's parameter count: header["model"]["parameters"], else the local GGUF's metadata."""
-    model = _dict(header.get("model"))
-    params = model.get("parameters") or header.get("parameters")
-    if params:
-        return float(params)
-    path = model.get("path")
-    if isinstance(path, str) and path.endswith(".gguf"):
-        # Profiles made before the header carried the count: the GGUF header has it (milliseconds).
-        from inferplan.backends.gguf_info import read_gguf_info
-        from inferplan.errors import ModelError
-        try:
-            return float(read_gguf_info(path).parameters) or None
-        except (OSError, ModelError, ValueError):
-            return None
-    return None
-
-
-def batch_width(header: dict) -> int:
-    """Samples the profiler decoded concurrently (llama.cpp ``parallel``), 1 if unrecorded."""
-    backend = _dict(header.get("backend"))
-    for where in (_dict(header.get("engine")), _dict(backend.get("settings")), backend):
-        width = where.get("parallel")
-        if isinstance(width, (int, float)) and width >= 1:
-            return int(width)
-    return 1
 
 
 def seconds_per_token(table: SampleTable) -> float | None:
@@ -156,7 +115,7 @@ def seconds_per_token(table: SampleTable) -> float | None:
     ``seconds`` is its own wall time while ``parallel`` samples shared the decode
     batch, so the time attributable to one sample is its wall time / the width.
     """
-    throughput = _dict(table.header.get("throughput"))
+    throughput = table.header.throughput or {}
     rates = [float(v) for v in throughput.values() if isinstance(v, (int, float)) and v > 0]
     if rates:
         return 1.0 / max(rates)
@@ -164,25 +123,4 @@ def seconds_per_token(table: SampleTable) -> float | None:
     ok = ~np.isnan(secs) & ~np.isnan(comp) & (comp > 0) & (secs > 0)
     if not ok.any():
         return None
-    return float(secs[ok].sum() / comp[ok].sum()) / batch_width(table.header)
-
-
-def wall_seconds_per_token(profile: Path | str) -> float | None:
-    """Wall seconds per completion token of the profiling runs, from the records' clocks.
-
-    ``inferplan profile`` stamps each record with its run id and ``t`` (seconds since
-    that run started, at the sample's end). A run's wall span (first sample's start to
-    last sample's end) over its completion tokens is the real throughput at the batch
-    width used — including prefill and slots left idle, which per-sample times miss.
-    """
-    spans: dict[object, list[float]] = {}
-    for rec in iter_records(profile):
-        run, t, secs, tok = rec.get("run"), rec.get("t"), rec.get("seconds"), rec.get("completion_tokens")
-        if run is None or not isinstance(t, (int, float)) or not isinstance(tok, (int, float)):
-            continue
-        start = t - (secs if isinstance(secs, (int, float)) else 0.0)
-        lo_hi = spans.setdefault(run, [start, t, 0.0])
-        lo_hi[0], lo_hi[1], lo_hi[2] = min(lo_hi[0], start), max(lo_hi[1], t), lo_hi[2] + tok
-    wall = sum(max(0.0, hi - lo) for lo, hi, _ in spans.values())
-    tokens = sum(n for _, _, n in spans.values())
-    return wall / tokens if wall > 0 and tokens > 0 else None
+    return float(secs[ok].sum() / comp[ok].sum()) / table.header.batch_width

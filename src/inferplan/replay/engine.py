@@ -18,6 +18,7 @@ import numpy as np
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation, score, step_outcomes
 from inferplan.replay.cost import CostModel
+from inferplan.stats.intervals import bootstrap_mean
 from inferplan.policy.stopping import StoppingRule, Tally
 from inferplan.profiles.store import SampleTable
 
@@ -268,11 +269,6 @@ class Estimate:
 
 def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
     P = len(o.accuracy)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, P, size=(boot, P))
-    acc_b = o.accuracy[idx].mean(axis=1)
-    cost_b = o.cost[idx].mean(axis=1)
-    lo, hi = np.quantile(acc_b, [0.025, 0.975])
-    clo, chi = np.quantile(cost_b, [0.025, 0.975])
+    (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), 0.95, boot, seed)
     return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
                     (float(clo), float(chi)), float(o.samples.mean()), P)

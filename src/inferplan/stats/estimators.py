@@ -21,28 +21,28 @@ from scipy.special import gammaln, roots_legendre, xlog1py, xlogy
 __all__ = ["pass_at_k", "maj_at_k", "maj_at_k_problem", "best_of_k"]
 
 
-def pass_at_k(n: np.ndarray | int, c: np.ndarray | int, k: int) -> np.ndarray:
-    """Per-problem unbiased pass@k, ``1 − C(n−c, k)/C(n, k)``; needs k ≤ n.
+def pass_at_k(n: np.ndarray | int, c: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
+    """Per-problem unbiased pass@k, ``1 − C(n−c, k)/C(n, k)`` (Chen et al.); needs k ≤ n.
 
-    Uses the product form ``Π_{j=n−c+1}^{n} (1 − k/j)`` as a difference of cumulative
-    log sums, so it never overflows and costs O(max n) for any number of problems.
+    ``k`` may be an array broadcast against ``n`` (a mix draws a different k of each
+    configuration); pass@0 is 0. The binomial ratio is taken in log-gamma form, so it
+    never overflows, for any number of problems at once.
     """
     n = np.asarray(n, dtype=np.int64)
     c = np.asarray(c, dtype=np.int64)
-    k = int(k)
-    if k < 1:
-        raise ValueError("k must be ≥ 1")
+    k = np.asarray(k, dtype=np.int64)
+    if np.any(k < 0):
+        raise ValueError("k must be ≥ 0")
     if np.any(n < k):
-        raise ValueError(f"pass@{k} needs at least {k} samples per problem (have {int(n.min())})")
+        raise ValueError(f"pass@{int(np.max(k))} needs at least {int(np.max(k))} samples per problem "
+                         f"(have {int(np.min(n))})")
     if np.any((c < 0) | (c > n)):
         raise ValueError("correct counts must lie in 0..n")
-    top = int(n.max()) if n.size else 0
-    j = np.arange(1, top + 1, dtype=np.float64)
-    # log(1 − k/j) for j > k; terms with j ≤ k only occur when n − c < k (result 1).
-    terms = np.where(j > k, np.log(np.clip(1.0 - k / j, 1e-300, None)), 0.0)
-    cum = np.concatenate([[0.0], np.cumsum(terms)])
-    fail = np.exp(cum[n] - cum[n - c])
-    return np.where(n - c < k, 1.0, 1.0 - fail)
+    wrong = n - c
+    with np.errstate(invalid="ignore"):
+        log_miss = (gammaln(wrong + 1) - gammaln(np.maximum(wrong - k, 0) + 1) - gammaln(n + 1) + gammaln(n - k + 1))
+    # k > n − c: every k-subset holds a correct sample.
+    return np.where(k > wrong, 1.0, -np.expm1(np.where(k > wrong, 0.0, log_miss)))
 
 
 # ---------------------------------------------------------------- majority vote

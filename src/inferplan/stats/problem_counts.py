@@ -87,7 +87,7 @@ def problem_covariates(table: SampleTable, samples: np.ndarray | None = None) ->
     Columns as in :data:`COVARIATES`: log of the mean completion tokens, distinct answers
     per sample, the modal answer's share and the share of samples without an answer —
     what a profile knows about a problem beyond its correct count (used by
-    :class:`~inferplan.fit.curves.covariate.CovariateDifficulty`). Problems without
+    :class:`~inferplan.fitting.curves.covariate.CovariateDifficulty`). Problems without
     samples get the column means.
     """
     rows = np.arange(table.n_samples) if samples is None else np.asarray(samples)

@@ -85,18 +85,7 @@ class LlamaCppBackend:
             raise ModelError(f"llama.cpp could not load the model: {self.path}")
         self._vocab = L.llama_model_get_vocab(self._model)
         self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
-        self.n_batch = max(512, 2 * self.parallel)
-        cp = L.llama_context_default_params()
-        cp.n_seq_max = 2 * self.parallel  # sample slots + prompt holders
-        cp.n_ctx = settings.ctx * cp.n_seq_max  # llama.cpp splits it into n_seq_max streams
-        cp.n_batch = cp.n_ubatch = self.n_batch
-        cp.kv_unified = False
-        cp.n_threads = cp.n_threads_batch = self.threads
-        cp.no_perf = True
-        self._ctx = L.llama_init_from_model(self._model, cp)
-        if not self._ctx:
-            L.llama_model_free(self._model)
-            raise ModelError(f"llama.cpp could not create a context (ctx={settings.ctx}) for {self.path}")
+        self._ctx = self._new_context(settings.ctx)
         self.n_ctx = L.llama_n_ctx_seq(self._ctx)  # tokens per sequence (prompt + completion)
         self._memory = L.llama_get_memory(self._ctx)
         self._piece_cache: dict[int, bytes] = {}
@@ -113,6 +102,23 @@ class LlamaCppBackend:
                       "parallel": self.parallel, "extra_bufts": self.extra_bufts, "weights": self.weights,
                       "llama_cpp": getattr(L, "__version__", "?")},
         )
+
+    def _new_context(self, ctx: int):
+        """A context with one KV stream of ``ctx`` tokens per sample slot and per prompt holder."""
+        L = self._L
+        self.n_batch = max(512, 2 * self.parallel)
+        cp = L.llama_context_default_params()
+        cp.n_seq_max = 2 * self.parallel  # sample slots + prompt holders
+        cp.n_ctx = ctx * cp.n_seq_max  # llama.cpp splits it into n_seq_max streams
+        cp.n_batch = cp.n_ubatch = self.n_batch
+        cp.kv_unified = False
+        cp.n_threads = cp.n_threads_batch = self.threads
+        cp.no_perf = True
+        context = L.llama_init_from_model(self._model, cp)
+        if not context:
+            L.llama_model_free(self._model)
+            raise ModelError(f"llama.cpp could not create a context (ctx={ctx}) for {self.path}")
+        return context
 
     # -- text <-> tokens -------------------------------------------------------------
 

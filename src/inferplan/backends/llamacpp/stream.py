@@ -14,58 +14,16 @@ and a decode never runs out of cache mid-sample.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.backends.llamacpp.slots import Slot, make_sampler
+from inferplan.backends.llamacpp.stream_state import HeldPrompt, StreamRequest, defer_sigint
 from inferplan.errors import BackendError, InputError
-
-
-def _defer_sigint(flag: list[int]):
-    """Turn Ctrl-C into a note in ``flag`` while the stream runs; returns the undo.
-
-    llama.cpp calls back into Python (its log callback) during a decode. A
-    KeyboardInterrupt raised inside a ctypes callback is printed and swallowed, so
-    Ctrl-C would be lost; the stream raises it itself after the step instead.
-    """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return lambda: None
-    signal.signal(signal.SIGINT, lambda signum, frame: flag.append(signum))
-    return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-@dataclass
-class _Prompt:
-    """A prompt prefix (all tokens but the last) held in a holder sequence."""
-
-    key: tuple[int, ...]
-    seq: int
-    filled: int = 0  # tokens decoded so far
-    users: int = 0  # requests with samples still to start
-
-    @property
-    def ready(self) -> bool:
-        return self.filled == len(self.key)
-
-
-@dataclass
-class _Req:
-    number: int
-    request: SampleRequest
-    tokens: list[int]
-    stops: tuple[bytes, ...]
-    started: int = 0  # samples handed to slots
-    cancelled: bool = False
-    prompt: _Prompt | None = None
-    live: set = field(default_factory=set)
 
 
 class LlamaCppStream:
@@ -77,9 +35,9 @@ class LlamaCppStream:
         self._P = backend.parallel
         self._slots: list[Slot | None] = [None] * self._P
         self._free_holders = list(range(2 * self._P - 1, self._P - 1, -1))
-        self._prompts: OrderedDict[tuple[int, ...], _Prompt] = OrderedDict()  # LRU order
-        self._reqs: list[_Req] = []
-        self._pending: deque[_Req] = deque()  # requests with samples not yet started
+        self._prompts: OrderedDict[tuple[int, ...], HeldPrompt] = OrderedDict()  # LRU order
+        self._reqs: list[StreamRequest] = []
+        self._pending: deque[StreamRequest] = deque()  # requests with samples not yet started
         self._done: deque[Completion] = deque()
         self._batch = L.llama_batch_init(backend.n_batch, 0, 1)
         self._ignore_eos = bool(backend.settings.extra.get("ignore_eos"))
@@ -111,7 +69,7 @@ class LlamaCppStream:
                     f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens}) exceeds the "
                     f"context of {self._b.n_ctx} tokens per sample; raise --ctx or lower --max-tokens"
                 )
-            req = _Req(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s))
+            req = StreamRequest(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s))
             self._reqs.append(req)
             if request.n > 0:
                 self._pending.append(req)
@@ -140,7 +98,7 @@ class LlamaCppStream:
 
     def __iter__(self) -> Iterator[Completion]:
         interrupted: list[int] = []
-        restore = _defer_sigint(interrupted)
+        restore = defer_sigint(interrupted)
         try:
             while True:
                 while self._done:
@@ -193,7 +151,7 @@ class LlamaCppStream:
             if not free:
                 break
 
-    def _hold_prompt(self, req: _Req) -> bool:
+    def _hold_prompt(self, req: StreamRequest) -> bool:
         key = tuple(req.tokens[:-1])
         prompt = self._prompts.get(key)
         if prompt is None:
@@ -203,25 +161,25 @@ class LlamaCppStream:
                 if unused is None:
                     return False
                 self._drop_prompt(unused)
-            prompt = _Prompt(key, self._free_holders.pop())
+            prompt = HeldPrompt(key, self._free_holders.pop())
             self._prompts[key] = prompt
         self._prompts.move_to_end(key)
         prompt.users += 1
         req.prompt = prompt
         return True
 
-    def _drop_prompt(self, prompt: _Prompt) -> None:
+    def _drop_prompt(self, prompt: HeldPrompt) -> None:
         self._L.llama_memory_seq_rm(self._b._memory, prompt.seq, -1, -1)
         del self._prompts[prompt.key]
         self._free_holders.append(prompt.seq)
 
-    def _release_prompt(self, req: _Req) -> None:
+    def _release_prompt(self, req: StreamRequest) -> None:
         # The prompt stays cached (a later round of the same prompt skips prefill)
         # until its holder is needed for another prompt.
         if req.prompt is not None:
             req.prompt.users -= 1
 
-    def _start(self, req: _Req, s: int) -> None:
+    def _start(self, req: StreamRequest, s: int) -> None:
         i = req.started
         req.started += 1
         r = req.request

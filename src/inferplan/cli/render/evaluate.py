@@ -6,7 +6,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, fmt_interval, out, print_json
-from inferplan.run.evaluate import EvaluationResult
+from inferplan.runner.evaluate import EvaluationResult
 
 
 class EvalProgress:
@@ -56,15 +56,10 @@ def evaluation_json(r: EvaluationResult) -> dict:
 
 
 def checks(r: EvaluationResult) -> dict:
-    """Did reality match the prediction? (None where there is nothing to compare.)"""
-    p, z, b = r.predicted, r.realised, r.baseline
-    out: dict = {"accuracy_in_predicted_interval": None, "cost_within_15pct": None, "beats_fixed_n": None}
-    if p is not None:
-        out["accuracy_in_predicted_interval"] = bool(p.accuracy_ci[0] <= z.accuracy <= p.accuracy_ci[1])
-        out["cost_within_15pct"] = bool(abs(z.cost_per_query - p.cost) <= 0.15 * p.cost) if p.cost else None
-    if b is not None:
-        out["beats_fixed_n"] = bool(z.accuracy >= b.accuracy)
-    return out
+    """The core's verdict under its documented JSON names."""
+    c = r.checks
+    return {"accuracy_in_predicted_interval": c.accuracy_in_predicted_interval,
+            "cost_within_15pct": c.cost_within_tolerance, "beats_fixed_n": c.beats_fixed_n}
 
 
 def render_evaluation(r: EvaluationResult, json_out: bool) -> None:

@@ -10,8 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, out, print_json, warn
-from inferplan.run.planned import PlannedResult
-from inferplan.run.runner import QueryResult
+from inferplan.runner.results import QueryResult
 
 
 class _RichLogHandler(logging.Handler):
@@ -47,7 +46,7 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     }
     if not timing:
         del obj["seconds"]
-    if isinstance(r, PlannedResult):  # planned runs also say why the query stopped
+    if r.rule is not None:  # planned runs also say why the query stopped
         obj.update({"rule": r.rule, "statistic": None if r.statistic != r.statistic else round(r.statistic, 6),
                     "wasted_tokens": r.wasted_tokens, "configs": list(r.configs)})
     if show_samples:
@@ -84,7 +83,7 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
         f"({r.completion_tokens / max(r.samples, 1):.1f}/sample) · {r.prompt_tokens} prompt tokens · "
         f"{r.seconds:.1f} s[/dim]", highlight=False,
     )
-    if isinstance(r, PlannedResult):
+    if r.rule is not None:
         out.print(f"[dim]stopped by {escape(r.stop_reason)} ({escape(r.rule)}, statistic {r.statistic:.3g})[/dim]",
                   highlight=False)
     if show_samples:

@@ -17,10 +17,10 @@ from typing import Callable
 import numpy as np
 
 from inferplan.errors import InputError
-from inferplan.fit.curves import MajorityCurve
+from inferplan.fitting.curves import MajorityCurve
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_indices, bootstrap_mean
-from inferplan.fit.model_select import FAMILIES, Selection, make_difficulty, powerlaw_fit, select_family
+from inferplan.fitting.model_select import FAMILIES, Selection, make_difficulty, powerlaw_fit, select_family
 from inferplan.stats.problem_counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable
 

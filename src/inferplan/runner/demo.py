@@ -19,15 +19,14 @@ from typing import Callable
 import numpy as np
 
 from inferplan.backends import DEFAULT_MODEL, BackendSettings, open_backend
-from inferplan.run.evaluate import EvaluationResult, evaluate_plan
-from inferplan.run.planned import PlannedResult, run_plan
-from inferplan.fit.report import FitReport, fit
-from inferplan.plan.plan_file import save_plan
-from inferplan.plan.search import PlanResult, plan
+from inferplan.fitting.report import FitReport
+from inferplan.planner.plan_file import save_plan
+from inferplan.planner.search import PlanResult
+from inferplan.profiles.profile import Profile
+from inferplan.profiles.profiler import ProfileResult, Progress
+from inferplan.runner.evaluate import EvaluationResult
+from inferplan.runner.results import QueryResult
 from inferplan.tasks import builtin
-from inferplan.profiles.profiler import ProfileOptions, ProfileResult, Progress, run_profile
-from inferplan.profiles.store import load_profile
-from inferplan.run.runner import Query
 
 EXAMPLES = ("What is 23 + 19?", "What is 8 × 7?", "Tom has 12 apples and gives away 5. How many are left?")
 BUDGET_SAMPLES = 4  # the demo's budget: about this many samples' worth of tokens per question
@@ -54,12 +53,12 @@ class DemoResult:
     plan: PlanResult
     plan_path: Path
     evaluation: EvaluationResult
-    answers: tuple[PlannedResult, ...]
+    answers: tuple[QueryResult, ...]
 
 
-def default_budget(profile: Path, samples: int = BUDGET_SAMPLES) -> float:
+def default_budget(profile: Profile, samples: int = BUDGET_SAMPLES) -> float:
     """Tokens per question of ``samples`` typical samples plus the (shared) prompt."""
-    table = load_profile(profile)
+    table = profile.table
     prompt = float(np.nanmedian(table.prompt_tokens)) if table.n_samples else 0.0
     completion = float(np.nanmean(table.completion_tokens)) if table.n_samples else 0.0
     return round(prompt + samples * completion, 1)
@@ -67,29 +66,28 @@ def default_budget(profile: Path, samples: int = BUDGET_SAMPLES) -> float:
 
 def run_demo(settings: DemoSettings, *, on_step: Callable[[str, object], None] = lambda name, value: None,
              on_progress: Callable[[Progress], None] | None = None) -> DemoResult:
-    """Run every step on one loaded model; report each through ``on_step(name, result)``."""
+    """Run every step through the public API on one loaded model; report each through ``on_step(name, result)``."""
+    from inferplan import api  # the demo is a client of the API, like the CLI
+
     work = settings.workdir
     work.mkdir(parents=True, exist_ok=True)
-    profile_path = work / "profile.jsonl"
     backend = open_backend(settings.model, settings.backend)
     try:
         on_step("model", backend.info)
-        prof = run_profile(ProfileOptions(
-            out=profile_path, model=settings.model, tasks=settings.tasks, temperatures=settings.temperatures,
-            samples=settings.samples, limit=settings.problems, seed=settings.seed, backend=settings.backend,
-        ), backend=backend, on_progress=on_progress)
-        on_step("profile", prof)
-        report = fit(str(profile_path), (32, 100), seed=settings.seed)
+        prof = api.profile(settings.model, out=work / "profile.jsonl", tasks=settings.tasks,
+                           temperatures=settings.temperatures, samples=settings.samples, limit=settings.problems,
+                           seed=settings.seed, backend=backend, on_progress=on_progress)
+        on_step("profile", prof.run)
+        report = api.fit(prof, at=(32, 100), seed=settings.seed)
         on_step("fit", report)
-        budget = settings.budget or default_budget(profile_path)
-        planned = plan(profile_path, budget=budget, unit="tokens", seed=settings.seed)
+        budget = settings.budget or default_budget(prof)
+        planned = api.plan(prof, budget=budget, unit="tokens", seed=settings.seed, fit=report)
         plan_path = save_plan(planned.plan, work / "plan.json")
         on_step("plan", planned)
-        evaluation = evaluate_plan(plan_path, backend=backend, seed=settings.seed + 1)
+        evaluation = api.evaluate(planned.plan, model=backend, seed=settings.seed + 1)
         on_step("evaluate", evaluation)
-        queries = [Query(id=i + 1, prompt=q) for i, q in enumerate(settings.examples)]
-        answers = tuple(run_plan(queries, backend, planned.plan))
+        answers = tuple(api.run(planned.plan, list(settings.examples), model=backend))
         on_step("answers", answers)
     finally:
         backend.close()
-    return DemoResult(prof, report, planned, plan_path, evaluation, answers)
+    return DemoResult(prof.run, report, planned, plan_path, evaluation, answers)

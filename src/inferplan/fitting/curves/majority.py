@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.fit.curves.base import CurveEstimator, as_k, as_rng
+from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 
 
 class MajorityCurve(CurveEstimator):

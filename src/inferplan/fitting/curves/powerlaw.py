@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.fit.curves.base import CurveEstimator, as_k
+from inferplan.fitting.curves.base import CurveEstimator, as_k
 
 
 class PowerLawCurve(CurveEstimator):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.fit.curves.base import CurveEstimator, as_rng
-from inferplan.fit.curves.difficulty import BetaBinomialDifficulty
+from inferplan.fitting.curves.base import CurveEstimator, as_rng
+from inferplan.fitting.curves.difficulty import BetaBinomialDifficulty
 
 
 class AveragedDifficulty(CurveEstimator):

@@ -6,10 +6,10 @@
 - :class:`MajorityCurve` — saturating maj@k from Dirichlet-smoothed answer distributions.
 """
 
-from inferplan.fit.curves.averaged import AveragedDifficulty
-from inferplan.fit.curves.base import CurveEstimator
-from inferplan.fit.curves.difficulty import BetaBinomialDifficulty, log_betabinom
-from inferplan.fit.curves.majority import MajorityCurve
-from inferplan.fit.curves.powerlaw import PowerLawCurve
+from inferplan.fitting.curves.averaged import AveragedDifficulty
+from inferplan.fitting.curves.base import CurveEstimator
+from inferplan.fitting.curves.difficulty import BetaBinomialDifficulty, log_betabinom
+from inferplan.fitting.curves.majority import MajorityCurve
+from inferplan.fitting.curves.powerlaw import PowerLawCurve
 
 __all__ = ["AveragedDifficulty", "CurveEstimator", "BetaBinomialDifficulty", "PowerLawCurve", "MajorityCurve", "log_betabinom"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.fit.curves import AveragedDifficulty, BetaBinomialDifficulty, PowerLawCurve
+from inferplan.fitting.curves import AveragedDifficulty, BetaBinomialDifficulty, PowerLawCurve
 from inferplan.stats.estimators import pass_at_k
 
 FAMILIES = ("beta-binomial-averaged", "power-law")
@@ -119,7 +119,7 @@ def covariate_cv(table, rows: np.ndarray | None = None, n_splits: int = 3, rando
     of those samples) and predict pass@m, m = samples per problem, which is then
     compared with the unbiased pass@m of all the samples. Uses only the user's data.
     """
-    from inferplan.fit.curves.covariate import CovariateDifficulty
+    from inferplan.fitting.curves.covariate import CovariateDifficulty
     from inferplan.stats.problem_counts import problem_covariates
 
     rows = np.arange(table.n_samples) if rows is None else np.asarray(rows)

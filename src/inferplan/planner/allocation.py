@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import special
 
 from inferplan.errors import InputError
+from inferplan.stats.estimators import pass_at_k
 from inferplan.replay.engine import Dense
 
 
@@ -49,13 +49,7 @@ def coverage_exact(k: np.ndarray, n: np.ndarray, c: np.ndarray) -> np.ndarray:
     k = np.broadcast_to(np.asarray(k, dtype=np.float64), n.shape)
     if (k > n).any():
         raise InputError("mix asks for more samples of a configuration than were recorded")
-    bad = n - c
-    # C(n−c, k) / C(n, k) via log-gamma; zero when k exceeds the wrong samples.
-    with np.errstate(invalid="ignore"):
-        log_ratio = (special.gammaln(bad + 1) - special.gammaln(np.maximum(bad - k, 0) + 1)
-                     - special.gammaln(n + 1) + special.gammaln(n - k + 1))
-    miss = np.where(k > bad, 0.0, np.exp(log_ratio))
-    return 1.0 - miss.prod(axis=1)
+    return 1.0 - (1.0 - pass_at_k(n, c, k)).prod(axis=1)
 
 
 def greedy(objective: Callable[[np.ndarray], float], unit_cost: np.ndarray, budget: float,

@@ -1,4 +1,5 @@
-"""Execute a plan on queries: rounds sized by the stopping rule, the planned mix, stop and cancel.
+"""The run engine: execute a plan on queries — rounds sized by the stopping rule, the planned
+mix, stop and cancel. A fixed-N run is the plan ``fixed:N`` (:mod:`inferplan.runner.fixed`).
 
 Every query starts with the fewest samples that could satisfy its stopping rule
 (ConSol's optimistic lookahead); when a round is in, the rule sees the answers in
@@ -17,13 +18,15 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from inferplan.backends.base import Backend, Completion, SampleRequest
-from inferplan.errors import InputError
-from inferplan.plan.plan_file import Plan
-from inferplan.replay.engine import schedule
+from inferplan.errors import InputError, InvalidValue
+from inferplan.planner.plan_file import Plan
 from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.vote import majority, vote_counts
-from inferplan.tasks.prompt_spec import answer_reader, render_text
-from inferplan.run.runner import Query, QueryResult
+from inferplan.replay.engine import schedule
+from inferplan.runner.fixed import FIXED
+from inferplan.runner.queries import Query
+from inferplan.runner.results import QueryResult
+from inferplan.tasks.prompt_spec import PromptSpec
 
 DEFAULT_MAX_TOKENS = 256
 # Queries in flight at once, per parallel slot of the backend. One per slot keeps
@@ -39,22 +42,12 @@ Verifier = Callable[[int, str], bool]
 
 @dataclass(frozen=True)
 class PlanOverrides:
-    """Command-line limits on top of a plan (they can only tighten it)."""
+    """Limits on top of a plan (they can only tighten it), the seed and a system message."""
 
     max_samples: int | None = None
     max_tokens: int | None = None
     seed: int = 0
     system: str | None = None
-
-
-@dataclass(frozen=True)
-class PlannedResult(QueryResult):
-    """A query answered under a plan: the fields of ``run`` plus the rule's view."""
-
-    rule: str = ""
-    statistic: float = float("nan")  # the rule's statistic when the query stopped
-    wasted_tokens: int = 0  # tokens of samples finished after the rule had fired
-    configs: tuple[str, ...] = ()  # configuration of each consumed sample
 
 
 @dataclass
@@ -72,7 +65,7 @@ class _Query:
     accepted: int | None = None  # first sample a verifier accepted (oracle)
     stopped: bool = False
     wasted: int = 0
-    start: float = 0.0
+    start: float = float("inf")  # when its first sample started decoding
     end: float = 0.0
 
 
@@ -80,17 +73,17 @@ def effective_rule(plan: Plan, overrides: PlanOverrides) -> StoppingRule:
     rule = plan.rule
     if overrides.max_samples is not None:
         if overrides.max_samples < 1:
-            raise InputError(f"--max-samples must be at least 1, got {overrides.max_samples}")
+            raise InvalidValue("max_samples", f"{{name}} must be at least 1, got {overrides.max_samples}")
         cap = min(rule.max_samples, overrides.max_samples)
         rule = replace(rule, max_samples=cap, min_samples=min(rule.min_samples, cap))
     return rule
 
 
 def effective_max_tokens(plan: Plan, overrides: PlanOverrides) -> int:
-    planned = plan.max_tokens or plan.prompt.get("max_tokens") or DEFAULT_MAX_TOKENS
+    planned = plan.max_tokens or (plan.prompt and plan.prompt.max_tokens) or DEFAULT_MAX_TOKENS
     if overrides.max_tokens is not None:
         if overrides.max_tokens < 1:
-            raise InputError(f"--max-tokens must be at least 1, got {overrides.max_tokens}")
+            raise InvalidValue("max_tokens", f"{{name}} must be at least 1, got {overrides.max_tokens}")
         return min(int(planned), overrides.max_tokens)
     return int(planned)
 
@@ -112,7 +105,8 @@ class PlanExecution:
         self.rule = effective_rule(plan, overrides)
         self.max_tokens = effective_max_tokens(plan, overrides)
         self.overrides = overrides
-        self.read = answer_reader(plan.prompt)
+        spec = plan.prompt or PromptSpec()  # imported sample sets: ask in chat, read numbers
+        self.spec = replace(spec, system=overrides.system) if overrides.system else spec
         self.names = list(plan.mix)
         self.order = schedule(np.array([plan.mix[n] for n in self.names]), self.rule.max_samples)
         self.base_requests = [self._base_request(q) for q in queries]
@@ -120,16 +114,13 @@ class PlanExecution:
 
     def _base_request(self, query: Query) -> SampleRequest:
         if query.messages is not None:
-            msgs = tuple(query.messages)
-            prompt, stop = None, ()
+            rendered = self.spec.render_messages(query.messages)
+        elif query.prompt is None or not query.prompt.strip():
+            raise InputError(f"query {query.id}: empty prompt")
         else:
-            if query.prompt is None or not query.prompt.strip():
-                raise InputError(f"query {query.id}: empty prompt")
-            rendered = render_text(query.prompt, self.plan.prompt)
-            prompt, msgs, stop = rendered.prompt, rendered.messages, rendered.stop
-        if self.overrides.system and msgs is not None and msgs[0].get("role") != "system":
-            msgs = ({"role": "system", "content": self.overrides.system},) + tuple(msgs)
-        return SampleRequest(prompt=prompt, messages=msgs, max_tokens=self.max_tokens, stop=tuple(stop))
+            rendered = self.spec.render(query.prompt)
+        return SampleRequest(prompt=rendered.prompt, messages=rendered.messages, max_tokens=self.max_tokens,
+                             stop=rendered.stop)
 
     def _round(self, q: _Query, k: int) -> SampleRequest:
         """The next ``k`` samples of query ``q``, with their planned configurations and seeds."""
@@ -141,22 +132,22 @@ class PlanExecution:
         q.drawn += k
         return replace(
             self.base_requests[q.position], n=k, first_index=idx[0],
-            temperatures=tuple(float(c.get("temperature") or 0.0) for c in configs),
-            seeds=tuple(int(q.seeds[i]) for i in idx),
-            top_p=float(first.get("top_p", 1.0) or 1.0), top_k=int(first.get("top_k", 0) or 0),
-            min_p=float(first.get("min_p", 0.0) or 0.0),
+            temperatures=tuple(float(c.temperature or 0.0) for c in configs),
+            seeds=tuple(int(q.seeds[i]) for i in idx), top_p=first.top_p, top_k=first.top_k, min_p=first.min_p,
         )
 
     def _next_size(self, q: _Query) -> int:
         need = max(self.rule.min_samples - q.state.n, q.state.lookahead(), 1)
         return min(need, self.rule.max_samples - q.drawn)
 
-    def results(self) -> Iterator[PlannedResult]:
+    def results(self) -> Iterator[QueryResult]:
         """Results in input order, each as soon as it and all before it are done."""
         qs = [_Query(i, self.rule.start(),
                      np.random.SeedSequence([self.overrides.seed, i]).generate_state(self.rule.max_samples))
               for i in range(len(self.queries))]
         window = max(1, ACTIVE_PER_SLOT * self.backend.info.parallel_slots)
+        if self.rule.name == "fixed":  # one round per query: nothing waits, so queue them all
+            window = len(qs)
         started = min(window, len(qs))
         stream = self.backend.sample([self._round(q, self._next_size(q)) for q in qs[:started]])
         for number, q in enumerate(qs[:started]):
@@ -169,6 +160,7 @@ class PlanExecution:
                 continue
             q.got[c.index] = c
             q.end = time.monotonic()
+            q.start = min(q.start, q.end - c.seconds)
             self._feed(q, stream)
             if q.stopped and started < len(qs):  # a slot's worth of work freed: start the next query
                 self._own(qs[started], stream.submit([self._round(qs[started], self._next_size(qs[started]))])[0])
@@ -180,14 +172,12 @@ class PlanExecution:
     def _own(self, q: _Query, number: int) -> None:
         q.requests.append(number)
         self.owner[number] = q
-        if not q.start:
-            q.start = time.monotonic()
 
     def _feed(self, q: _Query, stream) -> None:
         """Show the rule the answers now complete in sample order; stop or ask for more."""
         while q.fed in q.got and not q.stopped:
             c = q.got[q.fed]
-            answer = self.read(c.text)
+            answer = self.spec.read_answer(c.text)
             q.answers.append(answer)
             q.state.add(answer)
             if self.verify is not None and q.accepted is None and self.verify(q.position, c.text):
@@ -211,7 +201,7 @@ class PlanExecution:
             stream.cancel(number)
         q.wasted += sum(c.completion_tokens for i, c in q.got.items() if i >= q.fed)
 
-    def _result(self, q: _Query) -> PlannedResult:
+    def _result(self, q: _Query) -> QueryResult:
         used = [q.got[i] for i in range(q.fed)]
         answers = tuple(q.answers)
         rng = np.random.default_rng([self.overrides.seed, q.position])
@@ -224,24 +214,27 @@ class PlanExecution:
             answer = answers[q.accepted] if q.accepted is not None else None
         else:
             answer = majority(answers, rng)
-        if kind == "oracle":
+        fixed = self.plan.objective == FIXED
+        if fixed:
+            reason = "fixed"
+        elif kind == "oracle":
             reason = "accepted" if q.accepted is not None else "max-samples"
         else:
             reason = "rule" if bool(self.rule.satisfied(q.state.tally)) and q.fed >= self.rule.min_samples \
                 else "max-samples"
         query = self.queries[q.position]
-        return PlannedResult(
+        return QueryResult(
             id=query.id, answer=answer, votes=vote_counts(answers), samples=len(used),
             completion_tokens=sum(c.completion_tokens for c in used),
             prompt_tokens=used[0].prompt_tokens if used else 0,
-            seconds=round(q.end - q.start, 4), stop_reason=reason, answers=answers,
+            seconds=round(max(q.end - q.start, 0.0), 4) if used else 0.0, stop_reason=reason, answers=answers,
             finishes=tuple(c.finish for c in used), logprobs=tuple(c.logprob for c in used),
-            texts=tuple(c.text for c in used), rule=self.rule.spec, statistic=q.state.statistic,
+            texts=tuple(c.text for c in used), rule=None if fixed else self.rule.spec, statistic=q.state.statistic,
             wasted_tokens=q.wasted, configs=tuple(self.names[self.order[i]] for i in range(len(used))),
         )
 
 
 def run_plan(queries: Sequence[Query], backend: Backend, plan: Plan,
-             overrides: PlanOverrides = PlanOverrides(), verify: Verifier | None = None) -> Iterator[PlannedResult]:
+             overrides: PlanOverrides = PlanOverrides(), verify: Verifier | None = None) -> Iterator[QueryResult]:
     """Validate, then iterate the plan's results in input order (sampling starts on first use)."""
     return PlanExecution(queries, backend, plan, overrides, verify).results()

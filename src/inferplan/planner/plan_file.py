@@ -18,7 +18,9 @@ from pathlib import Path
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule
+from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import check_format
+from inferplan.tasks.prompt_spec import PromptSpec
 
 FORMAT = "inferplan.plan/1"
 
@@ -48,7 +50,7 @@ class Plan:
     target_accuracy: float | None
     unit: str
     mix: dict[str, float]  # config name → share of the draws
-    configs: dict[str, dict]  # config name → its settings (temperature, …)
+    configs: dict[str, ConfigSpec]  # config name → its settings (temperature, …)
     aggregation: Aggregation
     rule: StoppingRule
     batch: str = "lookahead"  # ConSol: draw the fewest samples that could end the query
@@ -57,9 +59,10 @@ class Plan:
     heldout: tuple[str, ...] = ()
     seed: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
-    prompt: dict = field(default_factory=dict)  # how the profile asked: template, shots, grader
+    prompt: PromptSpec | None = None  # how the profile asked (None: an imported sample set)
     price_in: float = 0.0  # USD per million prompt tokens (unit usd): simulate/evaluate cost with them
     price_out: float = 0.0  # USD per million completion tokens
+    family: str | None = None  # the curve family that predicted beyond the recorded samples
 
     @property
     def min_samples(self) -> int:
@@ -78,7 +81,7 @@ class Plan:
                           "unit": self.unit,
                           **({"price_in": self.price_in, "price_out": self.price_out} if self.unit == "usd" else {})},
             "mix": self.mix,
-            "configs": self.configs,
+            "configs": {name: c.to_json() for name, c in self.configs.items()},
             "aggregation": self.aggregation.to_json(),
             "stopping": {**self.rule.to_json(), "spec": self.rule.spec},
             "min_samples": self.min_samples,
@@ -89,7 +92,8 @@ class Plan:
             "heldout_problems": list(self.heldout),
             "seed": self.seed,
             "notes": list(self.notes),
-            "prompt": self.prompt,
+            "prompt": self.prompt.to_json() if self.prompt else {},
+            **({"extrapolation_family": self.family} if self.family else {}),
         }
 
     @classmethod
@@ -102,7 +106,7 @@ class Plan:
                 profile=d["profile"]["path"], profile_sha256=d["profile"]["sha256"],
                 objective=obj["kind"], budget=obj.get("budget"), target_accuracy=obj.get("target_accuracy"),
                 unit=obj["unit"], mix={str(k): float(v) for k, v in d["mix"].items()},
-                configs=dict(d.get("configs", {})), aggregation=Aggregation.from_json(d["aggregation"]),
+                configs={str(k): ConfigSpec.from_json(v) for k, v in d.get("configs", {}).items()}, aggregation=Aggregation.from_json(d["aggregation"]),
                 rule=StoppingRule.from_json(d["stopping"]), batch=d.get("batch", "lookahead"),
                 max_tokens=d.get("max_tokens"),
                 prediction=None if pred is None else Prediction(
@@ -110,7 +114,8 @@ class Plan:
                     pred["samples"], pred["problems"], bool(pred.get("extrapolated", False)),
                     pred.get("recorded_samples")),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
-                notes=tuple(d.get("notes", [])), prompt=dict(d.get("prompt") or {}),
+                notes=tuple(d.get("notes", [])), prompt=PromptSpec.from_json(d["prompt"]) if d.get("prompt") else None,
+                family=d.get("extrapolation_family"),
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as e:

@@ -21,8 +21,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, expit, log_expit
 
-from inferplan.fit.curves.base import CurveEstimator, as_k
-from inferplan.fit.curves.difficulty import log_betabinom
+from inferplan.fitting.curves.base import CurveEstimator, as_k
+from inferplan.fitting.curves.difficulty import log_betabinom
 
 
 class CovariateDifficulty(CurveEstimator):

@@ -8,14 +8,23 @@ ignored here. A bad line is reported as ``FILE:LINE: reason``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from inferplan.errors import InputError
 from inferplan._util.jsonl import read_json_lines
-from inferplan.run.runner import Query
 
 _TEXT_FIELDS = ("prompt", "input", "question")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question: exactly one of ``prompt`` (text) or ``messages`` (chat turns)."""
+
+    id: str | int
+    prompt: str | None = None
+    messages: tuple[dict, ...] | None = None
 
 
 def queries_from_texts(texts: Iterable[str]) -> list[Query]:
@@ -75,3 +84,22 @@ def read_queries(path: str | Path) -> list[Query]:
     if not queries:
         raise InputError(f"{path}: no queries")
     return queries
+
+
+def as_queries(queries: "str | Path | Sequence[str | dict | Query]") -> list[Query]:
+    """Queries from a JSONL path, or a list of prompt strings, query dicts or :class:`Query` objects."""
+    if isinstance(queries, (str, Path)):
+        return read_queries(queries)
+    out: list[Query] = []
+    for i, q in enumerate(queries, start=1):
+        if isinstance(q, Query):
+            out.append(q)
+        elif isinstance(q, str):
+            if not q.strip():
+                raise InputError(f"query {i} is empty")
+            out.append(Query(id=i, prompt=q))
+        else:
+            out.append(_query_from_obj(q, f"query {i}", i))
+    if not out:
+        raise InputError("no queries to run")
+    return out

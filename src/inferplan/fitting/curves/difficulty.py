@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp, zeta
 
-from inferplan.fit.curves.base import CurveEstimator, as_k, as_rng
+from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 
 _BOUNDS = [(-7.0, 7.0), (-7.0, 9.0)]  # log α, log β
 

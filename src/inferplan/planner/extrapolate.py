@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.plan.allocation import greedy, success_rates
-from inferplan.fit.curves import MajorityCurve
-from inferplan.fit.model_select import DIFFICULTY_FAMILIES, make_difficulty
+from inferplan.planner.allocation import greedy, success_rates
+from inferplan.fitting.curves import MajorityCurve
+from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
+from inferplan.stats.intervals import bootstrap_indices
 from inferplan.replay.engine import Dense, Estimate, Outcome, estimate, schedule
 
-FAMILY = "beta-binomial-averaged"
+DEFAULT_FAMILY = "beta-binomial-averaged"  # the fit's preferred family
 DRAWS = 256  # posterior draws of p per problem
 ALLOC_DRAWS = 48  # enough to rank allocations; predictions use all DRAWS
 MAX_FACTOR = 32  # never extrapolate past this many times the recorded samples
@@ -52,6 +53,7 @@ class Extrapolator:
     dense: Dense
     agg: Aggregation
     seed: int = 0
+    family: str = DEFAULT_FAMILY  # the difficulty family whose posterior predicts
 
     def __post_init__(self) -> None:
         n, c = success_rates(self.dense)
@@ -67,12 +69,13 @@ class Extrapolator:
         self._maj: dict[int, MajorityCurve] = {}
         self._curves: dict = {}
 
-    def draws(self, family: str = FAMILY) -> np.ndarray:
+    def draws(self, family: str | None = None) -> np.ndarray:
         """(S, P, Q) posterior draws of per-problem success rates under a difficulty family.
 
-        Predictions use the fit's default family (Akaike-averaged with/without a
-        never-solved mass); the others only widen the interval (see :meth:`estimate`).
+        Predictions use ``self.family`` (the fit's choice); the others only widen the
+        interval (see :meth:`estimate`).
         """
+        family = family or self.family
         if family not in self._p:
             model = make_difficulty(family, self.seed).fit(self.n.astype(np.int64), self._c.astype(np.int64))
             self._p[family] = model.sample_p(np.random.default_rng(self.seed), size=DRAWS)
@@ -119,7 +122,7 @@ class Extrapolator:
             self._curves[key] = (unsolved, sched)
         return self._curves[key]
 
-    def _log_miss(self, family: str = FAMILY) -> np.ndarray:
+    def _log_miss(self, family: str | None = None) -> np.ndarray:
         return np.log1p(-np.minimum(self.draws(family), 1 - 1e-12))  # (S, P, Q)
 
     def _first_pass(self, shares: tuple[float, ...], ns: list[int]) -> dict[int, Outcome]:
@@ -153,7 +156,7 @@ class Extrapolator:
             rng = np.random.default_rng(self.seed)
             S, P = per_draw.shape
             rows = rng.integers(0, S, size=boot)
-            cols = rng.integers(0, P, size=(boot, P))
+            cols = bootstrap_indices(P, boot, rng)
             f_lo, f_hi = np.quantile(per_draw[rows[:, None], cols].mean(axis=1), [0.025, 0.975])
             lo, hi = min(lo, float(f_lo)), max(hi, float(f_hi))
         return replace(est, accuracy_ci=(lo, hi))
@@ -182,3 +185,17 @@ class Extrapolator:
 
         cost = unit_cost / float(np.mean(unit_cost))
         return greedy(coverage, cost, budget_samples).counts
+
+
+def extrapolation_family(fit_family: str | None) -> tuple[str, str | None]:
+    """The difficulty family the planner extrapolates with, given the fit's chosen family,
+    and a note when it cannot be the same one.
+
+    Plans need per-problem predictions (for mixes, first-pass stopping and held-out
+    intervals); the power law models only the population curve, so when the fit
+    chose it the planner keeps the preferred difficulty family and says so.
+    """
+    if fit_family is None or fit_family in DIFFICULTY_FAMILIES:
+        return fit_family or DEFAULT_FAMILY, None
+    return DEFAULT_FAMILY, (f"the fit chose {fit_family}, which predicts the population curve only; "
+                            f"per-problem extrapolation uses {DEFAULT_FAMILY}")

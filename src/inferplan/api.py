@@ -1,0 +1,196 @@
+"""The public API: one function per CLI verb, keyword arguments, typed results.
+
+```python
+import inferplan as ip
+prof = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out="p.jsonl")
+report = ip.fit(prof, at=(32, 100))
+result = ip.plan(prof, budget=60, unit="tokens", fit=report)
+answers = ip.run(result.plan, ["What is 23 + 19?"], model="smollm2")
+check = ip.evaluate(result.plan, model="smollm2")
+```
+
+The CLI is one client of these functions: it parses flags, calls one of them and
+renders what comes back. Heavy modules are imported inside the functions, so that
+``import inferplan`` stays fast and ``fit`` never loads llama.cpp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
+
+from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings
+from inferplan.profiles.profile import Profile, as_profile
+
+if TYPE_CHECKING:
+    from inferplan.fitting.report import FitReport
+    from inferplan.planner.plan_file import Plan
+    from inferplan.planner.search import PlanResult
+    from inferplan.profiles.importers import ImportResult
+    from inferplan.planner.simulate import SimulationResult
+    from inferplan.runner.evaluate import EvaluationResult
+    from inferplan.runner.queries import Query
+    from inferplan.runner.results import QueryResult
+
+ProfileLike = Union[Profile, Path, str]
+PlanLike = Union["Plan", Path, str]
+QueriesLike = Union[str, Path, Sequence[Union[str, dict, "Query"]]]
+
+
+def open_profile(path: Path | str) -> Profile:
+    """An existing profile file (header read and checked now, samples on first use)."""
+    return Profile.open(path)
+
+
+def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builtin:arith",
+            temperatures: Sequence[float] = (0.2, 0.6, 1.0), samples: int = 16, max_tokens: int | None = None,
+            limit: int | None = None, shuffle: bool = False, seed: int = 0, grader: str | None = None,
+            template: str | None = None, allow_code_execution: bool = False, force: bool = False,
+            keep_text: bool = True, backend: Backend | BackendSettings | None = None,
+            on_progress: Callable | None = None) -> Profile:
+    """Sample ``model`` on a task set into ``out`` (resuming it); the profile, with ``.run`` set."""
+    from inferplan.profiles.profiler import ProfileOptions, run_profile
+
+    settings = backend if isinstance(backend, BackendSettings) else BackendSettings()
+    opts = ProfileOptions(out=Path(out), model=model, tasks=tasks, temperatures=tuple(temperatures), samples=samples,
+                          max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
+                          template=template, allow_code_execution=allow_code_execution, force=force,
+                          keep_text=keep_text, backend=settings)
+    result = run_profile(opts, backend=None if isinstance(backend, BackendSettings) else backend,
+                         on_progress=on_progress)
+    return replace(Profile.open(result.path), run=result)
+
+
+def import_profile(kind: str, source: Path | str, *, out: Path | str, force: bool = False) -> "ImportResult":
+    """Convert a published sample set (``boinf``, ``osca``, ``esc``) into a profile at ``out``."""
+    from inferplan.profiles.importers import run_import
+
+    return run_import(kind, source, out, force=force)
+
+
+def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: float = 0.9, seed: int = 0,
+        threshold: float = 1e-3) -> "FitReport":
+    """Observed and extrapolated accuracy-vs-samples curves with intervals, per configuration."""
+    from inferplan.errors import InvalidValue
+    from inferplan.fitting.report import fit_profile
+
+    if not 0 < level < 1:
+        raise InvalidValue("level", f"{{name}} must lie strictly between 0 and 1, got {level}")
+    prof = as_profile(profile)
+    return fit_profile(prof.table, tuple(at), level=level, seed=seed, threshold=threshold, profile=str(prof.path))
+
+
+def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
+         target_accuracy: float | None = None, aggregate: str = "vote", false_positive: float = 0.0,
+         penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
+         fit: "FitReport | None" = None) -> "PlanResult":
+    """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
+
+    ``fit`` (a report of the same profile) decides the curve family that predicts
+    beyond the recorded samples; without one the planner uses the fit's preferred family.
+    """
+    from inferplan.planner.extrapolate import extrapolation_family
+    from inferplan.planner.search import plan as search_plan
+
+    prof = as_profile(profile)
+    family, note = extrapolation_family(fit.selection.family if fit is not None else None)
+    result = search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate,
+                         false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+                         price_in=price_in, price_out=price_out, family=family,
+                         parameters=prof.parameters if unit == "flops" else None)
+    if note and result.plan.family:
+        result = replace(result, plan=replace(result.plan, notes=result.plan.notes + (note,)))
+    return result
+
+
+def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
+             max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote",
+             unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
+             price_in: float = 0.0, price_out: float = 0.0) -> "SimulationResult":
+    """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples."""
+    from inferplan.planner.simulate import simulate as replay
+
+    prof = as_profile(profile)
+    the_plan = None if plan is None else load_plan(plan)
+    return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
+                  aggregate=aggregate, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
+                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None)
+
+
+def load_plan(plan: PlanLike) -> "Plan":
+    """A plan file (or a Plan, returned as it is)."""
+    from inferplan.planner.plan_file import Plan, load_plan as read_plan
+
+    return plan if isinstance(plan, Plan) else read_plan(plan)
+
+
+def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens: int = 256,
+               system: str | None = None, raw: bool = False, extract: str = "auto", stop: Sequence[str] = (),
+               top_p: float = 1.0) -> "Plan":
+    """The plan of a fixed-N majority-vote run (what ``run -n`` executes)."""
+    from inferplan.runner.fixed import RunSettings, fixed_plan as build
+
+    return build(RunSettings(n=n, temperatures=tuple(temperatures), max_tokens=max_tokens, system=system, raw=raw,
+                             extract=extract, stop=tuple(stop), top_p=top_p))
+
+
+def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEFAULT_MODEL,
+             settings: BackendSettings | None = None, max_samples: int | None = None,
+             max_tokens: int | None = None, seed: int = 0, system: str | None = None) -> Iterator["QueryResult"]:
+    """Answer queries under a plan; results in input order as they complete.
+
+    Plan, queries and limits are checked before the model loads; a model given as a
+    spec string is opened here and closed when the iterator is exhausted or closed.
+    """
+    from inferplan.backends import open_backend
+    from inferplan.runner.engine import PlanExecution, PlanOverrides
+    from inferplan.runner.queries import as_queries
+
+    the_plan, the_queries = load_plan(plan), as_queries(queries)
+    overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
+    PlanExecution(the_queries, None, the_plan, overrides)  # type: ignore[arg-type]  # validate only
+    backend = model if not isinstance(model, str) else open_backend(model, settings)
+    return _results(PlanExecution(the_queries, backend, the_plan, overrides), backend if isinstance(model, str) else None)
+
+
+def _results(execution, owned: Backend | None) -> Iterator["QueryResult"]:
+    try:
+        yield from execution.results()
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEFAULT_MODEL,
+        settings: BackendSettings | None = None, max_samples: int | None = None, max_tokens: int | None = None,
+        seed: int = 0, system: str | None = None) -> list["QueryResult"]:
+    """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan."""
+    return list(run_iter(plan, queries, model=model, settings=settings, max_samples=max_samples,
+                         max_tokens=max_tokens, seed=seed, system=system))
+
+
+def evaluate(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: BackendSettings | None = None,
+             tasks: str | None = None, limit: int | None = None, seed: int = 0, max_samples: int | None = None,
+             allow_code_execution: bool = False, on_result: Callable | None = None) -> "EvaluationResult":
+    """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N."""
+    from inferplan.runner.evaluate import evaluate_plan
+
+    backend = None if isinstance(model, str) else model
+    return evaluate_plan(load_plan(plan), tasks=tasks, limit=limit, model=model if backend is None else DEFAULT_MODEL,
+                         settings=settings, seed=seed, max_samples=max_samples,
+                         allow_code_execution=allow_code_execution, backend=backend, on_result=on_result)
+
+
+def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:
+    """The embedded default model (``model`` None) or one GGUF file, described (``inferplan models``)."""
+    from inferplan.backends.describe import describe_models as describe
+
+    return describe(model, with_hash=with_hash)
+
+
+def summarize(profile: ProfileLike):
+    """What a profile holds, per configuration (``inferplan profile show``)."""
+    from inferplan.profiles.summary import summarize as summary
+
+    return summary(as_profile(profile).path)

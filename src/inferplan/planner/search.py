@@ -1,0 +1,267 @@
+"""The planner: search mix × cap × stopping rule × max samples on a training split.
+
+Objective: maximum accuracy under a mean per-query budget, or minimum cost for a
+target accuracy. Every number reported as a prediction comes from replaying the
+chosen plan on the held-out problems (never the problems it was chosen on).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.errors import InvalidValue
+from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
+from inferplan.planner.candidates import (
+    Candidate,
+    Mix,
+    TraceCache,
+    candidates_on,
+    pareto,
+)
+from inferplan.replay.cost import cost_model_for
+from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, supported
+from inferplan.planner.plan_file import Plan, Prediction
+from inferplan.planner.selection import choose
+from inferplan.replay.engine import Dense, Estimate, densify, estimate, evaluate
+from inferplan.planner.simulate import Baseline
+from inferplan.replay.split import split_problems
+from inferplan.policy.stopping import make_rule
+from inferplan.profiles.profile import Profile
+from inferplan.profiles.store import SampleTable
+from inferplan.tasks.prompt_spec import from_header
+
+EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fixed N the curves may predict
+HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    """A frontier candidate: chosen on the training split, replayed on held-out problems."""
+
+    mix: dict[str, float]
+    rule: str
+    max_tokens: int | None
+    train_accuracy: float
+    train_cost: float
+    heldout: Estimate
+    extrapolated: bool = False  # predicted by the fitted curves beyond the recorded samples
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What ``inferplan plan`` returns: the plan, its frontier and its baselines (held-out)."""
+
+    plan: Plan
+    heldout: Estimate
+    pareto: tuple[ParetoPoint, ...]
+    baselines: tuple[Baseline, ...]
+    train_problems: int
+    test_problems: int
+    split_source: str
+    candidates: int
+    seconds: float
+
+
+def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None,
+           ex: Extrapolator | None = None) -> list[Mix]:
+    """Single configurations, plus allocated mixes when the profile has several.
+
+    With an extrapolator (oracle), pass@k mixes are also allocated under the fitted
+    model at sizes the recorded samples cannot reach.
+    """
+    C = len(table.configs)
+    have = dense.count.min(axis=0) > 0
+    mixes = [Mix(tuple(float(i == c) for i in range(C)), table.configs[c].name) for c in range(C) if have[c]]
+    if C > 1 and have.sum() > 1:
+        budgets = {4.0, 16.0, 64.0}
+        if budget is not None:
+            budgets.add(max(1.0, budget / float(np.mean(unit_cost))))
+        for b in sorted(budgets):
+            b_cost = b * float(np.mean(unit_cost))
+            alloc = (allocate_pass_at_k(dense, b_cost, unit_cost) if agg.kind == "oracle"
+                     else allocate_vote(dense, b_cost, unit_cost, sims=64))
+            k = np.asarray(alloc.counts, dtype=float)
+            if k.sum() > 0 and (k > 0).sum() > 1:
+                mixes.append(Mix(tuple(k / k.sum()), "mix@" + "+".join(
+                    f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
+        if ex is not None and agg.kind == "oracle":
+            sizes = {64.0, 256.0} | ({budget / float(np.mean(unit_cost)) * f for f in (1, 2, 4)} if budget else set())
+            for b in sorted(sizes):
+                if b <= float(dense.count.min()):
+                    continue  # the recorded samples' own allocation covers it
+                k = np.asarray(ex.allocate(b, unit_cost), dtype=float)
+                if k.sum() > 0 and (k > 0).sum() > 1:
+                    mixes.append(Mix(tuple(k / k.sum()), "fit-mix@" + "+".join(
+                        f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
+    return list({m.shares: m for m in mixes}.values())
+
+
+def _caps(table: SampleTable, unit: str) -> list[int | None]:
+    """Per-sample max-token caps worth trying (only when tokens are what costs)."""
+    tok = table.completion_tokens[~np.isnan(table.completion_tokens)]
+    if unit == "samples" or tok.size == 0:
+        return [None]
+    return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
+
+
+def _check_objective(budget: float | None, target_accuracy: float | None) -> None:
+    if (budget is None) == (target_accuracy is None):
+        raise InvalidValue(("budget", "target_accuracy"), "give exactly one of {0} or {1}")
+    if budget is not None and budget <= 0:
+        raise InvalidValue("budget", "{name} must be positive")
+    if target_accuracy is not None and not 0 < target_accuracy <= 1:
+        raise InvalidValue("target_accuracy", "{name} must be in (0, 1]")
+
+
+@dataclass
+class _Search:
+    """The two halves of one split, replayed and (where supported) extrapolated."""
+
+    table: SampleTable
+    train: Dense
+    test: Dense
+    agg: Aggregation
+    reps: int
+    seed: int
+    family: str
+
+    def __post_init__(self) -> None:
+        valid = np.arange(self.train.cost.shape[2])[None, None, :] < self.train.count[:, :, None]
+        self.unit_cost = np.array([self.train.cost[:, c][valid[:, c]].mean() if valid[:, c].any() else np.inf
+                                   for c in range(self.train.cost.shape[1])])
+        self.tr_cache = TraceCache(self.train, self.agg, self.reps, self.seed)
+        # Held-out replay uses the same orders `simulate --plan` will (its default 20 per problem).
+        self.te_cache = TraceCache(self.test, self.agg, HELDOUT_REPS, self.seed)
+        can = self.agg.kind in ("oracle", "vote")
+        self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
+        self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
+
+    def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
+        cands: list[Candidate] = []
+        ex = self.ex_tr if supported(self.agg, ()) else None
+        for mix in _mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
+            for cap in _caps(self.table, unit):
+                cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
+            if self.ex_tr is not None and supported(self.agg, mix.shares):
+                cands.extend(_extrapolated(self.ex_tr, mix, budget, self.unit_cost))
+        return cands
+
+    def heldout(self, c: Candidate) -> Estimate:
+        if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
+            return self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
+        return estimate(evaluate(self.te_cache.get(c.mix, c.cap), c.rule), seed=self.seed)
+
+
+def plan(
+    profile: Profile,
+    *,
+    budget: float | None = None,
+    unit: str = "tokens",
+    target_accuracy: float | None = None,
+    aggregate: str = "vote",
+    false_positive: float = 0.0,
+    penalty: float = 0.0,
+    holdout: float = 0.5,
+    seed: int = 0,
+    price_in: float = 0.0,
+    price_out: float = 0.0,
+    reps: int = 16,
+    parameters: float | None = None,
+    family: str = DEFAULT_FAMILY,
+) -> PlanResult:
+    """Search for the best plan on the training split; predict on the held-out split.
+
+    ``family`` is the difficulty family that extrapolates beyond the recorded samples
+    (the fit's choice, see :func:`inferplan.planner.extrapolate.extrapolation_family`).
+    """
+    t0 = time.perf_counter()
+    _check_objective(budget, target_accuracy)
+    table = profile.table
+    agg = Aggregation(aggregate, false_positive, penalty)
+    check_answers(table, agg)
+    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
+                          parameters=parameters)
+    split = split_problems(table, holdout, seed)
+    search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
+                     family)
+    cands = search.candidates(budget, unit)
+    chosen, kept_note = choose(cands, budget, target_accuracy, unit)
+    names = tuple(c.name for c in table.configs)
+    pred = search.heldout(chosen)
+    front = tuple(ParetoPoint(c.mix.as_dict(names), c.rule.spec, c.cap, c.accuracy, c.cost, search.heldout(c),
+                              c.extrapolated) for c in pareto(cands))
+    baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
+    recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
+    notes = _notes(split, seed, kept_note, chosen, recorded, family)
+    mix = chosen.mix.as_dict(names)
+    result_plan = Plan(
+        profile=str(profile.path), profile_sha256=profile.sha256,
+        objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
+        target_accuracy=target_accuracy, unit=unit, mix=mix,
+        configs={c.name: c for c in table.configs if c.name in mix},
+        aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
+        prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems,
+                              extrapolated=chosen.extrapolated, recorded_samples=recorded),
+        heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
+        prompt=from_header(table.header), price_in=price_in, price_out=price_out,
+        family=family if chosen.extrapolated else None,
+    )
+    return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
+                      len(cands), time.perf_counter() - t0)
+
+
+def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,
+           family: str) -> tuple[str, ...]:
+    notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
+             + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
+    if split.in_sample:
+        notes = ["holdout 0: planned and evaluated on the same problems; the prediction is optimistic"]
+    if kept_note:
+        notes.append(kept_note)
+    if chosen.extrapolated:
+        notes.append(NOTE.format(n=recorded) + f" (N = {chosen.rule.max_samples}, {family}; interval: bootstrap "
+                     "over held-out problems and posterior draws, spanning the difficulty families)")
+    return tuple(notes)
+
+
+def _extrapolated(ex: Extrapolator, mix: Mix, budget: float | None, unit_cost: np.ndarray) -> list[Candidate]:
+    """Fixed-N candidates beyond the recorded samples, predicted by the fitted curves."""
+    ns = ex.grid(mix.shares, EXTRA_N)
+    if budget is not None and ex.agg.kind == "vote":
+        # Majority vote spends all N samples: skip what cannot fit the budget.
+        per = float(np.dot(mix.shares, unit_cost))
+        ns = [n for n in ns if n * per <= 1.5 * budget]
+    out = []
+    for n, o in ex.outcomes(mix.shares, ns).items():
+        out.append(Candidate(mix, None, make_rule("fixed", (n,)), float(o.accuracy.mean()), float(o.cost.mean()),
+                             float(o.samples.mean()), extrapolated=True, per_problem=o.accuracy))
+    return out
+
+
+def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, heldout) -> tuple[Baseline, ...]:
+    """Best fixed-N majority and best single configuration at the budget, and one greedy sample."""
+    out: list[Baseline] = []
+
+    def add(name: str, pool: list[Candidate]) -> None:
+        ok = [c for c in pool if c.cost <= at_budget * (1 + 1e-9)]
+        if ok:
+            best = max(ok, key=lambda c: (c.accuracy, -c.cost))
+            e = heldout(best)
+            tag = ", extrapolated" if best.extrapolated else ""
+            out.append(Baseline(f"{name} ({best.mix.name}, {best.rule.spec.split(',min')[0]}{tag})",
+                                e.accuracy, e.accuracy_ci, e.cost, e.samples))
+
+    plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]
+    add("best fixed-N at this budget", [c for c in plain if c.rule.name == "fixed"])
+    add("best single configuration", [c for c in cands if sum(s > 0 for s in c.mix.shares) == 1])
+    temps = [(c.temperature if c.temperature is not None else 1.0, i) for i, c in enumerate(table.configs)]
+    greedy_cfg = min(temps)[1]
+    one = [c for c in plain if c.rule.name == "fixed" and c.rule.max_samples == 1 and c.mix.shares[greedy_cfg] == 1]
+    if one:
+        e = heldout(one[0])
+        out.append(Baseline(f"one sample ({table.configs[greedy_cfg].name})", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+    return tuple(out)

@@ -1,0 +1,160 @@
+"""Replay a plan, or a rule given on the command line, on recorded samples.
+
+A plan is replayed on its own held-out problems; a command-line rule on all
+problems unless a holdout fraction is given. Fixed-N majority baselines
+(N = 1, 2, 4, … up to the recorded samples) use the same problems and the same
+permutations, so differences are paired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.errors import InputError, InvalidValue
+from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.planner.candidates import Mix, TraceCache
+from inferplan.replay.cost import cost_model_for
+from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
+from inferplan.planner.plan_file import Plan
+from inferplan.replay.engine import Estimate, Trace, densify, estimate, evaluate
+from inferplan.replay.split import split_problems
+from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule
+from inferplan.profiles.profile import Profile
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A reference strategy replayed on the same problems (mean per query)."""
+
+    name: str
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost: float
+    samples: float
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """The replayed plan or rule and its baselines."""
+
+    rule: str
+    mix: dict[str, float]
+    unit: str
+    estimate: Estimate
+    baselines: tuple[Baseline, ...]
+    problems: int
+    reps: int
+    source: str  # "plan held-out problems", "all problems", "held-out split"
+    warnings: tuple[str, ...] = ()
+
+
+def fixed_baselines(tr: Trace, *, seed: int = 0) -> tuple[Baseline, ...]:
+    """Fixed-N majority (or pass@N for oracle) for N = 1, 2, 4, … and the longest recorded N."""
+    L = int(tr.length.max())
+    ns = [1 << i for i in range(int(np.log2(max(L, 1))) + 1)]
+    if L not in ns:
+        ns.append(L)
+    out = []
+    for n in ns:
+        e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
+        out.append(Baseline(f"fixed-{n}", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Replayed:
+    """What is replayed: the rule, its aggregation, mix, cap and problems."""
+
+    rule: StoppingRule
+    agg: Aggregation
+    mix: Mix
+    cap: int | None
+    problems: np.ndarray
+    source: str
+    unit: str
+    price_in: float
+    price_out: float
+
+
+def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, warnings: list[str]) -> _Replayed:
+    """A plan is replayed on its own held-out problems, with its prices unless overridden."""
+    table = profile.table
+    if profile.sha256 != p.profile_sha256:
+        warnings.append(f"{profile.path} differs from the profile the plan was made from ({p.profile})")
+    ids = {pid: i for i, pid in enumerate(table.problems)}
+    problems = np.array(sorted(ids[x] for x in p.heldout if x in ids))
+    if len(problems) == 0:
+        raise InputError(f"none of the plan's held-out problems are in {profile.path}")
+    names = [c.name for c in table.configs]
+    unknown = set(p.mix) - set(names)
+    if unknown:
+        raise InputError(f"plan uses configurations not in the profile: {', '.join(sorted(unknown))}")
+    mix = Mix(tuple(float(p.mix.get(n, 0.0)) for n in names), "plan")
+    return _Replayed(p.rule, p.aggregation, mix, p.max_tokens, problems, "the plan's held-out problems", p.unit,
+                     price_in or p.price_in, price_out or p.price_out)
+
+
+def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, aggregate: str,
+               unit: str, holdout: float | None, seed: int, prices: tuple[float, float],
+               warnings: list[str]) -> _Replayed:
+    """A rule is replayed on all problems (or a held-out split), drawing every configuration equally."""
+    table = profile.table
+    the_rule = parse_rule(rule, min_samples=min_samples, max_samples=max_samples)
+    if holdout:
+        problems, source = split_problems(table, holdout, seed).test, "held-out split"
+    else:
+        problems, source = np.unique(table.problem), "all problems"
+    if len(table.configs) != 1:
+        warnings.append("profile has several configurations; a rule given alone draws from all in equal shares")
+    mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
+    return _Replayed(the_rule, Aggregation(aggregate), mix, None, problems, source, unit, *prices)
+
+
+def simulate(
+    profile: Profile,
+    *,
+    plan: Plan | None = None,
+    rule: str | None = None,
+    max_samples: int | None = None,
+    min_samples: int | None = None,
+    aggregate: str = "vote",
+    unit: str = "samples",
+    holdout: float | None = None,
+    seed: int = 0,
+    reps: int = 20,
+    price_in: float = 0.0,
+    price_out: float = 0.0,
+    parameters: float | None = None,
+) -> SimulationResult:
+    """Replay ``plan`` (on its held-out problems) or ``rule`` (on all problems, or a held-out split)."""
+    if (plan is None) == (rule is None):
+        raise InvalidValue(("plan", "rule"), "give exactly one of {0} or {1}")
+    if reps < 1:
+        raise InvalidValue("reps", "{name} must be ≥ 1")
+    table = profile.table
+    warnings: list[str] = []
+    r = (_from_plan(profile, plan, price_in, price_out, warnings) if plan is not None else
+         _from_rule(profile, rule, min_samples, max_samples, aggregate, unit, holdout, seed, (price_in, price_out),
+                    warnings))
+    check_answers(table, r.agg)
+    cost = cost_model_for(table, r.unit, price_in=r.price_in, price_out=r.price_out, profile=profile.path,
+                          parameters=parameters)
+    dense = densify(table, cost, r.problems)
+    cache = TraceCache(dense, r.agg, reps, seed)
+    tr = cache.get(r.mix, r.cap)
+    length = tr.score.shape[1]
+    if r.rule.max_samples > length and r.rule.name == "fixed" and r.cap is None and supported(r.agg, r.mix.shares):
+        # A fixed N the recorded samples cannot replay: the fitted curves predict it (as `plan` did).
+        est = Extrapolator(dense, r.agg, seed).estimate(r.mix.shares, r.rule.max_samples)
+        warnings.append(f"fixed-{r.rule.max_samples} is " + NOTE.format(n=length))
+    else:
+        if r.rule.max_samples > length:
+            warnings.append(f"max samples {r.rule.max_samples} exceeds the {length} recorded; "
+                            "replay stops at the recorded samples")
+        est = estimate(evaluate(tr, r.rule), seed=seed)
+    base = fixed_baselines(cache.get(r.mix, None), seed=seed)
+    names = tuple(c.name for c in table.configs)
+    return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps, r.source,
+                            tuple(warnings))

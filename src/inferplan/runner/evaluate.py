@@ -1,0 +1,220 @@
+"""Closed-loop check of a plan: run it for real on graded problems, compare with its prediction.
+
+By default the problems are the plan's held-out ones — the problems it was *not*
+chosen on, whose replay gave the prediction — asked again with fresh samples.
+Beside the realised numbers stands fixed-N majority vote at the same realised
+cost, replayed on the profile's recorded samples of the same problems (N
+interpolated between the two fixed sizes that bracket the cost).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inferplan.backends import Backend, BackendSettings, open_backend
+from inferplan.errors import InputError
+from inferplan.grading.task_grader import TaskGrader
+from inferplan.planner.candidates import Mix, TraceCache
+from inferplan.planner.plan_file import Plan, Prediction
+from inferplan.policy.stopping import make_rule
+from inferplan.profiles.profile import Profile
+from inferplan.profiles.store import SampleTable
+from inferplan.replay.cost import CostModel, cost_model_for
+from inferplan.replay.engine import densify, estimate, evaluate
+from inferplan.runner.engine import PlanOverrides, run_plan
+from inferplan.runner.queries import Query
+from inferplan.runner.results import QueryResult
+from inferplan.stats.intervals import beta_interval
+from inferplan.tasks.taskset import TaskSet, load_tasks
+
+LEVEL = 0.95  # the plan's prediction interval is 95% too
+COST_TOLERANCE = 0.15  # realised cost within this fraction of the predicted counts as a hit
+
+
+@dataclass(frozen=True)
+class Realised:
+    """What the plan did on the problems (means per query)."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost_per_query: float
+    samples_per_query: float
+    completion_tokens_per_query: float
+    seconds: float  # wall time of the whole evaluation
+    problems: int
+
+
+@dataclass(frozen=True)
+class FixedBaseline:
+    """Fixed-N majority at the realised cost, replayed on recorded samples of the same problems."""
+
+    name: str
+    accuracy: float
+    cost_per_query: float
+    samples: float
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Did reality match the prediction? None where there is nothing to compare."""
+
+    accuracy_in_predicted_interval: bool | None
+    cost_within_tolerance: bool | None  # within COST_TOLERANCE of the predicted cost
+    beats_fixed_n: bool | None  # realised accuracy ≥ fixed-N majority at the same cost
+
+    @property
+    def passed(self) -> bool:
+        return all(v is not False for v in (self.accuracy_in_predicted_interval, self.cost_within_tolerance,
+                                             self.beats_fixed_n))
+
+
+def check(predicted: Prediction | None, realised: Realised, baseline: FixedBaseline | None) -> Checks:
+    """The three closed-loop checks ``evaluate`` exists for."""
+    inside = cost_ok = beats = None
+    if predicted is not None:
+        inside = bool(predicted.accuracy_ci[0] <= realised.accuracy <= predicted.accuracy_ci[1])
+        if predicted.cost:
+            cost_ok = bool(abs(realised.cost_per_query - predicted.cost) <= COST_TOLERANCE * predicted.cost)
+    if baseline is not None:
+        beats = bool(realised.accuracy >= baseline.accuracy)
+    return Checks(inside, cost_ok, beats)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    plan: Plan
+    unit: str
+    predicted: Prediction | None
+    realised: Realised
+    baseline: FixedBaseline | None
+    source: str  # which problems were evaluated
+    results: tuple[QueryResult, ...]
+    correct: tuple[bool, ...]
+    checks: Checks
+
+
+def _tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int | None) -> tuple[TaskSet, str]:
+    """The graded problems: ``tasks`` as given, else the profile's task set cut to the held-out ids."""
+    if tasks is not None:
+        return load_tasks(tasks, limit=limit), f"{tasks} ({'first ' + str(limit) if limit else 'all'})"
+    spec = profile.header.tasks if profile is not None else {}
+    source = spec.get("source") or (plan.prompt.tasks if plan.prompt else None)
+    if not source:
+        raise InputError("the plan's profile names no task set (an imported profile?); give the tasks to evaluate on")
+    full = load_tasks(source, limit=spec.get("limit"), shuffle=bool(spec.get("shuffle")),
+                      seed=profile.header.seed if profile is not None else 0)
+    keep = set(plan.heldout)
+    chosen = tuple(t for t in full.tasks if t.id in keep)
+    if not chosen:
+        raise InputError(f"none of the plan's held-out problems are in {source}; give the tasks to evaluate on")
+    if limit is not None:
+        chosen = chosen[:limit]
+    return replace(full, tasks=chosen), f"the plan's {len(chosen)} held-out problems"
+
+
+def _query_cost(r: QueryResult, cost: CostModel) -> float:
+    """A query's realised cost in the plan's unit: every token generated, wasted ones too."""
+    if cost.unit == "samples":
+        return float(r.samples)
+    prompt = r.prompt_tokens if cost.shared_prefix else r.prompt_tokens * r.samples
+    return float(cost.token_cost(r.completion_tokens + r.wasted_tokens, prompt))
+
+
+def fixed_n_at_cost(table: SampleTable, plan: Plan, cost: CostModel, problem_ids: list[str],
+                    target_cost: float, *, seed: int = 0) -> FixedBaseline | None:
+    """Fixed-N (majority, or the plan's aggregation) on the recorded samples of these problems, at ``target_cost``."""
+    ids = {p: i for i, p in enumerate(table.problems)}
+    problems = np.array(sorted(ids[p] for p in problem_ids if p in ids))
+    if len(problems) == 0:
+        return None
+    names = tuple(c.name for c in table.configs)
+    mix = Mix(tuple(float(plan.mix.get(n, 0.0)) for n in names), "plan")
+    tr = TraceCache(densify(table, cost, problems), plan.aggregation, 20, seed).get(mix, None)
+    points = []
+    for n in range(1, int(tr.length.max()) + 1):
+        e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
+        points.append((e.cost, e.accuracy, e.samples))
+    costs = np.array([p[0] for p in points])
+    accs = np.array([p[1] for p in points])
+    if target_cost <= costs[0]:
+        return FixedBaseline("fixed-1", float(accs[0]), float(costs[0]), 1.0)
+    if target_cost >= costs[-1]:
+        return FixedBaseline(f"fixed-{len(points)}", float(accs[-1]), float(costs[-1]), float(len(points)))
+    acc = float(np.interp(target_cost, costs, accs))
+    n = float(np.interp(target_cost, costs, np.arange(1, len(points) + 1)))
+    return FixedBaseline(f"fixed-{n:.1f} (interpolated)", acc, float(target_cost), n)
+
+
+def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,
+            max_samples: int | None, on_result: Callable[[QueryResult, bool], None] | None):
+    """Run the plan on the graded problems; each result and whether its answer was right."""
+    by_pos = taskset.tasks
+    verify = (lambda pos, text: grader.grade(by_pos[pos], text).correct) if plan.aggregation.first_pass else None
+    queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
+    results, correct = [], []
+    for pos, r in enumerate(run_plan(queries, backend, plan, PlanOverrides(max_samples=max_samples, seed=seed),
+                                     verify=verify)):
+        # The returned answer is right if a sample giving that answer was graded right.
+        ok = r.answer is not None and any(
+            a == r.answer and grader.grade(by_pos[pos], text).correct for a, text in zip(r.answers, r.texts))
+        results.append(r)
+        correct.append(ok)
+        if on_result is not None:
+            on_result(r, ok)
+    return results, correct
+
+
+def _realised(results: list[QueryResult], correct: list[bool], cost: CostModel, wall: float) -> Realised:
+    per_query = [_query_cost(r, cost) for r in results]
+    k, m = sum(correct), len(correct)
+    low, high = beta_interval(k, m, LEVEL)
+    return Realised(
+        accuracy=k / m, accuracy_ci=(float(low), float(high)), cost_per_query=float(np.mean(per_query)),
+        samples_per_query=float(np.mean([r.samples for r in results])),
+        completion_tokens_per_query=float(np.mean([r.completion_tokens + r.wasted_tokens for r in results])),
+        seconds=wall, problems=m,
+    )
+
+
+def evaluate_plan(
+    plan: Plan,
+    *,
+    tasks: str | None = None,
+    limit: int | None = None,
+    model: str = "smollm2",
+    settings: BackendSettings | None = None,
+    seed: int = 0,
+    max_samples: int | None = None,
+    allow_code_execution: bool = False,
+    backend: Backend | None = None,
+    on_result: Callable[[QueryResult, bool], None] | None = None,
+) -> EvaluationResult:
+    """Run the plan on graded problems; realised accuracy and cost beside prediction and baseline."""
+    profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
+    taskset, source = _tasks_for(plan, profile, tasks, limit)
+    grader_name = plan.prompt.grader if plan.prompt and plan.prompt.grader != "mixed" else None
+    grader = TaskGrader(taskset, grader_name, allow_code_execution=allow_code_execution)
+    own = backend is None
+    backend = backend or open_backend(model, settings)
+    start = time.monotonic()
+    try:
+        results, correct = _answer(plan, taskset, grader, backend, seed, max_samples, on_result)
+    finally:
+        if own:
+            backend.close()
+    prices = dict(price_in=plan.price_in, price_out=plan.price_out)
+    table = profile.table if profile is not None else None
+    cost = (cost_model_for(table, plan.unit, profile=profile.path, parameters=profile.parameters, **prices)
+            if table is not None else CostModel(unit=plan.unit, **prices))
+    realised = _realised(results, correct, cost, time.monotonic() - start)
+    baseline = None
+    if table is not None:
+        baseline = fixed_n_at_cost(table, plan, cost, [t.id for t in taskset.tasks], realised.cost_per_query,
+                                   seed=seed)
+    return EvaluationResult(plan, plan.unit, plan.prediction, realised, baseline, source, tuple(results),
+                            tuple(correct), check(plan.prediction, realised, baseline))

@@ -1,0 +1,27 @@
+"""The outcome of one query, fixed-N or planned: what ``run`` returns and renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The outcome of one query."""
+
+    id: str | int
+    answer: str | None  # majority answer (None if every sample abstained)
+    votes: dict[str, int]  # answer → count, most common first
+    samples: int
+    completion_tokens: int  # summed over samples
+    prompt_tokens: int  # prompt length (evaluated once, shared by the samples)
+    seconds: float  # wall time from the query's first sample start to its last finish
+    stop_reason: str  # "fixed" (all N drawn), "rule", "accepted" (oracle) or "max-samples"
+    answers: tuple[str | None, ...]  # extracted answer per sample, by sample index
+    finishes: tuple[str, ...]  # "stop" / "length" per sample
+    logprobs: tuple[float | None, ...]
+    texts: tuple[str, ...]
+    rule: str | None = None  # the plan's stopping rule; None for a fixed-N run
+    statistic: float = float("nan")  # the rule's statistic when the query stopped
+    wasted_tokens: int = 0  # tokens of samples finished after the rule had fired
+    configs: tuple[str, ...] = ()  # configuration of each consumed sample
