@@ -37,11 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from covariate_model import CovariateDifficulty, covariate_cv, problem_covariates  # benchmarks/, research code
 from inferplan.fitting.curves import BetaBinomialDifficulty
-from inferplan.fitting.curves.covariate import CovariateDifficulty
 from inferplan.stats.estimators import pass_at_k
-from inferplan.fitting.model_select import covariate_cv, make_difficulty, powerlaw_fit, select_family
-from inferplan.stats.problem_counts import count_matrix, problem_covariates
+from inferplan.fitting.model_select import make_difficulty, powerlaw_fit, select_family
+from inferplan.stats.problem_counts import count_matrix
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
 

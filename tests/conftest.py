@@ -69,3 +69,14 @@ def imported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return get
+
+
+# Fixtures that read ../shared/data: a test using any of them (directly or through
+# another fixture) is marked ``data`` here, so the marker is always true to the test.
+DATA_FIXTURES = {"shared_data"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.data)

@@ -109,39 +109,3 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
         if d.mean() + d.std(ddof=1) / np.sqrt(d.size) < 0:
             chosen = fam
     return Selection(chosen, mean, m, n_full)
-
-
-def covariate_cv(table, rows: np.ndarray | None = None, n_splits: int = 3, random_state: int = 0) -> dict[str, float]:
-    """Half-sample extrapolation error (points) of the averaged difficulty model vs CovariateDifficulty.
-
-    One configuration. Each problem's samples (``rows``, default all) are split at random
-    into halves; both models are fitted on the first halves only (counts, and covariates
-    of those samples) and predict pass@m, m = samples per problem, which is then
-    compared with the unbiased pass@m of all the samples. Uses only the user's data.
-    """
-    from inferplan.fitting.curves.covariate import CovariateDifficulty
-    from inferplan.stats.problem_counts import problem_covariates
-
-    rows = np.arange(table.n_samples) if rows is None else np.asarray(rows)
-    P = len(table.problems)
-    prob = table.problem[rows]
-    n = np.bincount(prob, minlength=P)
-    c = np.bincount(prob, weights=table.correct[rows], minlength=P).astype(np.int64)
-    keep = n > 0
-    m = int(n[keep].min())
-    truth = pass_at_k(n[keep], c[keep], m).mean()
-    rng = np.random.default_rng(random_state)
-    errs: dict[str, list[float]] = {"beta-binomial-averaged": [], "covariate": []}
-    for _ in range(n_splits):
-        key = rng.random(rows.size)
-        order = np.lexsort((key, prob))
-        first = np.searchsorted(prob[order], prob[order])
-        half = rows[order[np.arange(order.size) - first < m // 2]]
-        nh = np.bincount(table.problem[half], minlength=P)[keep]
-        ch = np.bincount(table.problem[half], weights=table.correct[half], minlength=P).astype(np.int64)[keep]
-        X = problem_covariates(table, half)[keep][:, :3]
-        avg = AveragedDifficulty(n_starts=1, random_state=random_state).fit(nh, ch).predict_pass_at_k(m)[0]
-        cov = CovariateDifficulty(random_state=random_state).fit(nh, ch, X).predict_pass_at_k(m)[0]
-        errs["beta-binomial-averaged"].append(abs(avg - truth) * 100)
-        errs["covariate"].append(abs(cov - truth) * 100)
-    return {k: float(np.mean(v)) for k, v in errs.items()}

@@ -76,36 +76,3 @@ def count_matrix(table: SampleTable) -> tuple[tuple[str, ...], np.ndarray, np.nd
     np.add.at(N, (table.problem, table.config), 1)
     np.add.at(C, (table.problem, table.config), table.correct.astype(np.int64))
     return table.problems, N, C
-
-
-COVARIATES = ("log_mean_tokens", "distinct_share", "modal_share", "abstain_share")
-
-
-def problem_covariates(table: SampleTable, samples: np.ndarray | None = None) -> np.ndarray:
-    """(problems, 4) per-problem covariates from the given sample rows (default: all).
-
-    Columns as in :data:`COVARIATES`: log of the mean completion tokens, distinct answers
-    per sample, the modal answer's share and the share of samples without an answer —
-    what a profile knows about a problem beyond its correct count (used by
-    :class:`~inferplan.fitting.curves.covariate.CovariateDifficulty`). Problems without
-    samples get the column means.
-    """
-    rows = np.arange(table.n_samples) if samples is None else np.asarray(samples)
-    P = len(table.problems)
-    prob, ans = table.problem[rows], table.answer[rows]
-    n = np.bincount(prob, minlength=P).astype(np.float64)
-    toks = np.nan_to_num(table.completion_tokens[rows].astype(np.float64), nan=0.0)
-    mean_tok = np.bincount(prob, weights=toks, minlength=P) / np.maximum(n, 1)
-    voted = ans >= 0
-    pairs = np.unique(np.stack([prob[voted], ans[voted]]), axis=1) if voted.any() else np.zeros((2, 0), np.int64)
-    distinct = np.bincount(pairs[0], minlength=P).astype(np.float64)
-    modal = np.zeros(P)
-    if voted.any():
-        key, cnt = np.unique(np.stack([prob[voted], ans[voted]]), axis=1, return_counts=True)
-        np.maximum.at(modal, key[0], cnt)
-    abstain = np.bincount(prob, weights=(~voted).astype(np.float64), minlength=P)
-    X = np.column_stack([np.log1p(mean_tok), distinct / np.maximum(n, 1), modal / np.maximum(n, 1), abstain / np.maximum(n, 1)])
-    empty = n == 0
-    if empty.any() and (~empty).any():
-        X[empty] = X[~empty].mean(0)
-    return X

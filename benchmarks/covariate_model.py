@@ -1,4 +1,7 @@
-"""Difficulty model whose prior depends on per-problem covariates from the samples.
+"""A difficulty model whose prior depends on per-problem covariates from the samples.
+
+Research code for ``bench_fit.py``, kept out of the package: cross-validation never
+preferred it to the averaged model (see the README), so ``fit`` does not offer it.
 
 A profile records more than correct/incorrect: each sample's extracted answer and its
 length. Those say something about a problem beyond its correct count — a problem whose
@@ -22,7 +25,13 @@ from scipy.optimize import minimize
 from scipy.special import betaln, expit, log_expit
 
 from inferplan.fitting.curves.base import CurveEstimator, as_k
+from inferplan.fitting.curves import AveragedDifficulty
 from inferplan.fitting.curves.difficulty import log_betabinom
+from inferplan.profiles.store import SampleTable
+from inferplan.stats.estimators import pass_at_k
+
+
+COVARIATES = ("log_mean_tokens", "distinct_share", "modal_share", "abstain_share")
 
 
 class CovariateDifficulty(CurveEstimator):
@@ -139,3 +148,67 @@ class CovariateDifficulty(CurveEstimator):
         self._check_fitted()
         return {"coef_pi0": [float(x) for x in self.coef_pi0_], "coef_mu": [float(x) for x in self.coef_mu_],
                 "strength": self.strength_}
+
+
+
+def problem_covariates(table: SampleTable, samples: np.ndarray | None = None) -> np.ndarray:
+    """(problems, 4) per-problem covariates from the given sample rows (default: all).
+
+    Columns as in :data:`COVARIATES`: log of the mean completion tokens, distinct answers
+    per sample, the modal answer's share and the share of samples without an answer —
+    what a profile knows about a problem beyond its correct count (used by
+    :class:`~inferplan.fitting.curves.covariate.CovariateDifficulty`). Problems without
+    samples get the column means.
+    """
+    rows = np.arange(table.n_samples) if samples is None else np.asarray(samples)
+    P = len(table.problems)
+    prob, ans = table.problem[rows], table.answer[rows]
+    n = np.bincount(prob, minlength=P).astype(np.float64)
+    toks = np.nan_to_num(table.completion_tokens[rows].astype(np.float64), nan=0.0)
+    mean_tok = np.bincount(prob, weights=toks, minlength=P) / np.maximum(n, 1)
+    voted = ans >= 0
+    pairs = np.unique(np.stack([prob[voted], ans[voted]]), axis=1) if voted.any() else np.zeros((2, 0), np.int64)
+    distinct = np.bincount(pairs[0], minlength=P).astype(np.float64)
+    modal = np.zeros(P)
+    if voted.any():
+        key, cnt = np.unique(np.stack([prob[voted], ans[voted]]), axis=1, return_counts=True)
+        np.maximum.at(modal, key[0], cnt)
+    abstain = np.bincount(prob, weights=(~voted).astype(np.float64), minlength=P)
+    X = np.column_stack([np.log1p(mean_tok), distinct / np.maximum(n, 1), modal / np.maximum(n, 1), abstain / np.maximum(n, 1)])
+    empty = n == 0
+    if empty.any() and (~empty).any():
+        X[empty] = X[~empty].mean(0)
+    return X
+
+
+def covariate_cv(table, rows: np.ndarray | None = None, n_splits: int = 3, random_state: int = 0) -> dict[str, float]:
+    """Half-sample extrapolation error (points) of the averaged difficulty model vs CovariateDifficulty.
+
+    One configuration. Each problem's samples (``rows``, default all) are split at random
+    into halves; both models are fitted on the first halves only (counts, and covariates
+    of those samples) and predict pass@m, m = samples per problem, which is then
+    compared with the unbiased pass@m of all the samples. Uses only the user's data.
+    """
+    rows = np.arange(table.n_samples) if rows is None else np.asarray(rows)
+    P = len(table.problems)
+    prob = table.problem[rows]
+    n = np.bincount(prob, minlength=P)
+    c = np.bincount(prob, weights=table.correct[rows], minlength=P).astype(np.int64)
+    keep = n > 0
+    m = int(n[keep].min())
+    truth = pass_at_k(n[keep], c[keep], m).mean()
+    rng = np.random.default_rng(random_state)
+    errs: dict[str, list[float]] = {"beta-binomial-averaged": [], "covariate": []}
+    for _ in range(n_splits):
+        key = rng.random(rows.size)
+        order = np.lexsort((key, prob))
+        first = np.searchsorted(prob[order], prob[order])
+        half = rows[order[np.arange(order.size) - first < m // 2]]
+        nh = np.bincount(table.problem[half], minlength=P)[keep]
+        ch = np.bincount(table.problem[half], weights=table.correct[half], minlength=P).astype(np.int64)[keep]
+        X = problem_covariates(table, half)[keep][:, :3]
+        avg = AveragedDifficulty(n_starts=1, random_state=random_state).fit(nh, ch).predict_pass_at_k(m)[0]
+        cov = CovariateDifficulty(random_state=random_state).fit(nh, ch, X).predict_pass_at_k(m)[0]
+        errs["beta-binomial-averaged"].append(abs(avg - truth) * 100)
+        errs["covariate"].append(abs(cov - truth) * 100)
+    return {k: float(np.mean(v)) for k, v in errs.items()}
