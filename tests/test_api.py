@@ -13,7 +13,7 @@ import inferplan as ip
 def test_the_documented_snippet_runs_end_to_end(tmp_path: Path) -> None:
     prof = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out=tmp_path / "p.jsonl")
     report = ip.fit(prof, at=(32, 100))
-    result = ip.plan(prof, budget=60, unit="tokens", fit=report)
+    result = ip.plan(prof, budget=150, unit="tokens", fit=report)
     answers = ip.run(result.plan, ["What is 23 + 19?"], model="smollm2")
     check = ip.evaluate(result.plan, model="smollm2")
 

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.slow
 
 FAST = ("--max-tokens", "32", "--parallel", "8", "--ctx", "512")
 
 
+@pytest.mark.slow  # loads the embedded model
 def test_run_prints_voted_answer_with_counts(cli):
     r = cli("run", "What is 17 + 25?", "-n", "8", *FAST)
     assert r.code == 0, r.err
@@ -21,6 +21,7 @@ def test_run_prints_voted_answer_with_counts(cli):
     assert "Traceback" not in r.err
 
 
+@pytest.mark.slow  # loads the embedded model
 def test_json_fields_and_show_samples(cli):
     r = cli("run", "What is 17 + 25?", "-n", "4", "--json", "--show-samples", *FAST)
     assert r.code == 0, r.err
@@ -35,6 +36,7 @@ def test_json_fields_and_show_samples(cli):
     assert obj["completion_tokens"] > 0 and obj["prompt_tokens"] > 0
 
 
+@pytest.mark.slow  # loads the embedded model
 def test_same_seed_byte_identical_other_seed_differs(cli):
     args = ("run", "Write one sentence about the sea.", "-n", "3", "--json", "--no-timing",
             "--show-samples", "--temperatures", "0.7,1.0", *FAST)
@@ -45,6 +47,7 @@ def test_same_seed_byte_identical_other_seed_differs(cli):
     assert c.json()["texts"] != a.json()["texts"]
 
 
+@pytest.mark.slow  # loads the embedded model
 def test_input_file_many_prompts_in_order(cli, tmp_path):
     f = tmp_path / "q.jsonl"
     f.write_text("\n".join([
@@ -60,6 +63,7 @@ def test_input_file_many_prompts_in_order(cli, tmp_path):
     assert all(row["samples"] == 2 for row in rows)
 
 
+@pytest.mark.slow  # loads the embedded model
 def test_stdin_one_prompt_per_line(cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("What is 1 + 1?\n\nWhat is 2 + 2?\n"))
     r = cli("run", "-", "-n", "2", "--json", *FAST)

@@ -12,9 +12,7 @@ import pytest
 
 GOLDEN = Path(__file__).parent / "golden"
 
-pytestmark = pytest.mark.slow  # loads the embedded model
-
-
+@pytest.mark.slow
 def test_fixed_n_run_matches_the_old_runner_byte_for_byte(cli) -> None:
     r = cli("run", "--input", GOLDEN / "run_queries.jsonl", "-n", "8", "--temperatures", "0.3,0.7,1.0",
             "--max-tokens", "48", "--json", "--show-samples", "--no-timing", "--seed", "3")
@@ -22,6 +20,7 @@ def test_fixed_n_run_matches_the_old_runner_byte_for_byte(cli) -> None:
     assert r.out == (GOLDEN / "run_n8.jsonl").read_text()
 
 
+@pytest.mark.slow
 def test_raw_prompt_with_stop_and_extractor_matches_the_old_runner(cli) -> None:
     r = cli("run", "What is 6 times 7?", "-n", "8", "--raw", "--temperatures", "0.8", "--max-tokens", "24",
             "--stop", "\n\n", "--extract", "number", "--system", "ignored for raw", "--json", "--no-timing")
@@ -37,3 +36,16 @@ def test_a_fixed_plan_is_an_ordinary_plan() -> None:
     # One configuration per listed temperature, equal shares: drawn in the listed order, cycled.
     assert [c.temperature for c in plan.configs.values()] == [0.3, 0.3, 1.0]
     assert pytest.approx(sum(plan.mix.values())) == 1.0
+
+
+@pytest.mark.slow
+def test_the_vote_tables_match_the_old_runner(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from inferplan.cli.render import common
+
+    monkeypatch.setattr(common.out, "_width", 100)
+    r = cli("run", "What is 17 + 25?", "What is 3 + 4?", "-n", "8", "--temperatures", "0.3,0.7,1.0",
+            "--max-tokens", "48", "--seed", "3")
+    assert r.code == 0, r.err
+    assert re.sub(r"\d+\.\d s", "<t> s", r.out) == (GOLDEN / "run_table.txt").read_text()

@@ -6,7 +6,7 @@ many samples to draw at which temperatures and when to stop, then run the plan::
     import inferplan as ip
     prof = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out="p.jsonl")
     report = ip.fit(prof, at=(32, 100))
-    result = ip.plan(prof, budget=60, unit="tokens", fit=report)
+    result = ip.plan(prof, budget=150, unit="tokens", fit=report)
     answers = ip.run(result.plan, ["What is 23 + 19?"], model="smollm2")
 
 See :mod:`inferplan.api` (and docs/api.md) for every function.

@@ -4,7 +4,7 @@
 import inferplan as ip
 prof = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out="p.jsonl")
 report = ip.fit(prof, at=(32, 100))
-result = ip.plan(prof, budget=60, unit="tokens", fit=report)
+result = ip.plan(prof, budget=150, unit="tokens", fit=report)
 answers = ip.run(result.plan, ["What is 23 + 19?"], model="smollm2")
 check = ip.evaluate(result.plan, model="smollm2")
 ```
@@ -84,24 +84,22 @@ def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: floa
 def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
          target_accuracy: float | None = None, aggregate: str = "vote", false_positive: float = 0.0,
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
-         fit: "FitReport | None" = None) -> "PlanResult":
+         fit: "FitReport | Path | str | None" = None) -> "PlanResult":
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
 
-    ``fit`` (a report of the same profile) decides the curve family that predicts
-    beyond the recorded samples; without one the planner uses the fit's preferred family.
+    ``fit`` (a report of this profile, or its ``inferplan.fit/1`` file) decides the curve
+    family that predicts beyond the recorded samples; without one the planner chooses it
+    the way ``fit`` does, on the training problems.
     """
-    from inferplan.planner.extrapolate import extrapolation_family
+    from inferplan.fitting.report import FitReport, read_family
     from inferplan.planner.search import plan as search_plan
 
     prof = as_profile(profile)
-    family, note = extrapolation_family(fit.selection.family if fit is not None else None)
-    result = search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate,
-                         false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-                         price_in=price_in, price_out=price_out, family=family,
-                         parameters=prof.parameters if unit == "flops" else None)
-    if note and result.plan.family:
-        result = replace(result, plan=replace(result.plan, notes=result.plan.notes + (note,)))
-    return result
+    family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
+    return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate,
+                       false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+                       price_in=price_in, price_out=price_out, family=family,
+                       parameters=prof.parameters if unit == "flops" else None)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,

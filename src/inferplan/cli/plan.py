@@ -38,6 +38,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed for the split and the replay permutations."),
         price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
         price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+        fit: Path = typer.Option(None, "--fit", help="A fit report (`inferplan fit -o`): its curve family extrapolates "
+                                 "beyond the recorded samples (default: chosen the same way, on the training problems)."),
         out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     ) -> None:
@@ -50,7 +52,7 @@ def register(app: typer.Typer) -> None:
         result = api.plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
             false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-            price_in=price_in, price_out=price_out,
+            price_in=price_in, price_out=price_out, fit=fit,
         )
         if out is not None:
             save_plan(result.plan, out)

@@ -11,7 +11,9 @@ resamples (so hyperparameter uncertainty is included), plus ceiling and saturati
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -22,7 +24,7 @@ from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_indices, bootstrap_mean
 from inferplan.fitting.model_select import FAMILIES, Selection, make_difficulty, powerlaw_fit, select_family
 from inferplan.stats.problem_counts import config_counts, count_matrix
-from inferplan.profiles.store import SampleTable
+from inferplan.profiles.store import SampleTable, check_format
 
 FORMAT = "inferplan.fit/1"
 Curve = dict[int, float]
@@ -229,9 +231,17 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
                      family, params, ceiling, sat, curves)
 
 
-def fit(profile: str, at: tuple[int, ...] = (32, 100, 300), *, level: float = 0.9, seed: int = 0,
-        threshold: float = 1e-3) -> FitReport:
-    """Load a profile file and fit it (the call behind `inferplan fit`)."""
-    from inferplan.profiles.store import load_profile
-
-    return fit_profile(load_profile(profile), at, level=level, seed=seed, threshold=threshold, profile=str(profile))
+def read_family(path: Path | str) -> str:
+    """The curve family a saved fit report (``fit -o``) chose."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a readable fit report ({type(e).__name__})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a fit report")
+    check_format(data.get("format"), "inferplan.fit", 1, path)
+    family = (data.get("model_selection") or {}).get("chosen")
+    if family not in FAMILIES:
+        raise InputError(f"{path}: the fit report names no known curve family ({family!r})")
+    return family

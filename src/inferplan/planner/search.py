@@ -14,7 +14,6 @@ import numpy as np
 
 from inferplan.errors import InvalidValue
 from inferplan.policy.aggregate import Aggregation, check_answers
-from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import (
     Candidate,
     Mix,
@@ -23,15 +22,18 @@ from inferplan.planner.candidates import (
     pareto,
 )
 from inferplan.replay.cost import cost_model_for
-from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, supported
+from inferplan.fitting.model_select import select_family
+from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.planner.selection import choose
+from inferplan.planner.space import caps, mixes
 from inferplan.replay.engine import Dense, Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
+from inferplan.stats.problem_counts import count_matrix
 from inferplan.tasks.prompt_spec import from_header
 
 EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fixed N the curves may predict
@@ -64,48 +66,6 @@ class PlanResult:
     split_source: str
     candidates: int
     seconds: float
-
-
-def _mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None,
-           ex: Extrapolator | None = None) -> list[Mix]:
-    """Single configurations, plus allocated mixes when the profile has several.
-
-    With an extrapolator (oracle), pass@k mixes are also allocated under the fitted
-    model at sizes the recorded samples cannot reach.
-    """
-    C = len(table.configs)
-    have = dense.count.min(axis=0) > 0
-    mixes = [Mix(tuple(float(i == c) for i in range(C)), table.configs[c].name) for c in range(C) if have[c]]
-    if C > 1 and have.sum() > 1:
-        budgets = {4.0, 16.0, 64.0}
-        if budget is not None:
-            budgets.add(max(1.0, budget / float(np.mean(unit_cost))))
-        for b in sorted(budgets):
-            b_cost = b * float(np.mean(unit_cost))
-            alloc = (allocate_pass_at_k(dense, b_cost, unit_cost) if agg.kind == "oracle"
-                     else allocate_vote(dense, b_cost, unit_cost, sims=64))
-            k = np.asarray(alloc.counts, dtype=float)
-            if k.sum() > 0 and (k > 0).sum() > 1:
-                mixes.append(Mix(tuple(k / k.sum()), "mix@" + "+".join(
-                    f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
-        if ex is not None and agg.kind == "oracle":
-            sizes = {64.0, 256.0} | ({budget / float(np.mean(unit_cost)) * f for f in (1, 2, 4)} if budget else set())
-            for b in sorted(sizes):
-                if b <= float(dense.count.min()):
-                    continue  # the recorded samples' own allocation covers it
-                k = np.asarray(ex.allocate(b, unit_cost), dtype=float)
-                if k.sum() > 0 and (k > 0).sum() > 1:
-                    mixes.append(Mix(tuple(k / k.sum()), "fit-mix@" + "+".join(
-                        f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
-    return list({m.shares: m for m in mixes}.values())
-
-
-def _caps(table: SampleTable, unit: str) -> list[int | None]:
-    """Per-sample max-token caps worth trying (only when tokens are what costs)."""
-    tok = table.completion_tokens[~np.isnan(table.completion_tokens)]
-    if unit == "samples" or tok.size == 0:
-        return [None]
-    return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
 
 
 def _check_objective(budget: float | None, target_accuracy: float | None) -> None:
@@ -143,8 +103,8 @@ class _Search:
     def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
-        for mix in _mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
-            for cap in _caps(self.table, unit):
+        for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
+            for cap in caps(self.table, unit):
                 cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(_extrapolated(self.ex_tr, mix, budget, self.unit_cost))
@@ -171,12 +131,14 @@ def plan(
     price_out: float = 0.0,
     reps: int = 16,
     parameters: float | None = None,
-    family: str = DEFAULT_FAMILY,
+    family: str | None = None,
 ) -> PlanResult:
     """Search for the best plan on the training split; predict on the held-out split.
 
-    ``family`` is the difficulty family that extrapolates beyond the recorded samples
-    (the fit's choice, see :func:`inferplan.planner.extrapolate.extrapolation_family`).
+    ``family`` is the curve family a fit chose; it extrapolates beyond the recorded
+    samples (see :func:`inferplan.planner.extrapolate.extrapolation_family`). Without
+    one, the planner chooses it as ``fit`` does, by cross-validation — on the training
+    problems only — when the plan can extrapolate with it (first-pass plans).
     """
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
@@ -186,6 +148,9 @@ def plan(
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)
+    if family is None:
+        family = _fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY
+    family, family_note = extrapolation_family(family)
     search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
                      family)
     cands = search.candidates(budget, unit)
@@ -197,6 +162,8 @@ def plan(
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     notes = _notes(split, seed, kept_note, chosen, recorded, family)
+    if family_note and chosen.extrapolated:
+        notes += (family_note,)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -212,6 +179,16 @@ def plan(
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0)
+
+
+def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
+    """The family ``fit`` would choose, from the training problems' counts alone."""
+    _, N, C = count_matrix(table)
+    N, C = N[train], C[train]
+    rows = N.sum(1) > 0
+    if rows.sum() < 8 or int(N[rows][N[rows] > 0].min()) < 4:
+        return DEFAULT_FAMILY  # too little to cross-validate: keep the preferred family
+    return select_family(N[rows], C[rows], random_state=seed).family
 
 
 def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,

@@ -1,0 +1,44 @@
+"""Golden output: one table of each data command, at a fixed console width.
+
+The golden file was written by the CLI before the library redesign and must not
+change: what a user sees is part of the interface. Wall-clock times and the
+install location of the embedded model are masked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from inferplan.cli.render import common
+
+GOLDEN = Path(__file__).parent / "golden" / "cli_tables.txt"
+COMMANDS = [
+    (100, ["import", "esc", "{data}/esc/last_letters_gpt35.jsonl", "-o", "esc.jsonl"]),
+    (100, ["profile", "show", "esc.jsonl"]),
+    (100, ["fit", "esc.jsonl", "--at", "32,100"]),
+    (100, ["plan", "esc.jsonl", "--budget", "8", "--unit", "samples", "-o", "esc.plan.json"]),
+    (100, ["simulate", "esc.jsonl", "--plan", "esc.plan.json"]),
+    (100, ["simulate", "esc.jsonl", "--rule", "beta:0.95", "--max-samples", "40"]),
+    (200, ["models", "--no-hash"]),
+]
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"searched in \d+(\.\d+)?s", "searched in <t>s", text)
+    text = re.sub(r"\S*/site-packages/", "<site-packages>/", text)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+@pytest.mark.data
+def test_tables_are_unchanged(cli, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    got = []
+    for width, args in COMMANDS:
+        monkeypatch.setattr(common.out, "_width", width)
+        args = [a.format(data=shared_data) for a in args]
+        r = cli(*args)
+        got.append(f"=== {' '.join(args[:2])} (exit {r.code})\n{r.out}")
+    assert _normalise("".join(got)) == GOLDEN.read_text()
