@@ -148,9 +148,8 @@ def plan(
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)
-    if family is None:
-        family = _fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY
-    family, family_note = extrapolation_family(family)
+    family, family_note = extrapolation_family(
+        family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
     search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
                      family)
     cands = search.candidates(budget, unit)
@@ -161,9 +160,7 @@ def plan(
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
-    notes = _notes(split, seed, kept_note, chosen, recorded, family)
-    if family_note and chosen.extrapolated:
-        notes += (family_note,)
+    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -192,7 +189,7 @@ def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
 
 
 def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,
-           family: str) -> tuple[str, ...]:
+           family: str, family_note: str | None) -> tuple[str, ...]:
     notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
              + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
     if split.in_sample:
@@ -202,6 +199,8 @@ def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded:
     if chosen.extrapolated:
         notes.append(NOTE.format(n=recorded) + f" (N = {chosen.rule.max_samples}, {family}; interval: bootstrap "
                      "over held-out problems and posterior draws, spanning the difficulty families)")
+        if family_note:
+            notes.append(family_note)
     return tuple(notes)
 
 
