@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from inferplan.errors import InputError
 
@@ -31,3 +32,21 @@ def read_json_lines(path: str | Path, *, what: str = "file") -> Iterator[tuple[s
         except json.JSONDecodeError as e:
             raise InputError(f"{where}: not valid JSON ({e.msg})") from None
         yield where, line_no, value
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, tuples become lists, numpy scalars plain."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(obj: Any) -> str:
+    """Compact, deterministic JSON of a result."""
+    return json.dumps(_clean(obj), ensure_ascii=False, sort_keys=False, separators=(",", ":"))

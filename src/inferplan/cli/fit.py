@@ -48,13 +48,22 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of bootstraps, cross-validation and Monte Carlo."),
         level: float = typer.Option(0.9, "--level", help="Interval level (0 < level < 1)."),
         threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
+        force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
     ) -> None:
         from inferplan.cli.render.fit import render_fit, write_plot, write_report
         from inferplan import api
+        from inferplan._util.files import check_replaceable, json_format_is, png_drawn_by_inferplan
 
+        # Refuse before fitting, not after it.
+        if output is not None:
+            check_replaceable(output, json_format_is("inferplan.fit/"), "fit report", force)
+        if plot is not None:
+            if plot.suffix.lower() != ".png":
+                raise InputError(f"{plot}: --plot writes a PNG image; give a file name ending in .png")
+            check_replaceable(plot, png_drawn_by_inferplan, "plot", force)
         report = api.fit(profile, at=_parse_at(at), level=level, seed=seed, threshold=threshold)
         if output is not None:
-            write_report(report, output)
+            write_report(report, output, force)
         if plot is not None:
-            write_plot(report, plot)
+            write_plot(report, plot, force)
         render_fit(report, as_json=as_json)

@@ -42,12 +42,17 @@ def register(app: typer.Typer) -> None:
                                  "beyond the recorded samples (default: chosen the same way, on the training problems)."),
         out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+        force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
     ) -> None:
         """Search temperature mix, stopping rule, max samples and token cap on a training split;
         predict accuracy and cost on held-out problems."""
         from inferplan.cli.render.plan import render_plan
         from inferplan import api
+        from inferplan._util.files import check_replaceable, json_format_is
         from inferplan.planner.plan_file import save_plan
+
+        if out is not None:  # refuse before the search, not after it
+            check_replaceable(out, json_format_is("inferplan.plan/"), "plan", force)
 
         result = api.plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
@@ -55,5 +60,5 @@ def register(app: typer.Typer) -> None:
             price_in=price_in, price_out=price_out, fit=fit,
         )
         if out is not None:
-            save_plan(result.plan, out)
+            save_plan(result.plan, out, force=force)
         render_plan(result, out, as_json=as_json)

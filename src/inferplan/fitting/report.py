@@ -27,6 +27,7 @@ from inferplan.stats.problem_counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
 
 FORMAT = "inferplan.fit/1"
+FEW_SUCCESSES = 5  # below this many correct samples, an extrapolated curve is mostly its prior
 Curve = dict[int, float]
 
 
@@ -46,6 +47,7 @@ class ConfigFit:
     ceiling: dict[str, float]  # "pass@k" / "maj@k" → limit as k → ∞
     saturation_k: dict[str, int | None]  # first k whose next sample gains < threshold
     curve: dict[str, Curve] = field(default_factory=dict)  # fitted curve on a k grid (for plots)
+    successes: int = 0  # correct samples the fit saw
 
     def to_json(self) -> dict:
         def iv(d: dict) -> dict:
@@ -114,6 +116,9 @@ def saturation_k(curve: Callable[[np.ndarray], np.ndarray], threshold: float, k_
 
 
 def _interval_dict(ks: list[int], low: np.ndarray, high: np.ndarray) -> dict[int, tuple[float, float]]:
+    """k → (low, high), clipped to [0, 1]: accuracies are proportions (a Monte Carlo
+    margin must not push a bound below 0 or above 1)."""
+    low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
     return {k: (float(lo), float(hi)) for k, lo, hi in zip(ks, low, high)}
 
 
@@ -143,7 +148,8 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
         if cc.n.size == 0:
             continue
         configs.append(_config_fit(cc, fits[q], at, level, seed, n_boot, threshold, selection.family, grid))
-    notes = []
+    notes = [f"{c.config}: the extrapolation rests on {c.successes} correct sample(s); treat its predictions "
+             "as rough" for c in configs if c.successes < FEW_SUCCESSES]
     if table.split():
         notes.append("profile has a train/test split: choose configurations on train, report on test (plan does)")
     return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes))
@@ -228,7 +234,16 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
         observed["best@k"] = dict(zip(ks, map(float, per.mean(0))))
         obs_iv["best@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
     return ConfigFit(cc.config, int(cc.n.size), (n_min, int(cc.n.max())), observed, obs_iv, predicted, pred_iv,
-                     family, params, ceiling, sat, curves)
+                     family, params, ceiling, sat, curves, int(cc.c.sum()))
+
+
+def save_report(report: FitReport, path: Path | str, *, force: bool = False) -> Path:
+    """Write the inferplan.fit/1 document atomically, over nothing but another fit report unless ``force``."""
+    from inferplan._util.files import json_format_is, write_atomically
+    from inferplan._util.jsonl import dumps
+
+    return write_atomically(path, dumps(report.to_json()) + "\n", owned=json_format_is("inferplan.fit/"),
+                            what="fit report", force=force)
 
 
 def read_family(path: Path | str) -> str:

@@ -11,10 +11,10 @@ with reality.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from inferplan._util.files import json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule
@@ -122,14 +122,10 @@ class Plan:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
 
 
-def save_plan(plan: Plan, path: Path | str) -> Path:
-    """Write atomically (a half-written plan never replaces a good one)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:
+    """Write atomically, over nothing but another plan unless ``force``."""
+    return write_atomically(path, json.dumps(plan.to_json(), indent=2) + "\n", owned=json_format_is("inferplan.plan/"),
+                            what="plan", force=force)
 
 
 def load_plan(path: Path | str) -> Plan:

@@ -160,7 +160,7 @@ def plan(
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
-    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note)
+    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -186,6 +186,23 @@ def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
     if rows.sum() < 8 or int(N[rows][N[rows] > 0].min()) < 4:
         return DEFAULT_FAMILY  # too little to cross-validate: keep the preferred family
     return select_family(N[rows], C[rows], random_state=seed).family
+
+
+FEW_TRAINING_PROBLEMS = 20  # below this, the search's ranking is mostly noise
+
+
+def _caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[str, ...]:
+    """Warnings a user must see: too few training problems, or a plan a baseline beats."""
+    out = []
+    if len(split.train) < FEW_TRAINING_PROBLEMS and not split.in_sample:
+        out.append(f"warning: planned on only {len(split.train)} training problems; profile more problems "
+                   f"(≥ {FEW_TRAINING_PROBLEMS}) before trusting the choice")
+    best = max(baselines, key=lambda b: b.accuracy, default=None)
+    if best is not None and best.accuracy > pred.accuracy:
+        out.append(f"warning: on the held-out problems the baseline '{best.name}' scores "
+                   f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
+                   f"{best.samples:.2f} samples/query); consider it instead")
+    return tuple(out)
 
 
 def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,

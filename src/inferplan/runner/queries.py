@@ -8,6 +8,7 @@ ignored here. A bad line is reported as ``FILE:LINE: reason``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -38,11 +39,41 @@ def queries_from_texts(texts: Iterable[str]) -> list[Query]:
 
 
 def queries_from_stdin_lines(lines: Iterable[str]) -> list[Query]:
-    """One prompt per non-blank line of stdin (blank lines are skipped)."""
+    """One prompt per non-blank line of stdin (blank lines are skipped).
+
+    Lines that are all JSON objects are read as a JSONL query file (``cat q.jsonl |
+    inferplan run -``), so a query's text is never its JSON; a mix of both is refused.
+    """
     texts = [line.rstrip("\n") for line in lines if line.strip()]
     if not texts:
         raise InputError("no prompts on stdin (one prompt per line)")
+    objects = [_json_object(t) for t in texts]
+    if all(o is not None for o in objects):
+        return _unique([_query_from_obj(o, f"stdin:{i}", i) for i, o in enumerate(objects, start=1)], "stdin")
+    if any(o is not None for o in objects):
+        line = next(i for i, o in enumerate(objects, start=1) if o is not None)
+        raise InputError(f"stdin:{line}: a JSON object among plain-text prompts; give JSONL queries on every "
+                         "line (or use --input FILE), or plain prompts only")
     return queries_from_texts(texts)
+
+
+def _json_object(text: str) -> dict | None:
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _unique(queries: list[Query], where: str) -> list[Query]:
+    seen: set = set()
+    for q in queries:
+        if q.id in seen:
+            raise InputError(f"{where}: duplicate id {q.id!r}")
+        seen.add(q.id)
+    return queries
 
 
 def _query_from_obj(obj: object, where: str, line_no: int) -> Query:

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
+from inferplan._util.jsonl import dumps
+
 # Results go to stdout; progress, warnings and logs to stderr (pipes stay clean).
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf become null, tuples become lists, numpy scalars plain."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps(obj: Any) -> str:
-    """Compact, deterministic JSON of a result."""
-    return json.dumps(_clean(obj), ensure_ascii=False, sort_keys=False, separators=(",", ":"))
 
 
 def print_json(obj: Any) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from inferplan.cli.render.common import dumps, err, fmt_interval, out, print_json
+from inferplan.cli.render.common import err, fmt_interval, out, print_json
 from inferplan.errors import DependencyError, InputError
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -18,11 +18,10 @@ def sparkline(values: list[float], low: float = 0.0, high: float = 1.0) -> str:
     return "".join(_BARS[min(len(_BARS) - 1, max(0, int((v - low) / span * (len(_BARS) - 1) + 0.5)))] for v in values)
 
 
-def write_report(report, path: Path) -> None:
-    try:
-        Path(path).write_text(dumps(report.to_json()) + "\n", encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{path}: cannot write the fit report ({e.strerror})") from None
+def write_report(report, path: Path, force: bool = False) -> None:
+    from inferplan.fitting.report import save_report
+
+    save_report(report, path, force=force)
     err.print(f"wrote {path}", highlight=False)
 
 
@@ -35,6 +34,10 @@ def render_fit(report, as_json: bool = False) -> None:
     out.print(f"[bold]{report.profile}[/bold]  family: [cyan]{sel.family}[/cyan]"
               + (f"  (CV extrapolation error {sel.subsample}→{sel.target_k} samples, points: {cv})" if cv else ""),
               highlight=False)
+    finite = {f: e for f, e in sel.errors.items() if e == e}
+    if finite and finite.get(sel.family, float("inf")) > min(finite.values()):
+        out.print(f"  ({sel.family} is kept: another family replaces the preferred one only when its CV error is "
+                  "lower by more than one standard error)", highlight=False)
     for cfg in report.configs:
         _render_config(cfg, report)
     for note in report.notes:
@@ -71,8 +74,14 @@ def _render_config(cfg, report) -> None:
                   highlight=False)
 
 
-def write_plot(report, path: Path) -> None:
+def write_plot(report, path: Path, force: bool = False) -> None:
     """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
+    from inferplan._util.files import check_replaceable, png_drawn_by_inferplan
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InputError(f"{path}: --plot writes a PNG image; give a file name ending in .png")
+    check_replaceable(path, png_drawn_by_inferplan, "plot", force)
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -116,10 +125,12 @@ def write_plot(report, path: Path) -> None:
         labels += [f"observed ({int(report.level * 100)}% CI)", "predicted at --at"]
         ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=110)
-    except OSError as e:
-        raise InputError(f"{path}: cannot write the plot ({e.strerror})") from None
-    finally:
-        plt.close(fig)
+    import io
+
+    from inferplan._util.files import PNG_SOFTWARE, write_atomically
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, metadata={"Software": PNG_SOFTWARE})
+    plt.close(fig)
+    write_atomically(path, png.getvalue(), owned=png_drawn_by_inferplan, what="plot", force=force)
     err.print(f"wrote {path}", highlight=False)

@@ -1,0 +1,98 @@
+"""Outputs never overwrite what inferplan did not write, bad paths are one-line input errors,
+`run -` reads JSONL, and small calibration sets get honest intervals and warnings (issue 14, part)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inferplan.errors import ExitCode, InputError
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter
+from inferplan.runner.queries import queries_from_stdin_lines
+
+
+@pytest.fixture
+def small_profile(tmp_path: Path) -> Path:
+    """12 problems × 8 samples, answers mostly wrong and split: maj@k near 0, few successes."""
+    rng = np.random.default_rng(1)
+    out = tmp_path / "small.jsonl"
+    pids = [f"p{i}" for i in range(12)]
+    with ProfileWriter(out, {"configs": [ConfigSpec("t1", 1.0).to_json()], "problem_ids": pids}) as w:
+        for p in pids:
+            right = p == "p0"
+            w.write({"problem": p, "config": "t1", "index": i, "answer": str(rng.integers(0, 4)) if i or not right else "x",
+                     "correct": right and i == 0, "completion_tokens": 10, "prompt_tokens": 5} for i in range(8))
+    return out
+
+
+def test_plan_and_fit_refuse_to_overwrite_foreign_files(cli, small_profile: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    r = cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", notes)
+    assert r.code == ExitCode.CONFLICT and "not an inferplan plan" in r.err and len(r.err.strip().splitlines()) == 1
+    assert notes.read_text() == "my notes\n"
+    foreign = tmp_path / "other.json"
+    foreign.write_text('{"format": "somebody.else/1"}')
+    r = cli("fit", small_profile, "-o", foreign)
+    assert r.code == ExitCode.CONFLICT and foreign.read_text() == '{"format": "somebody.else/1"}'
+    # Their own files are replaced; --force replaces anything.
+    plan = tmp_path / "plan.json"
+    for _ in range(2):
+        assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", plan).code == 0
+    assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", notes, "--force").code == 0
+    assert json.loads(notes.read_text())["format"] == "inferplan.plan/1"
+
+
+def test_plots_are_png_and_only_replace_our_own(cli, small_profile: Path, tmp_path: Path) -> None:
+    r = cli("fit", small_profile, "--plot", tmp_path / "notes.txt")
+    assert r.code == ExitCode.BAD_INPUT and ".png" in r.err and "internal error" not in r.err
+    picture = tmp_path / "holiday.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n not ours")
+    assert cli("fit", small_profile, "--plot", picture).code == ExitCode.CONFLICT
+    assert picture.read_bytes().endswith(b"not ours")
+    ours = tmp_path / "curves.png"
+    assert cli("fit", small_profile, "--plot", ours).code == 0
+    assert cli("fit", small_profile, "--plot", ours).code == 0  # ours: replaced without --force
+
+
+def test_an_unwritable_output_path_is_one_input_error(cli, small_profile: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    for args in (("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", blocker / "plan.json"),
+                 ("fit", small_profile, "-o", blocker / "fit.json")):
+        r = cli(*args)
+        assert r.code == ExitCode.BAD_INPUT, r.err
+        assert str(blocker / "") in r.err and "internal error" not in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_intervals_stay_inside_0_1_and_few_successes_are_flagged(cli, small_profile: Path) -> None:
+    r = cli("fit", small_profile, "--json", "--at", "32,300")
+    assert r.code == 0, r.err
+    doc = r.json()
+    for cfg in doc["configs"]:
+        for part in ("observed", "predicted"):
+            for metric, by_k in cfg[part]["intervals"].items():
+                for k, (low, high) in by_k.items():
+                    assert 0.0 <= low <= high <= 1.0, (part, metric, k, low, high)
+    assert any("rests on 1 correct sample" in n for n in doc["notes"])
+
+
+def test_plan_warns_about_a_tiny_training_split(cli, small_profile: Path) -> None:
+    r = cli("plan", small_profile, "--budget", "4", "--unit", "samples", "--json")
+    assert r.code == 0, r.err
+    assert any("only 6 training problems" in n for n in r.json()["plan"]["notes"])
+
+
+def test_run_stdin_reads_jsonl_lines_as_queries() -> None:
+    lines = io.StringIO('{"id": "q1", "prompt": "What is 2+2?"}\n\n{"id": "q2", "question": "And 3+5?"}\n')
+    qs = queries_from_stdin_lines(lines)
+    assert [(q.id, q.prompt) for q in qs] == [("q1", "What is 2+2?"), ("q2", "And 3+5?")]
+    plain = queries_from_stdin_lines(io.StringIO("What is 2+2?\n{not json} is a prompt too\n"))
+    assert [q.prompt for q in plain] == ["What is 2+2?", "{not json} is a prompt too"]
+    with pytest.raises(InputError, match="stdin:2: a JSON object among plain-text prompts"):
+        queries_from_stdin_lines(io.StringIO('What is 2+2?\n{"prompt": "3+5?"}\n'))
