@@ -45,6 +45,14 @@ def cli(capsys: pytest.CaptureFixture[str]):
     return invoke
 
 
+@pytest.fixture
+def fake_backend():
+    """The suite's one fake backend (tests/fakes.py): planner and engine unit tests only."""
+    from fakes import FakeBackend
+
+    return FakeBackend()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or skip with a clear reason."""

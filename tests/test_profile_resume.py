@@ -11,58 +11,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from inferplan.backends.base import BackendInfo, Completion, SampleRequest
 from inferplan.errors import ConflictError
 from inferplan.profiles.profiler import ProfileOptions, run_profile, sample_seed
 from inferplan.profiles.store import iter_records, load_profile
-
-
-class FakeStream:
-    """Yields each request's samples; answers right with a seed-determined chance."""
-
-    def __init__(self, requests, fail_after: int | None = None) -> None:
-        self.requests = list(requests)
-        self.fail_after = fail_after
-
-    def submit(self, requests):
-        start = len(self.requests)
-        self.requests.extend(requests)
-        return list(range(start, len(self.requests)))
-
-    def cancel(self, request: int) -> None:
-        pass
-
-    def __iter__(self):
-        emitted = 0
-        for r, req in enumerate(self.requests):
-            a, b = (int(x) for x in req.messages[0]["content"].split("?")[0].split()[-3::2])
-            for i in range(req.n):
-                if self.fail_after is not None and emitted >= self.fail_after:
-                    raise KeyboardInterrupt
-                rng = np.random.default_rng(req.seed(i))
-                right = rng.random() > req.temperature(i) / 2
-                answer = a + b if right else a + b + 1
-                emitted += 1
-                yield Completion(request=r, index=req.first_index + i, text=f"The answer is {answer}.",
-                                 completion_tokens=5, prompt_tokens=20, logprob=-1.0, finish="stop",
-                                 seconds=0.01, temperature=req.temperature(i), seed=req.seed(i))
-
-
-class FakeBackend:
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.info = BackendInfo(name="fake", model="fake-model", model_sha256="0" * 64, parallel_slots=4)
-        self.fail_after = fail_after
-        self.requests: list[SampleRequest] = []
-
-    def sample(self, requests):
-        self.requests.extend(requests)
-        return FakeStream(requests, self.fail_after)
-
-    def close(self) -> None:
-        pass
+from fakes import FakeBackend
+from inferplan.backends.base import BackendInfo
 
 
 def _keys(path: Path) -> Counter:

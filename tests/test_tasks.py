@@ -92,10 +92,10 @@ def test_builtin_sets_are_seeded_and_leveled():
 def test_templates_for_instruct_and_base_models():
     ts = load_tasks("builtin:word:3")
     t = ts.tasks[0]
-    chat = render(t, "chat-short", ts)
+    chat = render(t, "chat-short", ts.shots)
     assert chat.prompt is None and t.text in chat.messages[-1]["content"] and chat.stop == ("\n",)
     assert len(chat.messages) == 1 + 2 * len(ts.shots)  # the examples as earlier turns
-    base = render(t, "base", ts)
+    base = render(t, "base", ts.shots)
     assert base.messages is None and base.prompt.endswith(f"Question: {t.text}\nAnswer:")
     assert base.prompt.count("Question:") == 1 + len(ts.shots) == 4
 

@@ -163,7 +163,7 @@ def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_t
                    if (task.id, c.name, i) not in writer.done]
         if not missing:
             continue
-        rp = prompts.render(task, template, taskset)
+        rp = prompts.render(task, template, taskset.shots)
         requests.append(SampleRequest(
             prompt=rp.prompt, messages=rp.messages, n=len(missing), stop=rp.stop, max_tokens=max_tokens,
             temperatures=tuple(c.temperature for c, _ in missing),

@@ -17,7 +17,7 @@ from typing import Callable
 from inferplan.errors import InferplanError, InputError
 from inferplan.grading.graders import answer_reader
 from inferplan.tasks import templates
-from inferplan.tasks.taskset import Task, TaskSet, load_tasks
+from inferplan.tasks.taskset import Task, load_tasks
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class PromptSpec:
 
     def render(self, question: str) -> templates.RenderedPrompt:
         """What the backend is asked for ``question``."""
-        taskset = TaskSet(source=self.tasks or "prompt", tasks=(), sha256="", shots=self.shots)
-        rendered = templates.render(Task(id="query", text=question, answer=None), self.template, taskset)
+        rendered = templates.render(Task(id="query", text=question, answer=None), self.template, self.shots)
         return self.with_system(rendered.prompt, rendered.messages, rendered.stop)
 
     def render_messages(self, messages: tuple[dict, ...]) -> templates.RenderedPrompt:

@@ -50,8 +50,8 @@ def describe(name: str, tasks: TaskSet) -> dict:
     return {"name": name, "text": text, "shots": len(tasks.shots) if name in ("base", "chat-short") else 0}
 
 
-def render(task: Task, name: str, tasks: TaskSet) -> RenderedPrompt:
-    """The prompt or messages for ``task`` under template ``name``."""
+def render(task: Task, name: str, shots: tuple[tuple[str, str], ...] = ()) -> RenderedPrompt:
+    """The prompt or messages for ``task`` under template ``name``, after the few-shot ``shots``."""
     if task.messages is not None:
         return RenderedPrompt(None, task.messages, ())
     text = task.text or ""
@@ -60,13 +60,13 @@ def render(task: Task, name: str, tasks: TaskSet) -> RenderedPrompt:
     if name == "chat-short":
         # The set's examples as earlier turns show the model the expected one-line answer.
         turns: list[dict] = []
-        for q, a in tasks.shots:
+        for q, a in shots:
             turns += [{"role": "user", "content": f"{q} {SHORT_INSTRUCTION}"}, {"role": "assistant", "content": a}]
         turns.append({"role": "user", "content": f"{text} {SHORT_INSTRUCTION}"})
         return RenderedPrompt(None, tuple(turns), ("\n",))
     if name == "base":
-        shots = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in tasks.shots)
-        return RenderedPrompt(f"{shots}Question: {text}\nAnswer:", None, ("\n\n", "\nQuestion:"))
+        examples = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in shots)
+        return RenderedPrompt(f"{examples}Question: {text}\nAnswer:", None, ("\n\n", "\nQuestion:"))
     if name == "raw":
         return RenderedPrompt(text, None, _CODE_STOPS if task.tests is not None else ())
     raise InputError(f"unknown prompt template {name!r}; choose one of {', '.join(TEMPLATES)}")
