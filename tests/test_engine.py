@@ -189,5 +189,5 @@ def test_weights_policy():
     assert not wants_f16("native", small, 16, offload=False)
     assert wants_f16("f16", info("Q4_0", 7_000_000_000), 1, offload=False)
     assert not wants_f16("f16", info("F16", 135_000_000), 16, offload=False)
-    with pytest.raises(InputError, match="--weights"):
+    with pytest.raises(InputError, match="weights must be one of"):
         wants_f16("fast", small, 16, offload=False)

@@ -96,3 +96,28 @@ def test_run_stdin_reads_jsonl_lines_as_queries() -> None:
     assert [q.prompt for q in plain] == ["What is 2+2?", "{not json} is a prompt too"]
     with pytest.raises(InputError, match="stdin:2: a JSON object among plain-text prompts"):
         queries_from_stdin_lines(io.StringIO('What is 2+2?\n{"prompt": "3+5?"}\n'))
+
+
+def test_a_second_writer_of_a_profile_is_refused_and_nothing_is_duplicated(tmp_path: Path) -> None:
+    from inferplan.errors import ConflictError
+    from inferplan.profiles.store import load_profile
+
+    path = tmp_path / "p.jsonl"
+    header = {"configs": [ConfigSpec("t1", 1.0).to_json()], "problem_ids": ["a"]}
+    rec = {"problem": "a", "config": "t1", "index": 0, "answer": "1", "correct": True}
+    with ProfileWriter(path, header) as first:
+        with pytest.raises(ConflictError, match="being written by another inferplan"):
+            ProfileWriter(path, header)
+        first.write([rec])
+    with ProfileWriter(path, header) as again:  # released: a rerun resumes
+        again.write([rec, {**rec, "index": 1}])
+    assert load_profile(path).n_samples == 2 and load_profile(path).duplicates == 0
+
+
+def test_profile_show_warns_about_duplicate_records(cli, tmp_path: Path) -> None:
+    path = tmp_path / "dup.jsonl"
+    header = {"format": "inferplan.profile/1", "configs": [{"name": "t1", "temperature": 1.0}], "problem_ids": ["a"]}
+    rec = json.dumps({"problem": "a", "config": "t1", "index": 0, "answer": "1", "correct": True})
+    path.write_text(json.dumps(header) + "\n" + rec + "\n" + rec + "\n")
+    r = cli("profile", "show", path)
+    assert r.code == 0 and "1 duplicate record" in r.err

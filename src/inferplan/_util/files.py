@@ -67,3 +67,35 @@ def write_atomically(path: Path | str, data: str | bytes, *, owned: Callable[[Pa
             os.unlink(tmp)
         raise InputError(f"{path}: cannot write the {what} ({e.strerror or e})") from None
     return path
+
+
+class WriterLock:
+    """An exclusive lock on ``PATH.lock`` for whoever appends to or replaces ``PATH``.
+
+    A second inferplan writing the same file fails at once with a clear message
+    (exit 7) instead of interleaving or duplicating records. The lock is released
+    when its holder closes it or dies (``flock`` locks go with the process); the
+    small ``.lock`` file is left in place, as removing it would race with a waiter.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        import fcntl
+
+        self.path = Path(path)
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise InputError(f"{self.path}: cannot write here ({e.strerror or e})") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise ConflictError(f"{self.path} is being written by another inferplan process; wait for it to "
+                                "finish (rerunning afterwards resumes), or write to another file") from None
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = -1

@@ -43,9 +43,9 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
     settings = settings or BackendSettings()
     kind = backend_kind(model)
     if kind != "llamacpp" and settings.weights != "auto":
-        from inferplan.errors import InputError
+        from inferplan.errors import InvalidValue
 
-        raise InputError(f"--weights {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
+        raise InvalidValue("weights", f"{{name}} {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
     if kind == "openai":
         from inferplan.backends.openai.backend import OpenAIBackend
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from inferplan.errors import InputError
+from inferplan.errors import InputError, InvalidValue
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_indices, bootstrap_mean
@@ -130,7 +130,7 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
         raise InputError("profile has no samples to fit")
     at = tuple(sorted({int(k) for k in at}))
     if not at or at[0] < 1:
-        raise InputError("--at values must be positive integers")
+        raise InvalidValue("at", "{name} values must be positive integers")
     _, N, C = count_matrix(table)
     rows = N.sum(1) > 0
     N, C = N[rows], C[rows]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.errors import InputError
+from inferplan.errors import InputError, InvalidValue
 
 KINDS = ("vote", "logprob", "oracle")
 
@@ -83,7 +83,7 @@ def step_outcomes(
         has = pos >= 0
         right = has & np.take_along_axis(seq_correct, np.maximum(pos, 0), axis=1)
         if np.isnan(seq_score[valid]).all():
-            raise InputError("profile records no logprobs; --aggregate logprob needs them")
+            raise InvalidValue("aggregate", "profile records no logprobs; {name} logprob needs them")
         return StepOutcomes(right, has & ~right, none)
     # oracle / first pass
     accept = seq_correct | (rng.random(seq_correct.shape) < agg.false_positive)
@@ -98,7 +98,7 @@ def step_outcomes(
 def check_answers(table, agg: Aggregation) -> None:
     """Voting needs extracted answers; a verifier-only profile (e.g. OSCA counts) has none."""
     if agg.kind != "oracle" and table.n_samples and (table.answer < 0).all():
-        raise InputError(f"profile records no extracted answers; --aggregate {agg.kind} needs them "
+        raise InvalidValue("aggregate", f"profile records no extracted answers; {{name}} {agg.kind} needs them "
                          "(use --aggregate oracle for pass@k)")
 
 

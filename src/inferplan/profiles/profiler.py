@@ -21,7 +21,7 @@ from typing import Callable
 from inferplan import __version__
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
 from inferplan.backends.base import SampleRequest
-from inferplan.errors import InputError
+from inferplan.errors import InvalidValue
 from inferplan.tasks import builtin
 from inferplan.tasks import templates as prompts
 from inferplan.grading.task_grader import TaskGrader
@@ -102,13 +102,13 @@ def machine() -> dict:
 
 def _check(opts: ProfileOptions) -> None:
     if opts.samples < 1:
-        raise InputError(f"--samples must be at least 1, got {opts.samples}")
+        raise InvalidValue("samples", f"{{name}} must be at least 1, got {opts.samples}")
     if not opts.temperatures:
-        raise InputError("--temperatures needs at least one value")
+        raise InvalidValue("temperatures", "{name} needs at least one value")
     if any(t < 0 for t in opts.temperatures) or len(set(opts.temperatures)) != len(opts.temperatures):
-        raise InputError("--temperatures must be distinct and non-negative")
+        raise InvalidValue("temperatures", "{name} must be distinct and non-negative")
     if opts.max_tokens is not None and opts.max_tokens < 1:
-        raise InputError(f"--max-tokens must be at least 1, got {opts.max_tokens}")
+        raise InvalidValue("max_tokens", f"{{name}} must be at least 1, got {opts.max_tokens}")
 
 
 def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from inferplan._util.files import WriterLock
 from inferplan.errors import ConflictError, InputError
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
 
@@ -73,6 +74,7 @@ class SampleTable:
     logprob: np.ndarray  # float64 (nan where unknown)
     answer_names: tuple[tuple[str, ...], ...]
     texts: tuple[str | None, ...] | None = None
+    duplicates: int = 0  # records whose key an earlier record already had (the later one is kept)
 
     @property
     def n_samples(self) -> int:
@@ -149,6 +151,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         problem_ix.setdefault(p, len(problem_ix))
     answers: list[dict[str, int]] = [{} for _ in problem_ix]
     rows: dict[tuple[int, int, int], tuple] = {}
+    duplicates = 0
     for rec in iter_records(path):
         try:
             pid = str(rec["problem"])
@@ -163,7 +166,9 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
             answers.append({})
         ans = rec.get("answer")
         a = -1 if ans is None else answers[p].setdefault(str(ans), len(answers[p]))
-        rows[(p, config_ix[cname], index)] = (
+        key = (p, config_ix[cname], index)
+        duplicates += key in rows
+        rows[key] = (
             a, bool(rec.get("correct")), _num(rec.get("completion_tokens")), _num(rec.get("prompt_tokens")),
             _num(rec.get("seconds")), _num(rec.get("logprob")), rec.get("text") if with_text else None,
         )
@@ -185,6 +190,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         logprob=np.array(cols[5], dtype=np.float64),
         answer_names=tuple(tuple(a) for a in answers),
         texts=tuple(cols[6]) if with_text else None,
+        duplicates=duplicates,
     )
 
 
@@ -216,6 +222,14 @@ class ProfileWriter:
         self.path = Path(path)
         self.header = {"format": FORMAT, **{k: v for k, v in header.items() if k != "format"}}
         self.done: set[tuple[str, str, int]] = set()
+        self._lock = WriterLock(self.path)  # before reading what is done: nobody else appends meanwhile
+        try:
+            self._open(force)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self, force: bool) -> None:
         if self.path.exists() and self.path.stat().st_size > 0 and not force:
             self._resume()
         else:
@@ -258,6 +272,7 @@ class ProfileWriter:
 
     def close(self) -> None:
         self._file.close()
+        self._lock.release()
 
     def __enter__(self) -> "ProfileWriter":
         return self

@@ -57,6 +57,7 @@ class ProfileSummary:
     tokens_per_second: float | None  # completion tokens per wall second while profiling
     samples_per_second: float | None
     level: float = LEVEL
+    duplicates: int = 0  # records repeating an earlier (problem, config, index): written twice by an old version
 
 
 def summarize(path: Path | str) -> ProfileSummary:
@@ -96,4 +97,5 @@ def summarize(path: Path | str) -> ProfileSummary:
         problems=P, samples=tab.n_samples, configs=tuple(configs),
         split={k: len(v) for k, v in split.items()} if split else None,
         tokens_per_second=speed.tokens_per_second, samples_per_second=speed.samples_per_second,
+        duplicates=tab.duplicates,
     )

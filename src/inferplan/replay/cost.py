@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from inferplan.errors import InputError
+from inferplan.errors import InputError, InvalidValue
 from inferplan.profiles.store import SampleTable
 from inferplan.profiles.throughput import measured_throughput
 
@@ -40,7 +40,7 @@ class CostModel:
             return np.ones(n)
         comp = table.completion_tokens
         if np.isnan(comp).all():
-            raise InputError(f"profile records no completion token counts; unit {self.unit!r} needs them (use --unit samples)")
+            raise InvalidValue("unit", f"profile records no completion token counts; {{name}} {self.unit!r} needs them (use {{name}} samples)")
         comp = np.nan_to_num(comp, nan=float(np.nanmean(comp)))
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
         return self.token_cost(comp, 0.0 if self.shared_prefix else prompt)
@@ -96,7 +96,7 @@ def cost_model_for(table: SampleTable, unit: str, *, price_in: float = 0.0, pric
     if unit not in UNITS:
         raise InputError(f"unknown unit {unit!r} (choose from {', '.join(UNITS)})")
     if unit == "usd" and price_in <= 0 and price_out <= 0:
-        raise InputError("unit 'usd' needs --price-in and/or --price-out (USD per million tokens)")
+        raise InvalidValue(("price_in", "price_out"), "unit 'usd' needs {0} and/or {1} (USD per million tokens)")
     header = table.header
     return CostModel(unit=unit, shared_prefix=header.shared_prefix, price_in=price_in, price_out=price_out,
                      parameters=(parameters or header.parameters) if unit == "flops" else None,

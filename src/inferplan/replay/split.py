@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.errors import InputError
+from inferplan.errors import InputError, InvalidValue
 from inferplan.profiles.store import SampleTable
 
 
@@ -38,7 +38,7 @@ def split_problems(table: SampleTable, holdout: float, seed: int, *, use_profile
     if len(present) == 0:
         raise InputError("profile has no samples")
     if not 0 <= holdout < 1:
-        raise InputError(f"--holdout must be in [0, 1) (got {holdout})")
+        raise InvalidValue("holdout", f"{{name}} must be in [0, 1) (got {holdout})")
     own = table.split() if use_profile else None
     if own and holdout > 0:
         ids = {p: i for i, p in enumerate(table.problems)}
@@ -55,5 +55,5 @@ def split_problems(table: SampleTable, holdout: float, seed: int, *, use_profile
     perm = rng.permutation(present)
     n_test = int(round(holdout * len(present)))
     if n_test < 1 or n_test >= len(present):
-        raise InputError(f"--holdout {holdout} leaves no training or no held-out problems ({len(present)} problems)")
+        raise InvalidValue("holdout", f"{{name}} {holdout} leaves no training or no held-out problems ({len(present)} problems)")
     return Split(np.sort(perm[n_test:]), np.sort(perm[:n_test]), "seeded")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inferplan.errors import DependencyError, InputError
+from inferplan.errors import DependencyError, InputError, InvalidValue
 from inferplan._util.jsonl import read_json_lines
 from inferplan.grading.graders import check_grader_name
 
@@ -162,7 +162,7 @@ def load_tasks(spec: str, *, limit: int | None = None, shuffle: bool = False, se
         tasks = [tasks[i] for i in order]
     if limit is not None:
         if limit < 1:
-            raise InputError(f"--limit must be at least 1, got {limit}")
+            raise InvalidValue("limit", f"{{name}} must be at least 1, got {limit}")
         tasks = tasks[:limit]
     selected = tuple(tasks)
     return TaskSet(source=spec, tasks=selected, sha256=task_hash(selected), total=total, **extra)

@@ -19,7 +19,7 @@ from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp.chat import ChatTemplate
 from inferplan.backends.llamacpp.weights import f16_copy, wants_f16
-from inferplan.errors import BackendError, DependencyError, InputError, ModelError
+from inferplan.errors import BackendError, DependencyError, InputError, InvalidValue, ModelError
 
 log = logging.getLogger("inferplan.llamacpp")
 
@@ -54,9 +54,9 @@ class LlamaCppBackend:
     def __init__(self, model: str = ALIAS, settings: BackendSettings | None = None) -> None:
         settings = settings or BackendSettings()
         if settings.parallel < 1 or settings.parallel > _MAX_SEQ // 2:
-            raise InputError(f"--parallel must be between 1 and {_MAX_SEQ // 2}, got {settings.parallel}")
+            raise InvalidValue("parallel", f"{{name}} must be between 1 and {_MAX_SEQ // 2}, got {settings.parallel}")
         if settings.ctx < 64:
-            raise InputError(f"--ctx must be at least 64 tokens, got {settings.ctx}")
+            raise InvalidValue("ctx", f"{{name}} must be at least 64 tokens, got {settings.ctx}")
         self.path: Path = resolve_model_path(model)
         self.gguf = read_gguf_info(self.path)
         L = self._L = _import_llama_cpp()

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from inferplan.backends.gguf_info import GGUFInfo
-from inferplan.errors import InputError
+from inferplan.errors import InvalidValue
 from inferplan._util.paths import data_dir
 
 log = logging.getLogger("inferplan.llamacpp")
@@ -43,7 +43,7 @@ _SLOW_BATCHED = {"Q4_1", "Q5_1", "Q8_0"}
 def wants_f16(choice: str, info: GGUFInfo, parallel: int, offload: bool) -> bool:
     """Whether to decode with an F16 copy, for ``--weights CHOICE``."""
     if choice not in CHOICES:
-        raise InputError(f"--weights must be one of {', '.join(CHOICES)}, got {choice!r}")
+        raise InvalidValue("weights", f"{{name}} must be one of {', '.join(CHOICES)}, got {choice!r}")
     if choice != "auto":
         return choice == "f16" and (info.quantization or "").upper() not in _FLOAT_TYPES
     return (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from inferplan.cli.render.common import err, fmt_interval, out, print_json
+from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
 from inferplan.profiles.importers import ImportResult
 from inferplan.profiles.profiler import Progress, ProfileResult
 from inferplan.profiles.summary import ProfileSummary
@@ -70,6 +70,9 @@ def render_profile_result(result: ProfileResult, *, as_json: bool) -> None:
 
 def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
     """The `profile show` table."""
+    if s.duplicates:
+        warn(f"{s.path} holds {s.duplicates} duplicate record(s) (the same problem, configuration and index "
+             "written twice, e.g. by two runs at once before inferplan locked profiles); the last of each is used")
     if as_json:
         d = asdict(s)
         d["path"] = str(s.path)
