@@ -148,8 +148,9 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEF
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
     PlanExecution(the_queries, None, the_plan, overrides)  # type: ignore[arg-type]  # validate only
-    backend = model if not isinstance(model, str) else open_backend(model, settings)
-    return _results(PlanExecution(the_queries, backend, the_plan, overrides), backend if isinstance(model, str) else None)
+    owned = open_backend(model, settings) if isinstance(model, str) else None  # closed when the results end
+    backend = owned or model
+    return _results(PlanExecution(the_queries, backend, the_plan, overrides), owned)
 
 
 def _results(execution, owned: Backend | None) -> Iterator["QueryResult"]:
@@ -174,10 +175,10 @@ def evaluate(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: 
     """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N."""
     from inferplan.runner.evaluate import evaluate_plan
 
-    backend = None if isinstance(model, str) else model
-    return evaluate_plan(load_plan(plan), tasks=tasks, limit=limit, model=model if backend is None else DEFAULT_MODEL,
-                         settings=settings, seed=seed, max_samples=max_samples,
-                         allow_code_execution=allow_code_execution, backend=backend, on_result=on_result)
+    spec, backend = (model, None) if isinstance(model, str) else (DEFAULT_MODEL, model)  # an open backend is used as is
+    return evaluate_plan(load_plan(plan), tasks=tasks, limit=limit, model=spec, settings=settings, seed=seed,
+                         max_samples=max_samples, allow_code_execution=allow_code_execution, backend=backend,
+                         on_result=on_result)
 
 
 def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:
