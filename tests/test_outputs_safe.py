@@ -121,3 +121,23 @@ def test_profile_show_warns_about_duplicate_records(cli, tmp_path: Path) -> None
     path.write_text(json.dumps(header) + "\n" + rec + "\n" + rec + "\n")
     r = cli("profile", "show", path)
     assert r.code == 0 and "1 duplicate record" in r.err
+
+
+def test_a_plan_missing_a_block_is_refused_not_defaulted(cli, small_profile: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", plan).code == 0
+    doc = json.loads(plan.read_text())
+    del doc["prompt"]  # the block that says how to ask: without it, run would pick another template
+    plan.write_text(json.dumps(doc))
+    r = cli("simulate", small_profile, "--plan", plan)
+    assert r.code == ExitCode.BAD_INPUT and "no 'prompt' block" in r.err
+
+
+def test_a_truncated_gguf_is_refused_by_models(cli, tmp_path: Path) -> None:
+    from inferplan.backends.embedded import embedded_model_path
+
+    head = tmp_path / "head.gguf"
+    with open(embedded_model_path(), "rb") as f:
+        head.write_bytes(f.read(20_000_000))  # the whole header, a fifth of the tensor data
+    r = cli("models", "--model", head, "--no-hash")
+    assert r.code == ExitCode.MODEL and "truncated" in r.err

@@ -113,12 +113,19 @@ def _parse(p: Path, buf: mmap.mmap) -> GGUFInfo:
     for _ in range(n_kv):
         key = r.string()
         meta[key] = r.value(r.scalar("I"))
-    parameters = 0
+    parameters, last_offset = 0, -1
     for _ in range(n_tensors):
         r.skip_string()
         dims = [r.scalar("Q") for _ in range(r.scalar("I"))]
-        r.pos += 4 + 8  # tensor type, data offset
+        r.pos += 4  # tensor type
+        last_offset = max(last_offset, r.scalar("Q"))  # from the start of the aligned data section
         parameters += prod(dims)
+    alignment = int(meta.get("general.alignment", 32)) or 32
+    data_start = -(-r.pos // alignment) * alignment
+    if n_tensors and data_start + last_offset >= len(buf):
+        # A partial download or copy: the header is whole but tensor data is missing.
+        raise ValueError(f"truncated: its tensor index needs more than {data_start + last_offset:,} bytes, "
+                         f"the file has {len(buf):,}")
     arch = meta.get("general.architecture")
     ftype = meta.get("general.file_type")
     return GGUFInfo(

@@ -23,6 +23,8 @@ from inferplan.profiles.store import check_format
 from inferplan.tasks.prompt_spec import PromptSpec
 
 FORMAT = "inferplan.plan/1"
+# Blocks every plan file has: what it was planned on, and how it asks, samples, stops and votes.
+REQUIRED = ("profile", "objective", "mix", "configs", "aggregation", "stopping", "prompt")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,9 @@ class Plan:
     @classmethod
     def from_json(cls, d: dict, path: Path | str = "plan") -> "Plan":
         check_format(d.get("format"), "inferplan.plan", 1, path)
+        missing = [k for k in REQUIRED if k not in d]
+        if missing:  # a deleted block must not silently fall back to a default (another template …)
+            raise InputError(f"{path}: malformed plan: no {', '.join(repr(k) for k in missing)} block")
         try:
             pred = d.get("prediction")
             obj = d["objective"]
