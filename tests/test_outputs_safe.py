@@ -141,3 +141,52 @@ def test_a_truncated_gguf_is_refused_by_models(cli, tmp_path: Path) -> None:
         head.write_bytes(f.read(20_000_000))  # the whole header, a fifth of the tensor data
     r = cli("models", "--model", head, "--no-hash")
     assert r.code == ExitCode.MODEL and "truncated" in r.err
+
+
+def test_shell_completion_is_typers_own(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from inferplan.cli.main import main
+
+    monkeypatch.setenv("_INFERPLAN_COMPLETE", "complete_bash")
+    monkeypatch.setenv("COMP_WORDS", "inferplan plan x --un")
+    monkeypatch.setenv("COMP_CWORD", "3")
+    with pytest.raises(SystemExit) as done:
+        main(["plan", "x", "--un"])
+    assert done.value.code == 0 and "--unit" in capsys.readouterr().out
+
+
+def test_a_short_flag_means_one_thing_in_every_command() -> None:
+    import click
+    import typer.main
+
+    from inferplan.cli.app import app
+
+    meanings: dict[str, set[str]] = {}
+
+    def walk(cmd: click.Command) -> None:
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []) + getattr(param, "secondary_opts", []):
+                if len(opt) == 2 and opt.startswith("-"):
+                    long = sorted(o for o in param.opts if o.startswith("--")) or [param.name]
+                    meanings.setdefault(opt, set()).add(long[0])
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    clashes = {flag: names for flag, names in meanings.items() if len(names) > 1}
+    assert not clashes, clashes
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "2+2?", "--temperatures", "abc"),
+    ("profile", "-o", "{tmp}/p.jsonl", "--temperatures", "abc"),
+])
+def test_the_same_bad_value_is_the_same_exit_code_everywhere(cli, tmp_path: Path, args) -> None:
+    r = cli(*(a.format(tmp=tmp_path) for a in args))
+    assert r.code == ExitCode.BAD_INPUT and "--temperatures must be comma-separated numbers" in r.err
+
+
+def test_profile_and_import_into_an_unwritable_path_are_input_errors(cli, shared_data: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    r = cli("import", "esc", shared_data / "esc" / "last_letters_gpt35.jsonl", "-o", blocker / "esc.jsonl")
+    assert r.code == ExitCode.BAD_INPUT and str(blocker) in r.err and "internal error" not in r.err

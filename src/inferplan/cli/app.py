@@ -25,7 +25,7 @@ app = typer.Typer(
     help="Budget-optimal LLM inference: profile a model, fit accuracy-vs-samples curves, "
     "plan N, temperatures and stopping, and run the plan.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's own: inferplan --install-completion / --show-completion SHELL
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     @app.command("fit", help=HELP)
     def fit_cmd(
         profile: Path = typer.Argument(..., help="Profile file (from `inferplan profile` or `inferplan import`)."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the fit report (JSON) here."),
+        output: Optional[Path] = typer.Option(None, "--out", "--output", "-o", help="Also write the fit report (JSON) here."),
         as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON on stdout."),
         plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of observed points, fitted curves and extrapolation."),
         at: str = typer.Option("32,100,300", "--at", help="Comma-separated k values to predict."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from inferplan.backends import DEFAULT_MODEL, BackendSettings
+from inferplan.errors import InputError
 
 MODEL = typer.Option(
     DEFAULT_MODEL, "--model", "-m",
@@ -31,3 +32,14 @@ def backend_settings(
         threads=threads, ctx=ctx, gpu_layers=gpu_layers, parallel=parallel,
         model_name=model_name, api_key_env=api_key_env, weights=weights,
     )
+
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """Comma-separated temperatures; a bad list is the same input error (exit 3) in every command."""
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise InputError(f"--temperatures must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise InputError("--temperatures needs at least one value")
+    return values

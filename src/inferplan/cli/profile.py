@@ -17,23 +17,13 @@ profile_app = typer.Typer(
 )
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise typer.BadParameter("expected at least one temperature")
-    return values
-
-
 @profile_app.callback()
 def profile_cmd(
     ctx: typer.Context,
     model: str = options.MODEL,
-    tasks: str = typer.Option("builtin:arith", "--tasks", "-t",
+    tasks: str = typer.Option("builtin:arith", "--tasks",
                               help="Task set: a JSONL file, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]]."),
-    temperatures: str = typer.Option("0.2,0.6,1.0", "--temperatures", help="Comma-separated temperatures (one configuration each)."),
+    temperatures: str = typer.Option("0.2,0.6,1.0", "--temperatures", "-t", help="Comma-separated temperatures (one configuration each)."),
     samples: int = typer.Option(16, "--samples", "-n", help="Samples per problem and temperature."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token cap per sample (default: the task set's, else 128)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N problems (after --shuffle)."),
@@ -64,7 +54,7 @@ def profile_cmd(
 
     settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights)
     with ProgressBar() as bar:
-        prof = api.profile(model, out=out, tasks=tasks, temperatures=_floats(temperatures), samples=samples,
+        prof = api.profile(model, out=out, tasks=tasks, temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
                            template=template, allow_code_execution=allow_code_execution, force=force,
                            keep_text=not no_text, backend=settings, on_progress=bar.update)

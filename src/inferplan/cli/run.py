@@ -12,16 +12,6 @@ from inferplan.errors import InputError
 from inferplan.grading.extract import EXTRACTORS
 
 
-def _parse_temperatures(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise InputError(f"--temperatures must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise InputError("--temperatures needs at least one value")
-    return values
-
-
 def _queries(prompts: list[str], input: str | None):
     from inferplan.runner.queries import queries_from_stdin_lines, queries_from_texts, read_queries
 
@@ -47,7 +37,7 @@ def _the_plan(plan: str | None, n: int | None, max_samples: int | None, temperat
         return api.load_plan(plan)
     if max_samples is not None:
         raise InputError("--max-samples goes with --plan; without a plan use -n")
-    return api.fixed_plan(8 if n is None else n, temperatures=_parse_temperatures(temperatures),
+    return api.fixed_plan(8 if n is None else n, temperatures=opt.parse_temperatures(temperatures),
                           max_tokens=256 if max_tokens is None else max_tokens, system=system, raw=raw,
                           extract=extract, stop=tuple(stop or ()), top_p=top_p)
 
