@@ -112,6 +112,19 @@ def test_file_of_queries_shares_one_run(cli, plan_path: Path, tmp_path: Path) ->
     assert [x["id"] for x in r.json_lines()] == [f"q{i}" for i in range(8)]
 
 
+def test_the_readme_pipeline_reads_jsonl_from_stdin(cli, plan_path: Path, monkeypatch) -> None:
+    # cat questions.jsonl | inferplan run - --plan plan.json --json | jq .answer
+    import io
+
+    lines = "".join(json.dumps({"id": f"q{i}", "prompt": f"What is {i} + {i}?"}) + "\n" for i in range(3))
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    r = cli("run", "-", "--plan", plan_path, "--json", "--show-samples")
+    assert r.code == 0, r.err
+    rows = r.json_lines()
+    assert [x["id"] for x in rows] == ["q0", "q1", "q2"]
+    assert not any('"id"' in t for x in rows for t in x["texts"]), "a query's JSON was sent as its text"
+
+
 def test_oracle_plan_needs_a_verifier(cli, plan_path: Path, tmp_path: Path) -> None:
     variant = _beta_plan(plan_path, tmp_path, "fixed:4,max=4", aggregation="oracle")
     r = cli("run", "What is 2 + 2?", "--plan", variant)
