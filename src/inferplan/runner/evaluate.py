@@ -197,7 +197,9 @@ def evaluate_plan(
     """Run the plan on graded problems; realised accuracy and cost beside prediction and baseline."""
     profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
     taskset, source = _tasks_for(plan, profile, tasks, limit)
-    grader_name = plan.prompt.grader if plan.prompt and plan.prompt.grader != "mixed" else None
+    # The profile's grader grades (a fixed-N plan only extracts answers: the tasks' own graders grade).
+    profiled = plan.prompt.grader if plan.prompt else "mixed"
+    grader_name = None if profiled == "mixed" or profiled.startswith("extract:") else profiled
     grader = TaskGrader(taskset, grader_name, allow_code_execution=allow_code_execution)
     own = backend is None
     backend = backend or open_backend(model, settings)
