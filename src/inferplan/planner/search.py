@@ -82,6 +82,7 @@ class _Search:
     """The two halves of one split, replayed and (where supported) extrapolated."""
 
     table: SampleTable
+    train_problems: np.ndarray
     train: Dense
     test: Dense
     agg: Aggregation
@@ -104,7 +105,7 @@ class _Search:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
-            for cap in caps(self.table, unit):
+            for cap in caps(self.table, unit, self.train_problems):
                 cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(_extrapolated(self.ex_tr, mix, budget, self.unit_cost))
@@ -150,8 +151,8 @@ def plan(
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
-    search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
-                     family)
+    search = _Search(table, split.train, densify(table, cost, split.train), densify(table, cost, split.test), agg,
+                     reps, seed, family)
     cands = search.candidates(budget, unit)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     names = tuple(c.name for c in table.configs)

@@ -45,9 +45,14 @@ def mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, bu
     return list({m.shares: m for m in mixes}.values())
 
 
-def caps(table: SampleTable, unit: str) -> list[int | None]:
-    """Per-sample max-token caps worth trying (only when tokens are what costs)."""
-    tok = table.completion_tokens[~np.isnan(table.completion_tokens)]
+def caps(table: SampleTable, unit: str, problems: np.ndarray) -> list[int | None]:
+    """Per-sample max-token caps worth trying (only when tokens are what costs).
+
+    Quantiles of the ``problems``' completion lengths — the training problems: every
+    choice the planner makes must be blind to the held-out ones it is judged on.
+    """
+    mine = np.isin(table.problem, problems)
+    tok = table.completion_tokens[mine & ~np.isnan(table.completion_tokens)]
     if unit == "samples" or tok.size == 0:
         return [None]
     return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)

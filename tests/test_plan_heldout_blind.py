@@ -1,0 +1,50 @@
+"""Every choice `plan` makes depends on the training problems only (issue 17, point 1).
+
+Rewriting every held-out record — correctness and lengths — must leave the chosen
+plan unchanged; only its held-out prediction may move.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import inferplan as ip
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter
+
+
+def _profile(path: Path, heldout: set[str] | None = None) -> Path:
+    rng = np.random.default_rng(3)
+    pids = [f"p{i}" for i in range(80)]
+    p_right = rng.beta(2, 2, len(pids))
+    with ProfileWriter(path, {"configs": [ConfigSpec("t0.7", 0.7).to_json()], "problem_ids": pids}) as w:
+        for pid, p in zip(pids, p_right):
+            rows = []
+            for i in range(16):
+                rambles = rng.random() < 0.15  # a long, usually wrong completion: what a token cap cuts
+                right = bool(rng.random() < (0.1 if rambles else p))
+                tokens = int(rng.integers(1200, 1800) if rambles else rng.integers(60, 140))
+                if heldout is not None and pid in heldout:  # the rewrite: wrong answers, three times longer
+                    right, tokens = not right, 3 * tokens
+                rows.append({"problem": pid, "config": "t0.7", "index": i, "answer": "42" if right else str(i % 3),
+                             "correct": right, "completion_tokens": tokens, "prompt_tokens": 30})
+            w.write(rows)
+    return path
+
+
+def _choice(plan) -> tuple:
+    return (plan.mix, plan.rule.spec, plan.max_tokens, plan.aggregation)
+
+
+def test_rewriting_the_heldout_problems_does_not_change_the_plan(tmp_path: Path) -> None:
+    first = ip.plan(_profile(tmp_path / "a.jsonl"), budget=400, unit="tokens", seed=0)
+    heldout = set(first.plan.heldout)
+    second = ip.plan(_profile(tmp_path / "b.jsonl", heldout), budget=400, unit="tokens", seed=0)
+    assert set(second.plan.heldout) == heldout
+    assert first.plan.max_tokens is not None, "the scenario must make a token cap worth choosing"
+    assert _choice(second.plan) == _choice(first.plan)
+    assert second.heldout.accuracy != first.heldout.accuracy  # the rewrite did reach the held-out half
+    assert json.dumps(first.plan.mix) == json.dumps(second.plan.mix)
