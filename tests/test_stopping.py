@@ -108,3 +108,17 @@ def test_online_and_replay_agree(name: str) -> None:
             if st.done:
                 assert j == stop_replay[i]
                 break
+
+
+def test_esc_lookahead_is_minimal() -> None:
+    # After AAAABBB, esc:5 checks the window 6–10 next: three more B's already fill it.
+    rule = parse_rule("esc:5", max_samples=40)
+    for seq, want in (("AAAABBB", 3), ("AAAAAB", 4), ("AAA", 2), ("AAAAB", 5)):
+        state = rule.start()
+        for a in seq:
+            state.add(a)
+        assert state.lookahead() == want, seq
+        # And it is sufficient: that many copies of the latest answer do stop the rule.
+        for _ in range(want):
+            state.add(seq[-1])
+        assert state.done, seq

@@ -16,7 +16,7 @@ Rule syntax on the command line: ``name[:param[,param]]``, e.g. ``beta:0.95``,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace, field
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,17 @@ class Tally:
             m=np.maximum(self.m, 1), s=s,
             run=np.where(self.last_lead, self.run + extra, extra), last_lead=np.ones_like(np.asarray(self.last_lead), dtype=bool),
         )
+
+    def extend_streak(self, extra: int) -> "Tally":
+        """The tally after ``extra`` more samples that repeat the latest answer.
+
+        Exact in what streak rules read (n, k, run); the leader/runner-up counts are
+        those of :meth:`project` when the latest answer leads, and are otherwise kept
+        (a streak rule does not read them).
+        """
+        if bool(np.all(self.last_lead)) or not bool(np.any(self.run)):
+            return self.project(extra)
+        return replace(self, n=self.n + extra, k=self.k + extra, run=self.run + extra)
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,9 @@ class StoppingRule:
     def lookahead(self, t: Tally) -> int:
         """ConSol batch size: fewest new samples that could stop us if all agreed with the leader."""
         room = int(self.max_samples - int(t.n))
+        streak = self.name == "esc"  # ESC's window can also fill with the latest answer, not only the leader's
         for extra in range(1, max(room, 0) + 1):
-            if bool(self.done(t.project(extra))):
+            if bool(self.done(t.project(extra))) or (streak and bool(self.done(t.extend_streak(extra)))):
                 return extra
         return max(room, 0)
 
