@@ -15,6 +15,7 @@ See :mod:`inferplan.api` (and docs/api.md) for every function.
 __version__ = "0.1.0"
 
 from inferplan.api import (  # noqa: E402  (after __version__, which the CLI imports alone)
+    demo,
     describe_models,
     evaluate,
     fit,
@@ -39,6 +40,7 @@ __all__ = [
     "InferplanError",
     "Profile",
     "__version__",
+    "demo",
     "describe_models",
     "evaluate",
     "fit",

@@ -181,6 +181,17 @@ def evaluate(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: 
                          on_result=on_result)
 
 
+def demo(settings=None, *, on_step: Callable | None = None, on_progress: Callable | None = None):
+    """The whole loop on the embedded model (``inferplan demo``): a ``DemoResult``.
+
+    ``settings`` is a :class:`inferplan.runner.demo.DemoSettings` (work directory,
+    problems, samples, budget, seed); ``on_step(name, result)`` hears each step as it ends.
+    """
+    from inferplan.runner.demo import DemoSettings, run_demo
+
+    return run_demo(settings or DemoSettings(), on_step=on_step or (lambda name, value: None), on_progress=on_progress)
+
+
 def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:
     """The embedded default model (``model`` None) or one GGUF file, described (``inferplan models``)."""
     from inferplan.backends.describe import describe_models as describe

@@ -29,13 +29,14 @@ def demo(
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.demo import DemoNarrator
     from inferplan.cli.render.run import install_log_handler
-    from inferplan.runner.demo import DemoSettings, run_demo
+    from inferplan import api
+    from inferplan.runner.demo import DemoSettings
 
     install_log_handler(DEBUG["on"])
     settings = DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
                             seed=seed, backend=BackendSettings(threads=threads, parallel=parallel))
     with DemoNarrator(settings) as narrator:
-        run_demo(settings, on_step=narrator.step, on_progress=narrator.progress)
+        api.demo(settings, on_step=narrator.step, on_progress=narrator.progress)
 
 
 def register(app: typer.Typer) -> None:
