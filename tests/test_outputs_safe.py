@@ -190,3 +190,13 @@ def test_profile_and_import_into_an_unwritable_path_are_input_errors(cli, shared
     blocker.write_text("")
     r = cli("import", "esc", shared_data / "esc" / "last_letters_gpt35.jsonl", "-o", blocker / "esc.jsonl")
     assert r.code == ExitCode.BAD_INPUT and str(blocker) in r.err and "internal error" not in r.err
+
+
+def test_profile_show_reports_samples_cut_off_at_the_cap(cli, tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    with ProfileWriter(path, {"configs": [ConfigSpec("t1", 1.0).to_json()], "problem_ids": ["a", "b"]}) as w:
+        w.write({"problem": p, "config": "t1", "index": i, "answer": "7", "correct": False,
+                 "finish": "length" if i < 3 else "stop", "completion_tokens": 200} for p in "ab" for i in range(4))
+    r = cli("profile", "show", path)
+    assert r.code == 0 and "cut off at the token cap" in r.err and "t1 75%" in r.err
+    assert cli("profile", "show", path, "--json").json()["configs"][0]["truncated"] == 0.75

@@ -75,6 +75,7 @@ class SampleTable:
     answer_names: tuple[tuple[str, ...], ...]
     texts: tuple[str | None, ...] | None = None
     duplicates: int = 0  # records whose key an earlier record already had (the later one is kept)
+    truncated: np.ndarray | None = None  # bool: the sample hit its token cap (finish "length")
 
     @property
     def n_samples(self) -> int:
@@ -171,9 +172,10 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         rows[key] = (
             a, bool(rec.get("correct")), _num(rec.get("completion_tokens")), _num(rec.get("prompt_tokens")),
             _num(rec.get("seconds")), _num(rec.get("logprob")), rec.get("text") if with_text else None,
+            rec.get("finish") == "length",
         )
     keys = sorted(rows)
-    cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * 7
+    cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * 8
     key_arr = np.array(keys, dtype=np.int32).reshape(-1, 3)
     return SampleTable(
         header=header,
@@ -191,6 +193,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         answer_names=tuple(tuple(a) for a in answers),
         texts=tuple(cols[6]) if with_text else None,
         duplicates=duplicates,
+        truncated=np.array(cols[7], dtype=bool),
     )
 
 

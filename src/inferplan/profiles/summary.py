@@ -40,6 +40,7 @@ class ConfigSummary:
     answered: float  # fraction of samples with an extracted answer
     tokens_median: float | None
     tokens_p90: float | None
+    truncated: float = 0.0  # fraction cut off at the token cap (their "answer" is from unfinished text)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def summarize(path: Path | str) -> ProfileSummary:
             min_per_problem=int(n.min()) if P else 0, max_per_problem=int(n.max()) if P else 0,
             pass1=m, pass1_low=low, pass1_high=high, k=k, pass_k=pk,
             answered=float((tab.answer[sel] >= 0).mean()) if sel.any() else float("nan"),
+            truncated=float(tab.truncated[sel].mean()) if sel.any() and tab.truncated is not None else 0.0,
             tokens_median=float(np.median(toks)) if toks.size else None,
             tokens_p90=float(np.percentile(toks, 90)) if toks.size else None,
         ))

@@ -101,5 +101,10 @@ def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
             "—" if c.tokens_p90 is None else f"{c.tokens_p90:.0f}",
         )
     out.print(table)
+    cut = [c for c in s.configs if c.truncated > 0]
+    if cut:  # an answer read from text cut off at the cap is usually not the model's answer
+        warn("samples cut off at the token cap (finish = length), counted in 'answered' above: "
+             + ", ".join(f"{c.name} {100 * c.truncated:.0f}%" for c in cut)
+             + "; raise --max-tokens when profiling if these matter")
     out.print("pass@1 interval: Jeffreys Beta posterior with the number of problems as sample size "
               "(samples of one problem are correlated).", style="dim", highlight=False)
