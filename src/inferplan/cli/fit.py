@@ -50,17 +50,15 @@ def register(app: typer.Typer) -> None:
         threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
         force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
     ) -> None:
-        from inferplan.cli.render.fit import render_fit, write_plot, write_report
         from inferplan import api
-        from inferplan._util.files import check_replaceable, json_format_is, png_drawn_by_inferplan
+        from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
+        from inferplan.fitting.report import check_report_output
 
         # Refuse before fitting, not after it.
         if output is not None:
-            check_replaceable(output, json_format_is("inferplan.fit/"), "fit report", force)
+            check_report_output(output, force=force)
         if plot is not None:
-            if plot.suffix.lower() != ".png":
-                raise InputError(f"{plot}: --plot writes a PNG image; give a file name ending in .png")
-            check_replaceable(plot, png_drawn_by_inferplan, "plot", force)
+            check_plot_output(plot, force)
         report = api.fit(profile, at=_parse_at(at), level=level, seed=seed, threshold=threshold)
         if output is not None:
             write_report(report, output, force)

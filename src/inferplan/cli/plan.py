@@ -48,11 +48,10 @@ def register(app: typer.Typer) -> None:
         predict accuracy and cost on held-out problems."""
         from inferplan.cli.render.plan import render_plan
         from inferplan import api
-        from inferplan._util.files import check_replaceable, json_format_is
-        from inferplan.planner.plan_file import save_plan
+        from inferplan.planner.plan_file import check_plan_output, save_plan
 
         if out is not None:  # refuse before the search, not after it
-            check_replaceable(out, json_format_is("inferplan.plan/"), "plan", force)
+            check_plan_output(out, force=force)
 
         result = api.plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,

@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from inferplan._util.files import check_replaceable, json_format_is, write_atomically
+from inferplan._util.jsonl import dumps
 from inferplan.errors import InputError, InvalidValue
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
@@ -237,13 +239,17 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
                      family, params, ceiling, sat, curves, int(cc.c.sum()))
 
 
+_IS_REPORT = json_format_is("inferplan.fit/")
+
+
+def check_report_output(path: Path | str, *, force: bool = False) -> None:
+    """Refuse (exit 7) a path holding a file that is not a fit report, unless ``force``: call before fitting."""
+    check_replaceable(Path(path), _IS_REPORT, "fit report", force)
+
+
 def save_report(report: FitReport, path: Path | str, *, force: bool = False) -> Path:
     """Write the inferplan.fit/1 document atomically, over nothing but another fit report unless ``force``."""
-    from inferplan._util.files import json_format_is, write_atomically
-    from inferplan._util.jsonl import dumps
-
-    return write_atomically(path, dumps(report.to_json()) + "\n", owned=json_format_is("inferplan.fit/"),
-                            what="fit report", force=force)
+    return write_atomically(path, dumps(report.to_json()) + "\n", owned=_IS_REPORT, what="fit report", force=force)
 
 
 def read_family(path: Path | str) -> str:

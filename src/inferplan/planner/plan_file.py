@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from inferplan._util.files import json_format_is, write_atomically
+from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule
@@ -127,10 +127,18 @@ class Plan:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
 
 
+_IS_PLAN = json_format_is("inferplan.plan/")
+
+
+def check_plan_output(path: Path | str, *, force: bool = False) -> None:
+    """Refuse (exit 7) a path holding a file that is not a plan, unless ``force``: call before planning."""
+    check_replaceable(Path(path), _IS_PLAN, "plan", force)
+
+
 def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:
     """Write atomically, over nothing but another plan unless ``force``."""
-    return write_atomically(path, json.dumps(plan.to_json(), indent=2) + "\n", owned=json_format_is("inferplan.plan/"),
-                            what="plan", force=force)
+    return write_atomically(path, json.dumps(plan.to_json(), indent=2) + "\n", owned=_IS_PLAN, what="plan",
+                            force=force)
 
 
 def load_plan(path: Path | str) -> Plan:

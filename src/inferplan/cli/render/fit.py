@@ -74,14 +74,17 @@ def _render_config(cfg, report) -> None:
                   highlight=False)
 
 
-def write_plot(report, path: Path, force: bool = False) -> None:
-    """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
+def check_plot_output(path: Path, force: bool = False) -> None:
+    """A plot goes to a .png that is absent or one inferplan drew (unless ``force``): call before fitting."""
     from inferplan._util.files import check_replaceable, png_drawn_by_inferplan
 
-    path = Path(path)
-    if path.suffix.lower() != ".png":
+    if Path(path).suffix.lower() != ".png":
         raise InputError(f"{path}: --plot writes a PNG image; give a file name ending in .png")
-    check_replaceable(path, png_drawn_by_inferplan, "plot", force)
+    check_replaceable(Path(path), png_drawn_by_inferplan, "plot", force)
+
+
+def write_plot(report, path: Path, force: bool = False) -> None:
+    """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -127,7 +130,7 @@ def write_plot(report, path: Path, force: bool = False) -> None:
     fig.tight_layout()
     import io
 
-    from inferplan._util.files import PNG_SOFTWARE, write_atomically
+    from inferplan._util.files import PNG_SOFTWARE, png_drawn_by_inferplan, write_atomically
 
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110, metadata={"Software": PNG_SOFTWARE})
