@@ -147,15 +147,14 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEF
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
-    PlanExecution(the_queries, None, the_plan, overrides)  # type: ignore[arg-type]  # validate only
+    execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
     owned = open_backend(model, settings) if isinstance(model, str) else None  # closed when the results end
-    backend = owned or model
-    return _results(PlanExecution(the_queries, backend, the_plan, overrides), owned)
+    return _results(execution, owned or model, owned)
 
 
-def _results(execution, owned: Backend | None) -> Iterator["QueryResult"]:
+def _results(execution, backend: Backend, owned: Backend | None) -> Iterator["QueryResult"]:
     try:
-        yield from execution.results()
+        yield from execution.results(backend)
     finally:
         if owned is not None:
             owned.close()

@@ -89,10 +89,14 @@ def effective_max_tokens(plan: Plan, overrides: PlanOverrides) -> int:
 
 
 class PlanExecution:
-    """One run of a plan over a list of queries (iterate :meth:`results`)."""
+    """One run of a plan over a list of queries, checked when made; ``results(backend)`` runs it.
 
-    def __init__(self, queries: Sequence[Query], backend: Backend, plan: Plan,
-                 overrides: PlanOverrides = PlanOverrides(), verify: Verifier | None = None) -> None:
+    Everything that can be wrong with the queries, the plan or the limits is found
+    here, so a caller can build it before paying for a model load.
+    """
+
+    def __init__(self, queries: Sequence[Query], plan: Plan, overrides: PlanOverrides = PlanOverrides(),
+                 verify: Verifier | None = None) -> None:
         if not queries:
             raise InputError("no prompts to run")
         if plan.aggregation.kind == "oracle" and verify is None:
@@ -101,7 +105,7 @@ class PlanExecution:
         unknown = [n for n in plan.mix if n not in plan.configs]
         if unknown or not plan.mix:
             raise InputError(f"plan has no settings for configuration(s) {unknown or 'any'}")
-        self.queries, self.backend, self.plan, self.verify = queries, backend, plan, verify
+        self.queries, self.plan, self.verify = queries, plan, verify
         self.rule = effective_rule(plan, overrides)
         self.max_tokens = effective_max_tokens(plan, overrides)
         self.overrides = overrides
@@ -140,16 +144,16 @@ class PlanExecution:
         need = max(self.rule.min_samples - q.state.n, q.state.lookahead(), 1)
         return min(need, self.rule.max_samples - q.drawn)
 
-    def results(self) -> Iterator[QueryResult]:
+    def results(self, backend: Backend) -> Iterator[QueryResult]:
         """Results in input order, each as soon as it and all before it are done."""
         qs = [_Query(i, self.rule.start(),
                      np.random.SeedSequence([self.overrides.seed, i]).generate_state(self.rule.max_samples))
               for i in range(len(self.queries))]
-        window = max(1, ACTIVE_PER_SLOT * self.backend.info.parallel_slots)
+        window = max(1, ACTIVE_PER_SLOT * backend.info.parallel_slots)
         if self.rule.name == "fixed":  # one round per query: nothing waits, so queue them all
             window = len(qs)
         started = min(window, len(qs))
-        stream = self.backend.sample([self._round(q, self._next_size(q)) for q in qs[:started]])
+        stream = backend.sample([self._round(q, self._next_size(q)) for q in qs[:started]])
         for number, q in enumerate(qs[:started]):
             self._own(q, number)
         next_out = 0
@@ -237,4 +241,4 @@ class PlanExecution:
 def run_plan(queries: Sequence[Query], backend: Backend, plan: Plan,
              overrides: PlanOverrides = PlanOverrides(), verify: Verifier | None = None) -> Iterator[QueryResult]:
     """Validate, then iterate the plan's results in input order (sampling starts on first use)."""
-    return PlanExecution(queries, backend, plan, overrides, verify).results()
+    return PlanExecution(queries, plan, overrides, verify).results(backend)
