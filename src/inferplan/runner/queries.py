@@ -49,7 +49,7 @@ def queries_from_stdin_lines(lines: Iterable[str]) -> list[Query]:
         raise InputError("no prompts on stdin (one prompt per line)")
     objects = [_json_object(t) for t in texts]
     if all(o is not None for o in objects):
-        return _unique([_query_from_obj(o, f"stdin:{i}", i) for i, o in enumerate(objects, start=1)], "stdin")
+        return _unique([(f"stdin:{i}", _query_from_obj(o, f"stdin:{i}", i)) for i, o in enumerate(objects, start=1)])
     if any(o is not None for o in objects):
         line = next(i for i, o in enumerate(objects, start=1) if o is not None)
         raise InputError(f"stdin:{line}: a JSON object among plain-text prompts; give JSONL queries on every "
@@ -67,13 +67,14 @@ def _json_object(text: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _unique(queries: list[Query], where: str) -> list[Query]:
+def _unique(placed: list[tuple[str, Query]]) -> list[Query]:
+    """The queries, after checking that no id repeats (the error names the line that repeats it)."""
     seen: set = set()
-    for q in queries:
+    for where, q in placed:
         if q.id in seen:
             raise InputError(f"{where}: duplicate id {q.id!r}")
         seen.add(q.id)
-    return queries
+    return [q for _, q in placed]
 
 
 def _query_from_obj(obj: object, where: str, line_no: int) -> Query:
@@ -104,14 +105,8 @@ def _query_from_obj(obj: object, where: str, line_no: int) -> Query:
 
 def read_queries(path: str | Path) -> list[Query]:
     """Queries of a JSONL file; blank lines are skipped, ids must be unique."""
-    queries: list[Query] = []
-    seen: set = set()
-    for where, line_no, obj in read_json_lines(path, what="input file"):
-        q = _query_from_obj(obj, where, line_no)
-        if q.id in seen:
-            raise InputError(f"{where}: duplicate id {q.id!r}")
-        seen.add(q.id)
-        queries.append(q)
+    queries = _unique([(where, _query_from_obj(obj, where, line_no))
+                       for where, line_no, obj in read_json_lines(path, what="input file")])
     if not queries:
         raise InputError(f"{path}: no queries")
     return queries
