@@ -40,7 +40,8 @@ class CostModel:
             return np.ones(n)
         comp = table.completion_tokens
         if np.isnan(comp).all():
-            raise InvalidValue("unit", f"profile records no completion token counts; {{name}} {self.unit!r} needs them (use {{name}} samples)")
+            raise InvalidValue("unit", f"profile records no completion token counts; {{name}} {self.unit!r} "
+                                       "needs them (use {name} samples)")
         comp = np.nan_to_num(comp, nan=float(np.nanmean(comp)))
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
         return self.token_cost(comp, 0.0 if self.shared_prefix else prompt)
