@@ -1,29 +1,31 @@
-"""Extrapolation from few samples on real data: inferplan's chosen fit vs two anchors.
+"""Extrapolation from few samples on every published set, scored where it was not tuned.
 
-For every Best-of-∞ file: draw 8 samples per problem (5 seeded subsamples), predict
-pass@80 and compare with the unbiased pass@80 from all recorded samples. For every
-OSCA BigCodeBench-Hard configuration on the test problems: draw 10 of the 300
-samples, predict pass@100 and pass@300. Errors are mean absolute, in accuracy points.
+Protocol (issue 13). For each of the 21 Best-of-∞ files: draw 8 of each problem's
+samples (``--reps`` random subsamples, default 20, seeds disjoint from anything a
+method was chosen on), fit ONLY on the subsample (what a user would have), predict
+pass@80 and maj@80, and compare with the same quantities computed exactly from all
+the file's samples. For OSCA BigCodeBench-Hard: 10 of 300 runs → pass@100 / pass@300
+per configuration. Errors are mean absolute, in accuracy points.
 
-Methods, all fitted ONLY on the subsample (what a user would have):
-- ``bb-ml``  — anchor: plain beta-binomial ML, population formula 1 − B(α, β+k)/B(α, β);
-- ``plaw``   — anchor: exponentiated power law exp(a·k^b) fitted to the observed curve;
-- ``chosen`` — what `inferplan fit` does: family chosen by extrapolation CV over problems
-  (one-standard-error rule) between the difficulty model — beta-binomial with and without
-  a never-solved mass shared across configurations, Akaike-averaged — and the power law;
-  per-problem posterior predictions;
-- ``covar``  — BoInf only (OSCA records no answers or lengths): CovariateDifficulty, whose
-  never-solved probability and prior mean depend on per-problem covariates of the 8
-  subsampled samples (log mean tokens, distinct-answer share, modal share), see
-  planner/curves/covariate.py. Experimental: not used by `inferplan fit`;
-- ``cv-pick`` — ``covar`` where a half-sample CV on the subsample itself (fit on 4 of the
-  8 samples, predict pass@8; model_select.covariate_cv) prefers it, else ``chosen``.
+pass@80 — every method is fitted on the held-out file's subsample alone (no
+parameter is learned across files), so its figure is held out by construction:
+- ``inferplan`` — what ``inferplan fit`` does (family by extrapolation CV, per-problem
+  posteriors), with its 90% interval, whose coverage of the truth is counted;
+- ``bb-ml``, ``plaw`` — the plain anchors: beta-binomial ML population formula, and the
+  exponentiated power law exp(a·k^b) fitted to the observed curve;
+- ``floor`` — the statistical floor: a predictor TOLD the true distribution of
+  per-problem success (every other problem's full record, leave-one-out). For problem
+  i with c of 8 it predicts Σ_j H(c | n_j, c_j, 8)·pass@80_j / Σ_j H(c | n_j, c_j, 8),
+  j ≠ i, H the hypergeometric. Nothing that sees only 8 samples can know this.
 
-BoInf subsamples draw whole samples (answers and lengths come along); OSCA draws counts
-(hypergeometric). The last BoInf line gives the standard error of the mean over files
-across subsamples: with 5 subsamples and 30-problem files it is large.
+maj@80 — ``maj@8`` (the exact estimator on the subsample: no extrapolation) and the
+``plug-in`` multinomial (80 draws from the subsample's answer frequencies) are the
+anchors; ``inferplan`` is MajorityCurve with the shipped shrink. The shrink is the one
+number learned across files, so the benchmark also re-chooses it for every file on the
+OTHER files only (``lofo``: leave-one-file-out; ``lomo``: leave out every file of the
+file's model) and scores it on the file.
 
-Run: python3 benchmarks/bench_fit.py [--data ../shared/data] [--reps 5]
+Run: python3 benchmarks/bench_fit.py [--data ../shared/data] [--reps 20] [--part all|boinf|osca]
 """
 
 from __future__ import annotations
@@ -32,36 +34,23 @@ import argparse
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import hypergeom, norm
 
-from covariate_model import CovariateDifficulty, covariate_cv, problem_covariates  # benchmarks/, research code
-from inferplan.fitting.curves import BetaBinomialDifficulty
-from inferplan.stats.estimators import pass_at_k
+from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve
+from inferplan.fitting.curves.majority import GAP_SCALE
 from inferplan.fitting.model_select import make_difficulty, powerlaw_fit, select_family
-from inferplan.stats.problem_counts import count_matrix
+from inferplan.fitting.report import curve_grid, fit_pass_curves
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
+from inferplan.stats.estimators import maj_at_k, pass_at_k
+from inferplan.stats.problem_counts import config_counts, count_matrix
 
-
-def predict(method: str, N: np.ndarray, C: np.ndarray, ks: list[int], seed: int) -> tuple[np.ndarray, str]:
-    """(Q, len(ks)) predicted pass@k per configuration, and the family used."""
-    Q = N.shape[1]
-    if method == "bb-ml":
-        return np.array([BetaBinomialDifficulty(never_solved=False).fit(N[:, q], C[:, q]).population_pass_at_k(ks)
-                         for q in range(Q)]), "beta-binomial (population)"
-    family = "power-law" if method == "plaw" else select_family(N, C, random_state=seed).family
-    if family == "power-law":
-        return np.array([powerlaw_fit(N[:, q], C[:, q]).predict_pass_at_k(ks) for q in range(Q)]), family
-    model = make_difficulty(family, seed).fit(N, C)
-    return np.array([model.predict_pass_at_k(ks, q) for q in range(Q)]), family
-
-
-METHODS = ("bb-ml", "plaw", "chosen")
-BOINF_METHODS = METHODS + ("covar", "cv-pick")
-COVARIATE_COLUMNS = [0, 1, 2]  # log mean tokens, distinct share, modal share (abstentions: almost none)
+M, K, LEVEL = 8, 80, 0.9
+SHRINKS = np.round(np.linspace(0, 1, 21), 2)
 
 
 def subsample_rows(table, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -73,36 +62,82 @@ def subsample_rows(table, m: int, rng: np.random.Generator) -> np.ndarray:
     return order[np.arange(order.size) - first < m]
 
 
-def evaluate(table, N: np.ndarray, C: np.ndarray, m: int, ks: list[int], reps: int) -> tuple[dict, Counter]:
-    """Abs error (points) per method and subsample: (reps,) arrays (one config), and chosen families."""
-    truth = np.array([pass_at_k(N[:, 0], C[:, 0], k).mean() for k in ks])
-    errs = {meth: np.zeros(reps) for meth in BOINF_METHODS}
-    fams: Counter = Counter()
-    P = N.shape[0]
+def floor_prediction(n: np.ndarray, c: np.ndarray, c_sub: np.ndarray) -> float:
+    """The oracle's pass@K: each problem's posterior under the others' true records."""
+    H = hypergeom.pmf(c_sub[:, None], n[None, :], c[None, :], M)
+    np.fill_diagonal(H, 0.0)
+    truth = pass_at_k(n, c, K)
+    return float(((H * truth[None, :]).sum(1) / H.sum(1)).mean())
+
+
+def pass_predictions(n_sub: np.ndarray, c_sub: np.ndarray, seed: int) -> dict[str, tuple[float, float, float]]:
+    """(prediction, low, high) of pass@K per method from one subsample."""
+    N, C = n_sub[:, None], c_sub[:, None]
+    family = select_family(N, C, random_state=seed).family
+    fit = fit_pass_curves(family, N, C, np.array([float(K)]), LEVEL, seed, 25, 1e-3, curve_grid(K))[0]
+    pred = float(fit["pred"][0])
+    out = {"inferplan": (pred, min(float(fit["low"][0]), pred), max(float(fit["high"][0]), pred))}
+    bb = BetaBinomialDifficulty(never_solved=False).fit(n_sub, c_sub).population_pass_at_k([K])[0]
+    out["bb-ml"] = (float(bb),) * 3
+    out["plaw"] = (float(powerlaw_fit(n_sub, c_sub).predict_pass_at_k([K])[0]),) * 3
+    return out
+
+
+def answer_matrix(table, rows: np.ndarray, answer_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counts (P, A), correct (P, A), n (P,)) of the given rows."""
+    P, A = answer_ok.shape
+    counts = np.zeros((P, A), np.int64)
+    has = table.answer[rows] >= 0
+    np.add.at(counts, (table.problem[rows][has], table.answer[rows][has]), 1)
+    return counts, answer_ok, np.bincount(table.problem[rows], minlength=P)
+
+
+def plug_in(counts: np.ndarray, correct: np.ndarray, n: np.ndarray, rng: np.random.Generator, draws: int = 400) -> float:
+    """maj@K of K draws from each problem's observed answer frequencies (abstentions cast no vote)."""
+    pi = np.column_stack([counts, n - counts.sum(1)]) / n[:, None]
+    votes = rng.multinomial(K, np.repeat(pi[:, None, :], draws, 1))[..., :-1]
+    score = np.where(votes > 0, votes + rng.random(votes.shape) * 0.5, -1.0)
+    win = score.argmax(-1)
+    ok = np.take_along_axis(correct, win.reshape(len(n), -1), 1) & (score.max(-1) > 0)
+    return float(ok.mean())
+
+
+def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
+    """Every method's predictions on ``reps`` subsamples of one file, and the truths."""
+    table = load_profile(import_published("boinf", path, tmp / path.name))
+    _, N, C = count_matrix(table)
+    n, c = N[:, 0], C[:, 0]
+    cc = config_counts(table, 0)
+    out = {"pass_truth": float(pass_at_k(n, c, K).mean()),
+           "maj_truth": float(maj_at_k(cc.answer_counts, cc.answer_correct, K, cc.n).mean()),
+           "pass": defaultdict(list), "maj": defaultdict(list)}
     for rep in range(reps):
-        rows = subsample_rows(table, m, np.random.default_rng(rep))
-        Cs = np.bincount(table.problem[rows], weights=table.correct[rows], minlength=P).astype(np.int64)[:, None]
-        Ns = np.bincount(table.problem[rows], minlength=P).astype(np.int64)[:, None]
-        for meth in METHODS:
-            pred, fam = predict(meth, Ns, Cs, ks, rep)
-            errs[meth][rep] = np.abs(pred[0] - truth).mean() * 100
-            if meth == "chosen":
-                fams[fam] += 1
-        X = problem_covariates(table, rows)[:, COVARIATE_COLUMNS]
-        pred = CovariateDifficulty(random_state=rep).fit(Ns[:, 0], Cs[:, 0], X).predict_pass_at_k(ks)
-        errs["covar"][rep] = np.abs(pred - truth).mean() * 100
-        # cv-pick: covar only where half-sample CV on the subsample itself prefers it
-        cv = covariate_cv(table, rows, random_state=rep)
-        pick = "covar" if cv["covariate"] < cv["beta-binomial-averaged"] else "chosen"
-        errs["cv-pick"][rep] = errs[pick][rep]
-        fams[f"cv:{pick}"] += 1
-    return errs, fams
+        rng = np.random.default_rng(10_000 + rep)
+        rows = subsample_rows(table, M, rng)
+        counts, correct, n_sub = answer_matrix(table, rows, cc.answer_correct)
+        c_sub = np.bincount(table.problem[rows], weights=table.correct[rows], minlength=n.size).astype(np.int64)
+        for meth, v in pass_predictions(n_sub, c_sub, rep).items():
+            out["pass"][meth].append(v)
+        out["pass"]["floor"].append((floor_prediction(n, c, c_sub),) * 3)
+        out["maj"]["maj@8"].append(float(maj_at_k(counts, correct, M, n_sub).mean()))
+        out["maj"]["plug-in"].append(plug_in(counts, correct, n_sub, rng))
+        model = MajorityCurve(random_state=rep).fit(counts, correct, n_sub)
+        low, high = model.interval([K], LEVEL)
+        out["maj"]["inferplan"].append((float(model.predict_maj_at_k([K])[0]), float(low[0]), float(high[0])))
+        out["maj"]["parts"].append(tuple(float(x[0]) for x in model.interval_parts([K])))
+        raw = MajorityCurve(shrink=1.0, random_state=rep).fit(counts, correct, n_sub)
+        out["maj"]["model"].append(float(raw.predict_maj_at_k([K])[0]))
+    return out
+
+
+def model_of(name: str) -> str:
+    return name.split("_", 2)[-1] if name.startswith("gpqa") else name.split("_", 1)[1]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--part", choices=("all", "boinf", "osca"), default="all")
     args = ap.parse_args()
     data = Path(args.data)
@@ -112,74 +147,118 @@ def main() -> int:
     t0 = time.time()
     tmp = Path(tempfile.mkdtemp(prefix="bench_fit_"))
     if args.part != "osca":
-        _boinf(data, tmp, args.reps)
+        results = {f.stem: boinf_file(f, tmp, args.reps) for f in sorted((data / "boinf").glob("*.jsonl"))}
+        report_pass(results)
+        report_maj(results)
     if args.part != "boinf":
-        _osca_tables(data, tmp, args.reps)
+        report_osca(data, tmp, args.reps)
     print(f"total {time.time() - t0:.1f} s")
     return 0
 
 
-def _boinf(data: Path, tmp: Path, reps: int) -> None:
-    print(f"BoInf: 8 samples per problem → pass@80; mean abs error over {reps} subsamples (points)")
-    print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>9}" for m in BOINF_METHODS) + "  chosen family")
-    per_rep = []  # (files, methods, reps)
-    for f in sorted((data / "boinf").glob("*.jsonl")):
-        table = load_profile(import_published("boinf", f, tmp / f.name))
-        _, N, C = count_matrix(table)
-        errs, fams = evaluate(table, N, C, 8, [80], reps)
-        per_rep.append([errs[m] for m in BOINF_METHODS])
-        truth = pass_at_k(N[:, 0], C[:, 0], 80).mean() * 100
-        print(f"{f.stem:<42}{truth:>7.1f}" + "".join(f"{errs[m].mean():>9.2f}" for m in BOINF_METHODS) + "  " +
-              ", ".join(f"{k}×{v}" for k, v in fams.items()))
-    over_files = np.mean(per_rep, 0)  # (methods, reps): each subsample's mean over files
-    print(f"{'mean':<42}{'':>7}" + "".join(f"{e:>9.2f}" for e in over_files.mean(1)))
-    se = over_files.std(1, ddof=1) / np.sqrt(over_files.shape[1]) if reps > 1 else np.full(len(BOINF_METHODS), np.nan)
-    print(f"{'± s.e. over subsamples':<42}{'':>7}" + "".join(f"{e:>9.2f}" for e in se))
-    print()
+def _err(pred: list, truth: float) -> float:
+    return float(np.mean([abs((p[0] if isinstance(p, tuple) else p) - truth) for p in pred]) * 100)
 
 
-def _osca_tables(data: Path, tmp: Path, reps: int) -> None:
+def _cover(pred: list, truth: float) -> float:
+    return float(np.mean([lo - 1e-12 <= truth <= hi + 1e-12 for _, lo, hi in pred]))
+
+
+def report_pass(results: dict) -> None:
+    meths = ("inferplan", "bb-ml", "plaw", "floor")
+    print(f"pass@{K} from {M} samples, mean abs error (points) over the subsamples; cover = share of "
+          f"{LEVEL:.0%} intervals holding the truth")
+    print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>11}" for m in meths) + f"{'÷floor':>8}{'cover':>7}")
+    table = []
+    for name, r in results.items():
+        e = [_err(r["pass"][m], r["pass_truth"]) for m in meths]
+        cov = _cover(r["pass"]["inferplan"], r["pass_truth"])
+        table.append(e + [cov])
+        print(f"{name:<42}{r['pass_truth'] * 100:>7.1f}" + "".join(f"{v:>11.2f}" for v in e) + f"{e[0] / e[3]:>8.2f}{cov:>7.2f}")
+    mean = np.mean(table, 0)
+    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:4]) + f"{mean[0] / mean[3]:>8.2f}{mean[4]:>7.2f}")
+    print(f"inferplan ÷ better anchor: {mean[0] / min(mean[1], mean[2]):.2f}\n")
+
+
+def _held_out_shrink(results: dict, group) -> dict[str, float]:
+    """Per file: maj@K error at the shrink that was best on the files of OTHER groups."""
+    names = list(results)
+    E = np.array([[np.mean([abs((1 - w) * o + w * m - r["maj_truth"]) for o, m in zip(r["maj"]["maj@8"], r["maj"]["model"])]) * 100
+                   for w in SHRINKS] for r in results.values()])
+    out = {}
+    for i, name in enumerate(names):
+        others = [j for j, other in enumerate(names) if group(other) != group(name)]
+        out[name] = float(E[i, E[others].mean(0).argmin()])
+        out[name + "@w"] = float(SHRINKS[E[others].mean(0).argmin()])
+    return out
+
+
+def _held_out_gap_scale(results: dict) -> float:
+    """Coverage on each file of the gap scale whose coverage was closest to LEVEL on the other files."""
+    z = norm.ppf(0.5 + LEVEL / 2)
+    scales = np.round(np.linspace(0, 1, 21), 2)
+
+    def covered(r: dict, scale: float) -> float:
+        return float(np.mean([abs(p - r["maj_truth"]) <= z * np.hypot(s, scale * g) + 1e-12 for p, s, g in r["maj"]["parts"]]))
+
+    C = np.array([[covered(r, sc) for sc in scales] for r in results.values()])
+    return float(np.mean([C[i, np.abs(np.delete(C, i, 0).mean(0) - LEVEL).argmin()] for i in range(len(C))]))
+
+
+def report_maj(results: dict) -> None:
+    lofo = _held_out_shrink(results, lambda n: n)
+    lomo = _held_out_shrink(results, model_of)
+    meths = ("inferplan", "maj@8", "plug-in")
+    print(f"maj@{K} from {M} samples, mean abs error (points); lofo / lomo: the shrink re-chosen without the file / its model")
+    print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>11}" for m in meths) + f"{'lofo':>8}{'lomo':>8}{'cover':>7}")
+    table = []
+    for name, r in results.items():
+        e = [_err(r["maj"][m], r["maj_truth"]) for m in meths]
+        cov = _cover(r["maj"]["inferplan"], r["maj_truth"])
+        table.append(e + [lofo[name], lomo[name], cov])
+        print(f"{name:<42}{r['maj_truth'] * 100:>7.1f}" + "".join(f"{v:>11.2f}" for v in e) +
+              f"{lofo[name]:>8.2f}{lomo[name]:>8.2f}{cov:>7.2f}")
+    mean = np.mean(table, 0)
+    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:3]) + f"{mean[3]:>8.2f}{mean[4]:>8.2f}{mean[5]:>7.2f}")
+    ws = sorted({lofo[n + '@w'] for n in results})
+    cover = _held_out_gap_scale(results)
+    print(f"maj@{K} {LEVEL:.0%} intervals: coverage {mean[5]:.2f} with the shipped gap scale {GAP_SCALE}; "
+          f"{cover:.2f} with the scale re-chosen leave-one-file-out")
+    print(f"inferplan ÷ better anchor: {mean[0] / min(mean[1], mean[2]):.2f} (lofo {mean[3] / min(mean[1], mean[2]):.2f}); "
+          f"shrinks chosen leave-one-file-out: {ws}\n")
+
+
+def report_osca(data: Path, tmp: Path, reps: int) -> None:
     table = load_profile(import_published("osca", data / "osca" / "bigcodebench_hard.json", tmp / "osca.jsonl"))
     problems, N, C = count_matrix(table)
-    for scope in ("test", "all"):
-        keep = set(table.split()["test"]) if scope == "test" else set(problems)
-        rows_ix = np.array([p in keep for p in problems])
-        test_ix = np.array([p in set(table.split()["test"]) for p in problems])[rows_ix]
-        print(f"OSCA BigCodeBench-Hard, fitted on the 10-sample subsample of {scope} problems "
-              f"({rows_ix.sum()}), scored on the {test_ix.sum()} test problems: pass@100 / pass@300 error (points)")
-        errs, fams = _osca(N[rows_ix], C[rows_ix], test_ix, reps)
-        print(f"{'config':<14}" + "".join(f"{m + ' k100':>13}{m + ' k300':>13}" for m in METHODS))
-        for q, cfg in enumerate(table.configs):
-            print(f"{cfg.name:<14}" + "".join(f"{errs[m][q, 0]:>13.2f}{errs[m][q, 1]:>13.2f}" for m in METHODS))
-        print(f"{'mean':<14}" + "".join(f"{errs[m][:, 0].mean():>13.2f}{errs[m][:, 1].mean():>13.2f}" for m in METHODS))
-        print(f"{'worst':<14}" + "".join(f"{errs[m].max():>26.2f}" for m in METHODS))
-        print("chosen family: " + ", ".join(f"{k}×{v}" for k, v in fams.items()))
-        print()
-
-
-def _osca(N: np.ndarray, C: np.ndarray, test: np.ndarray, reps: int) -> tuple[dict, Counter]:
-    """Like evaluate(), but fitted on all given problems and scored on the ``test`` rows."""
+    test = np.isin(np.array(problems), list(table.split()["test"]))
     ks = [100, 300]
     truth = np.array([[pass_at_k(N[test, q], C[test, q], k).mean() for k in ks] for q in range(N.shape[1])])
-    errs = {m: np.zeros_like(truth) for m in METHODS}
-    fams: Counter = Counter()
+    errs = {m: np.zeros_like(truth) for m in ("inferplan", "bb-ml", "plaw")}
+    cover = np.zeros_like(truth)
     for rep in range(reps):
-        rng = np.random.default_rng(rep)
-        Cs = rng.hypergeometric(C, N - C, 10)
-        Ns = np.full_like(N, 10)
-        for meth in METHODS:
-            if meth == "chosen":
-                fam = select_family(Ns, Cs, random_state=rep).family
-                fams[fam] += 1
-                if fam != "power-law":
-                    model = make_difficulty(fam, rep).fit(Ns, Cs)
-                    pred = np.array([model.problem_pass_at_k(ks, q)[test].mean(0) for q in range(N.shape[1])])
-                else:
-                    pred = np.array([powerlaw_fit(Ns[test, q], Cs[test, q]).predict_pass_at_k(ks) for q in range(N.shape[1])])
-            else:
-                pred, _ = predict(meth, Ns[test], Cs[test], ks, rep)
-            errs[meth] += np.abs(pred - truth) * 100 / reps
-    return errs, fams
+        rng = np.random.default_rng(10_000 + rep)
+        Ns, Cs = np.full_like(N, 10), rng.hypergeometric(C, N - C, 10)
+        family = select_family(Ns, Cs, random_state=rep).family
+        fits = fit_pass_curves(family, Ns, Cs, np.array(ks, float), LEVEL, rep, 25, 1e-3, curve_grid(max(ks)))
+        model = make_difficulty(family, rep).fit(Ns, Cs) if family != "power-law" else None
+        for q in range(N.shape[1]):
+            pred = (model.problem_pass_at_k(ks, q)[test].mean(0) if model is not None
+                    else powerlaw_fit(Ns[test, q], Cs[test, q]).predict_pass_at_k(ks))
+            errs["inferplan"][q] += np.abs(pred - truth[q]) * 100 / reps
+            cover[q] += ((np.minimum(fits[q]["low"], pred) <= truth[q]) & (truth[q] <= np.maximum(fits[q]["high"], pred))) / reps
+            bb = BetaBinomialDifficulty(never_solved=False).fit(Ns[test, q], Cs[test, q]).population_pass_at_k(ks)
+            errs["bb-ml"][q] += np.abs(bb - truth[q]) * 100 / reps
+            errs["plaw"][q] += np.abs(powerlaw_fit(Ns[test, q], Cs[test, q]).predict_pass_at_k(ks) - truth[q]) * 100 / reps
+    print(f"OSCA BigCodeBench-Hard: 10 of 300 runs, fitted on all {N.shape[0]} problems, scored on the {test.sum()} test "
+          f"problems; pass@100 / pass@300 error (points), {reps} subsamples; cover = share of {LEVEL:.0%} intervals")
+    print(f"{'config':<14}" + "".join(f"{m + ' k100':>15}{m + ' k300':>15}" for m in errs) + f"{'cover':>8}")
+    for q, cfg in enumerate(table.configs):
+        print(f"{cfg.name:<14}" + "".join(f"{errs[m][q, 0]:>15.2f}{errs[m][q, 1]:>15.2f}" for m in errs) + f"{cover[q].mean():>8.2f}")
+    print(f"{'mean':<14}" + "".join(f"{errs[m][:, 0].mean():>15.2f}{errs[m][:, 1].mean():>15.2f}" for m in errs) +
+          f"{cover.mean():>8.2f}")
+    print(f"{'worst':<14}" + "".join(f"{errs[m][:, 0].max():>15.2f}{errs[m][:, 1].max():>15.2f}" for m in errs))
+    print()
 
 
 if __name__ == "__main__":

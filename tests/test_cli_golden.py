@@ -1,12 +1,15 @@
 """Golden output: one table of each data command, at a fixed console width.
 
-The golden file was written by the CLI before the library redesign and must not
-change: what a user sees is part of the interface. Wall-clock times and the
-install location of the embedded model are masked.
+The golden file was written by the CLI before the library redesign and changes only
+on purpose (what a user sees is part of the interface): since then only the
+predicted maj@k of ``fit`` changed, with the maj@k model of issue 13. Rewrite it with
+``INFERPLAN_WRITE_GOLDEN=1 pytest tests/test_cli_golden.py`` and review the diff.
+Wall-clock times and the install location of the embedded model are masked.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -41,4 +44,6 @@ def test_tables_are_unchanged(cli, shared_data: Path, tmp_path: Path, monkeypatc
         args = [a.format(data=shared_data) for a in args]
         r = cli(*args)
         got.append(f"=== {' '.join(args[:2])} (exit {r.code})\n{r.out}")
+    if os.environ.get("INFERPLAN_WRITE_GOLDEN") == "1":
+        GOLDEN.write_text(_normalise("".join(got)))
     assert _normalise("".join(got)) == GOLDEN.read_text()

@@ -143,7 +143,7 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
     selection = select_family(N, C, families, random_state=seed)
     at_arr = np.array(at, dtype=np.float64)
     grid = curve_grid(max(max(at), int(N.max())))
-    fits = _fit_pass_curves(selection.family, N, C, at_arr, level, seed, n_boot_fit, threshold, grid)
+    fits = fit_pass_curves(selection.family, N, C, at_arr, level, seed, n_boot_fit, threshold, grid)
     configs = []
     for q in range(N.shape[1]):
         cc = config_counts(table, q)
@@ -157,7 +157,7 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
     return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes))
 
 
-def _fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, level: float, seed: int,
+def fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, level: float, seed: int,
                      n_boot_fit: int, threshold: float, grid: np.ndarray) -> list[dict]:
     """Per config: predicted pass@k at ``at``, refit-bootstrap intervals, params, ceiling, saturation."""
     Q = N.shape[1]
@@ -216,10 +216,8 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
         observed["maj@k"] = dict(zip(ks, map(float, per.mean(0))))
         obs_iv["maj@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
         maj = MajorityCurve(random_state=seed).fit(cc.answer_counts, cc.answer_correct, cc.n)
-        per_at = maj.problem_maj_at_k(np.array(at))
-        predicted["maj@k"] = dict(zip(at, map(float, per_at.mean(0))))
-        low, high = bootstrap_mean(per_at, level, n_boot, seed)
-        pred_iv["maj@k"] = _interval_dict(list(at), low - maj.mc_se_, high + maj.mc_se_)
+        predicted["maj@k"] = dict(zip(at, map(float, maj.predict_maj_at_k(np.array(at)))))
+        pred_iv["maj@k"] = _interval_dict(list(at), *maj.interval(np.array(at), level))
         ceiling["maj@k"] = maj.ceiling_
         # One coarse geometric grid serves the plotted curve and the saturation search
         # (each point is a Monte Carlo simulation of every problem).

@@ -9,8 +9,8 @@ the fitted models instead (issue 5 §4):
   probability Π_q (1 − p_q)^{n_q(t)}; the query stops at its first pass, so the
   expected samples are Σ_{t<N} P(unsolved after t) and the cost follows the same
   sum with each draw's per-sample cost.
-* ``vote`` (one configuration): :class:`MajorityCurve`'s Dirichlet-smoothed answer
-  distributions give maj@N per problem; every query spends N samples.
+* ``vote`` (one configuration): :class:`MajorityCurve` gives maj@N per problem (exact
+  up to the recorded n, its fitted answer model beyond); every query spends N samples.
 
 Both give per-problem expectations, i.e. an :class:`Outcome` like a replay's, so the
 held-out interval is the same bootstrap over problems. Every such candidate is
@@ -147,7 +147,7 @@ class Extrapolator:
         """
         est = estimate(self.outcomes(shares, [n])[n], boot=boot, seed=self.seed)
         if self.agg.kind != "oracle":
-            return est  # maj@n: the Dirichlet draws live inside MajorityCurve; bootstrap over problems
+            return est  # maj@n: MajorityCurve's posterior draws are inside each problem's value; bootstrap over problems
         sched = schedule(np.asarray(shares), n)
         k = np.bincount(sched, minlength=len(shares)).astype(np.float64)
         lo, hi = np.inf, -np.inf

@@ -3,7 +3,7 @@
 - :class:`BetaBinomialDifficulty` — per-problem difficulty (preferred for pass@k);
 - :class:`AveragedDifficulty` — Akaike-weighted average of it with and without π0 (default);
 - :class:`PowerLawCurve` — the exponentiated power law of Large Language Monkeys;
-- :class:`MajorityCurve` — saturating maj@k from Dirichlet-smoothed answer distributions.
+- :class:`MajorityCurve` — maj@k, exact at k ≤ n, beyond from a fitted answer model (difficulty prior for the correct answer, Pitman–Yor for the wrong ones).
 """
 
 from inferplan.fitting.curves.averaged import AveragedDifficulty
