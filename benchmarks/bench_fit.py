@@ -26,6 +26,7 @@ OTHER files only (``lofo``: leave-one-file-out; ``lomo``: leave out every file o
 file's model) and scores it on the file.
 
 Run: python3 benchmarks/bench_fit.py [--data ../shared/data] [--reps 20] [--part all|boinf|osca]
+     [--samples 8 --target 80]  (other extrapolation ratios, Best-of-∞ only)
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
         for meth, v in pass_predictions(n_sub, c_sub, rep).items():
             out["pass"][meth].append(v)
         out["pass"]["floor"].append((floor_prediction(n, c, c_sub),) * 3)
-        out["maj"]["maj@8"].append(float(maj_at_k(counts, correct, M, n_sub).mean()))
+        out["maj"]["maj@n"].append(float(maj_at_k(counts, correct, M, n_sub).mean()))
         out["maj"]["plug-in"].append(plug_in(counts, correct, n_sub, rng))
         model = MajorityCurve(random_state=rep).fit(counts, correct, n_sub)
         low, high = model.interval([K], LEVEL)
@@ -135,11 +136,15 @@ def model_of(name: str) -> str:
 
 
 def main() -> int:
+    global M, K  # the extrapolation every function scores, from the command line
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--part", choices=("all", "boinf", "osca"), default="all")
+    ap.add_argument("--samples", type=int, default=M, help="Best-of-∞ samples per problem to fit on")
+    ap.add_argument("--target", type=int, default=K, help="Best-of-∞ k to predict (≤ the recorded 80)")
     args = ap.parse_args()
+    M, K = args.samples, args.target
     data = Path(args.data)
     if not data.is_dir():
         print(f"no data at {data}", file=sys.stderr)
@@ -183,7 +188,7 @@ def report_pass(results: dict) -> None:
 def _held_out_shrink(results: dict, group) -> dict[str, float]:
     """Per file: maj@K error at the shrink that was best on the files of OTHER groups."""
     names = list(results)
-    E = np.array([[np.mean([abs((1 - w) * o + w * m - r["maj_truth"]) for o, m in zip(r["maj"]["maj@8"], r["maj"]["model"])]) * 100
+    E = np.array([[np.mean([abs((1 - w) * o + w * m - r["maj_truth"]) for o, m in zip(r["maj"]["maj@n"], r["maj"]["model"])]) * 100
                    for w in SHRINKS] for r in results.values()])
     out = {}
     for i, name in enumerate(names):
@@ -208,7 +213,7 @@ def _held_out_gap_scale(results: dict) -> float:
 def report_maj(results: dict) -> None:
     lofo = _held_out_shrink(results, lambda n: n)
     lomo = _held_out_shrink(results, model_of)
-    meths = ("inferplan", "maj@8", "plug-in")
+    meths = ("inferplan", "maj@n", "plug-in")
     print(f"maj@{K} from {M} samples, mean abs error (points); lofo / lomo: the shrink re-chosen without the file / its model")
     print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>11}" for m in meths) + f"{'lofo':>8}{'lomo':>8}{'cover':>7}")
     table = []

@@ -10,7 +10,7 @@ from scipy import integrate, special
 
 from inferplan.errors import InputError
 from inferplan.replay.engine import tally_prefixes
-from inferplan.policy.rule_math import p_mode_row
+from inferplan.policy.rule_math import bayes_factor, mode_probability
 from inferplan.policy.stopping import RULES, Tally, make_rule, parse_rule
 
 
@@ -35,14 +35,42 @@ def test_beta_votes_needed_at_095() -> None:
     assert needed == [4, 6, 8, 9, 11, 12]
 
 
-def test_bayes_mode_probability_matches_quadrature() -> None:
-    for v1 in (0, 2, 7):
-        row = p_mode_row(v1, 0.3)
-        for v2 in range(v1 + 1):
-            a1, a2 = v1 + 1.0, v2 + 1.0
-            f = lambda x: math.exp((a1 - 1) * math.log(x) - x - special.gammaln(a1)) \
-                * special.gammainc(a2, x) * special.gammainc(0.3, x)
-            assert row[v2] == pytest.approx(integrate.quad(f, 0, 80, limit=200)[0], abs=1e-4)
+def _mode_probability_by_definition(counts: list[int], unseen: float) -> float:
+    """P(first modal Dirichlet component is the largest), integrated by adaptive quadrature."""
+    a = np.array(sorted(counts, reverse=True), dtype=float) + 1.0
+    rest = np.append(a[1:], 1.0 + unseen)
+
+    def f(x: float) -> float:
+        return math.exp((a[0] - 1) * math.log(x) - x - special.gammaln(a[0])) * float(np.prod(special.gammainc(rest, x)))
+
+    return integrate.quad(f, 0, np.inf, limit=400, epsabs=1e-12, epsrel=1e-10)[0]
+
+
+def test_bayes_factor_is_best_of_infinity_definition() -> None:
+    """400 random count vectors: (m + 1)·P/(1 − P) with every answer and the unseen bucket."""
+    rng = np.random.default_rng(7)
+    for _ in range(400):
+        m = int(rng.integers(1, 7))
+        counts = sorted((int(c) for c in rng.integers(1, 30, size=m)), reverse=True)
+        p = _mode_probability_by_definition(counts, 0.3)
+        assert mode_probability(tuple(counts), 0.3) == pytest.approx(p, abs=1e-6)
+        if p < 0.999:  # beyond, 1/(1 − P) magnifies the integral's last digits (and B ≤ 1000 in practice)
+            assert bayes_factor(tuple(counts), 0.3) == pytest.approx((m + 1) * p / (1 - p), rel=1e-5)
+
+
+def test_bayes_factor_minimal_case_and_monte_carlo() -> None:
+    # The audit's case: counts 3, 1, 1 give 7.86 < 10 in Best-of-∞'s code, so the rule continues.
+    assert bayes_factor((3, 1, 1), 0.3) == pytest.approx(7.861, abs=1e-3)
+    state = make_rule("bayes", (10,)).start()
+    for answer in "ABAAC":
+        state.add(answer)
+    assert state.statistic == pytest.approx(7.861, abs=1e-3) and not state.done
+    # Independent check by sampling the Dirichlet itself.
+    draws = np.random.default_rng(0).dirichlet([4, 2, 2, 1.3], size=400_000)
+    assert mode_probability((3, 1, 1), 0.3) == pytest.approx((draws.argmax(1) == 0).mean(), abs=3e-3)
+    # One answer seen competes with the unseen bucket only (no phantom runner-up).
+    draws = np.random.default_rng(1).dirichlet([5, 1.3], size=200_000)
+    assert mode_probability((4,), 0.3) == pytest.approx((draws[:, 0] > draws[:, 1]).mean(), abs=3e-3)
 
 
 def test_guards_and_fixed() -> None:

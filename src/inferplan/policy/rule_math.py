@@ -7,6 +7,7 @@ functions fast and accurately, not about when to stop.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,44 +32,53 @@ def xlogx(c: Any) -> Any:
     return np.where(c > 0, c * np.log(np.maximum(c, 1.0)), 0.0)
 
 
-def p_mode_row(v1: int, au: float, grid: int = 1500) -> np.ndarray:
-    """P(G1 > G2 and G1 > Gu) for G1 ~ Gamma(v1+1), G2 ~ Gamma(v2+1) (v2 = 0..v1), Gu ~ Gamma(au).
+_NODES = 400  # Gauss–Legendre nodes: the mode probability to < 1e-9 for up to 256 samples
 
-    This is the Dirichlet posterior probability that the leader beats the
-    runner-up and the unseen bucket; other seen answers only lower it further,
-    so it is the Best-of-∞ mode probability with the weaker answers dropped.
-    A 1-D integral over the leader's gamma variable on a fixed grid (exact to
-    ~1e-5 here; the integrand is smooth and vanishes at both ends).
+
+@lru_cache(maxsize=None)
+def _legendre(q: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = special.roots_legendre(q)
+    return (x + 1) / 2, w / 2
+
+
+def mode_probability(counts: tuple[int, ...], unseen: float) -> float:
+    """P(the first most-voted answer has the largest share) under Best-of-∞'s posterior.
+
+    Best-of-∞ (Komiyama et al., ``calculate_bayes_factor``): the shares of the m seen
+    answers and of one bucket for answers not seen yet are Dirichlet(c_1 + 1, …,
+    c_m + 1, unseen + 1) — the bucket counts as ``unseen`` pseudo-votes. With Dirichlet
+    shares as normalised independent gammas G_i ~ Gamma(a_i), the probability that
+    component j is the largest is ∫ f_{a_j}(x) Π_{i≠j} F_{a_i}(x) dx (f, F the gamma
+    density and CDF), one smooth 1-d integral over ALL components, computed by
+    Gauss–Legendre quadrature on x = hi·u³ (dense near 0, where F_{a<1}-like factors rise).
     """
-    a1 = v1 + 1.0
-    if v1 >= 24:
-        # Gamma(0.3) beating Gamma(25+) has probability < 1e-8: only the runner-up matters,
-        # and P(G1 > G2) has the closed form I_0.5(v2+1, v1+1).
-        return special.betainc(np.arange(1.0, v1 + 2.0), a1, 0.5)
-    # x = hi·u³ packs grid points near 0, where Gamma(au < 1)'s CDF rises like x^au.
-    hi = a1 + 14 * math.sqrt(a1) + 30
-    u = np.linspace(0.0, 1.0, grid)[1:]
+    if not counts:
+        return 0.0
+    a = np.array(sorted(counts, reverse=True), dtype=np.float64) + 1.0
+    a1 = a[0]
+    hi = a1 + 14 * math.sqrt(a1) + 40
+    u, w = _legendre(_NODES)
     x, dx = hi * u**3, 3 * hi * u**2
-    pdf = np.exp((a1 - 1) * np.log(x) - x - special.gammaln(a1))
-    a2 = np.arange(1.0, v1 + 2.0)[:, None]
-    vals = pdf * dx * special.gammainc(a2, x) * special.gammainc(au, x)
-    return np.clip(np.trapezoid(np.c_[np.zeros(len(a2)), vals], np.r_[0.0, u], axis=1), 0.0, 1.0)
+    log_pdf = (a1 - 1) * np.log(x) - x - special.gammaln(a1)
+    others = np.append(a[1:], 1.0 + unseen)
+    values, mult = np.unique(others, return_counts=True)
+    log_cdf = (mult[:, None] * np.log(np.maximum(special.gammainc(values[:, None], x[None, :]), 1e-300))).sum(0)
+    return float(np.clip((w * dx * np.exp(log_pdf + log_cdf)).sum(), 0.0, 1.0))
 
 
-_P_TABLE: dict[float, np.ndarray] = {}
+_BF_CACHE: dict[tuple[float, tuple[int, ...]], float] = {}
 
 
-def p_mode_table(unseen: float, size: int) -> np.ndarray:
-    """Table of mode probabilities over leader/runner-up counts 0..size-1 (cached)."""
-    tab = _P_TABLE.get(unseen)
-    if tab is None or tab.shape[0] < size:
-        old = tab
-        size = max(size, 16)
-        tab = np.zeros((size, size))
-        start = 0 if old is None else old.shape[0]
-        if old is not None:
-            tab[:start, :start] = old
-        for v1 in range(start, size):
-            tab[v1, : v1 + 1] = p_mode_row(v1, unseen)
-        _P_TABLE[unseen] = tab
-    return tab
+def bayes_factor(counts: tuple[int, ...], unseen: float) -> float:
+    """Best-of-∞'s Bayes factor (m + 1)·P/(1 − P) for the sorted answer counts (m answers seen).
+
+    The m + 1 counts the unseen bucket as a component; a single seen answer competes
+    with the bucket only. Cached per (unseen, counts): replay meets few distinct count vectors.
+    """
+    key = (float(unseen), counts)
+    bf = _BF_CACHE.get(key)
+    if bf is None:
+        p = mode_probability(counts, unseen)
+        bf = (len(counts) + 1) * p / max(1.0 - p, 1e-300) if counts else 0.0
+        _BF_CACHE[key] = bf
+    return bf

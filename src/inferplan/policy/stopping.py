@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special
 
 from inferplan.errors import InputError
-from inferplan.policy.rule_math import xlogx, p_mode_table, pairwise
+from inferplan.policy.rule_math import bayes_factor, pairwise, xlogx
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Tally:
     v1, v2: counts of the leader and the runner-up; m: distinct answers;
     s: Σ c·ln c over answer counts (for entropy); run: length of the streak of
     identical answers ending at the latest sample; last_lead: the latest sample
-    agrees with the leader.
+    agrees with the leader; sig: index into ``signatures``, the sorted count vectors
+    (the rules that read every answer's count, ``bayes``, use them).
     """
 
     n: Any
@@ -45,6 +46,8 @@ class Tally:
     s: Any
     run: Any
     last_lead: Any
+    sig: Any = 0
+    signatures: tuple[tuple[int, ...], ...] = ((),)
 
     def project(self, extra: int) -> "Tally":
         """The tally after ``extra`` more samples that all agree with the leader."""
@@ -55,6 +58,7 @@ class Tally:
             n=self.n + extra, k=self.k + extra, v1=new_v1, v2=self.v2,
             m=np.maximum(self.m, 1), s=s,
             run=np.where(self.last_lead, self.run + extra, extra), last_lead=np.ones_like(np.asarray(self.last_lead), dtype=bool),
+            sig=self.sig, signatures=tuple((sg[0] + extra,) + sg[1:] if sg else (extra,) for sg in self.signatures),
         )
 
     def extend_streak(self, extra: int) -> "Tally":
@@ -108,11 +112,9 @@ class StoppingRule:
             if self.name == "msprt":  # mixture SPRT, uniform prior on the leader's share
                 return pairwise(lambda a, b: special.betaln(a + 1, b + 1) + (a + b + 1) * math.log(2.0) + np.log(
                     special.betainc(b + 1, a + 1, 0.5)), v1, v2)
-            if self.name == "bayes":
-                tab = p_mode_table(p[1], int(np.max(v1)) + 2)
-                pm = tab[v1.astype(np.int64), np.minimum(v2, v1).astype(np.int64)]
-                m = np.maximum(np.asarray(t.m, dtype=np.float64), 1.0)
-                return np.where(v1 > 0, m * pm / np.maximum(1 - pm, 1e-300), 0.0)
+            if self.name == "bayes":  # Best-of-∞: every answer's count, plus the unseen bucket
+                table = np.array([bayes_factor(sg, p[1]) for sg in t.signatures])
+                return table[np.asarray(t.sig, dtype=np.int64)]
         raise InputError(f"unknown stopping rule {self.name!r}")
 
     def satisfied(self, t: Tally) -> Any:
@@ -181,7 +183,7 @@ DEFAULTS: dict[str, tuple[float, ...]] = {
     "entropy": (0.75,),  # θ on normalised entropy (stop at or below)
     "sprt": (0.05, 0.8),  # α, alternative share p1 of the leader among the top two
     "msprt": (0.05,),  # α
-    "bayes": (10.0, 0.3),  # Bayes-factor threshold B, unseen-bucket weight
+    "bayes": (10.0, 0.3),  # Bayes-factor threshold B, pseudo-votes of the unseen-answer bucket
 }
 RULES = tuple(DEFAULTS)
 
@@ -262,7 +264,7 @@ class RuleState:
         v2 = vals[1] if len(vals) > 1 else 0
         s = float(sum(c * math.log(c) for c in vals))
         return Tally(n=self.n, k=sum(vals), v1=v1, v2=v2, m=len(vals), s=s, run=self.run,
-                     last_lead=self.last is not None and self.last == self.leader)
+                     last_lead=self.last is not None and self.last == self.leader, signatures=(tuple(vals),))
 
     @property
     def statistic(self) -> float:

@@ -186,6 +186,8 @@ def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.G
     last_lead = np.zeros((rows, L), dtype=bool)
     lead_ok = np.zeros((rows, L), dtype=bool)
     lead_has = np.zeros((rows, L), dtype=bool)
+    sig = np.zeros((rows, L), dtype=np.int64)
+    registry: dict[tuple[int, ...], int] = {}
     for t in range(L):
         a = ans[:, t]
         has = a >= 0
@@ -209,9 +211,19 @@ def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.G
         last_lead[:, t] = has & (a == best)
         lead_has[:, t] = best < K
         lead_ok[:, t] = (best < K) & answer_correct[r, np.minimum(best, K - 1)]
+        sig[:, t] = _signature_ids(counts[:, :K], registry)
     n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
-    tally = Tally(n=n, last_lead=last_lead, **fields)
+    tally = Tally(n=n, last_lead=last_lead, sig=sig, signatures=tuple(registry), **fields)
     return tally, lead_ok, lead_has
+
+
+def _signature_ids(counts: np.ndarray, registry: dict[tuple[int, ...], int]) -> np.ndarray:
+    """Each row's sorted nonzero answer counts as an index into ``registry`` (grown in place)."""
+    ordered = -np.sort(-counts, axis=1)
+    width = int((ordered > 0).sum(1).max(initial=0))
+    uniq, inv = np.unique(ordered[:, :width], axis=0, return_inverse=True)
+    ids = np.array([registry.setdefault(tuple(int(c) for c in row if c > 0), len(registry)) for row in uniq])
+    return ids[inv.ravel()]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from inferplan.fitting.curves.averaged import AveragedDifficulty
 from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 from inferplan.stats.estimators import maj_at_k
 
-SHRINK = 0.4
+SHRINK = 0.75
 GAP_SCALE = 0.3  # systematic error per unit of gap; chosen leave-one-file-out for 90% coverage (bench_fit.py)
 DISCOUNTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 CONCENTRATIONS = np.geomspace(0.02, 50.0, 24)
