@@ -39,10 +39,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import hypergeom, norm
+from scipy.stats import hypergeom
 
 from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve
-from inferplan.fitting.curves.majority import GAP_SCALE
 from inferplan.fitting.model_select import make_difficulty, powerlaw_fit, select_family
 from inferplan.fitting.report import curve_grid, fit_pass_curves
 from inferplan.profiles.importers import import_published
@@ -125,7 +124,6 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
         model = MajorityCurve(random_state=rep).fit(counts, correct, n_sub)
         low, high = model.interval([K], LEVEL)
         out["maj"]["inferplan"].append((float(model.predict_maj_at_k([K])[0]), float(low[0]), float(high[0])))
-        out["maj"]["parts"].append(tuple(float(x[0]) for x in model.interval_parts([K])))
         raw = MajorityCurve(shrink=1.0, random_state=rep).fit(counts, correct, n_sub)
         out["maj"]["model"].append(float(raw.predict_maj_at_k([K])[0]))
     return out
@@ -198,18 +196,6 @@ def _held_out_shrink(results: dict, group) -> dict[str, float]:
     return out
 
 
-def _held_out_gap_scale(results: dict) -> float:
-    """Coverage on each file of the gap scale whose coverage was closest to LEVEL on the other files."""
-    z = norm.ppf(0.5 + LEVEL / 2)
-    scales = np.round(np.linspace(0, 1, 21), 2)
-
-    def covered(r: dict, scale: float) -> float:
-        return float(np.mean([abs(p - r["maj_truth"]) <= z * np.hypot(s, scale * g) + 1e-12 for p, s, g in r["maj"]["parts"]]))
-
-    C = np.array([[covered(r, sc) for sc in scales] for r in results.values()])
-    return float(np.mean([C[i, np.abs(np.delete(C, i, 0).mean(0) - LEVEL).argmin()] for i in range(len(C))]))
-
-
 def report_maj(results: dict) -> None:
     lofo = _held_out_shrink(results, lambda n: n)
     lomo = _held_out_shrink(results, model_of)
@@ -226,9 +212,6 @@ def report_maj(results: dict) -> None:
     mean = np.mean(table, 0)
     print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:3]) + f"{mean[3]:>8.2f}{mean[4]:>8.2f}{mean[5]:>7.2f}")
     ws = sorted({lofo[n + '@w'] for n in results})
-    cover = _held_out_gap_scale(results)
-    print(f"maj@{K} {LEVEL:.0%} intervals: coverage {mean[5]:.2f} with the shipped gap scale {GAP_SCALE}; "
-          f"{cover:.2f} with the scale re-chosen leave-one-file-out")
     print(f"inferplan ÷ better anchor: {mean[0] / min(mean[1], mean[2]):.2f} (lofo {mean[3] / min(mean[1], mean[2]):.2f}); "
           f"shrinks chosen leave-one-file-out: {ws}\n")
 

@@ -48,3 +48,20 @@ def test_rewriting_the_heldout_problems_does_not_change_the_plan(tmp_path: Path)
     assert _choice(second.plan) == _choice(first.plan)
     assert second.heldout.accuracy != first.heldout.accuracy  # the rewrite did reach the held-out half
     assert json.dumps(first.plan.mix) == json.dumps(second.plan.mix)
+
+
+def test_missing_token_counts_are_filled_within_their_problem() -> None:
+    """A sample without a token count costs its own problem's mean, so what other (held-out)
+    problems' samples cost never changes a training problem's cost."""
+    import numpy as np
+
+    from inferplan.replay.cost import _fill_missing
+
+    problem = np.array([0, 0, 0, 1, 1, 2])
+    tokens = np.array([10.0, np.nan, 30.0, 100.0, 300.0, np.nan])
+    filled = _fill_missing(tokens, problem)
+    assert filled[1] == 20.0  # problem 0's own mean
+    other = tokens.copy()
+    other[3:5] *= 7  # rewrite another problem's lengths
+    assert _fill_missing(other, problem)[1] == 20.0
+    assert filled[5] == np.nanmean(tokens)  # no length recorded for problem 2 at all: the overall mean

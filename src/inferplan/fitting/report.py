@@ -190,7 +190,11 @@ def fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, l
         def curve(k: np.ndarray, q: int = q, has: np.ndarray = has) -> np.ndarray:
             return model.problem_pass_at_k(k, q)[has].mean(0)
 
-        out.append(dict(pred=curve(at), low=np.percentile(draws[:, q], tail, 0), high=np.percentile(draws[:, q], 100 - tail, 0),
+        low, high = np.percentile(draws[:, q], tail, 0), np.percentile(draws[:, q], 100 - tail, 0)
+        for member in getattr(model, "members_", ()):  # model uncertainty: span every averaged model
+            member_pred = member.problem_pass_at_k(at, q)[has].mean(0)
+            low, high = np.minimum(low, member_pred), np.maximum(high, member_pred)
+        out.append(dict(pred=curve(at), low=low, high=high,
                         params=model.params(q), ceiling=float(model.solvable_[has].mean()),
                         saturation=saturation_k(curve, threshold), grid=curve(grid)))
     return out

@@ -42,7 +42,7 @@ class CostModel:
         if np.isnan(comp).all():
             raise InvalidValue("unit", f"profile records no completion token counts; {{name}} {self.unit!r} "
                                        "needs them (use {name} samples)")
-        comp = np.nan_to_num(comp, nan=float(np.nanmean(comp)))
+        comp = _fill_missing(comp, table.problem)
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
         return self.token_cost(comp, 0.0 if self.shared_prefix else prompt)
 
@@ -125,3 +125,23 @@ def seconds_per_token(table: SampleTable) -> float | None:
     if not ok.any():
         return None
     return float(secs[ok].sum() / comp[ok].sum()) / table.header.batch_width
+
+
+def _fill_missing(tokens: np.ndarray, problem: np.ndarray) -> np.ndarray:
+    """Missing token counts take the mean of the same problem's recorded samples.
+
+    Per problem, so a training problem's cost never depends on held-out problems' lengths
+    (the planner chooses on training problems only); a problem with no recorded length at
+    all falls back to the mean over every sample.
+    """
+    missing = np.isnan(tokens)
+    if not missing.any():
+        return tokens
+    known = ~missing
+    size = int(problem.max()) + 1
+    total = np.bincount(problem[known], weights=tokens[known], minlength=size)
+    count = np.bincount(problem[known], minlength=size)
+    overall = float(tokens[known].mean())
+    per_problem = np.where(count > 0, total / np.maximum(count, 1), overall)
+    return np.where(missing, per_problem[problem], tokens)
+

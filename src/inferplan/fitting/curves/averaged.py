@@ -51,6 +51,13 @@ class AveragedDifficulty(CurveEstimator):
         self.solvable_ = self.weight_never_ * self.never_.solvable_ + (1 - self.weight_never_)
         return self
 
+    @property
+    def members_(self) -> tuple[BetaBinomialDifficulty, BetaBinomialDifficulty]:
+        """The averaged models; an interval that spans their predictions carries the
+        uncertainty about π0 that the Akaike weights hide."""
+        self._check_fitted()
+        return self.never_, self.plain_
+
     def _mix(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.weight_never_ * a + (1 - self.weight_never_) * b
 

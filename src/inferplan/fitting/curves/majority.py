@@ -36,7 +36,6 @@ from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 from inferplan.stats.estimators import maj_at_k
 
 SHRINK = 0.75
-GAP_SCALE = 0.3  # systematic error per unit of gap; chosen leave-one-file-out for 90% coverage (bench_fit.py)
 DISCOUNTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 CONCENTRATIONS = np.geomspace(0.02, 50.0, 24)
 STICKS = 16  # new wrong answers tracked individually; the rest is diffuse (never wins)
@@ -71,7 +70,7 @@ def _posterior_grid(loglik: np.ndarray, iters: int = 200) -> np.ndarray:
 class MajorityCurve(CurveEstimator):
     """maj@k per problem: exact at k ≤ n, shrunk model prediction beyond (see module doc)."""
 
-    def __init__(self, shrink: float = SHRINK, n_draws: int = 128, max_answers: int = 8,
+    def __init__(self, shrink: float = SHRINK, n_draws: int | None = None, max_answers: int = 8,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.shrink = shrink
         self.n_draws = n_draws
@@ -87,6 +86,9 @@ class MajorityCurve(CurveEstimator):
         if np.any(counts.sum(1) > n):
             raise ValueError("n must count every sample, answered or not")
         self.counts_, self.correct_, self.n_ = counts, correct, n
+        # Enough posterior draws that the Monte Carlo error of a mean over problems stays
+        # near 0.1 point also on 30-problem sets (it shrinks with draws × problems).
+        self.draws_ = int(self.n_draws) if self.n_draws else int(np.clip(np.ceil(40_000 / max(n.size, 1)), 128, 4096))
         rng = as_rng(self.random_state)
         self._rng = rng
         self._build(rng)
@@ -98,7 +100,7 @@ class MajorityCurve(CurveEstimator):
         counts, correct, n = self.counts_, self.correct_, self.n_
         right = -np.sort(-np.where(correct, counts, 0), axis=1)[:, :max(1, int(correct.sum(1).max()))]
         wrong = -np.sort(-np.where(correct, 0, counts), axis=1)
-        p_right = AveragedDifficulty(n_starts=1, random_state=rng).fit(n, right.sum(1)).sample_p(rng, int(self.n_draws))
+        p_right = AveragedDifficulty(n_starts=1, random_state=rng).fit(n, right.sum(1)).sample_p(rng, self.draws_)
         p_right = p_right[..., 0].T  # (P, D)
         rest = (1.0 - p_right)[..., None] * self._wrong_shares(wrong, n - counts.sum(1), rng)
         probs = np.concatenate([p_right[..., None] * self._right_shares(right, rng), rest], -1).clip(min=0.0)
@@ -115,7 +117,7 @@ class MajorityCurve(CurveEstimator):
     def _right_shares(self, right: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """(P, D, R) split of the correct mass among the correct answers seen, Dirichlet(counts);
         a problem that saw none gets one new correct answer."""
-        D = int(self.n_draws)
+        D = self.draws_
         g = rng.standard_gamma(np.broadcast_to(np.maximum(right, 1)[:, None, :].astype(float), (right.shape[0], D, right.shape[1])))
         g = np.where(right[:, None, :] > 0, g, 0.0)
         g[..., 0] = np.where(right[:, :1] > 0, g[..., 0], 1.0)
@@ -125,7 +127,7 @@ class MajorityCurve(CurveEstimator):
         """(P, D, top + 1 + STICKS) Pitman–Yor split of the non-correct mass: the ``max_answers``
         most frequent wrong answers, a non-voting bucket (abstentions, rarer answers, the
         diffuse tail of new ones) and STICKS new answers by stick-breaking."""
-        P, D, A = wrong.shape[0], int(self.n_draws), int(self.max_answers)
+        P, D, A = wrong.shape[0], self.draws_, int(self.max_answers)
         grid, loglik = _eppf_grid(wrong)
         post = np.cumsum(_posterior_grid(loglik), 1)
         pick = (rng.random((P, D, 1)) > post[:, None, :]).sum(-1).clip(max=grid.shape[0] - 1)
@@ -178,32 +180,26 @@ class MajorityCurve(CurveEstimator):
         """Expected maj@k of the fitted problems."""
         return self.problem_maj_at_k(k).mean(0)
 
-    def interval_parts(self, k: int | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per k: the prediction, the spread it leaves, and the gap between its two ends.
+    def interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """Interval for the maj@k of these problems, one (low, high) per k.
 
-        The spread is what remains even if the model were right: each problem's outcome
-        is uncertain (variance at most m(1 − m) for a predicted m) plus the Monte Carlo
-        error. The gap is |unshrunk model − exact maj@n|: how far the two estimates the
-        prediction interpolates disagree (0 at k ≤ n, where the estimate is exact).
+        The prediction ± the normal quantile of the spread it leaves: each problem's
+        outcome is uncertain with variance at most m(1 − m) for a predicted m, plus the
+        Monte Carlo error. That bound is loose enough to hold the model's own error too:
+        on the 21 Best-of-∞ files (8 → 80 samples) it covered 94% at the 90% level, and
+        adding a term for the gap between the model and the exact maj@n only widened it
+        (``benchmarks/bench_fit.py``).
         """
         per = self.problem_maj_at_k(k)
-        ks = as_k(k).astype(np.int64)
-        model = np.column_stack([np.where(kk <= self.n_, per[:, j], self._simulated(int(kk))) for j, kk in enumerate(ks)])
-        flat = np.column_stack([np.where(kk <= self.n_, per[:, j], self._exact_n) for j, kk in enumerate(ks)])
         spread = np.sqrt((per * (1 - per)).sum(0)) / per.shape[0] + self.mc_se_
-        return per.mean(0), spread, np.abs(model.mean(0) - flat.mean(0))
-
-    def interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """Interval for the maj@k of these problems, one (low, high) per k: the prediction
-        ± the normal quantile of √(spread² + (GAP_SCALE·gap)²) (see :meth:`interval_parts`)."""
-        pred, spread, gap = self.interval_parts(k)
-        half = norm.ppf(0.5 + level / 2) * np.sqrt(spread ** 2 + (GAP_SCALE * gap) ** 2)
-        return np.clip(pred - half, 0, 1), np.clip(pred + half, 0, 1)
+        half = norm.ppf(0.5 + level / 2) * spread
+        mean = per.mean(0)
+        return np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
 
     @property
     def mc_se_(self) -> float:
         """Upper bound on the Monte Carlo standard error of a predicted maj@k."""
-        return float(self.shrink * 0.5 / np.sqrt(self.n_draws * self.n_.size))
+        return float(self.shrink * 0.5 / np.sqrt(self.draws_ * self.n_.size))
 
     def params(self) -> dict:
-        return {"shrink": self.shrink, "ceiling": self.ceiling_, "draws": self.n_draws}
+        return {"shrink": self.shrink, "ceiling": self.ceiling_, "draws": self.draws_}
