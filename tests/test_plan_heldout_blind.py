@@ -7,6 +7,7 @@ plan unchanged; only its held-out prediction may move.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -65,3 +66,28 @@ def test_missing_token_counts_are_filled_within_their_problem() -> None:
     other[3:5] *= 7  # rewrite another problem's lengths
     assert _fill_missing(other, problem)[1] == 20.0
     assert filled[5] == np.nanmean(tokens)  # no length recorded for problem 2 at all: the overall mean
+
+
+def _uneven_profile(path: Path) -> Path:
+    """50 problems: half with 32 samples, half with 16 (the audit's case)."""
+    rng = np.random.default_rng(5)
+    pids = [f"p{i}" for i in range(50)]
+    with ProfileWriter(path, {"configs": [ConfigSpec("t0.7", 0.7).to_json()], "problem_ids": pids}) as w:
+        for j, pid in enumerate(pids):
+            p = rng.beta(2, 1.5)
+            right = rng.random(32 if j % 2 else 16) < p
+            w.write([{"problem": pid, "config": "t0.7", "index": i, "answer": "42" if ok else str(i % 4),
+                      "correct": bool(ok), "completion_tokens": 50, "prompt_tokens": 10} for i, ok in enumerate(right)])
+    return path
+
+
+def test_unequal_sample_counts_are_never_replayed_short(tmp_path: Path) -> None:
+    """A replayed candidate never needs more samples than the shortest problem holds, so no
+    problem is stopped early and charged less; beyond that the plan is marked extrapolated."""
+    result = ip.plan(_uneven_profile(tmp_path / "u.jsonl"), budget=24, unit="samples", seed=0)
+    for point in result.pareto:
+        if not point.extrapolated:
+            assert int(point.rule.split("max=")[1]) <= 16
+    fixed = [b for b in result.baselines if "fixed:" in b.name]
+    assert fixed and all(b.samples == int(re.search(r"fixed:(\d+)", b.name).group(1)) for b in fixed)  # N each
+    assert any("unequal sample counts" in note for note in result.plan.notes)

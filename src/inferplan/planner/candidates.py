@@ -55,9 +55,14 @@ class Candidate:
 
 
 def sequence_length(dense: Dense, mix: Mix) -> int:
-    """Draws possible before the first configuration of the mix runs out (on most problems)."""
+    """Draws possible before the first configuration of the mix runs out on ANY problem.
+
+    Replaying further would stop the problems with fewer samples early and charge them
+    less than the rule would spend (issue 17, point 5); larger N are left to the fitted
+    curves (``Extrapolator``), and the plan says so.
+    """
     w = np.asarray(mix.shares)
-    have = np.median(dense.count, axis=0)
+    have = dense.count.min(axis=0)
     used = w > 0
     return int(max(1, min(MAX_STEPS, np.floor((have[used] / w[used]).min()))))
 

@@ -82,10 +82,10 @@ class Extrapolator:
         return self._p[family]
 
     def recorded(self, shares: tuple[float, ...]) -> int:
-        """Draws of the mix that the recorded samples cover on most problems."""
+        """Draws of the mix that the recorded samples cover on every problem (as replay)."""
         w = np.asarray(shares)
         used = w > 0
-        return int(max(1, np.floor((np.median(self.n, axis=0)[used] / w[used]).min())))
+        return int(max(1, np.floor((self.n.min(axis=0)[used] / w[used]).min())))
 
     def grid(self, shares: tuple[float, ...], ns: tuple[int, ...]) -> list[int]:
         """The N of ``ns`` this mix can only reach by extrapolation (within MAX_FACTOR × recorded)."""

@@ -136,11 +136,10 @@ def plan(
 ) -> PlanResult:
     """Search for the best plan on the training split; predict on the held-out split.
 
-    ``family`` is the curve family a fit chose; it extrapolates beyond the recorded
-    samples (see :func:`inferplan.planner.extrapolate.extrapolation_family`). Without
-    one, the planner chooses it as ``fit`` does, by cross-validation — on the training
-    problems only — when the plan can extrapolate with it (first-pass plans).
-    """
+    ``family`` is the curve family a fit chose; it extrapolates beyond the recorded samples
+    (:func:`inferplan.planner.extrapolate.extrapolation_family`). Without one, the planner
+    chooses it as ``fit`` does, by cross-validation on the training problems only, for the
+    plans that extrapolate with it (first-pass plans)."""
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
     table = profile.table
@@ -161,7 +160,8 @@ def plan(
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
-    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines)
+    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
+        + _unequal_counts(search.train, chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -204,6 +204,16 @@ def _caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[st
                    f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
                    f"{best.samples:.2f} samples/query); consider it instead")
     return tuple(out)
+
+
+def _unequal_counts(dense, chosen: Candidate) -> tuple[str, ...]:
+    """Say where unequal sample counts limited the replay (it stops at the smallest count)."""
+    used = np.asarray(chosen.mix.shares) > 0
+    low, mid = dense.count[:, used].min(), np.median(dense.count[:, used].min(axis=1))
+    if low == mid:
+        return ()
+    return (f"training problems have unequal sample counts (as few as {int(low)}, median {mid:g}): rules were "
+            f"replayed only as far as every problem's samples reach; larger N come from the fitted curves",)
 
 
 def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,
