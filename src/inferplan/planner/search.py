@@ -14,6 +14,7 @@ import numpy as np
 
 from inferplan.errors import InvalidValue
 from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.planner.break_even import BreakEven, break_even
 from inferplan.planner.candidates import (
     Candidate,
     Mix,
@@ -66,6 +67,7 @@ class PlanResult:
     split_source: str
     candidates: int
     seconds: float
+    break_even: BreakEven | None = None  # queries after which the plan has repaid its profile
 
 
 def _check_objective(budget: float | None, target_accuracy: float | None) -> None:
@@ -143,8 +145,7 @@ def plan(
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
     table = profile.table
-    agg = Aggregation(aggregate, false_positive, penalty)
-    check_answers(table, agg)
+    check_answers(table, agg := Aggregation(aggregate, false_positive, penalty))
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)
@@ -160,8 +161,9 @@ def plan(
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
+    even = break_even(table, cost, cands, search.heldout, pred)
     notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
-        + _unequal_counts(search.train, chosen)
+        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ())
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -176,7 +178,7 @@ def plan(
         family=family if chosen.extrapolated else None,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
-                      len(cands), time.perf_counter() - t0)
+                      len(cands), time.perf_counter() - t0, even)
 
 
 def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:

@@ -101,6 +101,8 @@ class DemoNarrator:
         for b in r.baselines:
             t.add_row(escape(b.name), f"{100 * b.accuracy:.1f}%", f"{b.cost:.0f}")
         out.print(t)
+        if r.break_even is not None:  # what planning paid: the profile against the per-query saving
+            out.print(escape(r.break_even.note[0].upper() + r.break_even.note[1:]) + ".", highlight=False)
         out.print(f"plan saved to [bold]{self.settings.workdir / 'plan.json'}[/bold]", highlight=False)
 
     def _evaluate(self, e) -> None:
