@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate, special
 
 from inferplan.errors import InputError
-from inferplan.replay.engine import tally_prefixes
+from inferplan.replay.tally import tally_prefixes
 from inferplan.policy.rule_math import bayes_factor, mode_probability
 from inferplan.policy.stopping import RULES, Tally, make_rule, parse_rule
 

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import special
 
 from inferplan.errors import InputError
-from inferplan.policy.rule_math import bayes_factor, pairwise, xlogx
+from inferplan.policy.rule_math import bayes_factors, pairwise, xlogx
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ class StoppingRule:
                 return pairwise(lambda a, b: special.betaln(a + 1, b + 1) + (a + b + 1) * math.log(2.0) + np.log(
                     special.betainc(b + 1, a + 1, 0.5)), v1, v2)
             if self.name == "bayes":  # Best-of-∞: every answer's count, plus the unseen bucket
-                table = np.array([bayes_factor(sg, p[1]) for sg in t.signatures])
-                return table[np.asarray(t.sig, dtype=np.int64)]
+                return bayes_factors(t.signatures, p[1])[np.asarray(t.sig, dtype=np.int64)]
         raise InputError(f"unknown stopping rule {self.name!r}")
 
     def satisfied(self, t: Tally) -> Any:

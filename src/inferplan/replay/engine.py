@@ -20,6 +20,7 @@ from inferplan.policy.aggregate import Aggregation, score, step_outcomes
 from inferplan.replay.cost import CostModel
 from inferplan.stats.intervals import bootstrap_mean
 from inferplan.policy.stopping import StoppingRule, Tally
+from inferplan.replay.tally import tally_prefixes
 from inferplan.profiles.store import SampleTable
 
 
@@ -161,69 +162,6 @@ def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps:
                         seq_score=scr, valid=valid, rng=rng)
     cum = np.cumsum(cst, axis=1) + dense.overhead[prob][:, None]
     return Trace(prob, seq_len, t, score(out.right, out.wrong, agg), out.accepted, cum, P, reps, agg.first_pass)
-
-
-def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator) -> tuple[Tally, np.ndarray, np.ndarray]:
-    """Incremental tally of every prefix; the vote leader breaks ties uniformly at random."""
-    rows, L = ans.shape
-    K = answer_correct.shape[1]
-    if (ans < 0).all():  # no answers recorded (e.g. verifier-only counts): nothing to tally
-        z = np.zeros((rows, L))
-        n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
-        return Tally(n=n, k=z, v1=z, v2=z, m=z, s=z, run=z, last_lead=z.astype(bool)), z.astype(bool), z.astype(bool)
-    counts = np.zeros((rows, K + 1), dtype=np.int64)  # column K collects abstentions (ignored)
-    prio = rng.random((rows, K + 1))
-    r = np.arange(rows)
-    best = np.full(rows, K)
-    v1 = np.zeros(rows, dtype=np.int64)
-    v2 = np.zeros(rows, dtype=np.int64)
-    m = np.zeros(rows, dtype=np.int64)
-    k = np.zeros(rows, dtype=np.int64)
-    s = np.zeros(rows)
-    run = np.zeros(rows, dtype=np.int64)
-    last = np.full(rows, -1)
-    fields = {f: np.zeros((rows, L)) for f in ("k", "v1", "v2", "m", "s", "run")}
-    last_lead = np.zeros((rows, L), dtype=bool)
-    lead_ok = np.zeros((rows, L), dtype=bool)
-    lead_has = np.zeros((rows, L), dtype=bool)
-    sig = np.zeros((rows, L), dtype=np.int64)
-    registry: dict[tuple[int, ...], int] = {}
-    for t in range(L):
-        a = ans[:, t]
-        has = a >= 0
-        col = np.where(has, a, K)
-        c_old = counts[r, col]
-        c = c_old + has
-        counts[r, col] = np.where(has, c, 0)
-        m += has & (c_old == 0)
-        k += has
-        s += np.where(has, c * np.log(np.maximum(c, 1)) - c_old * np.log(np.maximum(c_old, 1)), 0.0)
-        run = np.where(has, np.where(a == last, run + 1, 1), 0)
-        last = np.where(has, a, -1)
-        takes = has & ((c > v1) | ((c == v1) & (prio[r, col] > prio[r, best])))
-        was_best = col == best
-        # Runner-up: the old leader's count if a new answer takes over, else the max seen.
-        v2 = np.where(takes & ~was_best, v1, np.where(has & ~takes, np.maximum(v2, c), v2))
-        v1 = np.where(takes, c, v1)
-        best = np.where(takes, col, best)
-        fields["k"][:, t], fields["v1"][:, t], fields["v2"][:, t] = k, v1, v2
-        fields["m"][:, t], fields["s"][:, t], fields["run"][:, t] = m, s, run
-        last_lead[:, t] = has & (a == best)
-        lead_has[:, t] = best < K
-        lead_ok[:, t] = (best < K) & answer_correct[r, np.minimum(best, K - 1)]
-        sig[:, t] = _signature_ids(counts[:, :K], registry)
-    n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
-    tally = Tally(n=n, last_lead=last_lead, sig=sig, signatures=tuple(registry), **fields)
-    return tally, lead_ok, lead_has
-
-
-def _signature_ids(counts: np.ndarray, registry: dict[tuple[int, ...], int]) -> np.ndarray:
-    """Each row's sorted nonzero answer counts as an index into ``registry`` (grown in place)."""
-    ordered = -np.sort(-counts, axis=1)
-    width = int((ordered > 0).sum(1).max(initial=0))
-    uniq, inv = np.unique(ordered[:, :width], axis=0, return_inverse=True)
-    ids = np.array([registry.setdefault(tuple(int(c) for c in row if c > 0), len(registry)) for row in uniq])
-    return ids[inv.ravel()]
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,7 @@ each file's model; 2.40 against 4.95 for maj@40 from 4) — ``benchmarks/bench_f
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
-from scipy.stats import norm
+from scipy.special import gammaln, logsumexp, ndtri
 
 from inferplan.fitting.curves.averaged import AveragedDifficulty
 from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
@@ -192,7 +191,7 @@ class MajorityCurve(CurveEstimator):
         """
         per = self.problem_maj_at_k(k)
         spread = np.sqrt((per * (1 - per)).sum(0)) / per.shape[0] + self.mc_se_
-        half = norm.ppf(0.5 + level / 2) * spread
+        half = ndtri(0.5 + level / 2) * spread  # the normal quantile
         mean = per.mean(0)
         return np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
 

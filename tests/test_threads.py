@@ -1,0 +1,28 @@
+"""The default llama.cpp thread count leaves cores that other programs keep busy (issue 14, point 1)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from inferplan.backends.llamacpp.threads import busy_cores, default_threads, usable_cores
+
+HOG = "import time\nend = time.time() + 30\nwhile time.time() < end: pass\n"
+
+
+@pytest.mark.skipif(busy_cores() is None, reason="no /proc/stat: the count falls back to all cores")
+@pytest.mark.skipif(not 2 <= usable_cores() <= 8, reason="needs 2–8 usable cores")
+def test_cores_busy_with_other_programs_are_left_alone() -> None:
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(usable_cores() - 1)]
+    try:
+        import time
+
+        time.sleep(0.5)  # let them start spinning
+        assert busy_cores() >= usable_cores() - 1.4
+        assert default_threads() == 1
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
