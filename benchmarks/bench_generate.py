@@ -1,6 +1,7 @@
 """Multi-sample generation speed: the inferplan engine vs a create_completion loop vs raw decode.
 
     python benchmarks/bench_generate.py [--ns 1,4,8,16] [--max-tokens 64] [--threads T]
+    python benchmarks/bench_generate.py --busy 2   # engine beside 2 CPU hogs: default vs each --threads
 
 Same model (the embedded SmolLM2-135M), prompt, N, max_tokens and seeds for every
 method. The loop loads the Q4_1 file as a user would; engine and raw decode with
@@ -132,6 +133,39 @@ def timed(clock: str, repeat: int, cells: dict) -> dict[str, tuple[float, int]]:
     return best
 
 
+HOG = "while True: pass"
+
+
+def busy_run(hogs: int, n: int, max_tokens: int, repeat: int) -> None:
+    """Engine tok/s with ``hogs`` CPU-bound processes beside it: the default threads
+    (what a user gets) against every explicit --threads, in one run."""
+    import subprocess
+
+    procs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(hogs)]
+    try:
+        time.sleep(1.0)  # let the hogs take their cores
+        rows = []
+        for threads in [None] + list(range(1, (os.cpu_count() or 1) + 1)):
+            backend = LlamaCppBackend("smollm2", BackendSettings(threads=threads, parallel=n, extra={}))
+            engine_run(backend, LONG, 2, 4, True)  # warm-up
+            best = 0.0
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                tokens = engine_run(backend, LONG, n, max_tokens, True)
+                best = max(best, tokens / (time.perf_counter() - t0))
+            rows.append((f"default ({backend.threads})" if threads is None else str(threads), best))
+            backend.close()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    top = max(rate for _, rate in rows[1:])
+    print(f"engine, {n} samples × {max_tokens} tokens, beside {hogs} CPU hog(s) on {os.cpu_count()} cores "
+          f"(best of {repeat})")
+    for name, rate in rows:
+        print(f"  threads {name:<12} {rate:7.1f} tok/s  {100 * rate / top:5.0f}% of the best --threads")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ns", default="1,4,8,16")
@@ -142,8 +176,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="rounds per cell; the best of each method is kept")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                     help="wall seconds, or this process's CPU seconds (robust to other load; use with --threads 1)")
+    ap.add_argument("--busy", type=int, default=0, help="run beside this many CPU hogs (threads comparison only)")
     args = ap.parse_args()
     ns = [int(x) for x in args.ns.split(",")]
+    if args.busy:
+        busy_run(args.busy, max(ns), args.max_tokens, args.repeat)
+        return
     backend = LlamaCppBackend("smollm2", BackendSettings(threads=args.threads, parallel=max(ns), extra={}))
     llm = make_llama(backend, args.threads)
     eog = backend.eog_tokens()

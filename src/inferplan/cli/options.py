@@ -11,7 +11,7 @@ MODEL = typer.Option(
     DEFAULT_MODEL, "--model", "-m",
     help="Model: 'smollm2' (embedded default), a .gguf path, hf:DIR (transformers), or http(s)://HOST:PORT/v1.",
 )
-THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores).")
+THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: the cores other programs leave idle).")
 CTX = typer.Option(512, "--ctx", help="llama.cpp: tokens per sample, prompt + completion (KV memory grows with --ctx x --parallel).")
 GPU_LAYERS = typer.Option(0, "--gpu-layers", help="Layers to offload to the GPU (-1 = all) when the build supports it.")
 PARALLEL = typer.Option(16, "--parallel", help="Samples decoded at once (batch width), or concurrent server requests.")
