@@ -18,6 +18,7 @@ import numpy as np
 
 from inferplan._util.files import WriterLock
 from inferplan.errors import ConflictError, InputError
+from inferplan.profiles.record_schema import NUMERIC, number, record_key
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
 
 FORMAT = "inferplan.profile/1"
@@ -49,7 +50,11 @@ def _read_lines(path: Path) -> tuple[list[str], int]:
     """Complete lines of ``path`` and the byte length they span (drops a torn tail)."""
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    return data[:end].decode("utf-8").splitlines(), end
+    try:
+        return data[:end].decode("utf-8").splitlines(), end
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte {e.start}); not a profile") from None
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def read_header(path: Path | str) -> dict:
         first = f.readline()
     try:
         header = json.loads(first)
-    except json.JSONDecodeError:
+    except ValueError:  # broken JSON, or bytes that are not UTF-8
         raise InputError(f"{path}: line 1 is not a JSON profile header") from None
     if not isinstance(header, dict):
         raise InputError(f"{path}: line 1 is not a JSON profile header")
@@ -137,10 +142,6 @@ def iter_records(path: Path | str) -> Iterator[dict]:
 _CHUNK = 4096  # record lines parsed per json.loads call
 
 
-def _num(v: object) -> float:
-    return float("nan") if v is None else float(v)  # type: ignore[arg-type]
-
-
 def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     """Read a profile into a :class:`SampleTable` (later duplicates of a key win)."""
     path = Path(path)
@@ -154,12 +155,8 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     rows: dict[tuple[int, int, int], tuple] = {}
     duplicates = 0
     for rec in iter_records(path):
-        try:
-            pid = str(rec["problem"])
-            cname = str(rec["config"])
-            index = int(rec["index"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"{path}: record without problem/config/index: {str(rec)[:80]}") from None
+        where = str(path)
+        pid, cname, index = record_key(rec, where)
         if cname not in config_ix:
             raise InputError(f"{path}: record names unknown configuration {cname!r}")
         p = problem_ix.setdefault(pid, len(problem_ix))
@@ -170,8 +167,8 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         key = (p, config_ix[cname], index)
         duplicates += key in rows
         rows[key] = (
-            a, bool(rec.get("correct")), _num(rec.get("completion_tokens")), _num(rec.get("prompt_tokens")),
-            _num(rec.get("seconds")), _num(rec.get("logprob")), rec.get("text") if with_text else None,
+            a, bool(rec.get("correct")), *(number(rec.get(f), f, where) for f in NUMERIC),
+            rec.get("text") if with_text else None,
             rec.get("finish") == "length",
         )
     keys = sorted(rows)

@@ -7,10 +7,12 @@ retrying, the several shapes of ``logprobs`` that servers return) live in one pl
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from dataclasses import dataclass
 
 import httpx
+import numpy as np
 
 from inferplan.errors import BackendError
 
@@ -89,12 +91,22 @@ async def post_json(client: httpx.AsyncClient, path: str, body: dict, policy: Re
     raise BackendError(f"server at {where} failed after {policy.attempts} attempts: {last}")
 
 
+def _checked(choice: object) -> dict:
+    if not isinstance(choice, dict):
+        raise BackendError(f"server sent a choice that is not a JSON object: {json.dumps(choice)[:60]}")
+    return choice
+
+
 def choice_text(choice: dict) -> str:
     """The generated text of a completions or chat choice."""
-    if "text" in choice and choice["text"] is not None:
-        return choice["text"]
-    message = choice.get("message") or {}
-    return message.get("content") or ""
+    choice = _checked(choice)
+    text = choice.get("text")
+    if text is None:
+        message = choice.get("message")
+        text = (message.get("content") if isinstance(message, dict) else None) or ""
+    if not isinstance(text, str):
+        raise BackendError(f"server sent a choice whose text is not a string: {json.dumps(text)[:60]}")
+    return text
 
 
 def choice_logprobs(choice: dict) -> tuple[float | None, int | None]:
@@ -103,7 +115,7 @@ def choice_logprobs(choice: dict) -> tuple[float | None, int | None]:
     Completions: ``{"token_logprobs": [...]}``; chat: ``{"content": [{"logprob": x}, ...]}``;
     anything else (absent, null, unknown shape) → (None, None).
     """
-    lp = choice.get("logprobs")
+    lp = _checked(choice).get("logprobs")
     if not isinstance(lp, dict):
         return None, None
     values = None
@@ -113,10 +125,11 @@ def choice_logprobs(choice: dict) -> tuple[float | None, int | None]:
         values = [t.get("logprob") for t in lp["content"] if isinstance(t, dict)]
     if values is None:
         return None, None
-    finite = [float(v) for v in values if isinstance(v, (int, float))]
-    return (sum(finite) if finite else None), len(values)
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    total = float(sum(finite)) if finite else None
+    return (total if total is None or np.isfinite(total) else None), len(values)
 
 
 def finish_reason(choice: dict) -> str:
     """Map a server's finish reason onto inferplan's: "length" or "stop"."""
-    return "length" if choice.get("finish_reason") == "length" else "stop"
+    return "length" if _checked(choice).get("finish_reason") == "length" else "stop"

@@ -1,0 +1,42 @@
+"""The schema of one profile sample line: what each field may hold, checked on read.
+
+A profile is JSONL the user can edit, merge or truncate, so every field a reader uses
+is checked for its type and range here and a bad line is one input error naming the
+file, never a traceback deep in the table code.
+"""
+
+from __future__ import annotations
+
+import json
+
+from inferplan.errors import InputError
+
+INDEX_MAX = 2**31 - 1  # indices are stored as int32
+NUMERIC = ("completion_tokens", "prompt_tokens", "seconds", "logprob")  # in the table's column order
+
+
+def number(v: object, field: str, where: str) -> float:
+    """A record's numeric field: a JSON number, or null for unknown."""
+    if v is None:
+        return float("nan")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InputError(f"{where}: {field} must be a number or null, not {json.dumps(v)[:40]}")
+    try:
+        return float(v)
+    except OverflowError:
+        raise InputError(f"{where}: {field} is out of range") from None
+
+
+def record_key(rec: object, where: str) -> tuple[str, str, int]:
+    """(problem, config, index) of a record, checked: the schema of every sample line."""
+    if not isinstance(rec, dict):
+        raise InputError(f"{where}: a record must be a JSON object, not {json.dumps(rec)[:40]}")
+    pid, cname, index = rec.get("problem"), rec.get("config"), rec.get("index")
+    if not isinstance(pid, (str, int)) or isinstance(pid, bool) or not isinstance(cname, str):
+        raise InputError(f"{where}: record without problem/config/index: {json.dumps(rec)[:80]}")
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= INDEX_MAX:
+        raise InputError(f"{where}: index must be an integer in 0…{INDEX_MAX}, not {json.dumps(index)[:40]}")
+    for field in ("answer", "text", "finish"):
+        if rec.get(field) is not None and not isinstance(rec[field], str):
+            raise InputError(f"{where}: {field} must be a string or null, not {json.dumps(rec[field])[:40]}")
+    return str(pid), cname, index
