@@ -46,8 +46,8 @@ def open_profile(path: Path | str) -> Profile:
 def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builtin:arith",
             temperatures: Sequence[float] = (0.2, 0.6, 1.0), samples: int = 16, max_tokens: int | None = None,
             limit: int | None = None, shuffle: bool = False, seed: int = 0, grader: str | None = None,
-            template: str | None = None, allow_code_execution: bool = False, force: bool = False,
-            keep_text: bool = True, backend: Backend | BackendSettings | None = None,
+            template: str | None = None, truncated: str | None = None, allow_code_execution: bool = False,
+            force: bool = False, keep_text: bool = True, backend: Backend | BackendSettings | None = None,
             on_progress: Callable | None = None) -> Profile:
     """Sample ``model`` on a task set into ``out`` (resuming it); the profile, with ``.run`` set."""
     from inferplan.profiles.profiler import ProfileOptions, run_profile
@@ -55,8 +55,8 @@ def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builti
     settings = backend if isinstance(backend, BackendSettings) else BackendSettings()
     opts = ProfileOptions(out=Path(out), model=model, tasks=tasks, temperatures=tuple(temperatures), samples=samples,
                           max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
-                          template=template, allow_code_execution=allow_code_execution, force=force,
-                          keep_text=keep_text, backend=settings)
+                          template=template, truncated=truncated, allow_code_execution=allow_code_execution,
+                          force=force, keep_text=keep_text, backend=settings)
     result = run_profile(opts, backend=None if isinstance(backend, BackendSettings) else backend,
                          on_progress=on_progress)
     return replace(Profile.open(result.path), run=result)

@@ -31,6 +31,7 @@ def profile_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of every sample and of --shuffle."),
     grader: Optional[str] = typer.Option(None, "--grader", help="auto, numeric, exact, choice, regex:PATTERN, math or code (default: per task / set)."),
     template: Optional[str] = typer.Option(None, "--template", help="Prompt template: chat, chat-short, base or raw (default: the set's)."),
+    truncated: Optional[str] = typer.Option(None, "--truncated", help="A sample cut off at --max-tokens: 'abstain' (no vote, not correct) or 'grade' its text as any other (default: abstain for the chat template, grade otherwise)."),
     allow_code_execution: bool = typer.Option(False, "--allow-code-execution", help="Allow the code grader to run model-written code (sandboxed)."),
     force: bool = typer.Option(False, "--force", help="Start OUT over if it was made with other settings."),
     no_text: bool = typer.Option(False, "--no-text", help="Do not keep completion texts in the profile."),
@@ -56,7 +57,7 @@ def profile_cmd(
     with ProgressBar() as bar:
         prof = api.profile(model, out=out, tasks=tasks, temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
-                           template=template, allow_code_execution=allow_code_execution, force=force,
+                           template=template, truncated=truncated, allow_code_execution=allow_code_execution, force=force,
                            keep_text=not no_text, backend=settings, on_progress=bar.update)
     render_profile_result(prof.run, as_json=as_json)
 

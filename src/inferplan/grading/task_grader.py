@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from inferplan.errors import InputError
+from inferplan.errors import InputError, InvalidValue
 from inferplan.grading.graders import Grade, auto_grader_name, check_grader_name, get_grader
 from inferplan.grading.sandbox import SandboxLimits, build_program, network_isolation, run_program
 from inferplan.tasks.taskset import Task, TaskSet
+
+
+TRUNCATED = ("abstain", "grade")  # what a sample cut off at the token cap answers
+
+
+def truncated_default(template: str) -> str:
+    """``abstain`` for the free-form ``chat`` template, where a cut-off text ends mid-reasoning
+    and its last number is a step, not the answer; ``grade`` for the short-answer templates."""
+    return "abstain" if template == "chat" else "grade"
 
 
 class TaskGrader:
@@ -18,7 +27,10 @@ class TaskGrader:
     """
 
     def __init__(self, tasks: TaskSet, override: str | None = None, *, allow_code_execution: bool = False,
-                 limits: SandboxLimits = SandboxLimits()) -> None:
+                 limits: SandboxLimits = SandboxLimits(), truncated: str = "grade") -> None:
+        if truncated not in TRUNCATED:
+            raise InvalidValue("truncated", f"{{name}} must be one of {', '.join(TRUNCATED)}, not {truncated!r}")
+        self.truncated = truncated
         self.override = None if override is None else check_grader_name(override)
         self.default = check_grader_name(tasks.default_grader)
         self.limits = limits
@@ -44,7 +56,8 @@ class TaskGrader:
     def describe(self) -> dict:
         """The ``grader`` entry of a profile header."""
         names = sorted(set(self.names.values()))
-        out: dict = {"name": names[0] if len(names) == 1 else "mixed", "per_task": len(names) > 1}
+        out: dict = {"name": names[0] if len(names) == 1 else "mixed", "per_task": len(names) > 1,
+                     "truncated": self.truncated}
         if "code" in names:
             out["sandbox"] = {"network": network_isolation(), "timeout": self.limits.timeout,
                               "memory_mb": self.limits.memory_mb}
@@ -52,8 +65,10 @@ class TaskGrader:
             out["names"] = names
         return out
 
-    def grade(self, task: Task, text: str) -> Grade:
-        """Grade one completion of ``task``."""
+    def grade(self, task: Task, text: str, finish: str | None = None) -> Grade:
+        """Grade one completion of ``task``; ``finish`` is "length" when the token cap cut it."""
+        if finish == "length" and self.truncated == "abstain":
+            return Grade(None, False)  # counted as an abstention: no vote, not correct
         name = self.names[task.id]
         if name == "code":
             program = build_program(text, task.text or "", task.tests or "", task.entry_point)

@@ -63,6 +63,7 @@ class ProfileHeader:
     backend: dict  # name, device, supports_shared_prefix, settings
     tasks: dict  # source, limit, shuffle, sha256 …
     grader_name: str  # the grader that read the answers ("mixed" for per-task graders)
+    truncated: str  # what a sample cut at the token cap answered: "abstain" or "grade" (older profiles)
     template: str | None  # prompt template name; None for imported sample sets
     template_shots: int
     max_tokens: int | None
@@ -118,6 +119,7 @@ class ProfileHeader:
                 raw=d, configs=configs, problem_ids=tuple(str(p) for p in d.get("problem_ids") or []),
                 model=_dict(d.get("model")), backend=_dict(d.get("backend")), tasks=_dict(d.get("tasks")),
                 grader_name=str(_dict(grader).get("name", "auto")) if isinstance(grader, dict) else "auto",
+                truncated="abstain" if isinstance(grader, dict) and grader.get("truncated") == "abstain" else "grade",
                 template=template.get("name"), template_shots=int(template.get("shots") or 0),
                 max_tokens=None if d.get("max_tokens") is None else int(d["max_tokens"]),
                 seed=int(d.get("seed") or 0), split=split,

@@ -24,7 +24,7 @@ from inferplan.backends.base import SampleRequest
 from inferplan.errors import InvalidValue
 from inferplan.tasks import builtin
 from inferplan.tasks import templates as prompts
-from inferplan.grading.task_grader import TaskGrader
+from inferplan.grading.task_grader import TaskGrader, truncated_default
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import ProfileWriter
 from inferplan.tasks.taskset import load_tasks
@@ -49,6 +49,7 @@ class ProfileOptions:
     seed: int = 0
     grader: str | None = None  # None → each task's own, else the set's default
     template: str | None = None  # None → the set's default
+    truncated: str | None = None  # a sample cut at the token cap: "abstain" or "grade"; None → by template
     allow_code_execution: bool = False
     force: bool = False
     keep_text: bool = True
@@ -117,7 +118,8 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     _check(opts)
     taskset = load_tasks(opts.tasks, limit=opts.limit, shuffle=opts.shuffle, seed=opts.seed)
     template = prompts.check_template(opts.template or taskset.default_template)
-    grader = TaskGrader(taskset, opts.grader, allow_code_execution=opts.allow_code_execution)
+    grader = TaskGrader(taskset, opts.grader, allow_code_execution=opts.allow_code_execution,
+                        truncated=opts.truncated or truncated_default(template))
     max_tokens = opts.max_tokens or taskset.default_max_tokens or DEFAULT_MAX_TOKENS
     configs = [ConfigSpec(config_name(t), float(t), {"top_p": 1.0, "top_k": 0, "min_p": 0.0})
                for t in opts.temperatures]
@@ -185,7 +187,7 @@ def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_t
         for comp in backend.sample(requests):
             task, missing = plan[comp.request]
             config, index = missing[comp.index]
-            grade = grader.grade(task, comp.text)
+            grade = grader.grade(task, comp.text, comp.finish)
             rec = {
                 "problem": task.id, "config": config.name, "index": index, "seed": comp.seed,
                 "answer": grade.answer, "correct": grade.correct,

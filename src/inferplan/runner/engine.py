@@ -181,7 +181,7 @@ class PlanExecution:
         """Show the rule the answers now complete in sample order; stop or ask for more."""
         while q.fed in q.got and not q.stopped:
             c = q.got[q.fed]
-            answer = self.spec.read_answer(c.text)
+            answer = self.spec.read_answer(c.text, c.finish)
             q.answers.append(answer)
             q.state.add(answer)
             if self.verify is not None and q.accepted is None and self.verify(q.position, c.text):

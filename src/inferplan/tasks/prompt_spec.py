@@ -31,6 +31,7 @@ class PromptSpec:
     tasks: str | None = None  # the task source the shots came from
     stop: tuple[str, ...] = ()  # extra stop strings, after the template's own
     system: str | None = None  # system message for chat prompts
+    truncated: str = "grade"  # a completion cut at the token cap: "abstain" (no vote) or "grade" as any other
 
     def __post_init__(self) -> None:
         templates.check_template(self.template)
@@ -57,8 +58,11 @@ class PromptSpec:
             messages = ({"role": "system", "content": self.system},) + tuple(messages)
         return templates.RenderedPrompt(prompt, messages, tuple(stop) + self.stop)
 
-    def read_answer(self, text: str) -> str | None:
-        """The vote key of a completion (None = abstain), read as the grader reads it."""
+    def read_answer(self, text: str, finish: str | None = None) -> str | None:
+        """The vote key of a completion (None = abstain), read as the profile's grader read it:
+        a completion the token cap cut (``finish`` "length") abstains when the profile's did."""
+        if finish == "length" and self.truncated == "abstain":
+            return None
         return self.reader(text)
 
     def to_json(self) -> dict:
@@ -68,6 +72,8 @@ class PromptSpec:
             out["stop"] = list(self.stop)
         if self.system:
             out["system"] = self.system
+        if self.truncated != "grade":
+            out["truncated"] = self.truncated
         return out
 
     @classmethod
@@ -75,7 +81,8 @@ class PromptSpec:
         return cls(template=str(d.get("template") or "chat"),
                    shots=tuple((str(q), str(a)) for q, a in d.get("shots") or ()),
                    grader=str(d.get("grader") or "auto"), max_tokens=d.get("max_tokens"), tasks=d.get("tasks"),
-                   stop=tuple(str(s) for s in d.get("stop") or ()), system=d.get("system"))
+                   stop=tuple(str(s) for s in d.get("stop") or ()), system=d.get("system"),
+                   truncated="abstain" if d.get("truncated") == "abstain" else "grade")
 
 
 def from_header(header) -> PromptSpec | None:
@@ -95,4 +102,4 @@ def from_header(header) -> PromptSpec | None:
         except InferplanError:
             shots = ()  # the task file moved: render without examples (noted in the plan)
     return PromptSpec(template=header.template, shots=shots, grader=header.grader_name,
-                      max_tokens=header.max_tokens, tasks=source)
+                      max_tokens=header.max_tokens, tasks=source, truncated=header.truncated)
