@@ -1,17 +1,23 @@
 """A tiny real HTTP server with scripted answers, for the OpenAI client's wire behaviour.
 
 Used only where the real llama-cpp-python server cannot be made to misbehave on
-demand: HTTP 429/503 answers (retries and backoff), redirects (the key must not
-follow them), servers that honour ``n`` (vLLM-style grouping) and the exact
-headers a client sends. Sampling itself is always tested against the real server.
+demand: HTTP 429/500/503 answers (retries and backoff), redirects (the key must not
+follow them), servers that honour ``n`` (vLLM-style grouping), replies cut
+mid-body, slow replies, and the exact headers a client sends. Sampling itself is always tested against the real server.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+
+DELAY = "X-Script-Delay"  # handler header: seconds to wait before answering
+CUT = "X-Script-Cut"  # handler header: send half the body, then drop the connection
 
 
 class ScriptedServer:
@@ -25,6 +31,10 @@ class ScriptedServer:
             def _answer(self, body: dict | None) -> None:
                 outer.requests.append((self.path, body, dict(self.headers)))
                 status, payload, headers = handler(self.path, body)
+                headers = dict(headers)
+                # Faults on demand: wait before answering, or cut the body half-way and hang up.
+                time.sleep(float(headers.pop(DELAY, 0)))
+                cut = headers.pop(CUT, None) is not None
                 data = json.dumps(payload).encode() if payload is not None else b""
                 self.send_response(status)
                 for k, v in headers.items():
@@ -32,6 +42,12 @@ class ScriptedServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                if cut:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(data)
 
             def do_GET(self) -> None:  # noqa: N802 (http.server naming)

@@ -15,7 +15,7 @@ from inferplan.backends.openai.backend import OpenAIBackend
 from inferplan.backends.openai.stream import plan_jobs
 from inferplan.errors import BackendError, ExitCode, InputError
 
-from scripted_http import ScriptedServer, completion_reply
+from scripted_http import CUT, DELAY, ScriptedServer, completion_reply
 from servers import LlamaServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -200,3 +200,91 @@ def test_unauthorized_is_a_clear_backend_error(monkeypatch: pytest.MonkeyPatch) 
         with pytest.raises(BackendError, match="HTTP 401") as err:
             OpenAIBackend(srv.url, _settings(api_key_env="BAD_KEY"))
     assert "sk-wrong" not in str(err.value)
+
+
+# -- fault injection (issue 14, point 9) ---------------------------------------------------
+
+
+def _faulty(fault):
+    """A handler that answers /models, then applies ``fault(count)`` to sampling calls."""
+    calls = {"n": 0}
+
+    def handler(path: str, body: dict | None):
+        if path.endswith("/models"):
+            return 200, {"data": [{"id": "m"}]}, {}
+        if body and body.get("max_tokens") == 1:  # the n-support probe: a plain single answer
+            return 200, completion_reply(body), {}
+        calls["n"] += 1
+        return fault(calls["n"], body)
+
+    return handler, calls
+
+
+def _sample_one(srv, **settings) -> list:
+    backend = OpenAIBackend(srv.url, _settings(**settings))
+    try:
+        return list(backend.sample([SampleRequest(prompt="x", n=1, max_tokens=5, seeds=(3,))]))
+    finally:
+        backend.close()
+
+
+def test_a_burst_of_500s_is_retried() -> None:
+    handler, calls = _faulty(lambda n, b: (500, {"error": "boom"}, {"Retry-After": "0"}) if n <= 3
+                             else (200, completion_reply(b), {}))
+    with ScriptedServer(handler) as srv:
+        out = _sample_one(srv)
+    assert calls["n"] == 4 and [c.text for c in out] == ["42-3"]
+
+
+def test_500s_past_the_retry_budget_end_in_one_clear_line() -> None:
+    handler, calls = _faulty(lambda n, b: (500, {"error": "boom"}, {"Retry-After": "0"}))
+    with ScriptedServer(handler) as srv:
+        with pytest.raises(BackendError, match="failed after 5 attempts: HTTP 500") as err:
+            _sample_one(srv)
+    assert calls["n"] == 5 and "\n" not in str(err.value)
+
+
+def test_a_reply_cut_mid_body_is_retried() -> None:
+    handler, calls = _faulty(lambda n, b: (200, completion_reply(b), {CUT: "1"}) if n == 1
+                             else (200, completion_reply(b), {}))
+    with ScriptedServer(handler) as srv:
+        out = _sample_one(srv)
+    assert calls["n"] == 2 and [c.text for c in out] == ["42-3"]
+
+
+def test_fewer_choices_than_n_is_a_backend_error() -> None:
+    def fault(n, body):
+        reply = completion_reply(body, honour_n=True)
+        reply["choices"] = reply["choices"][:1]  # asked for 4, got 1
+        return 200, reply, {}
+
+    handler, _ = _faulty(fault)
+
+    def honour_probe(path, body):  # the probe must see n honoured, or n is never sent
+        if body and body.get("max_tokens") == 1:
+            return 200, completion_reply(body, honour_n=True), {}
+        return handler(path, body)
+
+    with ScriptedServer(honour_probe) as srv:
+        backend = OpenAIBackend(srv.url, _settings())
+        try:
+            with pytest.raises(BackendError, match="returned 1 choices for n=4"):
+                list(backend.sample([SampleRequest(prompt="x", n=4, temperatures=(0.7,), seeds=(1, 2, 3, 4),
+                                                   max_tokens=5)]))
+        finally:
+            backend.close()
+
+
+def test_a_reply_without_choices_is_a_backend_error() -> None:
+    handler, _ = _faulty(lambda n, b: (200, {"object": "text_completion", "choices": "oops"}, {}))
+    with ScriptedServer(handler) as srv:
+        with pytest.raises(BackendError, match="without a list of choices"):
+            _sample_one(srv)
+
+
+def test_a_server_slower_than_the_timeout_is_one_clear_line() -> None:
+    handler, _ = _faulty(lambda n, b: (200, completion_reply(b), {DELAY: "3"}))
+    with ScriptedServer(handler) as srv:
+        with pytest.raises(BackendError, match="timed out") as err:
+            _sample_one(srv, timeout=1.0)
+    assert "\n" not in str(err.value)

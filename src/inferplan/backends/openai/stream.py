@@ -141,12 +141,11 @@ class OpenAIStream:
 
     def _completions(self, number: int, request: SampleRequest, offsets: list[int], temperature: float,
                      seed: int, reply: dict, seconds: float) -> list[Completion]:
-        choices = sorted(reply.get("choices") or [], key=lambda c: c.get("index", 0))
+        choices, usage = _reply_parts(reply, self._b.base_url)
         if len(choices) < len(offsets):
             raise BackendError(f"server at {self._b.base_url} returned {len(choices)} choices for n={len(offsets)}")
-        usage = reply.get("usage") or {}
-        prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        total = usage.get("completion_tokens")
+        prompt_tokens = _count(usage.get("prompt_tokens"), self._b.base_url) or 0
+        total = _count(usage.get("completion_tokens"), self._b.base_url)
         out = []
         for k, (offset, choice) in enumerate(zip(offsets, choices)):
             logprob, counted = choice_logprobs(choice)
@@ -162,3 +161,23 @@ class OpenAIStream:
                 finish=finish_reason(choice), seconds=seconds, temperature=temperature, seed=seed + k,
             ))
         return out
+
+
+def _reply_parts(reply: object, where: str) -> tuple[list[dict], dict]:
+    """The choices (in index order) and usage of a reply, or a BackendError naming what is wrong."""
+    choices = reply.get("choices") if isinstance(reply, dict) else None
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise BackendError(f"server at {where} sent a reply without a list of choices")
+    usage = reply.get("usage")
+    order = [c.get("index") if isinstance(c.get("index"), int) else 0 for c in choices]
+    return [c for _, c in sorted(zip(order, choices), key=lambda oc: oc[0])], usage if isinstance(usage, dict) else {}
+
+
+def _count(value: object, where: str) -> int | None:
+    """A token count from ``usage``: a non-negative integer, or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
+        raise BackendError(f"server at {where} sent an unreadable token count: {str(value)[:40]}")
+    return int(value)
+
