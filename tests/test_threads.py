@@ -26,3 +26,19 @@ def test_cores_busy_with_other_programs_are_left_alone() -> None:
         for h in hogs:
             h.kill()
             h.wait()
+
+
+def test_a_collapse_of_the_decode_rate_is_reported_once(caplog: pytest.LogCaptureFixture) -> None:
+    from inferplan.backends.llamacpp.threads import StepWatch
+
+    watch = StepWatch(threads=2)
+    with caplog.at_level("WARNING", logger="inferplan.llamacpp"):
+        for _ in range(40):
+            watch.record(16, 0.06)  # quiet: 60 ms per step at 16 sequences
+        for _ in range(40):
+            watch.record(1, 0.01)  # the tail of a run: one sequence, faster steps, no alarm
+        assert not watch.warned
+        for _ in range(40):
+            watch.record(16, 0.5)  # the cores were taken
+    warnings = [r for r in caplog.records if "slower" in r.getMessage()]
+    assert watch.warned and len(warnings) == 1 and "--threads 1" in warnings[0].getMessage()

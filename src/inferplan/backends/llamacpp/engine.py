@@ -60,13 +60,14 @@ class LlamaCppBackend:
         self.gguf = read_gguf_info(self.path)
         L = self._L = _import_llama_cpp()
         from inferplan.backends.llamacpp.guard import extra_bufts_safe, route_native_logs
-        from inferplan.backends.llamacpp.threads import default_threads
+        from inferplan.backends.llamacpp.threads import StepWatch, default_threads
 
         route_native_logs()
         L.llama_backend_init()
         self.settings = settings
         self.parallel = settings.parallel
         self.threads = settings.threads or default_threads()  # the cores other programs leave idle
+        self.step_watch = StepWatch(self.threads)
         offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0

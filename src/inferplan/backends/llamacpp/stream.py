@@ -250,7 +250,10 @@ class LlamaCppStream:
         if n == 0:  # cannot happen: pending work always has a slot or a prompt to fill
             raise BackendError("the llama.cpp scheduler stalled (no slot or prompt to decode)")
         batch.n_tokens = n
+        started = time.perf_counter()
         rc = L.llama_decode(b._ctx, batch)
+        if not prefilled:  # a pure decode step: its time tells whether the cores are still ours
+            b.step_watch.record(len(live), time.perf_counter() - started)
         if rc != 0:
             raise BackendError(f"llama_decode failed (code {rc}); try a larger --ctx or a smaller --parallel")
         for p, take in prefilled:

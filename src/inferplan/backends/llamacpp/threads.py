@@ -81,3 +81,38 @@ def default_threads() -> int:
         log.warning("%.1f of %d cores are busy with other programs: using %d llama.cpp thread(s) "
                     "(--threads overrides)", busy, cores, threads)
     return threads
+
+
+SLOWDOWN = 4.0  # a decode step this many times slower than the best seen at its width: the cores were taken
+WARMUP_STEPS = 16  # steps at one batch width before its speed counts
+
+
+class StepWatch:
+    """Warns once when decode steps become several times slower than they were.
+
+    A step's time depends on the batch width (live sequences), so speeds are compared
+    width by width: an exponential moving average of the step time per width against
+    the best such average seen. A collapse of that kind is what other programs taking
+    the cores mid-run look like (the thread count was chosen before they started).
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.warned = False
+        self._ema: dict[int, float] = {}
+        self._best: dict[int, float] = {}
+        self._steps: dict[int, int] = {}
+
+    def record(self, width: int, seconds: float) -> None:
+        ema = self._ema.get(width)
+        ema = seconds if ema is None else 0.8 * ema + 0.2 * seconds
+        self._ema[width] = ema
+        steps = self._steps[width] = self._steps.get(width, 0) + 1
+        if steps < WARMUP_STEPS // 2:
+            return
+        best = self._best[width] = min(self._best.get(width, ema), ema)
+        if steps >= WARMUP_STEPS and ema > SLOWDOWN * best and not self.warned:
+            self.warned = True
+            log.warning("decoding became %.0f× slower than earlier in this run (%.0f → %.0f ms per step): "
+                        "other programs are probably using the cores; %s", ema / best, 1000 * best, 1000 * ema,
+                        "run with --threads 1" if self.threads > 1 else "free some cores")
