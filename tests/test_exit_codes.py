@@ -72,5 +72,8 @@ def test_exit_code_table(cli, workdir: Path, what: str, args: list[str], code: E
     lines = [line for line in r.err.strip().splitlines() if line.strip()]
     assert code == USAGE or len(lines) == 1, f"{what}: not one line: {r.err!r}"
     assert "internal error" not in r.err and "Traceback" not in r.err
+    named = [a for a in args if a.startswith(("missing", "broken", "notes", "foreign"))]
+    if code in (BAD, MODEL) and named:
+        assert any(n.split("/")[0] in r.err for n in named), f"{what}: the path is not named: {r.err!r}"
     after = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file() and p.name in before}
     assert after == before  # a refused command changes nothing that was there
