@@ -150,3 +150,47 @@ def test_esc_lookahead_is_minimal() -> None:
         for _ in range(want):
             state.add(seq[-1])
         assert state.done, seq
+
+
+def _consol_decision(name: str, first: int, second: int, params: tuple[float, ...]) -> tuple[float, bool]:
+    """ConSol's test (``confidence_models.py``) from its definition: (log ratio, stop)."""
+    if name == "sprt":
+        alpha, p1, beta = params
+        log_lr = first * math.log(p1 / 0.5) + second * math.log((1 - p1) / 0.5)
+    else:
+        alpha, c, beta = params
+        norm = 1 - special.betainc(c, c, 0.5)
+        log_h1 = (special.betaln(first + c, second + c) + math.log(1 - special.betainc(first + c, second + c, 0.5))
+                  - special.betaln(c, c) - math.log(norm))
+        log_lr = log_h1 - (first + second) * math.log(0.5)
+    return log_lr, log_lr >= math.log((1 - beta) / alpha) or log_lr <= math.log(beta / (1 - alpha))
+
+
+@pytest.mark.parametrize("name,params", [("sprt", (0.05, 0.5001, 1 - 0.05 - 0.000024)),
+                                         ("msprt", (0.05, 1e6, 1 - 0.05 - 0.00006)),
+                                         ("msprt", (0.05, 1.0, 0.3)), ("sprt", (0.1, 0.8, 0.2))])
+def test_consol_parameterisations_match_its_definition(name: str, params: tuple[float, ...]) -> None:
+    rule = make_rule(name, params, max_samples=256)
+    for second in range(0, 25):
+        for first in range(max(second, 1), 60):
+            want_stat, want_stop = _consol_decision(name, first, second, params)
+            got = tally(first, second)
+            assert float(rule.statistic(got)) == pytest.approx(want_stat, rel=1e-6, abs=1e-12)
+            assert bool(rule.satisfied(got)) == want_stop, (first, second)
+
+
+def test_consol_sprt_is_lead_by_three() -> None:
+    rule = make_rule("sprt", (0.05, 0.5001, 1 - 0.05 - 0.000024), max_samples=256)
+    needed = []
+    for v2 in range(6):
+        v1 = max(v2, 1)
+        while not rule.satisfied(tally(v1, v2)):
+            v1 += 1
+        needed.append(v1)
+    assert needed == [3, 4, 5, 6, 7, 8]
+
+
+def test_consol_defaults_are_in_the_planner_grid() -> None:
+    from inferplan.planner.candidates import CONSOL_MSPRT, CONSOL_SPRT, RULE_GRID
+
+    assert CONSOL_SPRT in RULE_GRID["sprt"] and CONSOL_MSPRT in RULE_GRID["msprt"]

@@ -14,15 +14,21 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.replay.engine import Dense, Trace, capped, evaluate, first_stop, trace
 from inferplan.policy.stopping import StoppingRule, make_rule
 
-# Rule parameters the planner tries (Adaptive-Consistency, ESC, Best-of-∞, ConSol, …).
-RULE_GRID: dict[str, tuple[float, ...]] = {
+# ConSol's own defaults (``confidence_models.py``): a Wald SPRT with p1 = 0.5001 whose bounds
+# amount to "the leader is 3 votes ahead", and a mixture SPRT with a Beta(10⁶, 10⁶) prior.
+CONSOL_SPRT = (0.05, 0.5001, 1 - 0.05 - 0.000024)
+CONSOL_MSPRT = (0.05, 1e6, 1 - 0.05 - 0.00006)
+
+# Rule parameters the planner tries (Adaptive-Consistency, ESC, Best-of-∞, ConSol, …): a
+# number is the rule's first parameter, a tuple all of them.
+RULE_GRID: dict[str, tuple[float | tuple[float, ...], ...]] = {
     "beta": (0.5, 0.6, 0.7, 0.8, 0.9, 0.925, 0.95, 0.97, 0.99),
     "esc": (2, 3, 4, 5),
     "bayes": (1, 2, 3, 5, 10, 30, 100),
     "ratio": (0.6, 0.7, 0.8, 0.9),
     "entropy": (0.2, 0.4, 0.6),
-    "msprt": (0.2, 0.1, 0.05),
-    "sprt": (0.1, 0.05),
+    "msprt": (0.2, 0.1, 0.05, CONSOL_MSPRT),
+    "sprt": (0.1, 0.05, CONSOL_SPRT),
 }
 FIXED_N = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 192, 256)
 MAXES = (2, 4, 8, 16, 32, 64, 128, 256)
@@ -97,7 +103,7 @@ def rules_for(agg: Aggregation, length: int) -> list[tuple[StoppingRule, list[in
         return out
     for name, values in RULE_GRID.items():
         for v in values:
-            out.append((make_rule(name, (v,), max_samples=length), maxes))
+            out.append((make_rule(name, v if isinstance(v, tuple) else (v,), max_samples=length), maxes))
     return out
 
 

@@ -31,6 +31,19 @@ def xlogx(c: Any) -> Any:
     return np.where(c > 0, c * np.log(np.maximum(c, 1.0)), 0.0)
 
 
+def msprt_log_ratio(v1: np.ndarray, v2: np.ndarray, c: float) -> np.ndarray:
+    """log P(votes | H1) / P(votes | H0) of the mixture SPRT (ConSol's ``MsprtConfidenceModel``).
+
+    H0: the leader's share among the top two is ½. H1: it is drawn from Beta(c, c) cut
+    to (½, 1), so P(data | H1) = B(v1 + c, v2 + c)·I_½(v2 + c, v1 + c) / [B(c, c)·I_½(c, c)]
+    (the upper tail of a beta is the lower tail with the parameters swapped, kept
+    accurate when it is tiny). c = 1 is a uniform prior; ConSol's default is 10⁶.
+    """
+    h1 = (special.betaln(v1 + c, v2 + c) + np.log(special.betainc(v2 + c, v1 + c, 0.5))
+          - special.betaln(c, c) - np.log(special.betainc(c, c, 0.5)))
+    return h1 - (v1 + v2) * np.log(0.5)
+
+
 _NODES = 128  # Gauss–Legendre nodes: the mode probability to ~1e-12 for counts below 30, 1e-3 at 250
 
 

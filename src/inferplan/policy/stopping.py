@@ -9,6 +9,7 @@ by construction.
 
 Rule syntax on the command line: ``name[:param[,param]]``, e.g. ``beta:0.95``,
 ``esc:5``, ``ratio:0.8``, ``entropy:0.75``, ``sprt:0.05``, ``msprt:0.05``,
+``sprt:0.05,0.5001,0.949976`` / ``msprt:0.05,1e6,0.94994`` (ConSol's own defaults),
 ``bayes:10``, ``fixed:16``; min/max guards come from ``--min-samples`` /
 ``--max-samples`` (or ``min=``/``max=`` items, e.g. ``beta:0.9,max=40``).
 """
@@ -23,7 +24,7 @@ import numpy as np
 from scipy import special
 
 from inferplan.errors import InputError
-from inferplan.policy.rule_math import bayes_factors, pairwise, xlogx
+from inferplan.policy.rule_math import bayes_factors, msprt_log_ratio, pairwise, xlogx
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,8 @@ class StoppingRule:
             if self.name == "sprt":  # Wald: H0 share 1/2 vs H1 share p1 among the top two
                 p1 = p[1]
                 return v1 * math.log(2 * p1) + v2 * math.log(2 * (1 - p1))
-            if self.name == "msprt":  # mixture SPRT, uniform prior on the leader's share
-                return pairwise(lambda a, b: special.betaln(a + 1, b + 1) + (a + b + 1) * math.log(2.0) + np.log(
-                    special.betainc(b + 1, a + 1, 0.5)), v1, v2)
+            if self.name == "msprt":  # mixture SPRT: Beta(c, c) prior on the leader's share, cut to (½, 1)
+                return pairwise(lambda a, b: msprt_log_ratio(a, b, p[1]), v1, v2)
             if self.name == "bayes":  # Best-of-∞: every answer's count, plus the unseen bucket
                 return bayes_factors(t.signatures, p[1])[np.asarray(t.sig, dtype=np.int64)]
         raise InputError(f"unknown stopping rule {self.name!r}")
@@ -131,7 +131,13 @@ class StoppingRule:
         if self.name == "ratio":
             return (stat >= p[0]) & (np.asarray(t.n) >= 2)
         if self.name in ("sprt", "msprt"):
-            return (stat >= math.log(1 / p[0])) & (v1 > 0)
+            # Wald's bounds, as ConSol uses them: stop when the ratio reaches log((1 − β)/α)
+            # (the leader is real) or falls to log(β/(1 − α)) (the top two are alike; only
+            # with β > 0 — inferplan's default β = 0 never stops that way).
+            alpha, beta = p[0], p[-1]
+            upper = stat >= math.log((1 - beta) / alpha)
+            lower = stat <= (math.log(beta / (1 - alpha)) if beta > 0 else -math.inf)
+            return (upper | lower) & (v1 > 0)
         if self.name == "bayes":
             return stat >= p[0]
         return (stat >= p[0]) & (v1 > 0)  # beta
@@ -180,8 +186,8 @@ DEFAULTS: dict[str, tuple[float, ...]] = {
     "esc": (5,),  # window w
     "ratio": (0.8,),  # θ on v1 / n
     "entropy": (0.75,),  # θ on normalised entropy (stop at or below)
-    "sprt": (0.05, 0.8),  # α, alternative share p1 of the leader among the top two
-    "msprt": (0.05,),  # α
+    "sprt": (0.05, 0.8, 0.0),  # α, alternative share p1 of the leader among the top two, β
+    "msprt": (0.05, 1.0, 0.0),  # α, prior concentration c (Beta(c, c); 1 = uniform), β
     "bayes": (10.0, 0.3),  # Bayes-factor threshold B, pseudo-votes of the unseen-answer bucket
 }
 RULES = tuple(DEFAULTS)
@@ -206,6 +212,10 @@ def make_rule(name: str, params: tuple | list = (), *, min_samples: int = 1, max
         raise InputError(f"rule {name!r}: α must be in (0, 1)")
     if name == "sprt" and not 0.5 < full[1] < 1:
         raise InputError("rule 'sprt': p1 must be in (0.5, 1)")
+    if name in ("sprt", "msprt") and not 0 <= full[2] < 1 - full[0]:
+        raise InputError(f"rule {name!r}: β must be in [0, 1 − α)")
+    if name == "msprt" and not full[1] > 0:
+        raise InputError("rule 'msprt': the prior concentration must be positive")
     if name == "esc" and full[0] < 1:
         raise InputError("rule 'esc': window must be ≥ 1")
     return StoppingRule(name, full, min_samples=int(min_samples), max_samples=int(max_samples))
