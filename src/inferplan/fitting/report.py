@@ -191,9 +191,10 @@ def fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, l
             return model.problem_pass_at_k(k, q)[has].mean(0)
 
         low, high = np.percentile(draws[:, q], tail, 0), np.percentile(draws[:, q], 100 - tail, 0)
-        for member in getattr(model, "members_", ()):  # model uncertainty: span every averaged model
-            member_pred = member.problem_pass_at_k(at, q)[has].mean(0)
-            low, high = np.minimum(low, member_pred), np.maximum(high, member_pred)
+        # Model uncertainty: the interval spans every averaged model and the power law too.
+        others = [member.problem_pass_at_k(at, q)[has].mean(0) for member in getattr(model, "members_", ())]
+        others.append(powerlaw_fit(N[has, q], C[has, q]).predict_pass_at_k(at))
+        low, high = np.minimum(low, np.min(others, 0)), np.maximum(high, np.max(others, 0))
         out.append(dict(pred=curve(at), low=low, high=high,
                         params=model.params(q), ceiling=float(model.solvable_[has].mean()),
                         saturation=saturation_k(curve, threshold), grid=curve(grid)))
