@@ -75,9 +75,10 @@ def _signature_ids(code: np.ndarray, counts: np.ndarray, registry: dict) -> np.n
     """Each row's sorted nonzero answer counts as an index into the registry (grown in place).
 
     ``code`` is an additive hash of the row's count multiset, kept up to date step by
-    step, so only rows whose multiset is new to the registry are sorted; the registry
-    maps a code to (index, row count sum, counts) and a code whose stored counts differ
-    (a hash collision, ~2⁻⁶⁴) is caught and raises.
+    step, so only rows whose multiset is new to the registry are sorted. The registry
+    maps a code to (index, count total, counts); two vectors with one code (a collision,
+    about 2⁻⁶⁴ per pair) raise when their totals differ, which the step structure makes
+    the likely case.
     """
     uniq, first, inv = np.unique(code, return_index=True, return_inverse=True)
     ids = np.empty(uniq.size, dtype=np.int64)
