@@ -4,7 +4,8 @@ The golden file was written by the CLI before the library redesign and changes o
 on purpose (what a user sees is part of the interface): since then only the
 predicted maj@k of ``fit`` (the maj@k model of issue 13), the ``bayes`` rule's
 frontier points (its exact Bayes factor), the (m)sprt specs (their β parameter), the search's
-candidate count (ConSol's defaults) and the break-even line of ``plan`` changed. Rewrite it with
+candidate count (ConSol's defaults), the break-even line of ``plan`` and the fit footnote
+on what its predicted intervals are for changed. Rewrite it with
 ``INFERPLAN_WRITE_GOLDEN=1 pytest tests/test_cli_golden.py`` and review the diff.
 Wall-clock times and the install location of the embedded model are masked.
 """

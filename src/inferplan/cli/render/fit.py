@@ -63,7 +63,8 @@ def _render_config(cfg, report) -> None:
         table.add_row(f"[magenta]{k}*[/magenta]", *cells)
     out.print(table)
     p = cfg.params.get("pass@k", {})
-    out.print("  * predicted (" + cfg.family + ": " + ", ".join(f"{k}={v:.3g}" for k, v in p.items()) + ")", highlight=False)
+    out.print("  * predicted (" + cfg.family + ": " + ", ".join(f"{k}={v:.3g}" for k, v in p.items()) + "); "
+              "its intervals are for these problems' own curve, the rows above bootstrap over problems", highlight=False)
     for m in pred_metrics:
         sat = cfg.saturation_k.get(m)
         curve = cfg.curve.get(m, {})
