@@ -84,7 +84,6 @@ class _Search:
     """The two halves of one split, replayed and (where supported) extrapolated."""
 
     table: SampleTable
-    train_problems: np.ndarray
     train: Dense
     test: Dense
     agg: Aggregation
@@ -102,21 +101,28 @@ class _Search:
         can = self.agg.kind in ("oracle", "vote")
         self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
         self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
+        self._heldout: dict[tuple, Estimate] = {}
 
     def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
-            for cap in caps(self.table, unit, self.train_problems):
+            for cap in caps(self.train, unit):
                 cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(_extrapolated(self.ex_tr, mix, budget, self.unit_cost))
         return cands
 
     def heldout(self, c: Candidate) -> Estimate:
-        if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
-            return self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
-        return estimate(evaluate(self.te_cache.get(c.mix, c.cap), c.rule), seed=self.seed)
+        """The candidate replayed (or extrapolated) on the held-out problems, once per candidate:
+        the plan, its frontier, the baselines and the break-even all ask."""
+        key = (c.mix.shares, c.cap, c.rule, c.extrapolated)
+        if key not in self._heldout:
+            if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
+                self._heldout[key] = self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
+            else:
+                self._heldout[key] = estimate(evaluate(self.te_cache.get(c.mix, c.cap), c.rule), seed=self.seed)
+        return self._heldout[key]
 
 
 def plan(
@@ -151,8 +157,8 @@ def plan(
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
-    search = _Search(table, split.train, densify(table, cost, split.train), densify(table, cost, split.test), agg,
-                     reps, seed, family)
+    search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
+                     family)
     cands = search.candidates(budget, unit)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     names = tuple(c.name for c in table.configs)

@@ -9,6 +9,7 @@ from inferplan.planner.candidates import Mix
 from inferplan.planner.extrapolate import Extrapolator
 from inferplan.policy.aggregate import Aggregation
 from inferplan.profiles.store import SampleTable
+from inferplan.replay.engine import Dense
 
 
 def mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None,
@@ -45,14 +46,13 @@ def mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, bu
     return list({m.shares: m for m in mixes}.values())
 
 
-def caps(table: SampleTable, unit: str, problems: np.ndarray) -> list[int | None]:
+def caps(dense: Dense, unit: str) -> list[int | None]:
     """Per-sample max-token caps worth trying (only when tokens are what costs).
 
-    Quantiles of the ``problems``' completion lengths — the training problems: every
-    choice the planner makes must be blind to the held-out ones it is judged on.
+    Quantiles of the completion lengths of ``dense``'s problems — the training problems:
+    every choice the planner makes must be blind to the held-out ones it is judged on.
     """
-    mine = np.isin(table.problem, problems)
-    tok = table.completion_tokens[mine & ~np.isnan(table.completion_tokens)]
+    tok = dense.tokens[~np.isnan(dense.tokens)]  # padding slots are nan
     if unit == "samples" or tok.size == 0:
         return [None]
     return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
