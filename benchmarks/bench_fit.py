@@ -122,8 +122,7 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
         out["maj"]["maj@n"].append(float(maj_at_k(counts, correct, M, n_sub).mean()))
         out["maj"]["plug-in"].append(plug_in(counts, correct, n_sub, rng))
         model = MajorityCurve(random_state=rep).fit(counts, correct, n_sub)
-        low, high = model.interval([K], LEVEL)
-        out["maj"]["inferplan"].append((float(model.predict_maj_at_k([K])[0]), float(low[0]), float(high[0])))
+        out["maj"]["inferplan"].append(tuple(float(x[0]) for x in model.predict_with_interval([K], LEVEL)))
         raw = MajorityCurve(shrink=1.0, random_state=rep).fit(counts, correct, n_sub)
         out["maj"]["model"].append(float(raw.predict_maj_at_k([K])[0]))
     return out

@@ -29,6 +29,8 @@ def test_grader_and_prompt_spec_agree_on_cut_off_samples() -> None:
     assert "truncated" not in PromptSpec(grader="numeric").to_json()  # older plans read unchanged
     with pytest.raises(InputError):
         TaskGrader(tasks, truncated="maybe")
+    with pytest.raises(InputError):
+        PromptSpec(grader="numeric", truncated="maybe")
 
 
 @pytest.mark.slow
@@ -42,6 +44,8 @@ def test_profile_then_plan_then_run_abstain_on_cut_samples(cli, tmp_path: Path) 
     assert header["grader"]["truncated"] == "abstain"  # the chat template's default
     cut = [x for x in records if x["finish"] == "length"]
     assert cut and all(x["answer"] is None and not x["correct"] for x in cut)
+    shown = cli("profile", "show", out)
+    assert shown.code == 0 and "counted as abstentions" in shown.err
     plan = tmp_path / "plan.json"
     assert cli("plan", out, "--budget", "2", "--unit", "samples", "--holdout", "0", "-o", plan).code == 0
     assert json.loads(plan.read_text())["prompt"]["truncated"] == "abstain"

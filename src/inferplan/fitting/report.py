@@ -221,8 +221,9 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
         observed["maj@k"] = dict(zip(ks, map(float, per.mean(0))))
         obs_iv["maj@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
         maj = MajorityCurve(random_state=seed).fit(cc.answer_counts, cc.answer_correct, cc.n)
-        predicted["maj@k"] = dict(zip(at, map(float, maj.predict_maj_at_k(np.array(at)))))
-        pred_iv["maj@k"] = _interval_dict(list(at), *maj.interval(np.array(at), level))
+        mean, low, high = maj.predict_with_interval(np.array(at), level)  # one simulation for both
+        predicted["maj@k"] = dict(zip(at, map(float, mean)))
+        pred_iv["maj@k"] = _interval_dict(list(at), low, high)
         ceiling["maj@k"] = maj.ceiling_
         # One coarse geometric grid serves the plotted curve and the saturation search
         # (each point is a Monte Carlo simulation of every problem).

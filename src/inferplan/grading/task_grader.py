@@ -17,6 +17,12 @@ def truncated_default(template: str) -> str:
     return "abstain" if template == "chat" else "grade"
 
 
+def abstains(finish: str | None, truncated: str) -> bool:
+    """Whether a completion counts as an abstention (no vote, not correct) under the
+    ``truncated`` policy: profiling, replay and ``run --plan`` all ask this one question."""
+    return finish == "length" and truncated == "abstain"
+
+
 class TaskGrader:
     """Grades completions of a task set.
 
@@ -67,7 +73,7 @@ class TaskGrader:
 
     def grade(self, task: Task, text: str, finish: str | None = None) -> Grade:
         """Grade one completion of ``task``; ``finish`` is "length" when the token cap cut it."""
-        if finish == "length" and self.truncated == "abstain":
+        if abstains(finish, self.truncated):
             return Grade(None, False)  # counted as an abstention: no vote, not correct
         name = self.names[task.id]
         if name == "code":

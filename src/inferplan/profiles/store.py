@@ -154,8 +154,8 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     answers: list[dict[str, int]] = [{} for _ in problem_ix]
     rows: dict[tuple[int, int, int], tuple] = {}
     duplicates = 0
+    where = str(path)
     for rec in iter_records(path):
-        where = str(path)
         pid, cname, index = record_key(rec, where)
         if cname not in config_ix:
             raise InputError(f"{path}: record names unknown configuration {cname!r}")

@@ -59,6 +59,7 @@ class ProfileSummary:
     samples_per_second: float | None
     level: float = LEVEL
     duplicates: int = 0  # records repeating an earlier (problem, config, index): written twice by an old version
+    truncated_policy: str = "grade"  # how cut-off samples were read: "grade" (answered) or "abstain"
 
 
 def summarize(path: Path | str) -> ProfileSummary:
@@ -99,5 +100,5 @@ def summarize(path: Path | str) -> ProfileSummary:
         problems=P, samples=tab.n_samples, configs=tuple(configs),
         split={k: len(v) for k, v in split.items()} if split else None,
         tokens_per_second=speed.tokens_per_second, samples_per_second=speed.samples_per_second,
-        duplicates=tab.duplicates,
+        duplicates=tab.duplicates, truncated_policy=h.truncated,
     )

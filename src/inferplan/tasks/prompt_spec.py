@@ -16,6 +16,7 @@ from typing import Callable
 
 from inferplan.errors import InferplanError, InputError
 from inferplan.grading.graders import answer_reader
+from inferplan.grading.task_grader import TRUNCATED, abstains
 from inferplan.tasks import templates
 from inferplan.tasks.taskset import Task, load_tasks
 
@@ -35,6 +36,8 @@ class PromptSpec:
 
     def __post_init__(self) -> None:
         templates.check_template(self.template)
+        if self.truncated not in TRUNCATED:
+            raise InputError(f"prompt: truncated must be one of {', '.join(TRUNCATED)}, not {self.truncated!r}")
         self.reader  # an unknown grader or extractor fails here, not at the first answer
 
     @cached_property
@@ -61,7 +64,7 @@ class PromptSpec:
     def read_answer(self, text: str, finish: str | None = None) -> str | None:
         """The vote key of a completion (None = abstain), read as the profile's grader read it:
         a completion the token cap cut (``finish`` "length") abstains when the profile's did."""
-        if finish == "length" and self.truncated == "abstain":
+        if abstains(finish, self.truncated):
             return None
         return self.reader(text)
 

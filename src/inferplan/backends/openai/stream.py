@@ -180,4 +180,3 @@ def _count(value: object, where: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
         raise BackendError(f"server at {where} sent an unreadable token count: {str(value)[:40]}")
     return int(value)
-

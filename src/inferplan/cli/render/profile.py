@@ -103,7 +103,9 @@ def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
     out.print(table)
     cut = [c for c in s.configs if c.truncated > 0]
     if cut:  # an answer read from text cut off at the cap is usually not the model's answer
-        warn("samples cut off at the token cap (finish = length), counted in 'answered' above: "
+        counted = ("counted as abstentions (--truncated abstain)" if s.truncated_policy == "abstain"
+                   else "counted in 'answered' above")
+        warn(f"samples cut off at the token cap (finish = length), {counted}: "
              + ", ".join(f"{c.name} {100 * c.truncated:.0f}%" for c in cut)
              + "; raise --max-tokens when profiling if these matter")
     out.print("pass@1 interval: Jeffreys Beta posterior with the number of problems as sample size "

@@ -179,8 +179,8 @@ class MajorityCurve(CurveEstimator):
         """Expected maj@k of the fitted problems."""
         return self.problem_maj_at_k(k).mean(0)
 
-    def interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """Interval for the maj@k of these problems, one (low, high) per k.
+    def predict_with_interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, ...]:
+        """(prediction, low, high) per k, all from one simulation, for the maj@k of these problems.
 
         The prediction ± the normal quantile of the spread it leaves: each problem's
         outcome is uncertain with variance at most m(1 − m) for a predicted m, plus the
@@ -193,7 +193,11 @@ class MajorityCurve(CurveEstimator):
         spread = np.sqrt((per * (1 - per)).sum(0)) / per.shape[0] + self.mc_se_
         half = ndtri(0.5 + level / 2) * spread  # the normal quantile
         mean = per.mean(0)
-        return np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
+        return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
+
+    def interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) per k of :meth:`predict_with_interval`."""
+        return self.predict_with_interval(k, level)[1:]
 
     @property
     def mc_se_(self) -> float:
