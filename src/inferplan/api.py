@@ -180,6 +180,24 @@ def evaluate(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: 
                          on_result=on_result)
 
 
+def serve(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: BackendSettings | None = None,
+          host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None, as_profiled: bool = False,
+          timeout: float = 600.0, seed: int = 0, plan_source: str | None = None,
+          on_ready: Callable[[str, str], None] | None = None) -> None:
+    """Serve a plan as an OpenAI-compatible endpoint until interrupted (``inferplan serve``).
+
+    ``on_ready(url, model_id)`` hears the base URL once the socket listens (``port`` 0:
+    any free port). For a server in-process, build one with
+    :func:`inferplan.serve.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
+    """
+    from inferplan.serve.run import serve as run_server
+
+    source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
+    run_server(load_plan(plan), model=model, settings=settings, host=host, port=port, api_key=api_key,
+               as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
+               on_ready=on_ready or (lambda url, model_id: None))
+
+
 def demo(settings=None, *, on_step: Callable | None = None, on_progress: Callable | None = None):
     """The whole loop on the embedded model (``inferplan demo``): a ``DemoResult``.
 

@@ -8,7 +8,7 @@ the rest. Capabilities are declared as data in :class:`BackendInfo`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,14 @@ class SampleStream(Protocol):
     while iterating (adaptive rounds) and returns the new requests' numbers;
     ``cancel`` drops a request's pending and in-flight samples (and anything the
     backend cached only for it, such as its prompt's KV).
+
+    ``tick``, when a caller sets it, is called from the iterating thread while no
+    completion is ready — between decode steps, or while waiting on a server — so
+    that work arriving from elsewhere (a server's new requests, a client who left)
+    can be submitted or cancelled without waiting for the next completion.
     """
+
+    tick: "Callable[[], None] | None"
 
     def __iter__(self) -> Iterator[Completion]: ...
 

@@ -17,6 +17,7 @@ from inferplan.cli import (
     plan,
     profile,
     run,
+    serve,
     simulate,
 )
 
@@ -48,5 +49,5 @@ def _global(
     DEBUG["on"] = debug
 
 
-for _module in (demo, run, models, profile, import_, fit, plan, simulate, evaluate):
+for _module in (demo, run, serve, models, profile, import_, fit, plan, simulate, evaluate):
     _module.register(app)

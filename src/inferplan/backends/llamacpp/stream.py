@@ -44,6 +44,7 @@ class LlamaCppStream:
         self._eog_ids = backend.eog_tokens() if self._ignore_eos else []
         self._sampler = backend.batch_sampler(self._eog_ids)
         self._closed = False
+        self.tick = None  # see base.SampleStream
         backend._busy = True
         try:
             self.submit(requests)
@@ -110,6 +111,8 @@ class LlamaCppStream:
                 self._step()
                 if interrupted:
                     raise KeyboardInterrupt
+                if self.tick is not None:
+                    self.tick()
         finally:
             # Exhausted, or the consumer stopped iterating (break, error, Ctrl-C):
             # either way the stream is over; free its slots so the backend is reusable.

@@ -53,6 +53,7 @@ class OpenAIStream:
         self._remaining: list[int] = []  # per request: samples not yet yielded
         self._cancelled: list[bool] = []
         self._futures: list[list[Future]] = []
+        self.tick = None  # see base.SampleStream
         self.submit(requests)
 
     # -- public ----------------------------------------------------------------------
@@ -88,9 +89,11 @@ class OpenAIStream:
     def __iter__(self) -> Iterator[Completion]:
         try:
             while sum(self._remaining) > 0:
-                try:  # a timeout keeps Ctrl-C responsive while waiting on the server
-                    item = self._queue.get(timeout=0.2)
+                try:  # a timeout keeps Ctrl-C (and the tick) responsive while waiting on the server
+                    item = self._queue.get(timeout=0.2 if self.tick is None else 0.02)
                 except queue.Empty:
+                    if self.tick is not None:
+                        self.tick()
                     continue
                 if isinstance(item, BaseException):
                     raise item

@@ -33,6 +33,7 @@ class TransformersStream:
         self._cancelled: list[bool] = []
         self._work: deque[tuple[int, float, list[int]]] = deque()
         self._greedy: dict[int, tuple] = {}  # request → its one greedy row (T=0 is deterministic)
+        self.tick = None  # see base.SampleStream
         self.submit(requests)
 
     def submit(self, requests: Sequence[SampleRequest]) -> list[int]:
@@ -57,6 +58,10 @@ class TransformersStream:
 
     def __iter__(self) -> Iterator[Completion]:
         while self._work:
+            if self.tick is not None:  # generation is synchronous: between waves is the only time
+                self.tick()
+                if not self._work:
+                    return
             number, temperature, offsets = self._work.popleft()
             request = self._requests[number]
             seed = request.seed(offsets[0])

@@ -1,0 +1,77 @@
+"""`inferplan serve`: an OpenAI-compatible endpoint that answers every request by running a plan."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from inferplan.cli import options as opt
+from inferplan.errors import InputError
+from inferplan.serve.protocol import PROMPTS
+
+
+def serve(
+    plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port, printed at start)."),
+    api_key_env: Optional[str] = typer.Option(
+        None, "--api-key-env", help="Environment variable holding a key that clients must send as a bearer token."),
+    prompts: str = typer.Option(
+        "as-sent", "--prompts",
+        help="as-sent: messages and prompts go to the model as given; as-profiled: the question (the one user "
+        "message, or the prompt) is asked with the plan's template, as its profile asked — the plan's "
+        "prediction holds for these. A request may choose with \"inferplan\": {\"prompts\": …}."),
+    request_timeout: float = typer.Option(600.0, "--request-timeout", help="Seconds a request may run (then 504)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
+    model: str = opt.MODEL,
+    threads: Optional[int] = opt.THREADS,
+    ctx: int = opt.CTX,
+    gpu_layers: int = opt.GPU_LAYERS,
+    weights: str = opt.WEIGHTS,
+    parallel: int = opt.PARALLEL,
+    model_name: Optional[str] = opt.MODEL_NAME,
+    upstream_api_key_env: Optional[str] = typer.Option(
+        None, "--upstream-api-key-env", help="With --model http(s)://…: variable holding that server's API key."),
+) -> None:
+    """Serve PLAN over HTTP: /v1/chat/completions, /v1/completions, /v1/models, /health.
+
+    Each request is answered by executing the plan — its temperature mix,
+    stopping rule, token cap and aggregation — on the model; concurrent requests
+    share the engine's batch. The reply is a normal completion whose text is a
+    sample of the winning answer; its 'inferplan' field carries the answer, the
+    votes, the samples drawn, the tokens and the rule's statistic.
+    """
+    from inferplan import api
+    from inferplan.cli.app import DEBUG
+    from inferplan.cli.render.run import install_log_handler
+    from inferplan.serve.run import is_loopback
+
+    install_log_handler(DEBUG["on"])
+    if prompts not in PROMPTS:
+        raise InputError(f"--prompts must be one of {', '.join(PROMPTS)}, not {prompts!r}")
+    key = None
+    if api_key_env is not None:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise InputError(f"--api-key-env {api_key_env}: that environment variable is empty or not set")
+    the_plan = api.load_plan(plan)
+    if not is_loopback(host) and key is None:
+        print(f"inferplan serve: warning: listening on {host} without --api-key-env; anyone who can reach it "
+              "can use the model", file=sys.stderr)
+
+    def ready(url: str, model_id: str) -> None:
+        print(f"inferplan serve: {plan} on {url} (model {model_id}, prompts {prompts}); Ctrl-C stops",
+              file=sys.stderr, flush=True)
+
+    api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=prompts == "as-profiled",
+              timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready,
+              settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, upstream_api_key_env,
+                                            weights))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command(s) to the app."""
+    app.command("serve")(serve)

@@ -1,0 +1,85 @@
+"""Start ``inferplan serve``: load the backend, bind the socket, run uvicorn until stopped."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from pathlib import Path
+from typing import Callable
+
+from inferplan.backends import Backend, BackendSettings, open_backend
+from inferplan.errors import DependencyError, InputError
+from inferplan.planner.plan_file import Plan
+from inferplan.runner.plan_core import PlanOverrides, effective_max_tokens
+from inferplan.runner.service import PlanService
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free one), or one clear line on why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)
+    return sock
+
+
+def plan_summary(plan: Plan, source: str | None) -> dict:
+    predicted = plan.prediction
+    return {"plan": source, "rule": plan.rule.spec, "mix": dict(plan.mix), "aggregation": plan.aggregation.kind,
+            "max_tokens": effective_max_tokens(plan, PlanOverrides()), "predicted_accuracy": None if predicted is None else predicted.accuracy,
+            "predicted_accuracy_ci": None if predicted is None else list(predicted.accuracy_ci),
+            "predicted_cost": None if predicted is None else predicted.cost, "unit": plan.unit}
+
+
+def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None = None, host: str = "127.0.0.1",
+          port: int = 8080, api_key: str | None = None, as_profiled: bool = False, timeout: float = 600.0,
+          seed: int = 0, plan_source: str | None = None,
+          on_ready: Callable[[str, str], None] = lambda url, model_id: None) -> None:
+    """Serve ``plan`` until interrupted; ``on_ready(url, model_id)`` is called once the socket listens."""
+    try:
+        import uvicorn
+
+        from inferplan.serve.app import ServeSettings, build_app
+    except ImportError as e:
+        raise DependencyError(f"inferplan serve needs starlette and uvicorn ({e.name} is missing): "
+                              "pip install starlette uvicorn") from None
+    if timeout <= 0:
+        raise InputError(f"--request-timeout must be positive, got {timeout:g}")
+    sock = bind(host, port)  # before the model loads: a taken port costs nothing
+    backend = open_backend(model, settings) if isinstance(model, str) else model
+    service = None
+    try:
+        service = PlanService(plan, backend, PlanOverrides(seed=seed))
+        model_id = Path(backend.info.model).name if isinstance(model, str) and model.endswith(".gguf") \
+            else backend.info.model
+        app = build_app(service, ServeSettings(model_id=model_id, api_key=api_key, as_profiled=as_profiled,
+                                               timeout=timeout, plan_summary=plan_summary(plan, plan_source)))
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+        server = uvicorn.Server(config)
+        on_ready(f"http://{shown}:{bound_port}/v1", model_id)
+        server.run(sockets=[sock])
+    finally:
+        if service is not None:
+            service.close()
+        if isinstance(model, str):
+            backend.close()
+        sock.close()
