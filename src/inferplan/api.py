@@ -62,11 +62,15 @@ def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builti
     return replace(Profile.open(result.path), run=result)
 
 
-def import_profile(kind: str, source: Path | str, *, out: Path | str, force: bool = False) -> "ImportResult":
-    """Convert a published sample set (``boinf``, ``osca``, ``esc``) into a profile at ``out``."""
+def import_profile(kind: str, source: Path | str, *, out: Path | str, force: bool = False, model: str | None = None,
+                   filter_name: str | None = None) -> "ImportResult":
+    """Convert a sample set (``boinf``, ``osca``, ``esc``, ``lm-eval``) into a profile at ``out``.
+
+    ``lm-eval``: ``filter_name`` picks the task's filter; ``model`` counts tokens with its tokenizer.
+    """
     from inferplan.profiles.importers import run_import
 
-    return run_import(kind, source, out, force=force)
+    return run_import(kind, source, out, force=force, model=model, filter_name=filter_name)
 
 
 def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: float = 0.9, seed: int = 0,

