@@ -59,6 +59,13 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
     return LlamaCppBackend(model, settings)
 
 
+def token_counter(model: str):
+    """``count(text)`` → tokens of ``text`` as GGUF ``model`` (``smollm2`` or a path) reads it; no weights loaded."""
+    from inferplan.backends.llamacpp.tokenizer import token_counter as counter
+
+    return counter(model)
+
+
 __all__ = [
     "Backend",
     "BackendInfo",
@@ -69,4 +76,5 @@ __all__ = [
     "SampleStream",
     "backend_kind",
     "open_backend",
+    "token_counter",
 ]

@@ -7,12 +7,14 @@ from typing import Optional
 import typer
 
 from inferplan.cli import options as opt
+from inferplan.errors import InputError
 
 
 def evaluate(
     plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
     tasks: Optional[str] = typer.Option(
         None, "--tasks", help="Graded tasks to run (default: the plan's held-out problems of its profile's task set)."),
+    field: Optional[str] = opt.FIELD,
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate at most this many problems."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", help="At most this many samples per problem."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fresh samples."),
@@ -39,9 +41,11 @@ def evaluate(
     from inferplan import api
 
     install_log_handler(DEBUG["on"])
+    if field and tasks is None:
+        raise InputError("--field goes with --tasks (the plan's own task source already carries its options)")
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
-            plan, tasks=tasks, limit=limit, model=model, seed=seed, max_samples=max_samples,
+            plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
             settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
             allow_code_execution=allow_code_execution, on_result=progress.update,
         )

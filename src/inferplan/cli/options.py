@@ -21,6 +21,12 @@ WEIGHTS = typer.Option(
     help="llama.cpp weights: native (the file as is), f16 (a cached F16 copy, faster in batches on CPU), "
     "or auto (f16 for small models whose quantization is slow in batches).",
 )
+TASKS_HELP = ("Task set: a file (JSONL, CSV, Parquet, Arrow), a datasets save_to_disk directory, hf:OWNER/NAME from "
+              "the local Hugging Face cache, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]].")
+FIELD = typer.Option(
+    None, "--field",
+    help="Task columns and parts: question=COLUMN,answer=COLUMN,id=…,split=…,config=… (kept with the task source).",
+)
 API_KEY_ENV = typer.Option(None, "--api-key-env", help="Environment variable holding the server's API key.")
 
 
@@ -43,3 +49,10 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
     if not values:
         raise InputError("--temperatures needs at least one value")
     return values
+
+
+def task_spec(tasks: str, field: str | None) -> str:
+    """The task source with ``--field`` options attached (``PATH#question=q,answer=a``)."""
+    if not field:
+        return tasks
+    return f"{tasks},{field}" if "#" in tasks else f"{tasks}#{field}"

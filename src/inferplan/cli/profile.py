@@ -21,8 +21,8 @@ profile_app = typer.Typer(
 def profile_cmd(
     ctx: typer.Context,
     model: str = options.MODEL,
-    tasks: str = typer.Option("builtin:arith", "--tasks",
-                              help="Task set: a JSONL file, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]]."),
+    tasks: str = typer.Option("builtin:arith", "--tasks", help=options.TASKS_HELP),
+    field: Optional[str] = options.FIELD,
     temperatures: str = typer.Option("0.2,0.6,1.0", "--temperatures", "-t", help="Comma-separated temperatures (one configuration each)."),
     samples: int = typer.Option(16, "--samples", "-n", help="Samples per problem and temperature."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token cap per sample (default: the task set's, else 128)."),
@@ -55,7 +55,7 @@ def profile_cmd(
 
     settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights)
     with ProgressBar() as bar:
-        prof = api.profile(model, out=out, tasks=tasks, temperatures=options.parse_temperatures(temperatures), samples=samples,
+        prof = api.profile(model, out=out, tasks=options.task_spec(tasks, field), temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
                            template=template, truncated=truncated, allow_code_execution=allow_code_execution, force=force,
                            keep_text=not no_text, backend=settings, on_progress=bar.update)

@@ -140,17 +140,9 @@ def exact_match(config: dict) -> Callable[[str, str], bool]:
 def read_lmeval(src: Path, *, filter_name: str | None = None,
                 count_tokens: Callable[[str], int] | None = None) -> tuple[dict, Iterator[dict], list[str]]:
     """(profile header, records, notes) of an lm-eval samples file."""
-    from inferplan.profiles.importers import _read_jsonl, _record
+    from inferplan.profiles.importers import _read_jsonl, _record  # the importers' own record shape
 
-    rows = _read_jsonl(src)
-    for n, row in enumerate(rows, start=1):
-        if not isinstance(row.get("resps"), list) or "doc_id" not in row or "filter" not in row:
-            raise InputError(f"{src}: line {n} lacks doc_id/resps/filter (not an lm-eval samples file?)")
-    filters = list(dict.fromkeys(str(r["filter"]) for r in rows))
-    chosen = filter_name or filters[0]
-    if chosen not in filters:
-        raise InputError(f"{src}: no filter {chosen!r} (the file has {', '.join(filters)})")
-    rows = [r for r in rows if r["filter"] == chosen]
+    rows, chosen, filters = _rows_of_filter(_read_jsonl(src), filter_name, src)
     results = results_file(src)
     if results is None:
         raise InputError(f"{src}: the results_<time>.json lm-eval wrote beside it is missing (it holds the "
@@ -200,6 +192,18 @@ def read_lmeval(src: Path, *, filter_name: str | None = None,
                 yield rec
 
     return header, records(), notes
+
+
+def _rows_of_filter(rows: list[dict], filter_name: str | None, src: Path) -> tuple[list[dict], str, list[str]]:
+    """(the records of one filter, its name, every filter's name); the first filter by default."""
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row.get("resps"), list) or "doc_id" not in row or "filter" not in row:
+            raise InputError(f"{src}: line {n} lacks doc_id/resps/filter (not an lm-eval samples file?)")
+    filters = list(dict.fromkeys(str(r["filter"]) for r in rows))
+    chosen = filter_name or filters[0]
+    if chosen not in filters:
+        raise InputError(f"{src}: no filter {chosen!r} (the file has {', '.join(filters)})")
+    return [r for r in rows if r["filter"] == chosen], chosen, filters
 
 
 def _check(row: dict, answers: list[str], reducer: str | None, grade, src: Path) -> None:

@@ -226,7 +226,7 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
 
         counter = None
         if model is not None:
-            from inferplan.backends.llamacpp.tokenizer import token_counter
+            from inferplan.backends import token_counter
 
             counter = token_counter(model)
         header, records, notes = read_lmeval(src, filter_name=filter_name, count_tokens=counter)
