@@ -27,6 +27,7 @@ from inferplan.api import (  # noqa: E402  (after __version__, which the CLI imp
     profile,
     run,
     run_iter,
+    serve,
     simulate,
     summarize,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "profile",
     "run",
     "run_iter",
+    "serve",
     "simulate",
     "summarize",
 ]
