@@ -18,6 +18,7 @@ import pytest
 from inferplan.planner.plan_file import load_plan
 from inferplan.policy.stopping import parse_rule
 from plan_server import PlanServer
+from servers import LlamaServer
 
 openai = pytest.importorskip("openai")
 pytestmark = pytest.mark.slow
@@ -125,6 +126,7 @@ def test_concurrent_requests_share_the_engine(client, server: PlanServer) -> Non
     assert all(_extra(r)["samples"] >= 1 for r in replies.values())
     after = server.health()
     assert after["answered"] - before["answered"] == 8 and after["active"] == after["waiting"] == 0
+    assert after["peak_active"] > 1  # requests from different clients were decoding in one batch
 
 
 def test_bad_requests_get_openai_errors(client, server: PlanServer) -> None:
@@ -175,6 +177,27 @@ def test_a_request_past_its_timeout_is_cancelled_with_504(plan_file: Path) -> No
         with pytest.raises(openai.APIStatusError) as caught:
             client.chat.completions.create(model="x", messages=[{"role": "user", "content": "Tell a long story."}])
         assert caught.value.status_code == 504 and "did not finish within 0.5 s" in str(caught.value)
+        deadline = time.monotonic() + 20  # the cancel reaches the engine's worker just after the reply
+        while time.monotonic() < deadline and server.health()["cancelled"] == 0:
+            time.sleep(0.1)
         assert server.health()["cancelled"] == 1
     finally:
         server.stop()
+
+
+def test_serve_in_front_of_an_upstream_server(plan_file: Path, tmp_path: Path) -> None:
+    """openai client → inferplan serve → a real llama-cpp-python server: the plan runs on the upstream."""
+    from inferplan.backends.embedded import embedded_model_path
+
+    upstream = LlamaServer(embedded_model_path(), log=tmp_path / "upstream.log").start()
+    plan = _variant(plan_file, "upstream.json", "beta:0.9,max=6", max_tokens=16)
+    server = PlanServer(plan, "--model", upstream.url, "--parallel", "4").start()
+    try:
+        client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=120)
+        reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=2)
+        extra = _extra(reply)
+        assert 1 <= extra["samples"] <= 6 and reply.choices[0].message.content
+        assert server.health()["answered"] == 1
+    finally:
+        server.stop()
+        upstream.stop()

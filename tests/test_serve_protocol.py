@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from inferplan.runner.results import QueryResult
-from inferplan.serve import protocol
-from inferplan.serve.protocol import RequestError, read_chat, read_completion
+from inferplan.server import protocol
+from inferplan.server.protocol import RequestError, read_chat, read_completion
 
 USER = [{"role": "user", "content": "What is 2+2?"}]
 

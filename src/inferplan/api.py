@@ -192,9 +192,9 @@ def serve(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: Bac
 
     ``on_ready(url, model_id)`` hears the base URL once the socket listens (``port`` 0:
     any free port). For a server in-process, build one with
-    :func:`inferplan.serve.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
+    :func:`inferplan.server.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
     """
-    from inferplan.serve.run import serve as run_server
+    from inferplan.server.run import serve as run_server
 
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
     run_server(load_plan(plan), model=model, settings=settings, host=host, port=port, api_key=api_key,

@@ -10,7 +10,7 @@ import typer
 
 from inferplan.cli import options as opt
 from inferplan.errors import InputError
-from inferplan.serve.protocol import PROMPTS
+from inferplan.server.protocol import PROMPTS
 
 
 def serve(
@@ -47,7 +47,7 @@ def serve(
     from inferplan import api
     from inferplan.cli.app import DEBUG
     from inferplan.cli.render.run import install_log_handler
-    from inferplan.serve.run import is_loopback
+    from inferplan.server.run import is_loopback
 
     install_log_handler(DEBUG["on"])
     if prompts not in PROMPTS:

@@ -52,6 +52,7 @@ class ServiceStats:
     failed: int = 0
     active: int = 0  # decoding now
     waiting: int = 0  # queued behind the active ones
+    peak_active: int = 0  # most queries decoding at once so far (concurrent requests share the batch)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -149,6 +150,7 @@ class PlanService:
             self.core.own(work.query, number)
             self._active[work.ticket.number] = work
         self.stats.active, self.stats.waiting = len(self._active), len(self._waiting)
+        self.stats.peak_active = max(self.stats.peak_active, self.stats.active)
 
     def _handle(self, item: tuple, stream) -> None:
         """Apply one inbox item: add a query, cancel one, or close (cancel everything)."""

@@ -56,7 +56,7 @@ def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None 
     try:
         import uvicorn
 
-        from inferplan.serve.app import ServeSettings, build_app
+        from inferplan.server.app import ServeSettings, build_app
     except ImportError as e:
         raise DependencyError(f"inferplan serve needs starlette and uvicorn ({e.name} is missing): "
                               "pip install starlette uvicorn") from None

@@ -24,8 +24,8 @@ from starlette.routing import Route
 from inferplan.errors import BackendError, InferplanError, InputError
 from inferplan.runner.results import QueryResult
 from inferplan.runner.service import PlanService, Ticket
-from inferplan.serve import protocol
-from inferplan.serve.protocol import Ask, RequestError, error_body
+from inferplan.server import protocol
+from inferplan.server.protocol import Ask, RequestError, error_body
 
 POLL_SECONDS = 0.1  # how often a waiting handler looks for a client that left
 KEEPALIVE_SECONDS = 5.0  # a streamed reply sends an SSE comment this often while the plan runs
