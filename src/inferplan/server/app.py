@@ -27,7 +27,7 @@ from inferplan.runner.service import PlanService, Ticket
 from inferplan.server import protocol
 from inferplan.server.protocol import Ask, RequestError, error_body
 
-POLL_SECONDS = 0.1  # how often a waiting handler looks for a client that left
+POLL_SECONDS = 0.5  # how often a waiting handler looks for a client that left (each look costs the engine CPU)
 KEEPALIVE_SECONDS = 5.0  # a streamed reply sends an SSE comment this often while the plan runs
 
 
