@@ -100,6 +100,33 @@ def test_submit_while_iterating(server: LlamaServer) -> None:
         backend.close()
 
 
+def test_several_servers_share_the_work_and_give_what_one_gives(server: LlamaServer, tmp_path) -> None:
+    from inferplan.backends.openai.servers import ServersBackend
+
+    with LlamaServer(embedded_model_path(), log=tmp_path / "second.log") as second:
+        both = open_backend(f"{server.url},{second.url}", _settings(parallel=2))
+        one = open_backend(server.url, _settings(parallel=2))
+        requests = [SampleRequest(messages=({"role": "user", "content": f"What is {i} + {i}?"},), n=2,
+                                  temperatures=(0.0, 0.8), seeds=(i, i + 100), max_tokens=8) for i in range(6)]
+        try:
+            assert isinstance(both, ServersBackend) and both.info.parallel_slots == 4
+            stream = both.sample(requests[:3])
+            out = []
+            for c in stream:
+                out.append(c)
+                if len(out) == 1:
+                    assert stream.submit(requests[3:]) == [3, 4, 5]  # submit while iterating, numbered stream-wide
+                    stream.cancel(5)
+            alone = {(c.request, c.index): c.text for c in one.sample(requests[:5])}
+        finally:
+            both.close()
+            one.close()
+    assert min(both.samples_sent) > 0  # both servers were used
+    got = {(c.request, c.index): c.text for c in out}
+    assert sorted(got) == sorted(alone)  # the cancelled request yielded nothing, every other sample came
+    assert got == alone  # same seeds, same model: the same samples whichever server drew them
+
+
 def test_server_killed_mid_stream_is_a_backend_error(tmp_path) -> None:
     with LlamaServer(embedded_model_path(), log=tmp_path / "s.log") as s:
         backend = OpenAIBackend(s.url, _settings(parallel=1, extra={"retries": 2}))

@@ -1,7 +1,8 @@
 """Inference backends behind one protocol, chosen from a model spec string.
 
 ``smollm2`` (default) → the embedded model on llama.cpp; ``*.gguf`` → llama.cpp;
-``hf:DIR`` → transformers; ``http(s)://…/v1`` → an OpenAI-compatible server.
+``hf:DIR`` → transformers; ``http(s)://…/v1`` → an OpenAI-compatible server, or several
+of the same model, comma-separated (requests go to the least loaded).
 Backends are imported lazily so that e.g. ``inferplan fit`` never loads llama.cpp.
 """
 
@@ -48,8 +49,10 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
         raise InvalidValue("weights", f"{{name}} {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
     if kind == "openai":
         from inferplan.backends.openai.backend import OpenAIBackend
+        from inferplan.backends.openai.servers import ServersBackend, server_urls
 
-        return OpenAIBackend(model, settings)
+        urls = server_urls(model)
+        return OpenAIBackend(urls[0], settings) if len(urls) == 1 else ServersBackend(urls, settings)
     if kind == "transformers":
         from inferplan.backends.transformers.backend import TransformersBackend
 

@@ -47,9 +47,12 @@ def plan_jobs(request: SampleRequest, n_supported: bool) -> list[tuple[list[int]
 class OpenAIStream:
     """Completions in the order the server returns them; see ``base.SampleStream``."""
 
-    def __init__(self, backend, requests: Sequence[SampleRequest]) -> None:
+    def __init__(self, backend, requests: Sequence[SampleRequest], results: queue.Queue | None = None,
+                 tag: object = None) -> None:
+        """``results``/``tag``: put ``(tag, item)`` on a queue shared with other streams (several servers)."""
         self._b = backend
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue() if results is None else results
+        self._tag, self._shared = tag, results is not None
         self._remaining: list[int] = []  # per request: samples not yet yielded
         self._cancelled: list[bool] = []
         self._futures: list[list[Future]] = []
@@ -86,26 +89,39 @@ class OpenAIStream:
         for f in self._futures[request]:
             f.cancel()  # thread-safe: cancels the asyncio task, which closes its connection
 
+    @property
+    def outstanding(self) -> int:
+        """Samples submitted and not yet yielded (or cancelled)."""
+        return sum(self._remaining)
+
+    def accept(self, item: Completion | BaseException) -> Completion | None:
+        """One item off the queue: the completion to yield, None for a cancelled one; errors raise."""
+        if isinstance(item, BaseException):
+            raise item
+        if self._cancelled[item.request]:
+            return None
+        self._remaining[item.request] -= 1
+        return item
+
+    def cancel_all(self) -> None:
+        for number, left in enumerate(self._remaining):
+            if left:
+                self.cancel(number)
+
     def __iter__(self) -> Iterator[Completion]:
         try:
-            while sum(self._remaining) > 0:
+            while self.outstanding > 0:
                 try:  # a timeout keeps Ctrl-C (and the tick) responsive while waiting on the server
                     item = self._queue.get(timeout=0.2 if self.tick is None else 0.02)
                 except queue.Empty:
                     if self.tick is not None:
                         self.tick()
                     continue
-                if isinstance(item, BaseException):
-                    raise item
-                if self._cancelled[item.request]:
-                    continue
-                self._remaining[item.request] -= 1
-                yield item
+                completion = self.accept(item)
+                if completion is not None:
+                    yield completion
         finally:
-            # Error, Ctrl-C or the caller stopped early: stop paying for the rest.
-            for number, left in enumerate(self._remaining):
-                if left:
-                    self.cancel(number)
+            self.cancel_all()  # error, Ctrl-C or the caller stopped early: stop paying for the rest
 
     # -- one HTTP job ----------------------------------------------------------------
 
@@ -120,11 +136,14 @@ class OpenAIStream:
                 reply = await self._post(endpoint, request, len(offsets), temperature, seed)
                 seconds = time.monotonic() - start
             for completion in self._completions(number, request, offsets, temperature, seed, reply, seconds):
-                self._queue.put(completion)
+                self._put(completion)
         except asyncio.CancelledError:
             return  # cancelled by cancel(): nothing to report
         except BaseException as e:  # surfaced in the caller's thread by __iter__
-            self._queue.put(e)
+            self._put(e)
+
+    def _put(self, item: Completion | BaseException) -> None:
+        self._queue.put((self._tag, item) if self._shared else item)
 
     async def _post(self, endpoint: str, request: SampleRequest, count: int, temperature: float, seed: int) -> dict:
         b = self._b
