@@ -165,6 +165,15 @@ def test_a_client_that_leaves_cancels_its_samples(plan_file: Path) -> None:
         reply = quick.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}],
                                               max_tokens=4)
         assert _extra(reply)["samples"] == 64 and reply.usage.completion_tokens <= 64 * 4
+        # a streaming client that leaves is found out at the next keep-alive comment
+        with httpx.stream("POST", server.url + "/chat/completions", timeout=30, json={
+                "messages": [{"role": "user", "content": "Tell another long story."}], "stream": True}) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.health()["cancelled"] < 2:
+            time.sleep(0.2)
+        health = server.health()
+        assert health["cancelled"] == 2 and health["active"] == 0
     finally:
         server.stop()
 
