@@ -29,31 +29,8 @@ import inferplan as ip
 from inferplan.tasks.builtin import builtin_set
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from lmeval_task import write_task  # noqa: E402
 from plan_server import PlanServer  # noqa: E402
-
-TASK = """\
-task: bench_arith
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "{{{{question}}}}"
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: ["\\n\\n\\n"]
-filter_list:
-  - name: number
-    filter:
-      - function: regex
-        regex_pattern: "(-?[0-9]+)"
-        group_select: -1
-      - function: take_first
-metric_list:
-  - metric: exact_match
-"""
-
 
 def _served(server: PlanServer, questions: list[str], clients: int) -> tuple[float, list, list[float]]:
     import openai
@@ -73,9 +50,7 @@ def _served(server: PlanServer, questions: list[str], clients: int) -> tuple[flo
 
 
 def _lm_eval(server: PlanServer, tasks, root: Path, clients: int) -> tuple[float, float]:
-    data = root / "bench.jsonl"
-    data.write_text("".join(json.dumps({"question": t.text, "answer": t.answer}) + "\n" for t in tasks))
-    (root / "bench_arith.yaml").write_text(TASK.format(data=data))
+    write_task(root, "bench_arith", tasks, prompt="{{question}}", max_tokens=256, last=True)
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "OPENAI_API_KEY": "unused"}
     t0 = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "lm_eval", "--model", "local-chat-completions", "--model_args",

@@ -16,47 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from lmeval_task import write_task
 from plan_server import PlanServer
 
 pytest.importorskip("lm_eval")
 
 FIXTURE = Path(__file__).parent / "fixtures" / "lmeval"
-TASK = """\
-task: inferplan_arith
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "Question: {{{{question}}}}\\nAnswer with the number only."
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: ["\\n\\n"]
-  max_gen_toks: 24
-repeats: {repeats}
-filter_list:
-  - name: first-number
-    filter:
-      - function: regex
-        regex_pattern: "(-?[0-9]+)"
-      - function: take_first
-metric_list:
-  - metric: exact_match
-    aggregation: mean
-    higher_is_better: true
-"""
 
 
 def _task_dir(root: Path, repeats: int) -> Path:
     from inferplan.tasks.builtin import builtin_set
 
-    root.mkdir(parents=True, exist_ok=True)
-    data = root / "arith.jsonl"
-    data.write_text("".join(json.dumps({"id": t.id, "question": t.text, "answer": t.answer}) + "\n"
-                            for t in builtin_set("arith").tasks[:20]))
-    (root / "inferplan_arith.yaml").write_text(TASK.format(data=data, repeats=repeats))
-    return root
+    return write_task(root, "inferplan_arith", builtin_set("arith").tasks[:20], repeats=repeats)
 
 
 def _lm_eval(*args: str) -> subprocess.CompletedProcess:
