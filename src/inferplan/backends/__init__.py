@@ -20,7 +20,7 @@ class BackendSettings:
     """Engine settings a user may give on the command line."""
 
     threads: int | None = None
-    ctx: int = 512  # llama.cpp: tokens per sequence (prompt + completion)
+    ctx: int | None = None  # llama.cpp: tokens per sequence (prompt + completion); None = auto, from the work
     gpu_layers: int = 0
     parallel: int = 16  # samples decoded at once (batch width / request pool)
     model_name: str | None = None  # for servers

@@ -103,3 +103,6 @@ class Backend(Protocol):
     def sample(self, requests: Sequence[SampleRequest]) -> SampleStream: ...
 
     def close(self) -> None: ...
+
+    # Optional: ``prepare(requests=(), tokens=0)`` sizes what the backend allocates for this
+    # work before the first stream (llama.cpp's --ctx auto); drivers call it when present.

@@ -23,7 +23,7 @@ def evaluate(
     json_out: bool = typer.Option(False, "--json", help="Print {predicted, realised, baseline} as JSON."),
     model: str = opt.MODEL,
     threads: Optional[int] = opt.THREADS,
-    ctx: int = opt.CTX,
+    ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
     parallel: int = opt.PARALLEL,

@@ -12,7 +12,11 @@ MODEL = typer.Option(
     help="Model: 'smollm2' (embedded default), a .gguf path, hf:DIR (transformers), or http(s)://HOST:PORT/v1.",
 )
 THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: the cores other programs leave idle).")
-CTX = typer.Option(512, "--ctx", help="llama.cpp: tokens per sample, prompt + completion (KV memory grows with --ctx x --parallel).")
+CTX = typer.Option(
+    "auto", "--ctx",
+    help="llama.cpp: tokens per sample, prompt + completion; auto sizes it from the longest prompt plus "
+    "--max-tokens (KV memory grows with --ctx x --parallel; printed at load).",
+)
 GPU_LAYERS = typer.Option(0, "--gpu-layers", help="Layers to offload to the GPU (-1 = all) when the build supports it.")
 PARALLEL = typer.Option(16, "--parallel", help="Samples decoded at once (batch width), or concurrent server requests.")
 MODEL_NAME = typer.Option(None, "--model-name", help="Model name to send to an OpenAI-compatible server.")
@@ -30,12 +34,22 @@ FIELD = typer.Option(
 API_KEY_ENV = typer.Option(None, "--api-key-env", help="Environment variable holding the server's API key.")
 
 
+def parse_ctx(text: str | int | None) -> int | None:
+    """``--ctx``: a token count, or ``auto`` (None)."""
+    if text is None or isinstance(text, int) or str(text).strip().lower() == "auto":
+        return text if isinstance(text, int) else None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--ctx must be a number of tokens or auto, got {text!r}") from None
+
+
 def backend_settings(
-    threads: int | None, ctx: int, gpu_layers: int, parallel: int,
+    threads: int | None, ctx: str | int | None, gpu_layers: int, parallel: int,
     model_name: str | None = None, api_key_env: str | None = None, weights: str = "auto",
 ) -> BackendSettings:
     return BackendSettings(
-        threads=threads, ctx=ctx, gpu_layers=gpu_layers, parallel=parallel,
+        threads=threads, ctx=parse_ctx(ctx), gpu_layers=gpu_layers, parallel=parallel,
         model_name=model_name, api_key_env=api_key_env, weights=weights,
     )
 

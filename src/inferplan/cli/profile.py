@@ -38,7 +38,7 @@ def profile_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Profile file to write (resumed if it exists)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     threads: Optional[int] = options.THREADS,
-    ctx_size: int = options.CTX,
+    ctx_size: str = options.CTX,
     gpu_layers: int = options.GPU_LAYERS,
     weights: str = options.WEIGHTS,
     parallel: int = options.PARALLEL,
@@ -50,8 +50,12 @@ def profile_cmd(
         return
     if out is None:
         raise click.UsageError("missing option '--out' / '-o' (the profile file to write)", ctx=ctx)
-    from inferplan.cli.render.profile import ProgressBar, render_profile_result
     from inferplan import api
+    from inferplan.cli.app import DEBUG
+    from inferplan.cli.render.profile import ProgressBar, render_profile_result
+    from inferplan.cli.render.run import install_log_handler
+
+    install_log_handler(DEBUG["on"])  # engine notes (KV cache size, busy cores) reach the user
 
     settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights)
     with ProgressBar() as bar:

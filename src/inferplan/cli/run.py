@@ -65,7 +65,7 @@ def run(
     no_timing: bool = typer.Option(False, "--no-timing", help="Leave wall-clock 'seconds' out of --json, so reruns are byte-identical."),
     model: str = opt.MODEL,
     threads: Optional[int] = opt.THREADS,
-    ctx: int = opt.CTX,
+    ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
     parallel: int = opt.PARALLEL,

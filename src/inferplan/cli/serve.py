@@ -28,7 +28,7 @@ def serve(
     seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
     model: str = opt.MODEL,
     threads: Optional[int] = opt.THREADS,
-    ctx: int = opt.CTX,
+    ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
     parallel: int = opt.PARALLEL,

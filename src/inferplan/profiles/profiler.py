@@ -14,7 +14,7 @@ import hashlib
 import os
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -126,6 +126,9 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     own = backend is None
     backend = backend or open_backend(opts.model, opts.backend)
     try:
+        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: sized for every problem
+        if prepare is not None:
+            prepare([_asked(task, template, taskset, max_tokens) for task in taskset.tasks])
         info = backend.info
         header = {
             "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256,
@@ -158,6 +161,12 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
                          written, already, tokens, seconds)
 
 
+def _asked(task, template, taskset, max_tokens: int) -> SampleRequest:
+    """One sample of ``task`` as the profile asks it (the prompt, its stop strings, the cap)."""
+    rp = prompts.render(task, template, taskset.shots)
+    return SampleRequest(prompt=rp.prompt, messages=rp.messages, stop=rp.stop, max_tokens=max_tokens)
+
+
 def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress):
     requests, plan = [], []
     for task in taskset.tasks:
@@ -165,9 +174,8 @@ def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_t
                    if (task.id, c.name, i) not in writer.done]
         if not missing:
             continue
-        rp = prompts.render(task, template, taskset.shots)
-        requests.append(SampleRequest(
-            prompt=rp.prompt, messages=rp.messages, n=len(missing), stop=rp.stop, max_tokens=max_tokens,
+        requests.append(replace(
+            _asked(task, template, taskset, max_tokens), n=len(missing),
             temperatures=tuple(c.temperature for c, _ in missing),
             seeds=tuple(sample_seed(opts.seed, task.id, c.name, i) for c, i in missing),
         ))

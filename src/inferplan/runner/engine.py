@@ -53,6 +53,9 @@ class PlanExecution:
         if core.rule.name == "fixed":  # one round per query: nothing waits, so queue them all
             window = len(qs)
         started = min(window, len(qs))
+        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: sized for every query, not the first few
+        if prepare is not None:
+            prepare(self.base_requests)
         stream = backend.sample([core.first_round(q) for q in qs[:started]])
         for number, q in enumerate(qs[:started]):
             core.own(q, number)

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 # Queries decoding at once, per parallel slot: as in ``run --plan`` (runner.engine),
 # one per slot keeps the batch full and every active query's prompt cached.
 ACTIVE_PER_SLOT = 1
+# --ctx auto on llama.cpp: room for a request's prompt beside the plan's max_tokens. Modest, because a
+# sample's start copies its prompt's whole KV stream (ctx 512 → 1024 cost 13% of tok/s); longer
+# prompts are refused with a 400 that says to pass --ctx.
+SERVE_PROMPT_TOKENS = 512
 
 
 @dataclass
@@ -72,6 +76,9 @@ class PlanService:
         self.core = PlanCore(plan, overrides)  # an oracle plan or a bad mix is refused here
         self.backend = backend
         self.window = max(1, ACTIVE_PER_SLOT * backend.info.parallel_slots)
+        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: room for prompts nobody has sent yet
+        if prepare is not None:
+            prepare(tokens=self.core.max_tokens + SERVE_PROMPT_TOKENS)
         self.stats = ServiceStats()
         self._inbox: queue.Queue = queue.Queue()
         self._numbers = itertools.count()

@@ -17,6 +17,7 @@ from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp.chat import ChatTemplate
+from inferplan.backends.llamacpp.sizing import auto_ctx, check_fits
 from inferplan.backends.llamacpp.weights import f16_copy, wants_f16
 from inferplan.errors import BackendError, DependencyError, InputError, InvalidValue, ModelError
 
@@ -54,10 +55,14 @@ class LlamaCppBackend:
         settings = settings or BackendSettings()
         if settings.parallel < 1 or settings.parallel > _MAX_SEQ // 2:
             raise InvalidValue("parallel", f"{{name}} must be between 1 and {_MAX_SEQ // 2}, got {settings.parallel}")
-        if settings.ctx < 64:
+        if settings.ctx is not None and settings.ctx < 64:
             raise InvalidValue("ctx", f"{{name}} must be at least 64 tokens, got {settings.ctx}")
         self.path: Path = resolve_model_path(model)
         self.gguf = read_gguf_info(self.path)
+        on_gpu = bool(settings.gpu_layers)
+        if settings.ctx is not None:  # refused here, before anything is loaded, when it cannot fit
+            self.kv_line = check_fits(self.gguf, settings.ctx, settings.parallel, self._weights_bytes(settings),
+                                      on_gpu)
         L = self._L = _import_llama_cpp()
         from inferplan.backends.llamacpp.guard import extra_bufts_safe, route_native_logs
         from inferplan.backends.llamacpp.threads import StepWatch, default_threads
@@ -86,9 +91,7 @@ class LlamaCppBackend:
             raise ModelError(f"llama.cpp could not load the model: {self.path}")
         self._vocab = L.llama_model_get_vocab(self._model)
         self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
-        self._ctx = self._new_context(settings.ctx)
-        self.n_ctx = L.llama_n_ctx_seq(self._ctx)  # tokens per sequence (prompt + completion)
-        self._memory = L.llama_get_memory(self._ctx)
+        self._ctx = self.n_ctx = self._memory = None  # made by prepare(); now when --ctx is given
         self._piece_cache: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
         self._template: ChatTemplate | None = None
@@ -99,10 +102,37 @@ class LlamaCppBackend:
             name="llamacpp", model=model, model_sha256=sha256,
             device="gpu" if offload else "cpu", supports_shared_prefix=True,
             parallel_slots=self.parallel, parameters=self.gguf.parameters,
-            settings={"threads": self.threads, "ctx": self.n_ctx, "gpu_layers": mp.n_gpu_layers,
+            settings={"threads": self.threads, "ctx": "auto", "gpu_layers": mp.n_gpu_layers,
                       "parallel": self.parallel, "extra_bufts": self.extra_bufts, "weights": self.weights,
                       "llama_cpp": getattr(L, "__version__", "?")},
         )
+
+        if settings.ctx is not None:
+            self._make_context(settings.ctx)
+
+    def _weights_bytes(self, settings: BackendSettings) -> int:
+        small_f16 = wants_f16(settings.weights, self.gguf, settings.parallel, bool(settings.gpu_layers))
+        return 2 * self.gguf.parameters if small_f16 else self.gguf.size_bytes
+
+    def prepare(self, requests: Sequence[SampleRequest] = (), tokens: int = 0) -> None:
+        """Size the context for this work (``--ctx auto``): the longest prompt plus its max_tokens,
+        or ``tokens`` of room if more (capped by the training context); refused with what would fit
+        when memory is short. A no-op once the context exists."""
+        if self._ctx is not None:
+            return
+        needed = max([0, *(len(self.prompt_tokens(r)) + r.max_tokens for r in requests)])
+        room = min(tokens, self.gguf.context_length or tokens)  # a wish for room, capped by the model
+        ctx = auto_ctx(max(needed, room) or 512, self.gguf)
+        self.kv_line = check_fits(self.gguf, ctx, self.parallel, self._weights_bytes(self.settings),
+                                  bool(self.settings.gpu_layers))
+        self._make_context(ctx)
+
+    def _make_context(self, ctx: int) -> None:
+        log.info("%s", self.kv_line)
+        self._ctx = self._new_context(ctx)
+        self.n_ctx = self._L.llama_n_ctx_seq(self._ctx)  # tokens per sequence (prompt + completion)
+        self._memory = self._L.llama_get_memory(self._ctx)
+        self.info.settings["ctx"] = self.n_ctx
 
     def _new_context(self, ctx: int):
         """A context with one KV stream of ``ctx`` tokens per sample slot and per prompt holder."""
@@ -116,8 +146,7 @@ class LlamaCppBackend:
         cp.n_threads = cp.n_threads_batch = self.threads
         cp.no_perf = True
         context = L.llama_init_from_model(self._model, cp)
-        if not context:
-            L.llama_model_free(self._model)
+        if not context:  # the model is freed by close(), once
             raise ModelError(f"llama.cpp could not create a context (ctx={ctx}) for {self.path}")
         return context
 
@@ -201,8 +230,9 @@ class LlamaCppBackend:
         """A stream of completions of ``requests`` (more may be submitted while iterating)."""
         from inferplan.backends.llamacpp.stream import LlamaCppStream
 
-        if self._ctx is None:
+        if getattr(self, "_model", None) is None:
             raise BackendError("the llama.cpp backend is closed")
+        self.prepare(requests)  # --ctx auto and nobody sized it yet: these requests decide
         if self._busy:
             raise BackendError("this llama.cpp backend already has an open stream; finish it first")
         return LlamaCppStream(self, requests)
