@@ -1,6 +1,7 @@
 """Multi-sample generation speed: the inferplan engine vs a create_completion loop vs raw decode.
 
     python benchmarks/bench_generate.py [--ns 1,4,8,16] [--max-tokens 64] [--threads T]
+    python benchmarks/bench_generate.py --model realistic --server   # Qwen2.5-Coder-0.5B, plus llama-server
     python benchmarks/bench_generate.py --busy 2   # engine beside 2 CPU hogs: default vs each --threads
 
 Same model (the embedded SmolLM2-135M), prompt, N, max_tokens and seeds for every
@@ -12,7 +13,13 @@ the engine is opened once with parallel = the largest N):
              per-sequence llama.cpp samplers, logprobs in numpy;
 * loop     — N calls of ``Llama.create_completion`` (the usual high-level way);
 * raw      — the ceiling: ``llama_decode`` of a full batch of N sequences for
-             max_tokens steps with logits on and no sampling at all.
+             max_tokens steps with logits on and no sampling at all;
+* server   — with ``--server``: llama.cpp's own ``llama-server`` (benchmarks/llama_server.py
+             finds or builds it), one chat request with ``n`` = N, ``-np`` = the largest N,
+             the same ctx per slot; what a user could start instead of inferplan.
+
+``--model`` is ``smollm2`` (the embedded model), ``realistic`` (Qwen2.5-Coder-0.5B-Instruct
+Q4_K_M, assembled by benchmarks/realistic_model.py) or a GGUF path.
 
 Two workloads: "long" (end-of-generation banned, every sample runs to max_tokens,
 so the batch stays full) and "short" (a short-answer question; samples stop on
@@ -29,7 +36,7 @@ import time
 
 import numpy as np
 
-from inferplan.backends import BackendSettings, SampleRequest
+from inferplan.backends import BackendSettings, SampleRequest, token_counter
 from inferplan.backends.llamacpp.engine import LlamaCppBackend
 
 LONG = "Write a very long story about a lighthouse keeper who finds a map. Describe everything in detail."
@@ -146,7 +153,7 @@ def busy_run(hogs: int, n: int, max_tokens: int, repeat: int) -> None:
         time.sleep(1.0)  # let the hogs take their cores
         rows = []
         for threads in [None] + list(range(1, (os.cpu_count() or 1) + 1)):
-            backend = LlamaCppBackend("smollm2", BackendSettings(threads=threads, parallel=n, extra={}))
+            backend = LlamaCppBackend("smollm2", BackendSettings(threads=threads, parallel=n, ctx=CTX, extra={}))
             engine_run(backend, LONG, 2, 4, True)  # warm-up
             best = 0.0
             for _ in range(repeat):
@@ -166,8 +173,38 @@ def busy_run(hogs: int, n: int, max_tokens: int, repeat: int) -> None:
         print(f"  threads {name:<12} {rate:7.1f} tok/s  {100 * rate / top:5.0f}% of the best --threads")
 
 
+CTX = 512  # tokens per sample for every method
+
+
+def model_path(spec: str) -> str:
+    if spec == "realistic":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from realistic_model import realistic_model_path
+
+        return str(realistic_model_path())
+    return spec
+
+
+def start_server(model: str, slots: int, threads: int):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from llama_server import LlamaCppServer, find_llama_server
+
+    binary = find_llama_server()
+    if binary is None:
+        raise SystemExit("no llama-server build: python benchmarks/llama_server.py --build")
+    from inferplan.backends.embedded import resolve_model_path
+
+    return LlamaCppServer(binary, resolve_model_path(model), slots=slots, ctx=CTX, threads=threads)
+
+
+def server_run(server, prompt: str, n: int, max_tokens: int, ignore_eos: bool, count) -> int:
+    return server.complete([{"role": "user", "content": prompt}], n, max_tokens, TEMPERATURE, ignore_eos, count)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2", help="smollm2, realistic, or a .gguf path")
+    ap.add_argument("--server", action="store_true", help="add llama.cpp's llama-server as a column")
     ap.add_argument("--ns", default="1,4,8,16")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--short-max-tokens", type=int, default=32)
@@ -182,12 +219,17 @@ def main() -> None:
     if args.busy:
         busy_run(args.busy, max(ns), args.max_tokens, args.repeat)
         return
-    backend = LlamaCppBackend("smollm2", BackendSettings(threads=args.threads, parallel=max(ns), extra={}))
+    model = model_path(args.model)
+    backend = LlamaCppBackend(model, BackendSettings(threads=args.threads, parallel=max(ns), ctx=CTX, extra={}))
     llm = make_llama(backend, args.threads)
+    server = start_server(model, max(ns), args.threads) if args.server else None
+    count = token_counter(model)
     eog = backend.eog_tokens()
     print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · weights {backend.weights} · "
           f"llama-cpp-python {backend.info.settings['llama_cpp']}", file=sys.stderr)
     header = f"{'workload':<8} {'N':>3} {'engine':>8} {'loop':>8} {'raw':>8} {'eng/loop':>9} {'eng/raw':>8}"
+    if server:
+        header += f" {'server':>8} {'eng/server':>10}"
     rows = [header, "-" * len(header)]
     for workload in args.workloads.split(","):
         long = workload == "long"
@@ -196,20 +238,27 @@ def main() -> None:
         tokens = backend.prompt_tokens(SampleRequest(messages=({"role": "user", "content": prompt},)))
         engine_run(backend, prompt, 2, 4, long)  # warm-up: page in weights, compile nothing
         for n in ns:
-            best = timed(args.clock, args.repeat, {
+            cells = {
                 "engine": (engine_run, (backend, prompt, n, max_tokens, long)),
                 "loop": (loop_run, (llm, tokens, n, max_tokens, eog if long else [])),
                 "raw": (raw_run, (backend, tokens, n, max_tokens)),
-            })
+            }
+            if server:
+                cells["server"] = (server_run, (server, prompt, n, max_tokens, long, count))
+            best = timed(args.clock, args.repeat, cells)
             (eng, eng_tok), (loop, _), (raw, _) = best["engine"], best["loop"], best["raw"]
             row = (f"{workload:<8} {n:>3} {eng:>8.1f} {loop:>8.1f} {raw:>8.1f} {eng / loop:>8.2f}x "
                    f"{100 * eng / raw:>7.0f}%")
+            if server:
+                row += f" {best['server'][0]:>8.1f} {eng / best['server'][0]:>9.2f}x"
             rows.append(row)
             print(row, f"  ({eng_tok} engine tokens)", file=sys.stderr, flush=True)
     print(f"\ntokens/s (completion tokens / {args.clock} s, best of {args.repeat}); "
           "raw = llama_decode of a full batch, no sampling")
     print("\n".join(rows))
     backend.close()
+    if server:
+        server.stop()
 
 
 if __name__ == "__main__":

