@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from servers import wait_until_answering
+
 
 class PlanServer:
     def __init__(self, plan: Path, *flags: str, env: dict | None = None, ready_timeout: float = 120.0) -> None:
@@ -43,15 +45,11 @@ class PlanServer:
         if not self.url:
             self.stop()
             raise RuntimeError(f"inferplan serve did not start: {self.stderr}")
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url.removesuffix("/v1") + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("inferplan serve: /health did not answer")
+        failure = wait_until_answering(self.url.removesuffix("/v1") + "/health", self.proc, deadline)
+        if failure is not None:
+            self.stop()
+            raise RuntimeError(f"inferplan serve {failure}: {self.stderr}")
+        return self
 
     def health(self) -> dict:
         with urllib.request.urlopen(self.url.removesuffix("/v1") + "/health", timeout=5) as r:

@@ -34,6 +34,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_answering(url: str, proc: subprocess.Popen, deadline: float) -> str | None:
+    """Poll ``url`` until it answers 200 (None back), or say why not: the child exited, or time ran out."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited with code {proc.returncode}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return None
+        except OSError:
+            time.sleep(0.1)
+    return "did not answer in time"
+
+
 class LlamaServer:
     """A llama-cpp-python server child process on 127.0.0.1:``port``."""
 
@@ -61,18 +75,10 @@ class LlamaServer:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"llama-cpp-python server exited with code {self.proc.returncode} (log: {self.log})")
-            try:
-                with urllib.request.urlopen(self.url + "/models", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"llama-cpp-python server not ready within {self.ready_timeout:.0f} s")
+        failure = wait_until_answering(self.url + "/models", self.proc, time.monotonic() + self.ready_timeout)
+        if failure is not None:
+            self.stop()
+            raise RuntimeError(f"llama-cpp-python server {failure} (log: {self.log})")
 
     def stop(self) -> None:
         """Terminate the child (SIGTERM, then SIGKILL after 10 s) and wait for it."""

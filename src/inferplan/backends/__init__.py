@@ -62,6 +62,14 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
     return LlamaCppBackend(model, settings)
 
 
+def prepare(backend: Backend, requests=(), tokens: int = 0) -> None:
+    """Let ``backend`` size what it allocates for this work before its first stream, if it can
+    (llama.cpp's ``--ctx auto``: the longest prompt plus max_tokens, or ``tokens`` of room)."""
+    size = getattr(backend, "prepare", None)  # optional in the Backend protocol
+    if size is not None:
+        size(requests, tokens)
+
+
 def token_counter(model: str):
     """``count(text)`` → tokens of ``text`` as GGUF ``model`` (``smollm2`` or a path) reads it; no weights loaded."""
     from inferplan.backends.llamacpp.tokenizer import token_counter as counter
@@ -79,5 +87,6 @@ __all__ = [
     "SampleStream",
     "backend_kind",
     "open_backend",
+    "prepare",
     "token_counter",
 ]

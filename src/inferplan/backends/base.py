@@ -105,4 +105,5 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
     # Optional: ``prepare(requests=(), tokens=0)`` sizes what the backend allocates for this
-    # work before the first stream (llama.cpp's --ctx auto); drivers call it when present.
+    # work before the first stream (llama.cpp's --ctx auto); drivers call it through
+    # ``inferplan.backends.prepare``, which skips backends without it.

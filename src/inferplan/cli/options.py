@@ -36,8 +36,10 @@ API_KEY_ENV = typer.Option(None, "--api-key-env", help="Environment variable hol
 
 def parse_ctx(text: str | int | None) -> int | None:
     """``--ctx``: a token count, or ``auto`` (None)."""
-    if text is None or isinstance(text, int) or str(text).strip().lower() == "auto":
-        return text if isinstance(text, int) else None
+    if text is None or isinstance(text, int):
+        return text
+    if text.strip().lower() == "auto":
+        return None
     try:
         return int(text)
     except ValueError:

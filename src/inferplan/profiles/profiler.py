@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from inferplan import __version__
-from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
+from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend, prepare
 from inferplan.backends.base import SampleRequest
 from inferplan.errors import InvalidValue
 from inferplan.tasks import builtin
@@ -126,9 +126,8 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     own = backend is None
     backend = backend or open_backend(opts.model, opts.backend)
     try:
-        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: sized for every problem
-        if prepare is not None:
-            prepare([_asked(task, template, taskset, max_tokens) for task in taskset.tasks])
+        # llama.cpp --ctx auto: sized for every problem, before the header records the context
+        prepare(backend, [_asked(task, template, taskset, max_tokens) for task in taskset.tasks])
         info = backend.info
         header = {
             "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256,

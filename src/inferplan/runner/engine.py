@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
+from inferplan.backends import prepare
 from inferplan.backends.base import Backend
 from inferplan.errors import InputError
 from inferplan.planner.plan_file import Plan
@@ -53,9 +54,7 @@ class PlanExecution:
         if core.rule.name == "fixed":  # one round per query: nothing waits, so queue them all
             window = len(qs)
         started = min(window, len(qs))
-        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: sized for every query, not the first few
-        if prepare is not None:
-            prepare(self.base_requests)
+        prepare(backend, self.base_requests)  # llama.cpp --ctx auto: sized for every query, not the first few
         stream = backend.sample([core.first_round(q) for q in qs[:started]])
         for number, q in enumerate(qs[:started]):
             core.own(q, number)

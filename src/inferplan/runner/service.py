@@ -20,6 +20,7 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from inferplan.backends import prepare
 from inferplan.backends.base import Backend
 from inferplan.errors import InferplanError
 from inferplan.planner.plan_file import Plan
@@ -76,9 +77,8 @@ class PlanService:
         self.core = PlanCore(plan, overrides)  # an oracle plan or a bad mix is refused here
         self.backend = backend
         self.window = max(1, ACTIVE_PER_SLOT * backend.info.parallel_slots)
-        prepare = getattr(backend, "prepare", None)  # llama.cpp --ctx auto: room for prompts nobody has sent yet
-        if prepare is not None:
-            prepare(tokens=self.core.max_tokens + SERVE_PROMPT_TOKENS)
+        # llama.cpp --ctx auto: room for prompts nobody has sent yet
+        prepare(backend, tokens=self.core.max_tokens + SERVE_PROMPT_TOKENS)
         self.stats = ServiceStats()
         self._inbox: queue.Queue = queue.Queue()
         self._numbers = itertools.count()
