@@ -20,7 +20,11 @@ parameter is learned across files), so its figure is held out by construction:
 
 maj@80 — ``maj@8`` (the exact estimator on the subsample: no extrapolation) and the
 ``plug-in`` multinomial (80 draws from the subsample's answer frequencies) are the
-anchors; ``inferplan`` is MajorityCurve with the shipped shrink. The shrink is the one
+anchors; ``inferplan`` is MajorityCurve with the shipped shrink; ``floor`` is the same oracle
+as for pass@80, told every other problem's full answer record: for problem i it predicts
+the mean of maj@80_j over the other problems j, each weighted by the chance that 8 of
+j's samples show i's vote signature (correct votes, top two wrong votes, abstentions;
+Monte Carlo over 200 subsamples of each j). The shrink is the one
 number learned across files, so the benchmark also re-chooses it for every file on the
 OTHER files only (``lofo``: leave-one-file-out; ``lomo``: leave out every file of the
 file's model) and scores it on the file.
@@ -50,6 +54,7 @@ from inferplan.stats.estimators import maj_at_k, pass_at_k
 from inferplan.stats.problem_counts import config_counts, count_matrix
 
 M, K, LEVEL = 8, 80, 0.9
+FLOOR_DRAWS = 200  # subsamples per problem behind the maj@K floor's signature weights
 SHRINKS = np.round(np.linspace(0, 1, 21), 2)
 
 
@@ -68,6 +73,44 @@ def floor_prediction(n: np.ndarray, c: np.ndarray, c_sub: np.ndarray) -> float:
     np.fill_diagonal(H, 0.0)
     truth = pass_at_k(n, c, K)
     return float(((H * truth[None, :]).sum(1) / H.sum(1)).mean())
+
+
+def vote_signature(counts: np.ndarray, correct: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """(…, 4) what a vote of few samples shows: correct votes, top two wrong votes, abstentions."""
+    right = np.where(correct, counts, 0).sum(-1)
+    wrong = -np.sort(-np.where(correct, 0, counts), axis=-1)
+    second = wrong[..., 1] if wrong.shape[-1] > 1 else np.zeros_like(right)
+    return np.stack([right, wrong[..., 0], np.minimum(second, 3), np.minimum(n - counts.sum(-1), 3)], -1)
+
+
+def maj_floor_table(cc, truth: np.ndarray, rng: np.random.Generator) -> tuple[dict, list[dict]]:
+    """Signature → (weight, weight × maj@K) over all problems, and each problem's own share."""
+    P, A = cc.answer_counts.shape
+    total: dict = defaultdict(lambda: np.zeros(2))
+    own = []
+    for j in range(P):
+        labels = np.concatenate([np.repeat(np.arange(A), cc.answer_counts[j]), np.full(cc.n[j] - cc.answer_counts[j].sum(), A)])
+        keys = rng.random((FLOOR_DRAWS, labels.size)).argsort(1)[:, :M]
+        drawn = labels[keys]
+        counts = np.stack([(drawn == a).sum(1) for a in range(A)], 1)
+        sig = vote_signature(counts, np.broadcast_to(cc.answer_correct[j], counts.shape), np.full(FLOOR_DRAWS, M))
+        mine: dict = defaultdict(lambda: np.zeros(2))
+        for s in map(tuple, sig):
+            mine[s] += (1.0 / FLOOR_DRAWS, truth[j] / FLOOR_DRAWS)
+        for s, v in mine.items():
+            total[s] += v
+        own.append(mine)
+    return total, own
+
+
+def maj_floor_prediction(table: tuple[dict, list[dict]], sig: np.ndarray, fallback: np.ndarray) -> float:
+    """The oracle's maj@K: each problem's mean under the OTHER problems' true records."""
+    total, own = table
+    pred = []
+    for i, s in enumerate(map(tuple, sig)):
+        w, v = total.get(s, np.zeros(2)) - own[i].get(s, np.zeros(2))
+        pred.append(v / w if w > 1e-12 else fallback[i])  # no other problem can show it: no oracle
+    return float(np.mean(pred))
 
 
 def pass_predictions(n_sub: np.ndarray, c_sub: np.ndarray, seed: int) -> dict[str, tuple[float, float, float]]:
@@ -108,8 +151,9 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
     _, N, C = count_matrix(table)
     n, c = N[:, 0], C[:, 0]
     cc = config_counts(table, 0)
-    out = {"pass_truth": float(pass_at_k(n, c, K).mean()),
-           "maj_truth": float(maj_at_k(cc.answer_counts, cc.answer_correct, K, cc.n).mean()),
+    maj_truth = maj_at_k(cc.answer_counts, cc.answer_correct, K, cc.n)
+    floor_table = maj_floor_table(cc, maj_truth, np.random.default_rng(20_000))
+    out = {"pass_truth": float(pass_at_k(n, c, K).mean()), "maj_truth": float(maj_truth.mean()),
            "pass": defaultdict(list), "maj": defaultdict(list)}
     for rep in range(reps):
         rng = np.random.default_rng(10_000 + rep)
@@ -125,6 +169,8 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
         out["maj"]["inferplan"].append(tuple(float(x[0]) for x in model.predict_with_interval([K], LEVEL)))
         raw = MajorityCurve(shrink=1.0, random_state=rep).fit(counts, correct, n_sub)
         out["maj"]["model"].append(float(raw.predict_maj_at_k([K])[0]))
+        exact = maj_at_k(counts, correct, M, n_sub)
+        out["maj"]["floor"].append(maj_floor_prediction(floor_table, vote_signature(counts, correct, n_sub), exact))
     return out
 
 
@@ -198,7 +244,7 @@ def _held_out_shrink(results: dict, group) -> dict[str, float]:
 def report_maj(results: dict) -> None:
     lofo = _held_out_shrink(results, lambda n: n)
     lomo = _held_out_shrink(results, model_of)
-    meths = ("inferplan", "maj@n", "plug-in")
+    meths = ("inferplan", "maj@n", "plug-in", "floor")
     print(f"maj@{K} from {M} samples, mean abs error (points); lofo / lomo: the shrink re-chosen without the file / its model")
     print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>11}" for m in meths) + f"{'lofo':>8}{'lomo':>8}{'cover':>7}")
     table = []
@@ -209,10 +255,11 @@ def report_maj(results: dict) -> None:
         print(f"{name:<42}{r['maj_truth'] * 100:>7.1f}" + "".join(f"{v:>11.2f}" for v in e) +
               f"{lofo[name]:>8.2f}{lomo[name]:>8.2f}{cov:>7.2f}")
     mean = np.mean(table, 0)
-    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:3]) + f"{mean[3]:>8.2f}{mean[4]:>8.2f}{mean[5]:>7.2f}")
+    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:4]) + f"{mean[4]:>8.2f}{mean[5]:>8.2f}{mean[6]:>7.2f}")
     ws = sorted({lofo[n + '@w'] for n in results})
-    print(f"inferplan ÷ better anchor: {mean[0] / min(mean[1], mean[2]):.2f} (lofo {mean[3] / min(mean[1], mean[2]):.2f}); "
-          f"shrinks chosen leave-one-file-out: {ws}\n")
+    anchor = min(mean[1], mean[2])
+    print(f"inferplan ÷ better anchor: {mean[0] / anchor:.2f} (lofo {mean[4] / anchor:.2f}); ÷ floor: {mean[0] / mean[3]:.2f}; "
+          f"floor ÷ better anchor: {mean[3] / anchor:.2f}; shrinks chosen leave-one-file-out: {ws}\n")
 
 
 def report_osca(data: Path, tmp: Path, reps: int) -> None:

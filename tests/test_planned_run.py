@@ -173,3 +173,19 @@ def test_demo_runs_the_whole_loop(cli, tmp_path: Path) -> None:
     again = cli("demo", "--dir", tmp_path / "demo", "--problems", "8", "--samples", "3")
     assert again.code == 0, again.err
     assert "(0 new)" in again.out
+
+
+def test_a_parallel_plan_reads_its_first_finishers(cli, plan_path: Path, tmp_path: Path) -> None:
+    """short-2@6: six samples launched at once, the rule fed as they finish, the rest cancelled."""
+    variant = _beta_plan(plan_path, tmp_path, "fixed:2")
+    data = json.loads(variant.read_text())
+    data["batch"] = "parallel:6"
+    variant.write_text(json.dumps(data))
+    assert load_plan(variant).parallel == 6
+    r = cli("run", "What is 6 + 7?", "What is 41 + 3?", "--plan", variant, "--json", "--no-timing")
+    assert r.code == 0, r.err
+    for x in r.json_lines():
+        assert x["samples"] == 2 and sum(x["votes"].values()) <= 2
+        assert x["stop_reason"] == "rule"
+    again = cli("run", "What is 6 + 7?", "What is 41 + 3?", "--plan", variant, "--json", "--no-timing")
+    assert again.out == r.out  # same seeds, same finish order

@@ -109,15 +109,16 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote",
              unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
-             price_in: float = 0.0, price_out: float = 0.0) -> "SimulationResult":
-    """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples."""
+             price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None) -> "SimulationResult":
+    """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
+    ``parallel=K``: the rule on one round of K samples read in finish order."""
     from inferplan.planner.simulate import simulate as replay
 
     prof = as_profile(profile)
     the_plan = None if plan is None else load_plan(plan)
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
-                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None)
+                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
 
 
 def load_plan(plan: PlanLike) -> "Plan":

@@ -14,6 +14,7 @@ class Unit(str, Enum):
     seconds = "seconds"
     usd = "usd"
     flops = "flops"
+    latency = "latency"
 
 
 class Aggregate(str, Enum):
@@ -29,7 +30,7 @@ def register(app: typer.Typer) -> None:
     def plan_cmd(
         profile: Path = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`."),
         budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
-        unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit."),
+        unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
         target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
         aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), logprob (best mean logprob) or oracle (verifier, first pass)."),
         false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),

@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed for permutations, tie-breaks and bootstrap."),
         price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
         price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+        parallel: int = typer.Option(None, "--parallel", help="Replay --rule on one round of K samples launched at once, "
+                                     "read as they finish (fixed:m = short-m@K; needed by --unit latency)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     ) -> None:
         """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
@@ -40,6 +42,6 @@ def register(app: typer.Typer) -> None:
         result = api.simulate(
             profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
             aggregate=aggregate.value, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
-            price_in=price_in, price_out=price_out,
+            price_in=price_in, price_out=price_out, parallel=parallel,
         )
         render_simulation(result, as_json=as_json)

@@ -59,6 +59,16 @@ class Candidate:
     extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
     per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # accuracy per problem
 
+    @property
+    def policy(self) -> str:
+        """The rule as a user reads it (a latency candidate adds its parallel round)."""
+        return self.rule.spec
+
+    @property
+    def waits_for_all(self) -> bool:
+        """Reads every sample it draws (fixed N is then a fixed-N baseline)."""
+        return True
+
 
 def sequence_length(dense: Dense, mix: Mix) -> int:
     """Draws possible before the first configuration of the mix runs out on ANY problem.

@@ -55,7 +55,9 @@ class Plan:
     configs: dict[str, ConfigSpec]  # config name → its settings (temperature, …)
     aggregation: Aggregation
     rule: StoppingRule
-    batch: str = "lookahead"  # ConSol: draw the fewest samples that could end the query
+    # "lookahead" (ConSol: draw the fewest samples that could end the query), or "parallel:K":
+    # launch K samples at once and show the rule the answers in the order they finish.
+    batch: str = "lookahead"
     max_tokens: int | None = None  # per-sample cap (None = the profile's)
     prediction: Prediction | None = None
     heldout: tuple[str, ...] = ()
@@ -65,6 +67,12 @@ class Plan:
     price_in: float = 0.0  # USD per million prompt tokens (unit usd): simulate/evaluate cost with them
     price_out: float = 0.0  # USD per million completion tokens
     family: str | None = None  # the curve family that predicted beyond the recorded samples
+
+    @property
+    def parallel(self) -> int | None:
+        """K of a "parallel:K" plan (one round of K samples read in finish order), else None."""
+        kind, _, k = self.batch.partition(":")
+        return int(k) if kind == "parallel" else None
 
     @property
     def min_samples(self) -> int:

@@ -24,6 +24,7 @@ from inferplan.planner.candidates import (
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
+from inferplan.planner.latency import LatencySearch, parallel_spec
 from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.planner.selection import choose
@@ -157,17 +158,16 @@ def plan(
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
-    search = _Search(table, densify(table, cost, split.train), densify(table, cost, split.test), agg, reps, seed,
-                     family)
-    cands = search.candidates(budget, unit)
+    names, latency = tuple(c.name for c in table.configs), unit == "latency"
+    search, cands = _searched(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
+                              reps, seed, family, budget, unit)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
-    names = tuple(c.name for c in table.configs)
     pred = search.heldout(chosen)
-    front = tuple(ParetoPoint(c.mix.as_dict(names), c.rule.spec, c.cap, c.accuracy, c.cost, search.heldout(c),
+    front = tuple(ParetoPoint(c.mix.as_dict(names), c.policy, c.cap, c.accuracy, c.cost, search.heldout(c),
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
-    even = break_even(table, cost, cands, search.heldout, pred)
+    even = None if latency else break_even(table, cost, cands, search.heldout, pred)
     notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
         + _unequal_counts(search.train, chosen) + ((even.note,) if even else ())
     mix = chosen.mix.as_dict(names)
@@ -177,6 +177,7 @@ def plan(
         target_accuracy=target_accuracy, unit=unit, mix=mix,
         configs={c.name: c for c in table.configs if c.name in mix},
         aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
+        batch=parallel_spec(chosen.launch) if latency else "lookahead",
         prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems,
                               extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
@@ -185,6 +186,16 @@ def plan(
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even)
+
+
+def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
+              budget: float | None, unit: str) -> tuple[_Search | LatencySearch, list[Candidate]]:
+    """The search for the unit, and its candidates on the training problems."""
+    if unit == "latency":  # one parallel round read in finish order (planner/latency.py)
+        search = LatencySearch(tuple(c.name for c in table.configs), train, test, agg, reps, seed, HELDOUT_REPS)
+        return search, search.candidates()
+    search = _Search(table, train, test, agg, reps, seed, family)
+    return search, search.candidates(budget, unit)
 
 
 def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
@@ -268,6 +279,8 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
                                 e.accuracy, e.accuracy_ci, e.cost, e.samples))
 
     plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]
+    # Fixed N waits for all N: a latency round that reads only its first m finishers is not one.
+    plain = [c for c in plain if c.waits_for_all]
     add("best fixed-N at this budget", [c for c in plain if c.rule.name == "fixed"])
     add("best single configuration", [c for c in cands if sum(s > 0 for s in c.mix.shares) == 1])
     temps = [(c.temperature if c.temperature is not None else 1.0, i) for i, c in enumerate(table.configs)]

@@ -37,20 +37,20 @@ def choose(cands: list[Candidate], budget: float | None, target: float | None,
             best = max(cands, key=lambda c: c.accuracy)
             raise InfeasibleError(
                 f"no plan reaches accuracy {target:.3f} on the training problems; the best achievable is "
-                f"{best.accuracy:.3f} ({best.rule.spec}, {best.cost:.4g} {unit}/query)")
+                f"{best.accuracy:.3f} ({best.policy}, {best.cost:.4g} {unit}/query)")
         return min(ok, key=lambda c: (c.cost, -c.accuracy)), None
     ok = [c for c in cands if c.cost <= budget]
     if not ok:
         cheap = min(cands, key=lambda c: c.cost)
         raise InfeasibleError(
-            f"no plan costs ≤ {budget:g} {unit}/query; the cheapest ({cheap.rule.spec}) costs "
+            f"no plan costs ≤ {budget:g} {unit}/query; the cheapest ({cheap.policy}) costs "
             f"{cheap.cost:.4g} {unit}/query for accuracy {cheap.accuracy:.3f}")
     top = max(c.accuracy for c in ok)
     best = min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
     ref = _reference(ok)
     if ref is None or ref is best or ref.cost < best.cost or _beats(best, ref):
         return best, None  # no reference, or the winner spends more, or it is clearly better
-    return ref, (f"kept {ref.rule.spec}: the best-scoring candidate on the training problems ({best.rule.spec}, "
+    return ref, (f"kept {ref.policy}: the best-scoring candidate on the training problems ({best.policy}, "
                  f"{100 * (best.accuracy - ref.accuracy):+.2f} pt) did not beat it by more than {DEPART_SE:g} paired standard "
                  "error, which selection noise alone produces")
 

@@ -18,7 +18,8 @@ from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.replay.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan
-from inferplan.replay.engine import Estimate, Trace, densify, estimate, evaluate
+from inferplan.replay.engine import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
+from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule
 from inferplan.profiles.profile import Profile
@@ -76,6 +77,7 @@ class _Replayed:
     unit: str
     price_in: float
     price_out: float
+    parallel: int | None = None  # one round of this many samples, read in finish order
 
 
 def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, warnings: list[str]) -> _Replayed:
@@ -93,12 +95,12 @@ def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, war
         raise InputError(f"plan uses configurations not in the profile: {', '.join(sorted(unknown))}")
     mix = Mix(tuple(float(p.mix.get(n, 0.0)) for n in names), "plan")
     return _Replayed(p.rule, p.aggregation, mix, p.max_tokens, problems, "the plan's held-out problems", p.unit,
-                     price_in or p.price_in, price_out or p.price_out)
+                     price_in or p.price_in, price_out or p.price_out, p.parallel)
 
 
 def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, aggregate: str,
                unit: str, holdout: float | None, seed: int, prices: tuple[float, float],
-               warnings: list[str]) -> _Replayed:
+               warnings: list[str], parallel: int | None) -> _Replayed:
     """A rule is replayed on all problems (or a held-out split), drawing every configuration equally."""
     table = profile.table
     the_rule = parse_rule(rule, min_samples=min_samples, max_samples=max_samples)
@@ -109,7 +111,22 @@ def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples
     if len(table.configs) != 1:
         warnings.append("profile has several configurations; a rule given alone draws from all in equal shares")
     mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
-    return _Replayed(the_rule, Aggregation(aggregate), mix, None, problems, source, unit, *prices)
+    return _Replayed(the_rule, Aggregation(aggregate), mix, None, problems, source, unit, *prices, parallel)
+
+
+def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[Estimate, tuple[Baseline, ...]]:
+    """The round of r.parallel read in finish order, and majority@N rounds (N = 1, 2, 4, … K)."""
+    def replay(k: int, rule: StoppingRule) -> Estimate:
+        o = evaluate_parallel(parallel_trace(dense, np.asarray(r.mix.shares), k, r.agg, reps=reps, seed=seed), rule)
+        return estimate(Outcome(o.accuracy, o.latency if r.unit == "latency" else o.cost, o.samples), seed=seed)
+
+    k = int(r.parallel)
+    ns = sorted({1 << i for i in range(int(np.log2(k)) + 1)} | {k})
+    base = []
+    for n in ns:
+        e = replay(n, make_rule("fixed", (n,)))
+        base.append(Baseline(f"fixed-{n}", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+    return replay(k, r.rule), tuple(base)
 
 
 def simulate(
@@ -127,8 +144,12 @@ def simulate(
     price_in: float = 0.0,
     price_out: float = 0.0,
     parameters: float | None = None,
+    parallel: int | None = None,
 ) -> SimulationResult:
-    """Replay ``plan`` (on its held-out problems) or ``rule`` (on all problems, or a held-out split)."""
+    """Replay ``plan`` (on its held-out problems) or ``rule`` (on all problems, or a held-out split).
+
+    ``parallel=K`` replays ``rule`` on one round of K samples launched at once, read in the
+    order they finish (``fixed:m`` is short-m@K); a "parallel:K" plan is replayed that way."""
     if (plan is None) == (rule is None):
         raise InvalidValue(("plan", "rule"), "give exactly one of {0} or {1}")
     if reps < 1:
@@ -137,11 +158,22 @@ def simulate(
     warnings: list[str] = []
     r = (_from_plan(profile, plan, price_in, price_out, warnings) if plan is not None else
          _from_rule(profile, rule, min_samples, max_samples, aggregate, unit, holdout, seed, (price_in, price_out),
-                    warnings))
+                    warnings, parallel))
     check_answers(table, r.agg)
+    if r.unit == "latency" and not r.parallel:
+        raise InvalidValue(("unit", "parallel"), "{0} latency replays one parallel round: give {1} K")
+    if r.parallel is not None and r.parallel < 1:
+        raise InvalidValue("parallel", "{name} must be at least 1")
     cost = cost_model_for(table, r.unit, price_in=r.price_in, price_out=r.price_out, profile=profile.path,
                           parameters=parameters)
     dense = densify(table, cost, r.problems)
+    names = tuple(c.name for c in table.configs)
+    if r.parallel:
+        if r.parallel > int(dense.count[:, np.asarray(r.mix.shares) > 0].min()):
+            raise InvalidValue("parallel", f"{{name}} {r.parallel} exceeds the samples recorded for every problem")
+        est, base = _replay_parallel(dense, r, reps, seed)
+        return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps,
+                                r.source, tuple(warnings))
     cache = TraceCache(dense, r.agg, reps, seed)
     tr = cache.get(r.mix, r.cap)
     length = tr.score.shape[1]
@@ -155,6 +187,5 @@ def simulate(
                             "replay stops at the recorded samples")
         est = estimate(evaluate(tr, r.rule), seed=seed)
     base = fixed_baselines(cache.get(r.mix, None), seed=seed)
-    names = tuple(c.name for c in table.configs)
     return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps, r.source,
                             tuple(warnings))

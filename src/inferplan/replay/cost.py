@@ -4,7 +4,9 @@ Units: ``samples``; ``tokens`` (completion tokens, plus the prompt counted once
 per query where the backend shares the prefix across samples and once per
 sample where it cannot); ``seconds`` (completion tokens divided by the measured
 batched decoding throughput); ``usd`` (``--price-in``/``--price-out`` per million
-tokens); ``flops`` (2 × parameters × tokens processed).
+tokens); ``flops`` (2 × parameters × tokens processed); ``latency`` (tokens of wall
+clock per query on a parallel engine: a round of samples decoded together lasts as
+long as the last sample it waits for — :mod:`inferplan.replay.parallel`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from inferplan.errors import InputError, InvalidValue
 from inferplan.profiles.store import SampleTable
 from inferplan.profiles.throughput import measured_throughput
 
-UNITS = ("tokens", "samples", "seconds", "usd", "flops")
+UNITS = ("tokens", "samples", "seconds", "usd", "flops", "latency")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class CostModel:
         """
         if self.unit == "tokens":
             return completion + prompt
+        if self.unit == "latency":  # a sample's own length; a round's latency is read in replay/parallel
+            return completion
         if self.unit == "seconds":
             return completion * self._spt()
         if self.unit == "usd":
@@ -65,7 +69,7 @@ class CostModel:
     def query_overhead(self, table: SampleTable, problem_index: np.ndarray) -> np.ndarray:
         """Per-query cost paid once whatever N is (a shared prompt's prefill)."""
         out = np.zeros(len(problem_index))
-        if self.unit in ("samples", "seconds") or not self.shared_prefix:
+        if self.unit in ("samples", "seconds", "latency") or not self.shared_prefix:
             return out
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
         # The prompt is the same for every sample of a problem: take its maximum.

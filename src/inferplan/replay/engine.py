@@ -125,9 +125,22 @@ class Trace:
     first_pass: bool
 
 
-def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps: int = 16, seed: int = 0) -> Trace:
-    """Replay ``reps`` random orders per problem of draws following the config ``mix``."""
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True)
+class Draws:
+    """The recorded samples each replayed row draws, in draw order (arrays ``(rows, length)``)."""
+
+    problem: np.ndarray  # (rows,) index into the Dense problems
+    length: np.ndarray  # (rows,) draws the row's data can supply
+    valid: np.ndarray  # draw exists
+    answer: np.ndarray
+    correct: np.ndarray
+    cost: np.ndarray
+    score: np.ndarray
+    tokens: np.ndarray
+
+
+def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.Generator) -> Draws:
+    """``reps`` random orders per problem of draws following the config ``mix``."""
     P, C, N = dense.answer.shape
     sched = schedule(mix, length)
     pos = np.zeros(length, dtype=np.int64)  # j-th use of its config
@@ -153,15 +166,27 @@ def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps:
     seq_len = np.where(avail.all(axis=1), length, np.argmin(avail, axis=1))
     valid = np.arange(length)[None, :] < seq_len[:, None]
     pi, ci = prob[:, None], sched[None, :]
-    ans = np.where(valid, dense.answer[pi, ci, slot], -1)
-    cor = valid & dense.correct[pi, ci, slot]
-    cst = np.where(valid, dense.cost[pi, ci, slot], 0.0)
-    scr = dense.score[pi, ci, slot]
-    t, lead_ok, lead_has = tally_prefixes(ans, dense.answer_correct[prob], rng)
-    out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=cor,
-                        seq_score=scr, valid=valid, rng=rng)
-    cum = np.cumsum(cst, axis=1) + dense.overhead[prob][:, None]
-    return Trace(prob, seq_len, t, score(out.right, out.wrong, agg), out.accepted, cum, P, reps, agg.first_pass)
+    return Draws(prob, seq_len, valid, np.where(valid, dense.answer[pi, ci, slot], -1),
+                 valid & dense.correct[pi, ci, slot], np.where(valid, dense.cost[pi, ci, slot], 0.0),
+                 dense.score[pi, ci, slot], np.where(valid, dense.tokens[pi, ci, slot], np.nan))
+
+
+def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, reps: int,
+                rng: np.random.Generator) -> Trace:
+    """The trace of draws read in their given order, charged ``cumcost`` per prefix."""
+    t, lead_ok, lead_has = tally_prefixes(d.answer, dense.answer_correct[d.problem], rng)
+    out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=d.correct,
+                        seq_score=d.score, valid=d.valid, rng=rng)
+    return Trace(d.problem, d.length, t, score(out.right, out.wrong, agg), out.accepted, cumcost,
+                 dense.n_problems, reps, agg.first_pass)
+
+
+def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps: int = 16, seed: int = 0) -> Trace:
+    """Replay ``reps`` random orders per problem of draws following the config ``mix``."""
+    rng = np.random.default_rng(seed)
+    d = draw(dense, mix, length, reps, rng)
+    cum = np.cumsum(d.cost, axis=1) + dense.overhead[d.problem][:, None]
+    return tally_trace(dense, d, cum, agg, reps, rng)
 
 
 @dataclass(frozen=True)

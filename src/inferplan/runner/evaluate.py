@@ -25,6 +25,7 @@ from inferplan.policy.stopping import make_rule
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel, cost_model_for
+from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.engine import densify, estimate, evaluate
 from inferplan.runner.engine import PlanOverrides, run_plan
 from inferplan.runner.queries import Query
@@ -121,6 +122,8 @@ def _query_cost(r: QueryResult, cost: CostModel) -> float:
     """A query's realised cost in the plan's unit: every token generated, wasted ones too."""
     if cost.unit == "samples":
         return float(r.samples)
+    if cost.unit == "latency":  # a parallel round lasts as long as the last sample it read
+        return float(max(r.sample_tokens, default=0))
     prompt = r.prompt_tokens if cost.shared_prefix else r.prompt_tokens * r.samples
     return float(cost.token_cost(r.completion_tokens + r.wasted_tokens, prompt))
 
@@ -134,11 +137,18 @@ def fixed_n_at_cost(table: SampleTable, plan: Plan, cost: CostModel, problem_ids
         return None
     names = tuple(c.name for c in table.configs)
     mix = Mix(tuple(float(plan.mix.get(n, 0.0)) for n in names), "plan")
-    tr = TraceCache(densify(table, cost, problems), plan.aggregation, 20, seed).get(mix, None)
+    dense = densify(table, cost, problems)
     points = []
-    for n in range(1, int(tr.length.max()) + 1):
-        e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
-        points.append((e.cost, e.accuracy, e.samples))
+    if cost.unit == "latency":  # fixed N launched as one parallel round: its latency is its longest sample
+        for n in range(1, int(dense.count[:, np.asarray(mix.shares) > 0].min()) + 1):
+            o = evaluate_parallel(parallel_trace(dense, np.asarray(mix.shares), n, plan.aggregation, reps=20,
+                                                 seed=seed), make_rule("fixed", (n,)))
+            points.append((float(o.latency.mean()), float(o.accuracy.mean()), float(n)))
+    else:
+        tr = TraceCache(dense, plan.aggregation, 20, seed).get(mix, None)
+        for n in range(1, int(tr.length.max()) + 1):
+            e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
+            points.append((e.cost, e.accuracy, e.samples))
     costs = np.array([p[0] for p in points])
     accs = np.array([p[1] for p in points])
     if target_cost <= costs[0]:

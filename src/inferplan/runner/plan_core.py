@@ -6,7 +6,9 @@ and caps, the prompt spec, the temperature schedule) and drives a query's
 that could satisfy the stopping rule (ConSol's optimistic lookahead); when a
 round is in, the rule sees the answers in sample order — exactly as
 ``plan``/``simulate`` replayed them — and the query either stops (cancelling
-what is still in flight) or asks for the next round. The drivers decide when
+what is still in flight) or asks for the next round. A "parallel:K" plan (a
+latency plan) instead launches all K at once and shows the rule each answer as
+its sample finishes, stopping (and cancelling the rest) the moment the rule holds. The drivers decide when
 queries arrive: a fixed list (:mod:`inferplan.runner.engine`) or requests from
 many clients (:mod:`inferplan.runner.service`).
 """
@@ -108,7 +110,10 @@ class PlanCore:
         spec = plan.prompt or PromptSpec()  # imported sample sets: ask in chat, read numbers
         self.spec = replace(spec, system=overrides.system) if overrides.system else spec
         self.names = list(plan.mix)
-        self.order = schedule(np.array([plan.mix[n] for n in self.names]), self.rule.max_samples)
+        # A "parallel:K" plan launches K samples at once and feeds the rule as they finish.
+        self.launch = None if plan.parallel is None else min(plan.parallel, overrides.max_samples or plan.parallel)
+        self.draws = max(self.rule.max_samples, self.launch or 0)
+        self.order = schedule(np.array([plan.mix[n] for n in self.names]), self.draws)
         self.owner: dict[int, LiveQuery] = {}
 
     def base_request(self, query: Query, *, as_profiled: bool = True, max_tokens: int | None = None,
@@ -134,7 +139,7 @@ class PlanCore:
         """A query not yet started. Its samples and tie-breaks are seeded by ``entropy``,
         by default the run's seed and the query's position."""
         entropy = (self.overrides.seed, position) if entropy is None else tuple(entropy)
-        seeds = np.random.SeedSequence(list(entropy)).generate_state(self.rule.max_samples)
+        seeds = np.random.SeedSequence(list(entropy)).generate_state(self.draws)
         return LiveQuery(position, query, base, entropy, self.rule.start(), seeds)
 
     def first_round(self, q: LiveQuery) -> SampleRequest:
@@ -158,6 +163,8 @@ class PlanCore:
         )
 
     def _next_size(self, q: LiveQuery) -> int:
+        if self.launch is not None:  # one round of all K; nothing after it
+            return self.launch - q.drawn
         need = max(self.rule.min_samples - q.state.n, q.state.lookahead(), 1)
         return min(need, self.rule.max_samples - q.drawn)
 
@@ -172,7 +179,8 @@ class PlanCore:
         if q.stopped:
             q.wasted += c.completion_tokens
             return None
-        q.got[c.index] = c
+        # In a parallel round the rule reads samples in the order they finish, as replayed.
+        q.got[len(q.got) if self.launch is not None else c.index] = c
         q.end = time.monotonic()
         q.start = min(q.start, q.end - c.seconds)
         self._feed(q, stream)
@@ -236,4 +244,5 @@ class PlanCore:
             finishes=tuple(c.finish for c in used), logprobs=tuple(c.logprob for c in used),
             texts=tuple(c.text for c in used), rule=None if fixed else self.rule.spec, statistic=q.state.statistic,
             wasted_tokens=q.wasted, configs=tuple(self.names[self.order[i]] for i in range(len(used))),
+            sample_tokens=tuple(c.completion_tokens for c in used),
         )

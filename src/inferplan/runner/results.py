@@ -25,3 +25,4 @@ class QueryResult:
     statistic: float = float("nan")  # the rule's statistic when the query stopped
     wasted_tokens: int = 0  # tokens of samples finished after the rule had fired
     configs: tuple[str, ...] = ()  # configuration of each consumed sample
+    sample_tokens: tuple[int, ...] = ()  # completion tokens of each consumed sample

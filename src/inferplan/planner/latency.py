@@ -1,0 +1,107 @@
+"""Latency plans: one parallel round of K samples, read in the order they finish.
+
+Under ``--unit latency`` the cost of a query is its wall clock on a parallel engine,
+in tokens: the length of the last sample it waits for. Sequential rounds pay each
+round's slowest sample, so the plans worth having launch all K samples at once and
+stop on the finishers (:mod:`inferplan.replay.parallel`): majority@K waits for all,
+short-m@K for the first m (``fixed:m``), an adaptive rule for the first finishers
+that satisfy it. Candidates are each configuration alone × K × rule, replayed on the
+training problems; the held-out problems replay the chosen one, as for every plan.
+Whether short chains are the right ones is the model's and the task's: on some sets
+the first to finish are the confident right answers, on others the quick wrong ones,
+and only the training problems can tell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inferplan.planner.candidates import RULE_GRID, Candidate, Mix
+from inferplan.policy.aggregate import Aggregation
+from inferplan.policy.stopping import StoppingRule, make_rule
+from inferplan.replay.engine import Dense, Estimate, estimate
+from inferplan.replay.parallel import ParallelOutcome, ParallelTrace, evaluate_parallel, parallel_trace
+
+LAUNCH_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+SHORT_M = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def parallel_rules(k: int, agg: Aggregation) -> list[StoppingRule]:
+    """Rules on the finishers of a round of k: majority@k, short-m@k, adaptive rules."""
+    rules = [make_rule("fixed", (m,)) for m in SHORT_M if m <= k]
+    if agg.kind == "vote" and k > 2:
+        rules += [make_rule("beta", (t,), max_samples=k) for t in RULE_GRID["beta"]]
+    return rules
+
+
+def launch_sizes(dense: Dense, used: int) -> list[int]:
+    """K the recorded samples of configuration ``used`` can replay on every problem."""
+    have = int(dense.count[:, used].min())
+    return [k for k in LAUNCH_K if k <= have]
+
+
+def parallel_spec(k: int) -> str:
+    return f"parallel:{k}"
+
+
+@dataclass
+class LatencySearch:
+    """Parallel-round candidates on the training split, their held-out replays on demand."""
+
+    names: tuple[str, ...]
+    train: Dense
+    test: Dense
+    agg: Aggregation
+    reps: int
+    seed: int
+    heldout_reps: int
+    _traces: dict = field(default_factory=dict)
+    _heldout: dict = field(default_factory=dict)
+
+    def _trace(self, dense: Dense, which: str, used: int, k: int, reps: int) -> ParallelTrace:
+        key = (which, used, k)
+        if key not in self._traces:
+            mix = np.eye(len(self.names))[used]
+            self._traces[key] = parallel_trace(dense, mix, k, self.agg, reps=reps, seed=self.seed)
+        return self._traces[key]
+
+    def candidates(self) -> list[Candidate]:
+        out = []
+        for used, name in enumerate(self.names):
+            mix = Mix(tuple(float(x) for x in np.eye(len(self.names))[used]), name)
+            for k in launch_sizes(self.train, used):
+                pt = self._trace(self.train, "train", used, k, self.reps)
+                for rule in parallel_rules(k, self.agg):
+                    o = evaluate_parallel(pt, rule)
+                    out.append(LatencyCandidate(mix, None, rule, float(o.accuracy.mean()), float(o.latency.mean()),
+                                                float(o.samples.mean()), per_problem=o.accuracy, launch=k))
+        return out
+
+    def outcome(self, c: "LatencyCandidate") -> ParallelOutcome:
+        used = int(np.argmax(c.mix.shares))
+        return evaluate_parallel(self._trace(self.test, "test", used, c.launch, self.heldout_reps), c.rule)
+
+    def heldout(self, c: "LatencyCandidate") -> Estimate:
+        key = (c.mix.shares, c.launch, c.rule)
+        if key not in self._heldout:
+            o = self.outcome(c)
+            self._heldout[key] = estimate(ParallelOutcome(o.accuracy, o.latency, o.samples), seed=self.seed)
+        return self._heldout[key]
+
+
+@dataclass(frozen=True)
+class LatencyCandidate(Candidate):
+    """A candidate round: ``launch`` samples at once, ``rule`` on the finishers; cost = latency."""
+
+    launch: int = 1
+
+    @property
+    def policy(self) -> str:
+        return f"{self.rule.spec} of {parallel_spec(self.launch)}"
+
+    @property
+    def waits_for_all(self) -> bool:
+        """Only majority@K (fixed:K of K) waits for every sample it launched."""
+        return self.rule.name != "fixed" or self.rule.max_samples == self.launch
