@@ -88,8 +88,11 @@ def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: floa
 def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
          target_accuracy: float | None = None, aggregate: str = "vote", false_positive: float = 0.0,
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
-         fit: "FitReport | Path | str | None" = None) -> "PlanResult":
+         fit: "FitReport | Path | str | None" = None, parallel: int = 16) -> "PlanResult":
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
+
+    Under ``unit="latency"`` a plan is one round of at most ``parallel`` samples launched at
+    once (the engine's batch width), read as they finish.
 
     ``fit`` (a report of this profile, or its ``inferplan.fit/1`` file) decides the curve
     family that predicts beyond the recorded samples; without one the planner chooses it
@@ -103,7 +106,7 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate,
                        false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                        price_in=price_in, price_out=price_out, family=family,
-                       parameters=prof.parameters if unit == "flops" else None)
+                       parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,

@@ -41,6 +41,8 @@ def register(app: typer.Typer) -> None:
         price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
         fit: Path = typer.Option(None, "--fit", help="A fit report (`inferplan fit -o`): its curve family extrapolates "
                                  "beyond the recorded samples (default: chosen the same way, on the training problems)."),
+        parallel: int = typer.Option(16, "--parallel", help="Unit latency: the most samples a query may launch at once "
+                                     "(the engine's --parallel; a wider round would not decode at once)."),
         out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
         force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
@@ -57,7 +59,7 @@ def register(app: typer.Typer) -> None:
         result = api.plan(
             profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
             false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-            price_in=price_in, price_out=price_out, fit=fit,
+            price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
         )
         if out is not None:
             save_plan(result.plan, out, force=force)

@@ -57,6 +57,7 @@ class LatencySearch:
     reps: int
     seed: int
     heldout_reps: int
+    max_launch: int = 16  # the engine's batch width: a wider round would not decode at once
     _traces: dict = field(default_factory=dict)
     _heldout: dict = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class LatencySearch:
         out = []
         for used, name in enumerate(self.names):
             mix = Mix(tuple(float(x) for x in np.eye(len(self.names))[used]), name)
-            for k in launch_sizes(self.train, used):
+            for k in (k for k in launch_sizes(self.train, used) if k <= self.max_launch):
                 pt = self._trace(self.train, "train", used, k, self.reps)
                 for rule in parallel_rules(k, self.agg):
                     o = evaluate_parallel(pt, rule)
@@ -99,7 +100,12 @@ class LatencyCandidate(Candidate):
 
     @property
     def policy(self) -> str:
-        return f"{self.rule.spec} of {parallel_spec(self.launch)}"
+        """majority@K, short-m@K (first@K for m = 1) or RULE@K: the rule on the finishers of K."""
+        k, r = self.launch, self.rule
+        if r.name == "fixed":
+            m = r.max_samples
+            return f"majority@{k}" if m == k else f"first@{k}" if m == 1 else f"short-{m}@{k}"
+        return f"{r.spec.split(',min')[0]}@{k}"
 
     @property
     def waits_for_all(self) -> bool:

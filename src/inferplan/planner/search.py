@@ -142,13 +142,15 @@ def plan(
     reps: int = 16,
     parameters: float | None = None,
     family: str | None = None,
+    parallel: int = 16,
 ) -> PlanResult:
     """Search for the best plan on the training split; predict on the held-out split.
 
     ``family`` is the curve family a fit chose; it extrapolates beyond the recorded samples
     (:func:`inferplan.planner.extrapolate.extrapolation_family`). Without one, the planner
     chooses it as ``fit`` does, by cross-validation on the training problems only, for the
-    plans that extrapolate with it (first-pass plans)."""
+    plans that extrapolate with it (first-pass plans). Under unit latency a plan launches
+    at most ``parallel`` samples at once."""
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
     table = profile.table
@@ -160,7 +162,7 @@ def plan(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
     names, latency = tuple(c.name for c in table.configs), unit == "latency"
     search, cands = _searched(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
-                              reps, seed, family, budget, unit)
+                              reps, seed, family, budget, unit, parallel)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     pred = search.heldout(chosen)
     front = tuple(ParetoPoint(c.mix.as_dict(names), c.policy, c.cap, c.accuracy, c.cost, search.heldout(c),
@@ -189,10 +191,13 @@ def plan(
 
 
 def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
-              budget: float | None, unit: str) -> tuple[_Search | LatencySearch, list[Candidate]]:
+              budget: float | None, unit: str, parallel: int) -> tuple[_Search | LatencySearch, list[Candidate]]:
     """The search for the unit, and its candidates on the training problems."""
     if unit == "latency":  # one parallel round read in finish order (planner/latency.py)
-        search = LatencySearch(tuple(c.name for c in table.configs), train, test, agg, reps, seed, HELDOUT_REPS)
+        if parallel < 1:
+            raise InvalidValue("parallel", "{name} must be at least 1")
+        search = LatencySearch(tuple(c.name for c in table.configs), train, test, agg, reps, seed, HELDOUT_REPS,
+                               parallel)
         return search, search.candidates()
     search = _Search(table, train, test, agg, reps, seed, family)
     return search, search.candidates(budget, unit)
