@@ -32,7 +32,8 @@ def parallel_rules(k: int, agg: Aggregation) -> list[StoppingRule]:
     """Rules on the finishers of a round of k: majority@k, short-m@k, adaptive rules."""
     rules = [make_rule("fixed", (m,)) for m in SHORT_M if m <= k]
     if agg.kind == "vote" and k > 2:
-        rules += [make_rule("beta", (t,), max_samples=k) for t in RULE_GRID["beta"]]
+        # θ = 0.5 holds at the first answer: first@k already covers it.
+        rules += [make_rule("beta", (t,), max_samples=k) for t in RULE_GRID["beta"] if t > 0.5]
     return rules
 
 
@@ -83,6 +84,13 @@ class LatencySearch:
     def outcome(self, c: "LatencyCandidate") -> ParallelOutcome:
         used = int(np.argmax(c.mix.shares))
         return evaluate_parallel(self._trace(self.test, "test", used, c.launch, self.heldout_reps), c.rule)
+
+    def note(self, c: "LatencyCandidate") -> str:
+        """What the round costs besides time: every sample it launched generates until the stop."""
+        o = self.outcome(c)
+        return (f"{c.policy}: launch {c.launch} samples at once and read them as they finish; on the held-out "
+                f"problems it reads {o.samples.mean():.2f} and generates {o.cost.mean():,.0f} completion tokens per "
+                "query (the samples cancelled at the stop included)")
 
     def heldout(self, c: "LatencyCandidate") -> Estimate:
         key = (c.mix.shares, c.launch, c.rule)

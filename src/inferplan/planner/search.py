@@ -171,7 +171,8 @@ def plan(
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     even = None if latency else break_even(table, cost, cands, search.heldout, pred)
     notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
-        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ())
+        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ()) \
+        + ((search.note(chosen),) if latency else ())
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -223,7 +224,7 @@ def _caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[st
         out.append(f"warning: planned on only {len(split.train)} training problems; profile more problems "
                    f"(≥ {FEW_TRAINING_PROBLEMS}) before trusting the choice")
     best = max(baselines, key=lambda b: b.accuracy, default=None)
-    if best is not None and best.accuracy > pred.accuracy:
+    if best is not None and best.accuracy - pred.accuracy >= 0.0005:  # at least the 0.1 point it prints
         out.append(f"warning: on the held-out problems the baseline '{best.name}' scores "
                    f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
                    f"{best.samples:.2f} samples/query); consider it instead")
@@ -280,7 +281,7 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
             best = max(ok, key=lambda c: (c.accuracy, -c.cost))
             e = heldout(best)
             tag = ", extrapolated" if best.extrapolated else ""
-            out.append(Baseline(f"{name} ({best.mix.name}, {best.rule.spec.split(',min')[0]}{tag})",
+            out.append(Baseline(f"{name} ({best.mix.name}, {best.policy.split(',min')[0]}{tag})",
                                 e.accuracy, e.accuracy_ci, e.cost, e.samples))
 
     plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]
