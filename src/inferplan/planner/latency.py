@@ -85,12 +85,15 @@ class LatencySearch:
         used = int(np.argmax(c.mix.shares))
         return evaluate_parallel(self._trace(self.test, "test", used, c.launch, self.heldout_reps), c.rule)
 
-    def note(self, c: "LatencyCandidate") -> str:
+    def batch_of(self, c: "LatencyCandidate") -> str:
+        return parallel_spec(c.launch)
+
+    def round_notes(self, c: "LatencyCandidate") -> tuple[str, ...]:
         """What the round costs besides time: every sample it launched generates until the stop."""
         o = self.outcome(c)
         return (f"{c.policy}: launch {c.launch} samples at once and read them as they finish; on the held-out "
                 f"problems it reads {o.samples.mean():.2f} and generates {o.cost.mean():,.0f} completion tokens per "
-                "query (the samples cancelled at the stop included)")
+                "query (the samples cancelled at the stop included)",)
 
     def heldout(self, c: "LatencyCandidate") -> Estimate:
         key = (c.mix.shares, c.launch, c.rule)

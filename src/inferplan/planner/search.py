@@ -17,28 +17,26 @@ from inferplan.policy.aggregate import Aggregation, check_answers
 from inferplan.planner.break_even import BreakEven, break_even
 from inferplan.planner.candidates import (
     Candidate,
-    Mix,
     TraceCache,
     candidates_on,
     pareto,
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
-from inferplan.planner.latency import LatencySearch, parallel_spec
+from inferplan.planner.latency import LatencySearch
 from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
+from inferplan.planner.extrapolated import extrapolated_candidates
 from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.planner.selection import choose
 from inferplan.planner.space import caps, mixes
 from inferplan.replay.engine import Dense, Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.replay.split import split_problems
-from inferplan.policy.stopping import make_rule
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
 from inferplan.stats.problem_counts import count_matrix
 from inferplan.tasks.prompt_spec import from_header
 
-EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fixed N the curves may predict
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
 
 
@@ -111,8 +109,14 @@ class _Search:
             for cap in caps(self.train, unit):
                 cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
-                cands.extend(_extrapolated(self.ex_tr, mix, budget, self.unit_cost))
+                cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
         return cands
+
+    def batch_of(self, c: Candidate) -> str:
+        return "lookahead"  # ConSol's rounds: the fewest samples that could end the query
+
+    def round_notes(self, c: Candidate) -> tuple[str, ...]:
+        return ()
 
     def heldout(self, c: Candidate) -> Estimate:
         """The candidate replayed (or extrapolated) on the held-out problems, once per candidate:
@@ -146,11 +150,9 @@ def plan(
 ) -> PlanResult:
     """Search for the best plan on the training split; predict on the held-out split.
 
-    ``family`` is the curve family a fit chose; it extrapolates beyond the recorded samples
-    (:func:`inferplan.planner.extrapolate.extrapolation_family`). Without one, the planner
-    chooses it as ``fit`` does, by cross-validation on the training problems only, for the
-    plans that extrapolate with it (first-pass plans). Under unit latency a plan launches
-    at most ``parallel`` samples at once."""
+    ``family`` (a fit's curve family) extrapolates beyond the recorded samples; without one the
+    planner chooses it as ``fit`` does, on the training problems only, for first-pass plans.
+    Under unit latency a plan launches at most ``parallel`` samples at once."""
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
     table = profile.table
@@ -160,7 +162,7 @@ def plan(
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
-    names, latency = tuple(c.name for c in table.configs), unit == "latency"
+    names = tuple(c.name for c in table.configs)
     search, cands = _searched(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
                               reps, seed, family, budget, unit, parallel)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
@@ -169,10 +171,9 @@ def plan(
                               c.extrapolated) for c in pareto(cands))
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
-    even = None if latency else break_even(table, cost, cands, search.heldout, pred)
+    even = None if unit == "latency" else break_even(table, cost, cands, search.heldout, pred)
     notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
-        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ()) \
-        + ((search.note(chosen),) if latency else ())
+        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -180,7 +181,7 @@ def plan(
         target_accuracy=target_accuracy, unit=unit, mix=mix,
         configs={c.name: c for c in table.configs if c.name in mix},
         aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
-        batch=parallel_spec(chosen.launch) if latency else "lookahead",
+        batch=search.batch_of(chosen),
         prediction=Prediction(pred.accuracy, pred.accuracy_ci, pred.cost, pred.cost_ci, pred.samples, pred.n_problems,
                               extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
@@ -255,20 +256,6 @@ def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded:
         if family_note:
             notes.append(family_note)
     return tuple(notes)
-
-
-def _extrapolated(ex: Extrapolator, mix: Mix, budget: float | None, unit_cost: np.ndarray) -> list[Candidate]:
-    """Fixed-N candidates beyond the recorded samples, predicted by the fitted curves."""
-    ns = ex.grid(mix.shares, EXTRA_N)
-    if budget is not None and ex.agg.kind == "vote":
-        # Majority vote spends all N samples: skip what cannot fit the budget.
-        per = float(np.dot(mix.shares, unit_cost))
-        ns = [n for n in ns if n * per <= 1.5 * budget]
-    out = []
-    for n, o in ex.outcomes(mix.shares, ns).items():
-        out.append(Candidate(mix, None, make_rule("fixed", (n,)), float(o.accuracy.mean()), float(o.cost.mean()),
-                             float(o.samples.mean()), extrapolated=True, per_problem=o.accuracy))
-    return out
 
 
 def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, heldout) -> tuple[Baseline, ...]:
