@@ -122,7 +122,7 @@ def test_openai_choice_parsing(choice: object) -> None:
     reason of the right types, or a BackendError."""
     try:
         text = choice_text(choice)
-        lp, n = choice_logprobs(choice)
+        lp, n, _ = choice_logprobs(choice)
         reason = finish_reason(choice)
     except InferplanError:
         return

@@ -189,3 +189,13 @@ def test_a_parallel_plan_reads_its_first_finishers(cli, plan_path: Path, tmp_pat
         assert x["stop_reason"] == "rule"
     again = cli("run", "What is 6 + 7?", "What is 41 + 3?", "--plan", variant, "--json", "--no-timing")
     assert again.out == r.out  # same seeds, same finish order
+
+
+def test_a_conf_vote_plan_answers_with_the_confidence_weighted_vote(cli, plan_path: Path, tmp_path: Path) -> None:
+    variant = _beta_plan(plan_path, tmp_path, "fixed:4", aggregation="conf-vote")
+    assert load_plan(variant).aggregation.kind == "conf-vote"
+    r = cli("run", "What is 6 + 7?", "What is 41 + 3?", "--plan", variant, "--json", "--no-timing")
+    assert r.code == 0, r.err
+    for x in r.json_lines():
+        assert x["samples"] == 4
+        assert x["answer"] is None or x["answer"] in x["votes"]

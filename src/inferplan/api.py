@@ -86,7 +86,7 @@ def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: floa
 
 
 def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
-         target_accuracy: float | None = None, aggregate: str = "vote", false_positive: float = 0.0,
+         target_accuracy: float | None = None, aggregate: str = "vote", keep: float = 0.9, false_positive: float = 0.0,
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
          fit: "FitReport | Path | str | None" = None, parallel: int = 16) -> "PlanResult":
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
@@ -103,14 +103,14 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
 
     prof = as_profile(profile)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
-    return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate,
+    return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate, keep=keep,
                        false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                        price_in=price_in, price_out=price_out, family=family,
                        parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
-             max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote",
+             max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
              unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
              price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None) -> "SimulationResult":
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
@@ -120,7 +120,7 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
     prof = as_profile(profile)
     the_plan = None if plan is None else load_plan(plan)
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
-                  aggregate=aggregate, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
+                  aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
                   price_out=price_out, parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
 
 

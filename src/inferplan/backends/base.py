@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
+from inferplan.backends.confidence import Confidence
+
 
 @dataclass(frozen=True)
 class BackendInfo:
@@ -68,6 +70,7 @@ class Completion:
     seconds: float  # wall time from the sample's start to its end
     temperature: float
     seed: int
+    confidence: Confidence | None = None  # windowed token-logprob confidence, where logprobs are known
 
 
 @runtime_checkable

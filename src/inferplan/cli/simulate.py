@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         max_samples: int = typer.Option(None, "--max-samples", help="Max guard for --rule (default 40)."),
         min_samples: int = typer.Option(None, "--min-samples", help="Min guard for --rule (default 1)."),
         aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="Aggregation for --rule."),
+        keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote."),
         unit: Unit = typer.Option(Unit.samples, "--unit", help="Cost unit for --rule (a plan uses its own)."),
         holdout: float = typer.Option(None, "--holdout", help="Replay --rule on a seeded held-out fraction only."),
         reps: int = typer.Option(20, "--reps", help="Random orders of each problem's samples."),
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         result = api.simulate(
             profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
-            aggregate=aggregate.value, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
+            aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
             price_in=price_in, price_out=price_out, parallel=parallel,
         )
         render_simulation(result, as_json=as_json)

@@ -31,7 +31,7 @@ SHORT_M = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 def parallel_rules(k: int, agg: Aggregation) -> list[StoppingRule]:
     """Rules on the finishers of a round of k: majority@k, short-m@k, adaptive rules."""
     rules = [make_rule("fixed", (m,)) for m in SHORT_M if m <= k]
-    if agg.kind == "vote" and k > 2:
+    if agg.kind != "oracle" and k > 2:  # answer-agreement rules; a verifier stops at its first accept
         # θ = 0.5 holds at the first answer: first@k already covers it.
         rules += [make_rule("beta", (t,), max_samples=k) for t in RULE_GRID["beta"] if t > 0.5]
     return rules

@@ -137,6 +137,7 @@ def plan(
     unit: str = "tokens",
     target_accuracy: float | None = None,
     aggregate: str = "vote",
+    keep: float = 0.9,
     false_positive: float = 0.0,
     penalty: float = 0.0,
     holdout: float = 0.5,
@@ -156,7 +157,7 @@ def plan(
     t0 = time.perf_counter()
     _check_objective(budget, target_accuracy)
     table = profile.table
-    check_answers(table, agg := Aggregation(aggregate, false_positive, penalty))
+    check_answers(table, agg := Aggregation(aggregate, false_positive, penalty, keep))
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)

@@ -98,7 +98,7 @@ def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, war
                      price_in or p.price_in, price_out or p.price_out, p.parallel)
 
 
-def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, aggregate: str,
+def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, agg: Aggregation,
                unit: str, holdout: float | None, seed: int, prices: tuple[float, float],
                warnings: list[str], parallel: int | None) -> _Replayed:
     """A rule is replayed on all problems (or a held-out split), drawing every configuration equally."""
@@ -111,7 +111,7 @@ def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples
     if len(table.configs) != 1:
         warnings.append("profile has several configurations; a rule given alone draws from all in equal shares")
     mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
-    return _Replayed(the_rule, Aggregation(aggregate), mix, None, problems, source, unit, *prices, parallel)
+    return _Replayed(the_rule, agg, mix, None, problems, source, unit, *prices, parallel)
 
 
 def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[Estimate, tuple[Baseline, ...]]:
@@ -137,6 +137,7 @@ def simulate(
     max_samples: int | None = None,
     min_samples: int | None = None,
     aggregate: str = "vote",
+    keep: float = 0.9,
     unit: str = "samples",
     holdout: float | None = None,
     seed: int = 0,
@@ -157,7 +158,7 @@ def simulate(
     table = profile.table
     warnings: list[str] = []
     r = (_from_plan(profile, plan, price_in, price_out, warnings) if plan is not None else
-         _from_rule(profile, rule, min_samples, max_samples, aggregate, unit, holdout, seed, (price_in, price_out),
+         _from_rule(profile, rule, min_samples, max_samples, Aggregation(aggregate, keep=keep), unit, holdout, seed, (price_in, price_out),
                     warnings, parallel))
     check_answers(table, r.agg)
     if r.unit == "latency" and not r.parallel:

@@ -1,7 +1,8 @@
 """Aggregation of a query's samples into one answer, scored step by step for replay.
 
-``vote``: plurality answer (random tie-break); ``logprob``: best-of-n by mean
-token logprob; ``oracle``: a verifier checks each sample and the first one it
+``vote``: plurality answer (random tie-break); ``conf-vote``: DeepConf's vote among
+the ``keep`` most confident samples, weighted by confidence
+(:mod:`inferplan.policy.confidence_vote`); ``logprob``: best-of-n by mean token logprob; ``oracle``: a verifier checks each sample and the first one it
 accepts is returned (pass@k semantics when the verifier is perfect). A verifier
 with false-positive rate ``fp`` also accepts wrong samples; each wrong answer
 returned costs ``penalty`` accuracy points, and a query whose samples are all
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from inferplan.errors import InputError, InvalidValue
+from inferplan.policy.confidence_vote import prefix_leaders
 
-KINDS = ("vote", "logprob", "oracle")
+KINDS = ("vote", "conf-vote", "logprob", "oracle")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Aggregation:
     kind: str = "vote"
     false_positive: float = 0.0  # verifier accepts a wrong sample with this probability
     penalty: float = 0.0  # score of a wrong answer is −penalty (abstaining scores 0)
+    keep: float = 0.9  # conf-vote: share of the most confident samples that vote (DeepConf's η)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -34,6 +37,8 @@ class Aggregation:
             raise InputError("verifier false-positive rate must be in [0, 1)")
         if self.penalty < 0:
             raise InputError("wrong-answer penalty must be ≥ 0")
+        if not 0 < self.keep <= 1:
+            raise InputError("conf-vote's kept share must be in (0, 1]")
 
     @property
     def first_pass(self) -> bool:
@@ -41,12 +46,13 @@ class Aggregation:
         return self.kind == "oracle"
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "false_positive": self.false_positive, "penalty": self.penalty}
+        out = {"kind": self.kind, "false_positive": self.false_positive, "penalty": self.penalty}
+        return {**out, "keep": self.keep} if self.kind == "conf-vote" else out
 
     @classmethod
     def from_json(cls, d: dict) -> "Aggregation":
         return cls(kind=d.get("kind", "vote"), false_positive=float(d.get("false_positive", 0.0)),
-                   penalty=float(d.get("penalty", 0.0)))
+                   penalty=float(d.get("penalty", 0.0)), keep=float(d.get("keep", 0.9)))
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,22 @@ def step_outcomes(
     seq_score: np.ndarray,
     valid: np.ndarray,
     rng: np.random.Generator,
+    seq_answer: np.ndarray | None = None,
+    seq_conf: np.ndarray | None = None,
+    answer_correct: np.ndarray | None = None,
 ) -> StepOutcomes:
-    """Outcomes for every prefix of every replayed sequence (arrays shaped ``(rows, steps)``)."""
+    """Outcomes for every prefix of every replayed sequence (arrays shaped ``(rows, steps)``).
+
+    conf-vote also needs each draw's answer id and confidence, and which ids are right."""
     none = np.zeros_like(seq_correct, dtype=bool)
     if agg.kind == "vote":
         return StepOutcomes(leader_correct, leader_exists & ~leader_correct, none)
+    if agg.kind == "conf-vote":
+        if seq_conf is None or np.isnan(seq_conf[valid & (seq_answer >= 0)]).all():
+            raise InvalidValue("aggregate", "profile records no windowed confidences; {name} conf-vote needs a "
+                                            "profile recorded with token logprobs by this version")
+        ok, has = prefix_leaders(seq_answer, seq_conf, answer_correct, agg.keep, rng)
+        return StepOutcomes(ok, has & ~ok, none)
     if agg.kind == "logprob":
         score = np.where(valid & ~np.isnan(seq_score), seq_score, -np.inf)
         # Running argmax: position of the best-scored sample so far (first on ties).

@@ -202,6 +202,9 @@ def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_t
                 "seconds": round(comp.seconds, 4), "logprob": comp.logprob, "finish": comp.finish,
                 "run": run_id, "t": round(time.monotonic() - start, 3),
             }
+            if comp.confidence is not None:  # windowed logprob confidence (backends/confidence.py)
+                conf = comp.confidence
+                rec.update(conf_low=round(conf.lowest, 5), conf_low_at=conf.lowest_at, conf_tail=round(conf.tail, 5))
             if opts.keep_text:
                 rec["text"] = comp.text
             buffer.append(rec)

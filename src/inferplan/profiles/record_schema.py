@@ -12,7 +12,8 @@ import json
 from inferplan.errors import InputError
 
 INDEX_MAX = 2**31 - 1  # indices are stored as int32
-NUMERIC = ("completion_tokens", "prompt_tokens", "seconds", "logprob")  # in the table's column order
+# In the table's column order; conf_* are the windowed confidences (backends/confidence.py).
+NUMERIC = ("completion_tokens", "prompt_tokens", "seconds", "logprob", "conf_low", "conf_tail")
 
 
 def number(v: object, field: str, where: str) -> float:

@@ -81,6 +81,9 @@ class SampleTable:
     texts: tuple[str | None, ...] | None = None
     duplicates: int = 0  # records whose key an earlier record already had (the later one is kept)
     truncated: np.ndarray | None = None  # bool: the sample hit its token cap (finish "length")
+    # Windowed confidence (lowest / tail window mean token logprob; nan where unknown).
+    conf_low: np.ndarray | None = None
+    conf_tail: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -172,7 +175,9 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
             rec.get("finish") == "length",
         )
     keys = sorted(rows)
-    cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * 8
+    width = 4 + len(NUMERIC)  # answer, correct, the numbers, text, truncated
+    cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * width
+    num = {f: np.array(cols[2 + i], dtype=np.float64) for i, f in enumerate(NUMERIC)}
     key_arr = np.array(keys, dtype=np.int32).reshape(-1, 3)
     return SampleTable(
         header=header,
@@ -183,14 +188,11 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         index=key_arr[:, 2].copy(),
         answer=np.array(cols[0], dtype=np.int32),
         correct=np.array(cols[1], dtype=bool),
-        completion_tokens=np.array(cols[2], dtype=np.float64),
-        prompt_tokens=np.array(cols[3], dtype=np.float64),
-        seconds=np.array(cols[4], dtype=np.float64),
-        logprob=np.array(cols[5], dtype=np.float64),
+        **num,
         answer_names=tuple(tuple(a) for a in answers),
-        texts=tuple(cols[6]) if with_text else None,
+        texts=tuple(cols[-2]) if with_text else None,
         duplicates=duplicates,
-        truncated=np.array(cols[7], dtype=bool),
+        truncated=np.array(cols[-1], dtype=bool),
     )
 
 

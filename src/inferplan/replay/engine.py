@@ -37,6 +37,7 @@ class Dense:
     count: np.ndarray  # (P, C) samples recorded
     answer_correct: np.ndarray  # (P, K) the answer id is a correct answer
     overhead: np.ndarray  # (P,) per-query cost paid once
+    confidence: np.ndarray | None = None  # (P, C, N) lowest-window mean logprob (nan unknown)
 
     @property
     def n_problems(self) -> int:
@@ -79,7 +80,11 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     answer_correct = np.zeros((P, K), dtype=bool)
     ok = keep & (table.answer >= 0) & table.correct
     answer_correct[remap[table.problem[ok]], table.answer[ok]] = True
-    return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all))
+    conf = np.full((P, C, N), np.nan)
+    if table.conf_low is not None:
+        conf[idx] = table.conf_low[keep]
+    return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all),
+                 conf)
 
 
 def capped(dense: Dense, cap: int | None) -> Dense:
@@ -137,6 +142,7 @@ class Draws:
     cost: np.ndarray
     score: np.ndarray
     tokens: np.ndarray
+    conf: np.ndarray
 
 
 def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.Generator) -> Draws:
@@ -168,7 +174,8 @@ def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.G
     pi, ci = prob[:, None], sched[None, :]
     return Draws(prob, seq_len, valid, np.where(valid, dense.answer[pi, ci, slot], -1),
                  valid & dense.correct[pi, ci, slot], np.where(valid, dense.cost[pi, ci, slot], 0.0),
-                 dense.score[pi, ci, slot], np.where(valid, dense.tokens[pi, ci, slot], np.nan))
+                 dense.score[pi, ci, slot], np.where(valid, dense.tokens[pi, ci, slot], np.nan),
+                 np.full(valid.shape, np.nan) if dense.confidence is None else dense.confidence[pi, ci, slot])
 
 
 def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, reps: int,
@@ -176,7 +183,8 @@ def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, r
     """The trace of draws read in their given order, charged ``cumcost`` per prefix."""
     t, lead_ok, lead_has = tally_prefixes(d.answer, dense.answer_correct[d.problem], rng)
     out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=d.correct,
-                        seq_score=d.score, valid=d.valid, rng=rng)
+                        seq_score=d.score, valid=d.valid, rng=rng, seq_answer=d.answer, seq_conf=d.conf,
+                        answer_correct=dense.answer_correct[d.problem])
     return Trace(d.problem, d.length, t, score(out.right, out.wrong, agg), out.accepted, cumcost,
                  dense.n_problems, reps, agg.first_pass)
 

@@ -56,7 +56,7 @@ def parallel_trace(dense: Dense, mix: np.ndarray, k: int, agg: Aggregation, *, r
     length = np.where(d.valid, d.tokens, np.inf)
     order = np.lexsort((rng.random(length.shape), length), axis=1)  # by length, ties at random
     d = replace(d, **{f: np.take_along_axis(getattr(d, f), order, 1)
-                      for f in ("valid", "answer", "correct", "cost", "score", "tokens")})
+                      for f in ("valid", "answer", "correct", "cost", "score", "tokens", "conf")})
     finish = np.where(d.valid, d.tokens, 0.0)
     finish = np.maximum.accumulate(finish, axis=1)  # padding keeps the last real finish time
     # Sample i has generated min(len_i, L_j) tokens when the j-th finisher stops the round:

@@ -25,6 +25,7 @@ from inferplan.backends.base import Completion, SampleRequest
 from inferplan.errors import InputError, InvalidValue
 from inferplan.planner.plan_file import Plan
 from inferplan.policy.stopping import RuleState, StoppingRule
+from inferplan.policy.confidence_vote import confidence_vote
 from inferplan.policy.vote import majority, vote_counts
 from inferplan.replay.engine import schedule
 from inferplan.runner.fixed import FIXED
@@ -226,6 +227,9 @@ class PlanCore:
             answer = answers[max(scored)[1]] if scored else None
         elif kind == "oracle":
             answer = answers[q.accepted] if q.accepted is not None else None
+        elif kind == "conf-vote":
+            conf = [c.confidence.lowest if c.confidence is not None else None for c in used]
+            answer = confidence_vote(answers, conf, self.plan.aggregation.keep, rng)
         else:
             answer = majority(answers, rng)
         fixed = self.plan.objective == FIXED

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.confidence import WindowTracker
 
 # llama.cpp treats this seed value as "pick a random seed": never pass it through.
 _RANDOM_SEED = 0xFFFFFFFF
@@ -60,11 +61,13 @@ class Slot:
     n_tokens: int = 0
     logprob: float = 0.0
     text: bytearray = field(default_factory=bytearray)
+    windows: WindowTracker = field(default_factory=WindowTracker)
 
     def advance(self, token: int, logprob: float, piece: bytes, eog: bool) -> str | None:
         """Take a sampled token; return the finish reason if the sample is complete."""
         self.n_tokens += 1
         self.logprob += logprob
+        self.windows.add(logprob)
         if eog:
             return "stop"
         start = len(self.text)
@@ -88,5 +91,5 @@ class Slot:
             text=self.text.decode("utf-8", errors="replace"),
             completion_tokens=self.n_tokens, prompt_tokens=prompt_tokens,
             logprob=self.logprob, finish=finish, seconds=now - self.started,
-            temperature=self.temperature, seed=self.seed,
+            temperature=self.temperature, seed=self.seed, confidence=self.windows.result(),
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 
+from inferplan.backends.confidence import Confidence, confidence_of
 from inferplan.errors import BackendError
 
 # 408/409/425/429 and 5xx are transient by convention (rate limits, overload, restarts).
@@ -109,25 +110,28 @@ def choice_text(choice: dict) -> str:
     return text
 
 
-def choice_logprobs(choice: dict) -> tuple[float | None, int | None]:
-    """(summed logprob, token count) from whichever logprobs shape the server used.
+def choice_logprobs(choice: dict) -> tuple[float | None, int | None, Confidence | None]:
+    """(summed logprob, token count, windowed confidence) from whichever logprobs shape the server used.
 
     Completions: ``{"token_logprobs": [...]}``; chat: ``{"content": [{"logprob": x}, ...]}``;
-    anything else (absent, null, unknown shape) → (None, None).
+    anything else (absent, null, unknown shape) → (None, None, None).
     """
     lp = _checked(choice).get("logprobs")
     if not isinstance(lp, dict):
-        return None, None
+        return None, None, None
     values = None
     if isinstance(lp.get("token_logprobs"), list):
         values = lp["token_logprobs"]
     elif isinstance(lp.get("content"), list):
         values = [t.get("logprob") for t in lp["content"] if isinstance(t, dict)]
     if values is None:
-        return None, None
+        return None, None, None
     finite = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     total = float(sum(finite)) if finite else None
-    return (total if total is None or np.isfinite(total) else None), len(values)
+    total = total if total is None or np.isfinite(total) else None
+    # Windows need every token's logprob (some servers send null for the first one).
+    whole = total is not None and len(finite) == len(values)
+    return total, len(values), confidence_of(finite) if whole else None
 
 
 def finish_reason(choice: dict) -> str:

@@ -170,7 +170,7 @@ class OpenAIStream:
         total = _count(usage.get("completion_tokens"), self._b.base_url)
         out = []
         for k, (offset, choice) in enumerate(zip(offsets, choices)):
-            logprob, counted = choice_logprobs(choice)
+            logprob, counted, confidence = choice_logprobs(choice)
             if len(offsets) == 1 and total is not None:
                 tokens = int(total)
             elif counted is not None:
@@ -181,6 +181,7 @@ class OpenAIStream:
                 request=number, index=request.first_index + offset, text=choice_text(choice),
                 completion_tokens=tokens, prompt_tokens=prompt_tokens, logprob=logprob,
                 finish=finish_reason(choice), seconds=seconds, temperature=temperature, seed=seed + k,
+                confidence=confidence,
             ))
         return out
 

@@ -1,0 +1,69 @@
+"""How sure a sample was, from its token logprobs: a few numbers, computed as it decodes.
+
+DeepConf (Fu et al., "Deep Think with Confidence", 2025) reads a trace's confidence in
+sliding windows of tokens rather than over the whole trace: the *lowest* window mean
+marks where a reasoning chain lost its way, the *tail* window how sure it was of the
+answer it ended on; votes weighted by them, or with the least confident traces
+dropped, beat plain majority on reasoning sets. DeepConf's token confidence is the
+mean logprob of the top candidates; inferplan uses the sampled token's own logprob,
+which every backend reports (llama.cpp, transformers, OpenAI-compatible servers), over
+windows of :data:`WINDOW` tokens (a sample shorter than that is one window).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+WINDOW = 32  # tokens per window: our chains are tens to hundreds of tokens (DeepConf's 2,048 are for 10k+)
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """A sample's windowed confidence (mean token logprobs: 0 is certain, more negative less)."""
+
+    lowest: float  # lowest mean over WINDOW consecutive tokens
+    lowest_at: int  # tokens generated when that window ended
+    tail: float  # mean over the last WINDOW tokens
+
+
+class WindowTracker:
+    """Running window means of one sample's token logprobs (O(1) per token)."""
+
+    __slots__ = ("window", "_ring", "_sum", "n", "_lowest", "_lowest_at")
+
+    def __init__(self, window: int = WINDOW) -> None:
+        self.window = window
+        self._ring = [0.0] * window
+        self._sum = 0.0
+        self.n = 0
+        self._lowest = float("inf")
+        self._lowest_at = 0
+
+    def add(self, logprob: float) -> None:
+        slot = self.n % self.window
+        self._sum += logprob - self._ring[slot]
+        self._ring[slot] = logprob
+        self.n += 1
+        if self.n >= self.window and self._sum / self.window < self._lowest:
+            self._lowest, self._lowest_at = self._sum / self.window, self.n
+
+    def current(self) -> float:
+        """Mean of the latest window (of all tokens so far while fewer than a window)."""
+        return self._sum / min(self.n, self.window) if self.n else 0.0
+
+    def result(self) -> Confidence | None:
+        if self.n == 0:
+            return None
+        if self.n < self.window:  # the whole sample is one window
+            mean = self._sum / self.n
+            return Confidence(mean, self.n, mean)
+        return Confidence(self._lowest, self._lowest_at, self.current())
+
+
+def confidence_of(logprobs: Iterable[float]) -> Confidence | None:
+    """The windowed confidence of a finished sample's token logprobs (None if there are none)."""
+    tracker = WindowTracker()
+    for lp in logprobs:
+        tracker.add(float(lp))
+    return tracker.result()
