@@ -90,3 +90,36 @@ def test_the_engine_records_each_samples_confidence(tmp_path):
     sim = ip.simulate(out, rule="fixed:2", aggregate="conf-vote")
     assert 0.0 <= sim.estimate.accuracy <= 1.0
     assert math.isfinite(sim.estimate.cost)
+
+
+def _confident_profile(path, informative: bool):
+    """80 problems × 8 samples; wrong answers are sure of themselves unless ``informative``."""
+    from inferplan.profiles.header import ConfigSpec
+    from inferplan.profiles.store import ProfileWriter
+
+    rng = np.random.default_rng(5)
+    pids = [f"p{i}" for i in range(80)]
+    with ProfileWriter(path, {"configs": [ConfigSpec("t0.7", 0.7).to_json()], "problem_ids": pids}) as w:
+        for pid in pids:
+            p = rng.uniform(0.2, 0.5)
+            rows = []
+            for i in range(8):
+                right = bool(rng.random() < p)
+                conf = (-0.1 if right else -2.0) if informative else -rng.uniform(0.1, 2.0)
+                rows.append({"problem": pid, "config": "t0.7", "index": i, "answer": "7" if right else str(i % 3),
+                             "correct": right, "completion_tokens": 50, "prompt_tokens": 10,
+                             "conf_low": conf + rng.normal(0, 0.05), "conf_tail": conf})
+            w.write(rows)
+    return path
+
+
+def test_auto_keeps_conf_vote_only_where_it_wins_on_training_problems(tmp_path):
+    import inferplan as ip
+
+    good = ip.plan(_confident_profile(tmp_path / "a.jsonl", True), budget=400, aggregate="auto")
+    assert good.plan.aggregation.kind == "conf-vote"
+    assert any(n.startswith("aggregate auto: conf-vote") for n in good.plan.notes)
+    noise = ip.plan(_confident_profile(tmp_path / "b.jsonl", False), budget=400, aggregate="auto")
+    assert noise.plan.aggregation.kind == "vote"
+    with pytest.raises(ip.InferplanError, match="budget"):
+        ip.plan(tmp_path / "a.jsonl", target_accuracy=0.5, aggregate="auto")

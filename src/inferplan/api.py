@@ -97,16 +97,26 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     ``fit`` (a report of this profile, or its ``inferplan.fit/1`` file) decides the curve
     family that predicts beyond the recorded samples; without one the planner chooses it
     the way ``fit`` does, on the training problems.
+
+    ``aggregate="auto"`` (under a budget) plans with majority vote and with conf-vote and
+    keeps conf-vote only where it clearly wins on the training problems.
     """
     from inferplan.fitting.report import FitReport, read_family
+    from inferplan.planner.aggregation_choice import choose_aggregation
     from inferplan.planner.search import plan as search_plan
 
     prof = as_profile(profile)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
-    return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=aggregate, keep=keep,
-                       false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-                       price_in=price_in, price_out=price_out, family=family,
-                       parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
+
+    def plan_with(kind: str, share: float) -> "PlanResult":
+        return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=kind, keep=share,
+                           false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+                           price_in=price_in, price_out=price_out, family=family,
+                           parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
+
+    if aggregate != "auto":
+        return plan_with(aggregate, keep)
+    return choose_aggregation(plan_with, prof.table, budget)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,

@@ -19,6 +19,7 @@ class Unit(str, Enum):
 
 class Aggregate(str, Enum):
     vote = "vote"
+    auto = "auto"
     conf_vote = "conf-vote"
     logprob = "logprob"
     oracle = "oracle"
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
         budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
         unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
         target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
-        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass)."),
+        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), auto (vote, or conf-vote where it clearly wins on the training problems), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass)."),
         keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote (DeepConf's η: 0.9 or 0.1)."),
         false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),
         penalty: float = typer.Option(0.0, "--penalty", help="Score of a wrong answer is −penalty (abstaining scores 0)."),

@@ -8,7 +8,7 @@ chosen plan on the held-out problems (never the problems it was chosen on).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,7 @@ class PlanResult:
     candidates: int
     seconds: float
     break_even: BreakEven | None = None  # queries after which the plan has repaid its profile
+    train_per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # chosen, training
 
 
 def _check_objective(budget: float | None, target_accuracy: float | None) -> None:
@@ -190,7 +191,7 @@ def plan(
         family=family if chosen.extrapolated else None,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
-                      len(cands), time.perf_counter() - t0, even)
+                      len(cands), time.perf_counter() - t0, even, chosen.per_problem)
 
 
 def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
