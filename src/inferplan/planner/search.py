@@ -70,13 +70,16 @@ class PlanResult:
     train_per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # chosen, training
 
 
-def _check_objective(budget: float | None, target_accuracy: float | None) -> None:
+def _checked(table: SampleTable, budget: float | None, target_accuracy: float | None, agg: Aggregation) -> Aggregation:
+    """The aggregation, once the objective and the profile's answers allow the plan."""
     if (budget is None) == (target_accuracy is None):
         raise InvalidValue(("budget", "target_accuracy"), "give exactly one of {0} or {1}")
     if budget is not None and budget <= 0:
         raise InvalidValue("budget", "{name} must be positive")
     if target_accuracy is not None and not 0 < target_accuracy <= 1:
         raise InvalidValue("target_accuracy", "{name} must be in (0, 1]")
+    check_answers(table, agg)
+    return agg
 
 
 @dataclass
@@ -156,9 +159,8 @@ def plan(
     planner chooses it as ``fit`` does, on the training problems only, for first-pass plans.
     Under unit latency a plan launches at most ``parallel`` samples at once."""
     t0 = time.perf_counter()
-    _check_objective(budget, target_accuracy)
     table = profile.table
-    check_answers(table, agg := Aggregation(aggregate, false_positive, penalty, keep))
+    agg = _checked(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)

@@ -121,6 +121,8 @@ def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[
         return estimate(Outcome(o.accuracy, o.latency if r.unit == "latency" else o.cost, o.samples), seed=seed)
 
     k = int(r.parallel)
+    if k < 1 or k > int(dense.count[:, np.asarray(r.mix.shares) > 0].min()):
+        raise InvalidValue("parallel", f"{{name}} must be between 1 and the samples recorded for every problem, got {k}")
     ns = sorted({1 << i for i in range(int(np.log2(k)) + 1)} | {k})
     base = []
     for n in ns:
@@ -158,23 +160,24 @@ def simulate(
     table = profile.table
     warnings: list[str] = []
     r = (_from_plan(profile, plan, price_in, price_out, warnings) if plan is not None else
-         _from_rule(profile, rule, min_samples, max_samples, Aggregation(aggregate, keep=keep), unit, holdout, seed, (price_in, price_out),
-                    warnings, parallel))
+         _from_rule(profile, rule, min_samples, max_samples, Aggregation(aggregate, keep=keep), unit, holdout, seed,
+                    (price_in, price_out), warnings, parallel))
     check_answers(table, r.agg)
     if r.unit == "latency" and not r.parallel:
         raise InvalidValue(("unit", "parallel"), "{0} latency replays one parallel round: give {1} K")
-    if r.parallel is not None and r.parallel < 1:
-        raise InvalidValue("parallel", "{name} must be at least 1")
     cost = cost_model_for(table, r.unit, price_in=r.price_in, price_out=r.price_out, profile=profile.path,
                           parameters=parameters)
     dense = densify(table, cost, r.problems)
+    est, base = (_replay_parallel(dense, r, reps, seed) if r.parallel is not None else
+                 _replay_sequential(dense, r, reps, seed, warnings))
     names = tuple(c.name for c in table.configs)
-    if r.parallel:
-        if r.parallel > int(dense.count[:, np.asarray(r.mix.shares) > 0].min()):
-            raise InvalidValue("parallel", f"{{name}} {r.parallel} exceeds the samples recorded for every problem")
-        est, base = _replay_parallel(dense, r, reps, seed)
-        return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps,
-                                r.source, tuple(warnings))
+    return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps, r.source,
+                            tuple(warnings))
+
+
+def _replay_sequential(dense: Dense, r: _Replayed, reps: int, seed: int,
+                       warnings: list[str]) -> tuple[Estimate, tuple[Baseline, ...]]:
+    """The rule on the recorded samples in random orders, and fixed-N baselines on the same orders."""
     cache = TraceCache(dense, r.agg, reps, seed)
     tr = cache.get(r.mix, r.cap)
     length = tr.score.shape[1]
@@ -187,6 +190,4 @@ def simulate(
             warnings.append(f"max samples {r.rule.max_samples} exceeds the {length} recorded; "
                             "replay stops at the recorded samples")
         est = estimate(evaluate(tr, r.rule), seed=seed)
-    base = fixed_baselines(cache.get(r.mix, None), seed=seed)
-    return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps, r.source,
-                            tuple(warnings))
+    return est, fixed_baselines(cache.get(r.mix, None), seed=seed)
