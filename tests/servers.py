@@ -116,14 +116,17 @@ def _serve(model: str, port: int, alias: str, extra_bufts: bool) -> None:
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
     if not extra_bufts:
-        original = llama_cpp.llama_model_default_params
+        # llama_cpp.Llama reads the defaults through the low-level module (llama_cpp.llama_cpp),
+        # so that is where the safe path must be set; the package re-export is patched too.
+        low = llama_cpp.llama_cpp
+        original = low.llama_model_default_params
 
         def safe_params():
             params = original()
             params.use_extra_bufts = False
             return params
 
-        llama_cpp.llama_model_default_params = safe_params
+        low.llama_model_default_params = llama_cpp.llama_model_default_params = safe_params
     threads = os.cpu_count() or 1
     app = create_app(
         server_settings=ServerSettings(host="127.0.0.1", port=port),
