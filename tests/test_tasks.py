@@ -105,3 +105,17 @@ def test_humaneval():
     assert ts.total == 164 and ts.default_grader == "code" and ts.default_template == "raw"
     t = ts.tasks[0]
     assert t.id == "HumanEval/0" and "def check" in t.tests and t.entry_point == "has_close_elements"
+
+
+def test_a_code_plan_asks_with_the_stops_its_profile_used():
+    """run --plan and evaluate must stop a code completion where profiling did (else it rambles
+    past the function, often into a Markdown fence, and the tests fail)."""
+    from inferplan.tasks.prompt_spec import PromptSpec
+    from inferplan.tasks.taskset import Task
+    from inferplan.tasks.templates import render
+
+    prompt = 'def add(a, b):\n    """Add."""\n'
+    profiled = render(Task(id="x", text=prompt, answer=None, tests="assert add(1, 2) == 3", entry_point="add"), "raw")
+    asked = PromptSpec(template="raw", grader="code").render(prompt)
+    assert profiled.stop and asked.stop == profiled.stop and asked.prompt == profiled.prompt
+    assert PromptSpec(template="raw", grader="numeric").render(prompt).stop == ()

@@ -8,9 +8,10 @@ round is in, the rule sees the answers in sample order — exactly as
 ``plan``/``simulate`` replayed them — and the query either stops (cancelling
 what is still in flight) or asks for the next round. A "parallel:K" plan (a
 latency plan) instead launches all K at once and shows the rule each answer as
-its sample finishes, stopping (and cancelling the rest) the moment the rule holds. The drivers decide when
-queries arrive: a fixed list (:mod:`inferplan.runner.engine`) or requests from
-many clients (:mod:`inferplan.runner.service`).
+its sample finishes, stopping (and cancelling the rest) the moment the rule
+holds. The drivers decide when queries arrive: a fixed list
+(:mod:`inferplan.runner.engine`) or requests from many clients
+(:mod:`inferplan.runner.service`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,11 @@ class PromptSpec:
 
     def render(self, question: str) -> templates.RenderedPrompt:
         """What the backend is asked for ``question``."""
-        rendered = templates.render(Task(id="query", text=question, answer=None), self.template, self.shots)
+        # A code profile's tasks carried tests, and the raw template stops code tasks where a
+        # function ends (``templates._CODE_STOPS``): ask a query the same way.
+        tests = "" if self.grader == "code" else None
+        rendered = templates.render(Task(id="query", text=question, answer=None, tests=tests), self.template,
+                                    self.shots)
         return self.with_system(rendered.prompt, rendered.messages, rendered.stop)
 
     def render_messages(self, messages: tuple[dict, ...]) -> templates.RenderedPrompt:
