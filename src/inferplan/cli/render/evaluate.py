@@ -80,7 +80,9 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     t.add_row("[bold]realised (fresh samples)[/bold]", fmt_interval(z.accuracy, *z.accuracy_ci),
               f"{z.cost_per_query:.4g}", f"{z.samples_per_query:.2f}")
     if b is not None:
-        t.add_row(f"{b.name} majority, same cost", f"{100 * b.accuracy:.1f}%", f"{b.cost_per_query:.4g}",
+        how = {"oracle": "with the verifier", "conf-vote": "conf-vote", "logprob": "best logprob"}.get(
+            r.plan.aggregation.kind, "majority")
+        t.add_row(f"{b.name} {how}, same cost", f"{100 * b.accuracy:.1f}%", f"{b.cost_per_query:.4g}",
                   f"{b.samples:.2f}")
     out.print(t)
     c = checks(r)
