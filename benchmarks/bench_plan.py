@@ -75,6 +75,18 @@ def bench_boinf(path: Path, work: Path) -> None:
         row(f"plan on 500 × 80 ({path.stem})", f"{secs:.2f} s", "< 10 s", secs < 10)
 
 
+def bench_tokens(path: Path, work: Path, share: float = 0.15) -> None:
+    """Issue 17: a token plan at ``share`` × fixed-16 majority's training tokens against fixed-16."""
+    prof = import_published("boinf", path, work / (path.stem + ".jsonl"), force=True)
+    res = plan(prof, budget=share * train_cost(prof, "fixed:16", "tokens"), unit="tokens")
+    sim = simulate(prof, plan=save_plan(res.plan, work / (path.stem + ".tokens.json")))
+    f16 = next(b for b in sim.baselines if b.name == "fixed-16")
+    diff, ratio = 100 * (sim.estimate.accuracy - f16.accuracy), sim.estimate.cost / f16.cost
+    row(f"tokens {path.stem}: budget {share:g}× fixed-16: {res.plan.rule.spec} cap {res.plan.max_tokens}",
+        f"acc {100 * sim.estimate.accuracy:.2f}% vs fixed-16 {100 * f16.accuracy:.2f}% ({diff:+.2f} pt), "
+        f"tokens {ratio:.3f}×", "≥ fixed-16 − 0.5 pt", diff >= -0.5)
+
+
 def train_latency(profile: Path, k: int, seed: int = 0) -> tuple[float, float]:
     """(accuracy, latency) of majority@k launched as one parallel round, on the training split."""
     table = load_profile(profile)
@@ -233,6 +245,10 @@ def main() -> int:
         if args.only == "all":
             for f in sorted((args.data / "boinf").glob("math500_*.jsonl")):
                 bench_boinf(f, work)
+        if args.only == "all":
+            for f in sorted((args.data / "boinf").glob("math500_*.jsonl")) + \
+                    sorted((args.data / "boinf").glob("gpqa_*.jsonl")):
+                bench_tokens(f, work)
         for f in sorted((args.data / "boinf").glob("math500_*.jsonl")):
             bench_latency(f, work)
         bench_latency(args.data / "boinf" / "aime2025_gpt-oss-20b.jsonl", work, target=True)
