@@ -8,7 +8,12 @@ seeded splits. The two read the same samples, so they cost the same tokens; the
 difference is paired per problem: each problem's mean over the splits that held it out,
 then a bootstrap over those problems (95%).
 
-Run: python3 benchmarks/bench_confidence.py PROFILE [--splits 10] [--budget-samples 8]
+Then the stopping rules at --max 16: the confidence-weighted consensus stop (``wshare:θ``,
+DeepConf-online's) beside Adaptive-Consistency's ``beta`` and the unweighted ``ratio``,
+each against fixed-N majority at the same mean tokens (the fixed-N curve interpolated
+per problem between the two N around that cost), paired as above.
+
+Run: python3 benchmarks/bench_confidence.py PROFILE [--splits 10] [--ns 2,4,8,16]
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import sys
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.policy.stopping import make_rule
+from inferplan.policy.stopping import make_rule, parse_rule
 from inferplan.profiles.store import load_profile
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.engine import densify, evaluate, trace
@@ -40,6 +45,46 @@ def compare(table, problems: np.ndarray, n: int, seed: int) -> dict:
         o = evaluate(tr, make_rule("fixed", (n,)))
         out[name] = (o.accuracy, float(o.cost.mean()))
     return out
+
+
+RULES = ("beta:0.9", "ratio:0.8", "wshare:0.8", "wshare:0.9", "wshare:0.95")
+MAX = 16
+
+
+def rules_at_equal_cost(table, problems: np.ndarray, seed: int) -> dict[str, tuple[np.ndarray, float]]:
+    """Per problem: each rule's accuracy minus fixed-N majority's at the rule's mean tokens."""
+    dense = densify(table, cost_model_for(table, "tokens"), problems)
+    mix = np.full(len(table.configs), 1.0 / len(table.configs))
+    tr = trace(dense, mix, MAX, Aggregation("vote"), reps=20, seed=seed)
+    fixed = [evaluate(tr, make_rule("fixed", (n,))) for n in range(1, MAX + 1)]
+    costs = np.array([o.cost.mean() for o in fixed])
+    out = {}
+    for spec in RULES:
+        o = evaluate(tr, parse_rule(spec, max_samples=MAX))
+        c = float(np.clip(o.cost.mean(), costs[0], costs[-1]))
+        hi = int(np.searchsorted(costs, c).clip(1, MAX - 1))
+        w = (c - costs[hi - 1]) / max(costs[hi] - costs[hi - 1], 1e-12)
+        base = (1 - w) * fixed[hi - 1].accuracy + w * fixed[hi].accuracy
+        out[spec] = (o.accuracy - base, float(o.cost.mean()))
+    return out
+
+
+def report_rules(table, splits: int) -> None:
+    sums: dict[str, np.ndarray] = {}
+    costs: dict[str, list[float]] = {}
+    held = np.zeros(len(table.problems))
+    for seed in range(splits):
+        test = split_problems(table, 0.5, seed).test
+        held[test] += 1
+        for spec, (diff, cost) in rules_at_equal_cost(table, test, seed).items():
+            sums.setdefault(spec, np.zeros(len(table.problems)))[test] += diff
+            costs.setdefault(spec, []).append(cost)
+    seen = held > 0
+    print(f"\nstopping rules (max {MAX}) − fixed-N majority at the same tokens, points, paired (95% bootstrap)")
+    for spec, s in sums.items():
+        d = s[seen] / held[seen]
+        mean, lo, hi = bootstrap_diff(d, np.zeros_like(d), 0.95, 2000, 0)
+        print(f"  {spec:<12} {np.mean(costs[spec]):>8.1f} tokens  {100 * mean:>+6.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}]")
 
 
 def main() -> int:
@@ -79,6 +124,7 @@ def main() -> int:
             won = sum(a.mean() > v.mean() for (a, _), (v, _) in zip(vals, rows["vote"]))
             print(f"{n:>3} {name:<16} {100 * acc.mean():>9.2f} {cost:>8.1f} {100 * d:>+8.2f} "
                   f"[{100 * lo:+.2f}, {100 * hi:+.2f}]  {won}/{args.splits}")
+    report_rules(table, args.splits)
     return 0
 
 

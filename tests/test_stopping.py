@@ -194,3 +194,30 @@ def test_consol_defaults_are_in_the_planner_grid() -> None:
     from inferplan.planner.candidates import CONSOL_MSPRT, CONSOL_SPRT, RULE_GRID
 
     assert CONSOL_SPRT in RULE_GRID["sprt"] and CONSOL_MSPRT in RULE_GRID["msprt"]
+
+
+def test_the_confidence_weighted_stop_online_and_in_replay_agree() -> None:
+    """wshare with real weights: the runner's state fed (answer, confidence) stops where replay does."""
+    rng = np.random.default_rng(11)
+    rows, length = 200, 20
+    probs = rng.dirichlet(np.full(4, 0.5), size=rows)
+    ans = np.array([rng.choice(4, size=length, p=p) for p in probs])
+    ans[rng.random(ans.shape) < 0.05] = -1
+    conf = -rng.exponential(1.0, ans.shape)
+    conf[rng.random(ans.shape) < 0.05] = np.nan  # unknown: weight 1
+    t, _, _ = tally_prefixes(ans, np.zeros((rows, 4), bool), np.random.default_rng(0), conf)
+    rule = make_rule("wshare", (0.8,), max_samples=length)
+    done = np.asarray(rule.done(t))
+    for i in range(rows):
+        st = rule.start()
+        for j, a in enumerate(ans[i]):
+            st.add(None if a < 0 else str(a), None if np.isnan(conf[i, j]) else float(conf[i, j]))
+            assert st.done == bool(done[i, j]), (i, j)
+            if st.done:
+                break
+    # By hand: answers a, a, b with weights e^-0.1, e^-0.1, e^-3 → share 2e^-0.1 / (2e^-0.1 + e^-3).
+    st = rule.start()
+    for a, c in (("a", -0.1), ("a", -0.1), ("b", -3.0)):
+        st.add(a, c)
+    share = 2 * math.exp(-0.1) / (2 * math.exp(-0.1) + math.exp(-3.0))
+    assert st.statistic == pytest.approx(share) and st.done

@@ -10,7 +10,7 @@ from inferplan.cli.plan import Aggregate, Unit
 
 RULE_HELP = (
     "Stopping rule name[:param[,param]][,min=A][,max=B]: fixed:N, beta:θ (Adaptive-Consistency), esc:w, "
-    "ratio:θ, entropy:θ, sprt:α[,p1], msprt:α, bayes:B[,unseen]."
+    "ratio:θ, entropy:θ, sprt:α[,p1], msprt:α, bayes:B[,unseen], wshare:θ (confidence-weighted share)."
 )
 
 

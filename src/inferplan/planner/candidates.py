@@ -102,8 +102,13 @@ class TraceCache:
         return self._cache[key]
 
 
-def rules_for(agg: Aggregation, length: int) -> list[tuple[StoppingRule, list[int]]]:
-    """(rule with the largest max guard, max guards to try) pairs for a trace of ``length``."""
+# DeepConf-online's consensus stop: tried only where the profile recorded confidences.
+WEIGHTED_GRID = (0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def rules_for(agg: Aggregation, length: int, weighted: bool = False) -> list[tuple[StoppingRule, list[int]]]:
+    """(rule with the largest max guard, max guards to try) pairs for a trace of ``length``;
+    ``weighted``: the samples have confidences, so the confidence-weighted stop is tried too."""
     maxes = sorted({m for m in MAXES if m < length} | {length})
     out: list[tuple[StoppingRule, list[int]]] = []
     for n in FIXED_N:
@@ -114,13 +119,15 @@ def rules_for(agg: Aggregation, length: int) -> list[tuple[StoppingRule, list[in
     for name, values in RULE_GRID.items():
         for v in values:
             out.append((make_rule(name, v if isinstance(v, tuple) else (v,), max_samples=length), maxes))
+    if weighted:
+        out += [(make_rule("wshare", (v,), max_samples=length), maxes) for v in WEIGHTED_GRID]
     return out
 
 
-def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation) -> list[Candidate]:
+def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weighted: bool = False) -> list[Candidate]:
     """Every rule × max guard on one trace (the rule's statistic is computed once)."""
     out = []
-    for base, maxes in rules_for(agg, tr.score.shape[1]):
+    for base, maxes in rules_for(agg, tr.score.shape[1], weighted):
         first = first_stop(tr, base)
         for mx in maxes:
             rule = base if base.name == "fixed" else make_rule(base.name, base.params, max_samples=mx)

@@ -105,13 +105,15 @@ class _Search:
         self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
         self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
         self._heldout: dict[tuple, Estimate] = {}
+        # Samples with recorded confidences: the confidence-weighted stop is a candidate too.
+        self.weighted = self.train.confidence is not None and not np.isnan(self.train.confidence).all()
 
     def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
             for cap in caps(self.train, unit):
-                cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg))
+                cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg, self.weighted))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
         return cands

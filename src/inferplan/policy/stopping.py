@@ -10,68 +10,22 @@ by construction.
 Rule syntax on the command line: ``name[:param[,param]]``, e.g. ``beta:0.95``,
 ``esc:5``, ``ratio:0.8``, ``entropy:0.75``, ``sprt:0.05``, ``msprt:0.05``,
 ``sprt:0.05,0.5001,0.949976`` / ``msprt:0.05,1e6,0.94994`` (ConSol's own defaults),
-``bayes:10``, ``fixed:16``; min/max guards come from ``--min-samples`` /
+``bayes:10``, ``wshare:0.9`` (confidence-weighted consensus), ``fixed:16``; min/max guards come from ``--min-samples`` /
 ``--max-samples`` (or ``min=``/``max=`` items, e.g. ``beta:0.9,max=40``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import special
 
 from inferplan.errors import InputError
-from inferplan.policy.rule_math import bayes_factors, msprt_log_ratio, pairwise, xlogx
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Sufficient statistics of an answer sequence; fields are scalars or arrays.
-
-    n: samples drawn (abstentions included); k: samples with an answer;
-    v1, v2: counts of the leader and the runner-up; m: distinct answers;
-    s: Σ c·ln c over answer counts (for entropy); run: length of the streak of
-    identical answers ending at the latest sample; last_lead: the latest sample
-    agrees with the leader; sig: index into ``signatures``, the sorted count vectors
-    (the rules that read every answer's count, ``bayes``, use them).
-    """
-
-    n: Any
-    k: Any
-    v1: Any
-    v2: Any
-    m: Any
-    s: Any
-    run: Any
-    last_lead: Any
-    sig: Any = 0
-    signatures: tuple[tuple[int, ...], ...] = ((),)
-
-    def project(self, extra: int) -> "Tally":
-        """The tally after ``extra`` more samples that all agree with the leader."""
-        new_v1 = self.v1 + extra
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = self.s - xlogx(self.v1) + xlogx(new_v1)
-        return Tally(
-            n=self.n + extra, k=self.k + extra, v1=new_v1, v2=self.v2,
-            m=np.maximum(self.m, 1), s=s,
-            run=np.where(self.last_lead, self.run + extra, extra), last_lead=np.ones_like(np.asarray(self.last_lead), dtype=bool),
-            sig=self.sig, signatures=tuple((sg[0] + extra,) + sg[1:] if sg else (extra,) for sg in self.signatures),
-        )
-
-    def extend_streak(self, extra: int) -> "Tally":
-        """The tally after ``extra`` more samples that repeat the latest answer.
-
-        Exact in what streak rules read (n, k, run); the leader/runner-up counts are
-        those of :meth:`project` when the latest answer leads, and are otherwise kept
-        (a streak rule does not read them).
-        """
-        if bool(np.all(self.last_lead)) or not bool(np.any(self.run)):
-            return self.project(extra)
-        return replace(self, n=self.n + extra, k=self.k + extra, run=self.run + extra)
+from inferplan.policy.rule_math import bayes_factors, msprt_log_ratio, pairwise
+from inferplan.policy.tally import Tally
 
 
 @dataclass(frozen=True)
@@ -114,6 +68,9 @@ class StoppingRule:
                 return pairwise(lambda a, b: msprt_log_ratio(a, b, p[1]), v1, v2)
             if self.name == "bayes":  # Best-of-∞: every answer's count, plus the unseen bucket
                 return bayes_factors(t.signatures, p[1])[np.asarray(t.sig, dtype=np.int64)]
+            if self.name == "wshare":  # DeepConf-online's consensus: the leader's confidence-weighted share
+                total = np.asarray(t.wtotal, dtype=np.float64)
+                return np.where(total > 0, np.asarray(t.wlead, dtype=np.float64) / np.where(total > 0, total, 1.0), 0.0)
         raise InputError(f"unknown stopping rule {self.name!r}")
 
     def satisfied(self, t: Tally) -> Any:
@@ -130,6 +87,8 @@ class StoppingRule:
             return (stat <= p[0]) & (v1 > 0)
         if self.name == "ratio":
             return (stat >= p[0]) & (np.asarray(t.n) >= 2)
+        if self.name == "wshare":
+            return (stat >= p[0]) & (np.asarray(t.k) >= 2)
         if self.name in ("sprt", "msprt"):
             # Wald's bounds, as ConSol uses them: stop when the ratio reaches log((1 − β)/α)
             # (the leader is real) or falls to log(β/(1 − α)) (the top two are alike; only
@@ -175,6 +134,11 @@ class StoppingRule:
                          max_samples=int(d.get("max_samples", 40)))
 
 
+def sample_weight(confidence: float | None) -> float:
+    """A sample's vote weight: exp(its lowest window mean logprob), 1 where unknown."""
+    return 1.0 if confidence is None or math.isnan(confidence) else math.exp(min(confidence, 0.0))
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
@@ -189,6 +153,7 @@ DEFAULTS: dict[str, tuple[float, ...]] = {
     "sprt": (0.05, 0.8, 0.0),  # α, alternative share p1 of the leader among the top two, β
     "msprt": (0.05, 1.0, 0.0),  # α, prior concentration c (Beta(c, c); 1 = uniform), β
     "bayes": (10.0, 0.3),  # Bayes-factor threshold B, pseudo-votes of the unseen-answer bucket
+    "wshare": (0.9,),  # θ on the leader's confidence-weighted share of the answered samples (k ≥ 2)
 }
 RULES = tuple(DEFAULTS)
 
@@ -206,7 +171,7 @@ def make_rule(name: str, params: tuple | list = (), *, min_samples: int = 1, max
         min_samples = int(full[0])
     if min_samples < 1 or max_samples < min_samples:
         raise InputError(f"need 1 ≤ min samples ≤ max samples (got {min_samples}, {max_samples})")
-    if name in ("beta", "ratio") and not 0 < full[0] <= 1:
+    if name in ("beta", "ratio", "wshare") and not 0 < full[0] <= 1:
         raise InputError(f"rule {name!r}: threshold must be in (0, 1]")
     if name in ("sprt", "msprt") and not 0 < full[0] < 1:
         raise InputError(f"rule {name!r}: α must be in (0, 1)")
@@ -252,12 +217,15 @@ class RuleState:
     run: int = 0
     last: str | None = None
     leader: str | None = None
+    weights: dict[str, float] = field(default_factory=dict)  # confidence-weighted totals (wshare)
 
-    def add(self, answer: str | None) -> None:
+    def add(self, answer: str | None, confidence: float | None = None) -> None:
+        """One more sample: its answer (None abstains) and its lowest window mean logprob, if known."""
         self.n += 1
         if answer is None:
             self.run, self.last = 0, None
             return
+        self.weights[answer] = self.weights.get(answer, 0.0) + sample_weight(confidence)
         c = self.counts.get(answer, 0) + 1
         self.counts[answer] = c
         self.run = self.run + 1 if answer == self.last else 1
@@ -273,7 +241,8 @@ class RuleState:
         v2 = vals[1] if len(vals) > 1 else 0
         s = float(sum(c * math.log(c) for c in vals))
         return Tally(n=self.n, k=sum(vals), v1=v1, v2=v2, m=len(vals), s=s, run=self.run,
-                     last_lead=self.last is not None and self.last == self.leader, signatures=(tuple(vals),))
+                     last_lead=self.last is not None and self.last == self.leader, signatures=(tuple(vals),),
+                     wlead=max(self.weights.values(), default=0.0), wtotal=sum(self.weights.values()))
 
     @property
     def statistic(self) -> float:

@@ -181,7 +181,7 @@ def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.G
 def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, reps: int,
                 rng: np.random.Generator) -> Trace:
     """The trace of draws read in their given order, charged ``cumcost`` per prefix."""
-    t, lead_ok, lead_has = tally_prefixes(d.answer, dense.answer_correct[d.problem], rng)
+    t, lead_ok, lead_has = tally_prefixes(d.answer, dense.answer_correct[d.problem], rng, d.conf)
     out = step_outcomes(agg, leader_correct=lead_ok, leader_exists=lead_has, seq_correct=d.correct,
                         seq_score=d.score, valid=d.valid, rng=rng, seq_answer=d.answer, seq_conf=d.conf,
                         answer_correct=dense.answer_correct[d.problem])

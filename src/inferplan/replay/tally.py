@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.policy.stopping import Tally
+from inferplan.policy.tally import Tally
 
 
-def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator) -> tuple[Tally, np.ndarray, np.ndarray]:
-    """Incremental tally of every prefix; the vote leader breaks ties uniformly at random."""
+def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.Generator,
+                   conf: np.ndarray | None = None) -> tuple[Tally, np.ndarray, np.ndarray]:
+    """Incremental tally of every prefix; the vote leader breaks ties uniformly at random.
+    ``conf``: the samples' confidences for the weighted totals (:func:`weighted_totals`)."""
     rows, L = ans.shape
     K = answer_correct.shape[1]
     if (ans < 0).all():  # no answers recorded (e.g. verifier-only counts): nothing to tally
@@ -67,8 +69,30 @@ def tally_prefixes(ans: np.ndarray, answer_correct: np.ndarray, rng: np.random.G
         code += np.where(has, salt[c] - salt[c_old], np.uint64(0))  # uint64 wraps: a multiset hash
         sig[:, t] = _signature_ids(code, counts[:, :K], registry)
     n = np.broadcast_to(np.arange(1, L + 1, dtype=np.float64), (rows, L))
+    fields["wlead"], fields["wtotal"] = weighted_totals(ans, conf, K)
     tally = Tally(n=n, last_lead=last_lead, sig=sig, signatures=tuple(v[2] for v in registry.values()), **fields)
     return tally, lead_ok, lead_has
+
+
+def weighted_totals(ans: np.ndarray, conf: np.ndarray | None, K: int) -> tuple[np.ndarray, np.ndarray]:
+    """(largest confidence-weighted answer total, sum of answered weights) of every prefix.
+
+    Each sample weighs exp(its lowest window mean logprob), 1 where unknown (or ``conf``
+    None). Totals only grow, so only the answer just added can take the lead."""
+    rows, L = ans.shape
+    weight = np.ones((rows, L)) if conf is None else np.where(np.isnan(conf), 1.0, np.exp(np.minimum(conf, 0.0)))
+    totals = np.zeros((rows, K + 1))
+    lead, total = np.zeros((rows, L)), np.zeros((rows, L))
+    r = np.arange(rows)
+    best = np.zeros(rows)
+    for t in range(L):
+        has = ans[:, t] >= 0
+        col = np.where(has, ans[:, t], K)
+        totals[r, col] += np.where(has, weight[:, t], 0.0)
+        best = np.where(has, np.maximum(best, totals[r, col]), best)
+        lead[:, t] = best
+        total[:, t] = (total[:, t - 1] if t else 0.0) + np.where(has, weight[:, t], 0.0)
+    return lead, total
 
 
 def _signature_ids(code: np.ndarray, counts: np.ndarray, registry: dict) -> np.ndarray:

@@ -194,7 +194,7 @@ class PlanCore:
             c = q.got[q.fed]
             answer = self.spec.read_answer(c.text, c.finish)
             q.answers.append(answer)
-            q.state.add(answer)
+            q.state.add(answer, c.confidence.lowest if c.confidence is not None else None)
             if self.verify is not None and q.accepted is None and self.verify(q.position, c.text):
                 q.accepted = q.fed
             q.fed += 1
