@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from inferplan.errors import InvalidValue
-from inferplan.planner.selection import DEPART_SE
+from inferplan.planner.selection import DEPART_SE, paired_gain
 from inferplan.profiles.store import SampleTable
 
 if TYPE_CHECKING:  # search imports the planner's parts; this module only passes its results on
@@ -39,9 +39,7 @@ def choose_aggregation(plan_with: Callable[[str, float], "PlanResult"], table: S
     best, best_gain, line = vote, 0.0, ""
     for keep in KEEPS:
         alt = plan_with("conf-vote", keep)
-        d = alt.train_per_problem - vote.train_per_problem
-        se = float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-        gain = float(d.mean())
+        gain, se = paired_gain(alt.train_per_problem, vote.train_per_problem)
         line += f"{'; ' if line else ''}η={keep:g} {100 * gain:+.2f} ± {100 * se:.2f}"
         if gain > DEPART_SE * se and gain > best_gain:
             best, best_gain = alt, gain

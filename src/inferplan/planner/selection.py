@@ -79,6 +79,11 @@ def _beats(c: Candidate, ref: Candidate) -> bool:
         return False
     if c.per_problem is None or ref.per_problem is None or len(c.per_problem) != len(ref.per_problem):
         return c.accuracy > ref.accuracy + TIE_TOLERANCE
-    d = c.per_problem - ref.per_problem
-    se = float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-    return float(d.mean()) > max(DEPART_SE * se, TIE_TOLERANCE)
+    gain, se = paired_gain(c.per_problem, ref.per_problem)
+    return gain > max(DEPART_SE * se, TIE_TOLERANCE)
+
+
+def paired_gain(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean per-problem accuracy difference a − b on the same problems, and its standard error."""
+    d = np.asarray(a) - np.asarray(b)
+    return float(d.mean()), float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0

@@ -2,11 +2,12 @@
 
 ``vote``: plurality answer (random tie-break); ``conf-vote``: DeepConf's vote among
 the ``keep`` most confident samples, weighted by confidence
-(:mod:`inferplan.policy.confidence_vote`); ``logprob``: best-of-n by mean token logprob; ``oracle``: a verifier checks each sample and the first one it
-accepts is returned (pass@k semantics when the verifier is perfect). A verifier
-with false-positive rate ``fp`` also accepts wrong samples; each wrong answer
-returned costs ``penalty`` accuracy points, and a query whose samples are all
-rejected abstains (scores 0, not −penalty).
+(:mod:`inferplan.policy.confidence_vote`); ``logprob``: best-of-n by mean token
+logprob; ``oracle``: a verifier checks each sample and the first one it accepts
+is returned (pass@k semantics when the verifier is perfect). A verifier with
+false-positive rate ``fp`` also accepts wrong samples; each wrong answer returned
+costs ``penalty`` accuracy points, and a query whose samples are all rejected
+abstains (scores 0, not −penalty).
 """
 
 from __future__ import annotations

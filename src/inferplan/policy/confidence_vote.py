@@ -15,6 +15,13 @@ from typing import Sequence
 import numpy as np
 
 
+def vote_weight(confidence):
+    """A sample's vote weight, exp(its lowest window mean logprob) in (0, 1]; 1 where unknown
+    (None or nan). Scalars and arrays alike: the runner, replay and the weighted stop share it."""
+    c = np.nan_to_num(np.asarray(np.nan if confidence is None else confidence, dtype=np.float64), nan=0.0)
+    return np.exp(np.minimum(c, 0.0))
+
+
 def kept_count(n: int, keep: float) -> int:
     """How many of n samples the top-η filter keeps (at least one)."""
     return max(1, math.ceil(keep * n - 1e-9))
@@ -30,7 +37,7 @@ def confidence_vote(answers: Sequence[str | None], confidence: Sequence[float | 
     weight: dict[str, float] = {}
     for conf, answer in voters:
         if conf >= threshold:  # ties at the threshold are all kept, as in replay
-            weight[answer] = weight.get(answer, 0.0) + math.exp(min(conf, 0.0))
+            weight[answer] = weight.get(answer, 0.0) + float(vote_weight(conf))
     top = max(weight.values())
     leaders = sorted(a for a, w in weight.items() if w >= top * (1 - 1e-12))
     return leaders[int(rng.integers(len(leaders)))] if len(leaders) > 1 else leaders[0]
@@ -59,7 +66,7 @@ def prefix_leaders(answer: np.ndarray, conf: np.ndarray, answer_correct: np.ndar
         srt = -np.sort(-c[:, :t], axis=1)  # descending
         thr = np.take_along_axis(srt, np.minimum(k, t)[:, None] - 1, axis=1)
         kept = has[:, :t] & (c[:, :t] >= thr)
-        w = np.where(kept, np.exp(np.minimum(c[:, :t], 0.0)), 0.0)
+        w = np.where(kept, vote_weight(c[:, :t]), 0.0)
         idx = base + np.where(has[:, :t], answer[:, :t], K)
         tally = np.bincount(idx.ravel(), weights=w.ravel(), minlength=rows * (K + 1)).reshape(rows, K + 1)
         win = (tally + jitter * (tally > 0)).argmax(1)

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import special
 
 from inferplan.errors import InputError
+from inferplan.policy.confidence_vote import vote_weight
 from inferplan.policy.rule_math import bayes_factors, msprt_log_ratio, pairwise
 from inferplan.policy.tally import Tally
 
@@ -134,11 +135,6 @@ class StoppingRule:
                          max_samples=int(d.get("max_samples", 40)))
 
 
-def sample_weight(confidence: float | None) -> float:
-    """A sample's vote weight: exp(its lowest window mean logprob), 1 where unknown."""
-    return 1.0 if confidence is None or math.isnan(confidence) else math.exp(min(confidence, 0.0))
-
-
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
@@ -225,7 +221,7 @@ class RuleState:
         if answer is None:
             self.run, self.last = 0, None
             return
-        self.weights[answer] = self.weights.get(answer, 0.0) + sample_weight(confidence)
+        self.weights[answer] = self.weights.get(answer, 0.0) + float(vote_weight(confidence))
         c = self.counts.get(answer, 0) + 1
         self.counts[answer] = c
         self.run = self.run + 1 if answer == self.last else 1

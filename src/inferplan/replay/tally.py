@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from inferplan.policy.confidence_vote import vote_weight
 from inferplan.policy.tally import Tally
 
 
@@ -80,7 +81,7 @@ def weighted_totals(ans: np.ndarray, conf: np.ndarray | None, K: int) -> tuple[n
     Each sample weighs exp(its lowest window mean logprob), 1 where unknown (or ``conf``
     None). Totals only grow, so only the answer just added can take the lead."""
     rows, L = ans.shape
-    weight = np.ones((rows, L)) if conf is None else np.where(np.isnan(conf), 1.0, np.exp(np.minimum(conf, 0.0)))
+    weight = np.ones((rows, L)) if conf is None else vote_weight(conf)
     totals = np.zeros((rows, K + 1))
     lead, total = np.zeros((rows, L)), np.zeros((rows, L))
     r = np.arange(rows)
