@@ -24,7 +24,9 @@ def profile_cmd(
     tasks: str = typer.Option("builtin:arith", "--tasks", help=options.TASKS_HELP),
     field: Optional[str] = options.FIELD,
     temperatures: str = typer.Option("0.2,0.6,1.0", "--temperatures", "-t", help="Comma-separated temperatures (one configuration each)."),
-    samples: int = typer.Option(16, "--samples", "-n", help="Samples per problem and temperature."),
+    samples: int = typer.Option(16, "--samples", "-n", help="Samples per problem and temperature (with --budget: the most any gets)."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Stop the whole profile (earlier runs included) at this many completion tokens (20000, 400k, 2M) or this much sampling time (30m, 2h)."),
+    strategy: str = typer.Option("uniform", "--strategy", help="With --budget: 'uniform' (every problem and temperature alike, level by level) or 'adaptive' (after a uniform first pass, samples go where answers are least settled; none to temperatures clearly worse)."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token cap per sample (default: the task set's, else 128)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N problems (after --shuffle)."),
     shuffle: bool = typer.Option(False, "--shuffle", help="Shuffle the problems (seeded by --seed) before --limit."),
@@ -62,7 +64,8 @@ def profile_cmd(
         prof = api.profile(model, out=out, tasks=options.task_spec(tasks, field), temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
                            template=template, truncated=truncated, allow_code_execution=allow_code_execution, force=force,
-                           keep_text=not no_text, backend=settings, on_progress=bar.update)
+                           keep_text=not no_text, backend=settings, on_progress=bar.update, budget=budget,
+                           strategy=strategy)
     render_profile_result(prof.run, as_json=as_json)
 
 

@@ -75,10 +75,11 @@ def sequence_length(dense: Dense, mix: Mix) -> int:
 
     Replaying further would stop the problems with fewer samples early and charge them
     less than the rule would spend (issue 17, point 5); larger N are left to the fitted
-    curves (``Extrapolator``), and the plan says so.
+    curves (``Extrapolator``), and the plan says so. An adaptive profile's short problems
+    are continued instead (``Dense.extend``), so there the largest count is the limit.
     """
     w = np.asarray(mix.shares)
-    have = dense.count.min(axis=0)
+    have = dense.reach(np.arange(len(w)))
     used = w > 0
     return int(max(1, min(MAX_STEPS, np.floor((have[used] / w[used]).min()))))
 

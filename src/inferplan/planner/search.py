@@ -244,6 +244,11 @@ def _unequal_counts(dense, chosen: Candidate) -> tuple[str, ...]:
     low, mid = dense.count[:, used].min(), np.median(dense.count[:, used].min(axis=1))
     if low == mid:
         return ()
+    if dense.extend:
+        short = int((dense.count[:, used] < dense.count[:, used].max(axis=0)).any(axis=1).sum())
+        return (f"adaptive profile: {short} training problems hold fewer samples than the replay draws (as few as "
+                f"{int(low)}, median {mid:g}); each is continued by repeating its own samples at random (a Pólya urn), "
+                "as the profile stopped sampling them when their answers had settled",)
     return (f"training problems have unequal sample counts (as few as {int(low)}, median {mid:g}): rules were "
             f"replayed only as far as every problem's samples reach; larger N come from the fitted curves",)
 

@@ -1,37 +1,37 @@
 """The core of ``inferplan profile``: sample every task many times per temperature, grade, record.
 
 Only the samples not yet on disk are scheduled, so a rerun of the same command
-continues where a killed or interrupted one stopped. Each task becomes ONE request
-carrying all its missing samples (per-sample temperatures and seeds), so the
-backend evaluates its prompt once and problems share the decode batch. Records are
-appended and flushed in small batches; seeds derive from (seed, task, config,
-index) alone, so a resumed sample is the sample the first run would have drawn.
+continues where a killed or interrupted one stopped (``live_sampler.py`` draws and
+records them). Without a budget every (task, temperature) gets ``--samples``; with
+``--budget`` the strategy (``adaptive.py``) decides which samples to draw, from what
+is on disk, until the budget (earlier runs' spending included) is spent.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from inferplan import __version__
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend, prepare
-from inferplan.backends.base import SampleRequest
 from inferplan.errors import InvalidValue
 from inferplan.tasks import builtin
 from inferplan.tasks import templates as prompts
 from inferplan.grading.task_grader import TaskGrader, truncated_default
+from inferplan.profiles.adaptive import AdaptiveResult, run_adaptive, run_uniform
+from inferplan.profiles.allocation import Ledger
+from inferplan.profiles.budget import ProfileBudget
 from inferplan.profiles.header import ConfigSpec
-from inferplan.profiles.store import ProfileWriter
+from inferplan.profiles.live_sampler import LiveSampler, Progress, asked
+from inferplan.profiles.store import ProfileWriter, iter_records
 from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128
 _RUN_ONLY = ("threads", "parallel", "extra_bufts", "ctx", "gpu_layers")  # speed, not samples
-FLUSH_SECONDS = 1.0  # flush at least this often, and every `parallel` records
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,11 @@ class ProfileOptions:
     allow_code_execution: bool = False
     force: bool = False
     keep_text: bool = True
+    # A budget ("400k" tokens, "30m") makes --samples the most any (problem, config) gets;
+    # "uniform" fills every pair level by level, "adaptive" spends where it settles most.
+    budget: str | None = None
+    strategy: str = "uniform"
     backend: BackendSettings = field(default_factory=BackendSettings)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported after every graded sample."""
-
-    done: int  # samples finished in this run
-    total: int  # samples scheduled in this run
-    completion_tokens: int
-    elapsed: float
-    accuracy: dict[str, tuple[int, int]]  # config → (correct, graded) in this run
 
 
 @dataclass(frozen=True)
@@ -78,12 +71,7 @@ class ProfileResult:
     already: int  # samples that were on disk before
     completion_tokens: int
     seconds: float
-
-
-def sample_seed(seed: int, task: str, config: str, index: int) -> int:
-    """A 31-bit seed determined by (seed, task, config, index) only."""
-    digest = hashlib.blake2b(f"{seed}|{task}|{config}|{index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+    budgeted: AdaptiveResult | None = None  # how a --budget run ended (None: plain uniform)
 
 
 def config_name(temperature: float) -> str:
@@ -108,6 +96,12 @@ def _check(opts: ProfileOptions) -> None:
         raise InvalidValue("temperatures", "{name} needs at least one value")
     if any(t < 0 for t in opts.temperatures) or len(set(opts.temperatures)) != len(opts.temperatures):
         raise InvalidValue("temperatures", "{name} must be distinct and non-negative")
+    if opts.strategy not in ("uniform", "adaptive"):
+        raise InvalidValue("strategy", f"{{name}} must be uniform or adaptive, got {opts.strategy!r}")
+    if opts.strategy == "adaptive" and opts.budget is None:
+        raise InvalidValue("strategy", "{name} adaptive needs --budget (completion tokens like 400k, or a time like 30m)")
+    if opts.budget is not None:
+        ProfileBudget.parse(opts.budget)  # a bad budget fails before the model loads
     if opts.max_tokens is not None and opts.max_tokens < 1:
         raise InvalidValue("max_tokens", f"{{name}} must be at least 1, got {opts.max_tokens}")
 
@@ -127,7 +121,7 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     backend = backend or open_backend(opts.model, opts.backend)
     try:
         # llama.cpp --ctx auto: sized for every problem, before the header records the context
-        prepare(backend, [_asked(task, template, taskset, max_tokens) for task in taskset.tasks])
+        prepare(backend, [asked(task, template, taskset, max_tokens) for task in taskset.tasks])
         info = backend.info
         header = {
             "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256,
@@ -149,75 +143,38 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
             "inferplan": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+        if opts.budget is not None:
+            header["strategy"] = {"name": opts.strategy, "budget": opts.budget, "most_per_pair": opts.samples}
         with ProfileWriter(opts.out, header, force=opts.force) as writer:
             already = len(writer.done)
-            written, tokens, seconds = _sample_all(
-                backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress)
+            sampler = LiveSampler(backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress)
+            budgeted = _sample(sampler, opts)
     finally:
         if own:
             backend.close()
     return ProfileResult(opts.out, len(taskset.tasks), tuple(c.name for c in configs),
-                         written, already, tokens, seconds)
+                         sampler.done, already, sampler.tokens, sampler.seconds, budgeted)
 
 
-def _asked(task, template, taskset, max_tokens: int) -> SampleRequest:
-    """One sample of ``task`` as the profile asks it (the prompt, its stop strings, the cap)."""
-    rp = prompts.render(task, template, taskset.shots)
-    return SampleRequest(prompt=rp.prompt, messages=rp.messages, stop=rp.stop, max_tokens=max_tokens)
-
-
-def _sample_all(backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress):
-    requests, plan = [], []
-    for task in taskset.tasks:
-        missing = [(c, i) for c in configs for i in range(opts.samples)
-                   if (task.id, c.name, i) not in writer.done]
-        if not missing:
-            continue
-        requests.append(replace(
-            _asked(task, template, taskset, max_tokens), n=len(missing),
-            temperatures=tuple(c.temperature for c, _ in missing),
-            seeds=tuple(sample_seed(opts.seed, task.id, c.name, i) for c, i in missing),
-        ))
-        plan.append((task, missing))
-    total = sum(len(m) for _, m in plan)
-    run_id = int(time.time() * 1000)
-    start = time.monotonic()
-    done = tokens = 0
-    acc = {c.name: [0, 0] for c in configs}
-    buffer: list[dict] = []
-    last_flush = start
-    flush_every = max(1, getattr(backend.info, "parallel_slots", 1))
-    try:
-        if not requests:
-            return 0, 0, 0.0
-        # Completions number requests from 0 in submission order.
-        for comp in backend.sample(requests):
-            task, missing = plan[comp.request]
-            config, index = missing[comp.index]
-            grade = grader.grade(task, comp.text, comp.finish)
-            rec = {
-                "problem": task.id, "config": config.name, "index": index, "seed": comp.seed,
-                "answer": grade.answer, "correct": grade.correct,
-                "completion_tokens": comp.completion_tokens, "prompt_tokens": comp.prompt_tokens,
-                "seconds": round(comp.seconds, 4), "logprob": comp.logprob, "finish": comp.finish,
-                "run": run_id, "t": round(time.monotonic() - start, 3),
-            }
-            if comp.confidence is not None:  # windowed logprob confidence (backends/confidence.py)
-                conf = comp.confidence
-                rec.update(conf_low=round(conf.lowest, 5), conf_low_at=conf.lowest_at, conf_tail=round(conf.tail, 5))
-            if opts.keep_text:
-                rec["text"] = comp.text
-            buffer.append(rec)
-            done += 1
-            tokens += comp.completion_tokens
-            acc[config.name][0] += grade.correct
-            acc[config.name][1] += 1
-            now = time.monotonic()
-            if len(buffer) >= flush_every or now - last_flush >= FLUSH_SECONDS:
-                writer.write(buffer)
-                buffer, last_flush = [], now
-            if on_progress is not None:
-                on_progress(Progress(done, total, tokens, now - start, {k: (v[0], v[1]) for k, v in acc.items()}))
-    finally:
-        writer.write(buffer)  # keep every graded sample, also on Ctrl-C
-    return done, tokens, time.monotonic() - start
+def _sample(sampler: LiveSampler, opts: ProfileOptions) -> AdaptiveResult | None:
+    """Every (task, config, index) up to ``opts.samples``; or, under a budget, what the strategy allocates."""
+    P, C = len(sampler.taskset.tasks), len(sampler.configs)
+    if opts.budget is None:
+        for _ in sampler([(p, c, i, "uniform") for p in range(P) for c in range(C) for i in range(opts.samples)]):
+            pass
+        return None
+    budget = ProfileBudget.parse(opts.budget)
+    ledger = Ledger(tuple(t.id for t in sampler.taskset.tasks), tuple(c.name for c in sampler.configs))
+    earlier = list(iter_records(opts.out))  # what earlier runs into this profile spent
+    for rec in earlier:
+        ledger.add(rec)
+    before = budget.spent(earlier)
+    if budget.unit == "tokens":
+        def spent() -> float:
+            return before + sampler.tokens
+    else:
+        def spent() -> float:
+            return before + sampler.seconds
+    if opts.strategy == "adaptive":
+        return run_adaptive(ledger, budget, sampler, cap=opts.samples, spent=spent, seed=opts.seed)
+    return run_uniform(ledger, budget, sampler, cap=opts.samples, spent=spent)

@@ -84,6 +84,9 @@ class SampleTable:
     # Windowed confidence (lowest / tail window mean token logprob; nan where unknown).
     conf_low: np.ndarray | None = None
     conf_tail: np.ndarray | None = None
+    # Some samples were allocated adaptively (``profile --strategy adaptive``): problems
+    # hold unequal counts by design, the settled ones fewest (see replay.engine.draw).
+    adaptive: bool = False
 
     @property
     def n_samples(self) -> int:
@@ -157,8 +160,10 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     answers: list[dict[str, int]] = [{} for _ in problem_ix]
     rows: dict[tuple[int, int, int], tuple] = {}
     duplicates = 0
+    adaptive = False
     where = str(path)
     for rec in iter_records(path):
+        adaptive = adaptive or str(rec.get("alloc", "")).startswith("adaptive")
         pid, cname, index = record_key(rec, where)
         if cname not in config_ix:
             raise InputError(f"{path}: record names unknown configuration {cname!r}")
@@ -193,6 +198,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         texts=tuple(cols[-2]) if with_text else None,
         duplicates=duplicates,
         truncated=np.array(cols[-1], dtype=bool),
+        adaptive=adaptive,
     )
 
 

@@ -38,10 +38,19 @@ class Dense:
     answer_correct: np.ndarray  # (P, K) the answer id is a correct answer
     overhead: np.ndarray  # (P,) per-query cost paid once
     confidence: np.ndarray | None = None  # (P, C, N) lowest-window mean logprob (nan unknown)
+    # Adaptive profile: a problem with fewer samples than a draw sequence needs is continued
+    # by a Pólya urn over its own samples (see ``draw``) instead of ending the sequence.
+    extend: bool = False
 
     @property
     def n_problems(self) -> int:
         return int(self.count.shape[0])
+
+    def reach(self, configs: np.ndarray) -> np.ndarray:
+        """(len(configs),) draws of each configuration every problem's sequence can supply:
+        the smallest count, or with ``extend`` the largest (short problems are continued)."""
+        counts = self.count[:, configs]
+        return counts.max(axis=0) if self.extend else counts.min(axis=0)
 
 
 def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = None) -> Dense:
@@ -84,7 +93,7 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     if table.conf_low is not None:
         conf[idx] = table.conf_low[keep]
     return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all),
-                 conf)
+                 conf, extend=table.adaptive)
 
 
 def capped(dense: Dense, cap: int | None) -> Dense:
@@ -168,6 +177,8 @@ def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.G
     local[used] = np.arange(len(used))
     slot = perm[np.arange(rows)[:, None], local[sched][None, :], np.minimum(pos, depth - 1)[None, :]]
     avail = pos[None, :] < dense.count[prob][:, sched]
+    if dense.extend:
+        slot, avail = _polya(slot, avail, sched, pos, dense.count[prob][:, sched] > 0, rng)
     # The sequence ends at the first draw whose configuration has run out.
     seq_len = np.where(avail.all(axis=1), length, np.argmin(avail, axis=1))
     valid = np.arange(length)[None, :] < seq_len[:, None]
@@ -176,6 +187,24 @@ def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.G
                  valid & dense.correct[pi, ci, slot], np.where(valid, dense.cost[pi, ci, slot], 0.0),
                  dense.score[pi, ci, slot], np.where(valid, dense.tokens[pi, ci, slot], np.nan),
                  np.full(valid.shape, np.nan) if dense.confidence is None else dense.confidence[pi, ci, slot])
+
+
+def _polya(slot: np.ndarray, avail: np.ndarray, sched: np.ndarray, pos: np.ndarray, has: np.ndarray,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Continue each row past its configuration's recorded samples by a Pólya urn: the j-th
+    draw of a configuration repeats one of that configuration's earlier j draws in the row,
+    chosen uniformly. That is the posterior predictive of a Dirichlet over the problem's
+    answers with no mass on unseen ones: an adaptive profile stopped sampling a problem
+    because its answers had settled, and the urn keeps them as they were."""
+    slot = slot.copy()
+    columns = {c: np.flatnonzero(sched == c) for c in np.unique(sched)}
+    for t in range(len(sched)):
+        short = ~avail[:, t] & has[:, t]
+        if pos[t] == 0 or not short.any():
+            continue
+        earlier = columns[sched[t]][rng.integers(0, pos[t], size=int(short.sum()))]
+        slot[short, t] = slot[np.flatnonzero(short), earlier]
+    return slot, avail | has
 
 
 def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, reps: int,

@@ -68,6 +68,13 @@ def render_profile_result(result: ProfileResult, *, as_json: bool) -> None:
         f"wrote {result.written} samples to {result.path} ({result.problems} problems × "
         f"{len(result.configs)} temperatures; {result.already} were already there) in {result.seconds:.0f}s, "
         f"{rate:.0f} tokens/s — see `inferplan profile show {result.path}`", highlight=False)
+    b = result.budgeted
+    if b is not None:
+        why = {"budget": "the budget is spent", "settled": "every open problem's answers have settled "
+               "(more samples would not change the plan)", "cap": "every problem has --samples samples"}[b.stopped]
+        out.print(f"stopped because {why}: {b.samples} samples in the profile after {b.rounds} adaptive "
+                  f"round(s), {b.spent:,.0f} of {b.budget:,.0f} {'tokens' if b.unit == 'tokens' else 's'} spent",
+                  highlight=False)
 
 
 def render_summary(s: ProfileSummary, *, as_json: bool) -> None:

@@ -1,0 +1,117 @@
+"""The adaptive profile's rounds: a uniform first pass, then samples where they settle most.
+
+The same loop drives a live profile (samples from a backend, graded and appended to
+the profile file) and a replayed one (samples served from a recorded set, to compare
+strategies without a model): both hand it a ``Sampler``. Every record it asks for
+carries ``alloc``: ``"pilot"``, ``"uniform"`` or ``"adaptive:R"`` (round R), so a
+profile says how each sample was chosen.
+
+The budget counts what earlier runs into the same profile spent, and a round never
+asks for more samples than the budget left is expected to buy; the sampler is told
+to stop the moment the budget is spent (samples in flight are cancelled), so a
+profile ends within a sample of its budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from inferplan.profiles import allocation
+from inferplan.profiles.allocation import Ledger
+from inferplan.profiles.budget import ProfileBudget
+
+ROUND_SHARE = 0.1  # a round spends about this share of the whole budget (adaptivity vs batching)
+MIN_ROUND = 16  # … and at least this many samples (one decode batch)
+
+
+class Sampler(Protocol):
+    """Draws the wanted samples (problem, config, index, alloc label), yielding their records.
+
+    It calls ``over()`` after each record and, once it is true, stops: cancels what is in
+    flight and returns.
+    """
+
+    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool]) -> Iterator[dict]: ...
+
+
+@dataclass(frozen=True)
+class AdaptiveResult:
+    rounds: int
+    stopped: str  # "budget", "settled" (more samples would not change the plan) or "cap"
+    samples: int  # recorded in the profile, earlier runs included
+    spent: float  # in the budget's unit, earlier runs included
+    budget: float
+    unit: str  # the budget's: "tokens" or "seconds"
+
+
+def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap: int,
+                 spent: Callable[[], float], seed: int = 0) -> AdaptiveResult:
+    """Sample into ``ledger`` until ``budget`` is spent, every pair is settled, or all reach ``cap``.
+
+    ``spent()`` is what the profile has spent so far in the budget's unit (earlier runs
+    included); ``ledger`` already holds the profile's records.
+    """
+    rng = np.random.default_rng(seed)
+
+    def over() -> bool:
+        return spent() >= budget.amount
+
+    def take(wanted: list[tuple[int, int, int, str]]) -> int:
+        got = 0
+        for rec in sample(wanted, over):  # added as they come, so over() sees each one
+            ledger.add(rec)
+            got += 1
+        return got
+
+    pairs = ledger.n.size
+    if (ledger.n == 0).any() and not over():  # one sample each: what a sample costs here
+        take(_top_up(ledger, 1, "pilot"))
+    rounds = 0
+    while not over():
+        per_sample = spent() / max(ledger.samples, 1)
+        left = int((budget.amount - spent()) // max(per_sample, 1e-9))
+        first = allocation.first_pass_size((budget.amount / max(per_sample, 1e-9)), pairs)
+        first = min(first, cap)
+        if (ledger.n < first).any():
+            if take(_top_up(ledger, first, "uniform")) == 0:
+                break  # the sampler has nothing more to give (a recorded set ran out)
+            continue
+        if left < 1:
+            break
+        size = min(left, max(MIN_ROUND, int(ROUND_SHARE * budget.amount / max(per_sample, 1e-9))))
+        chosen = allocation.next_round(ledger, size, cap, rng)
+        if not chosen:
+            stopped = "cap" if (ledger.n >= cap).all() else "settled"
+            return AdaptiveResult(rounds, stopped, ledger.samples, spent(), budget.amount, budget.unit)
+        rounds += 1
+        if not take([(p, c, int(ledger.next_index[p, c]) + j, f"adaptive:{rounds}")
+              for (p, c), k in chosen.items() for j in range(k)]):
+            break
+    return AdaptiveResult(rounds, "budget", ledger.samples, spent(), budget.amount, budget.unit)
+
+
+def _top_up(ledger: Ledger, n: int, label: str) -> list[tuple[int, int, int, str]]:
+    """Samples that bring every pair to ``n``."""
+    return [(int(p), int(c), int(ledger.next_index[p, c]) + j, label)
+            for p, c in np.argwhere(ledger.n < n) for j in range(n - int(ledger.n[p, c]))]
+
+
+def run_uniform(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap: int,
+                spent: Callable[[], float]) -> AdaptiveResult:
+    """The uniform strategy under a budget: every pair one more sample, level by level, to ``cap``."""
+    for level in range(1, cap + 1):
+        if spent() >= budget.amount:
+            return AdaptiveResult(0, "budget", ledger.samples, spent(), budget.amount, budget.unit)
+        wanted = _top_up(ledger, level, "uniform")
+        got = 0
+        for rec in sample(wanted, lambda: spent() >= budget.amount):
+            ledger.add(rec)
+            got += 1
+        if wanted and not got:
+            break
+    stopped = "budget" if spent() >= budget.amount else "cap"
+    return AdaptiveResult(0, stopped, ledger.samples, spent(), budget.amount, budget.unit)
