@@ -85,12 +85,13 @@ def fit_errors(profile: Path, truth: dict, seed: int) -> tuple[float, float]:
     return 100 * abs(float(fit["pred"][0]) - truth["pass"]), 100 * abs(float(maj) - truth["maj"])
 
 
-def plan_outcome(profile: Path, full: Path, budget: float, work: Path) -> tuple[float, float, str]:
-    """(held-out accuracy, tokens/query) of the plan made from ``profile``, replayed on the whole file."""
+def plan_outcome(profile: Path, full: Path, budget: float, work: Path) -> dict:
+    """Held-out accuracy (with its interval) and tokens/query of the plan made from ``profile``,
+    replayed on the whole file."""
     res = api.plan(profile, budget=budget, unit="tokens")
     path = save_plan(res.plan, work / "plan.json")
-    sim = api.simulate(full, plan=path)
-    return sim.estimate.accuracy, sim.estimate.cost, res.plan.rule.spec
+    est = api.simulate(full, plan=path).estimate
+    return dict(acc=est.accuracy, low=est.accuracy_ci[0], high=est.accuracy_ci[1], cost=est.cost, rule=res.plan.rule.spec)
 
 
 def bench_file(path: Path, work: Path, seeds: int) -> dict:
@@ -108,8 +109,8 @@ def bench_file(path: Path, work: Path, seeds: int) -> dict:
         for name, strategy, per in STRATEGIES:
             prof, used = draw_profile(full, work / f"{name}.jsonl", strategy, per, 1000 + seed)
             e_pass, e_maj = fit_errors(prof, truth, seed)
-            acc, cost, rule = plan_outcome(prof, full, budget, work)
-            out[name].append(dict(used=used, pass_err=e_pass, maj_err=e_maj, acc=acc, cost=cost / f16.cost, rule=rule))
+            o = plan_outcome(prof, full, budget, work)
+            out[name].append({**o, "cost": o["cost"] / f16.cost, "used": used, "pass_err": e_pass, "maj_err": e_maj})
     return out
 
 
@@ -121,7 +122,8 @@ def report(results: dict[str, dict]) -> None:
         cells = []
         for name, _, _ in STRATEGIES:
             rows = res[name]
-            m = {k: float(np.mean([r[k] for r in rows])) for k in ("pass_err", "maj_err", "acc", "cost", "used")}
+            m = {k: float(np.mean([r[k] for r in rows]))
+                 for k in ("pass_err", "maj_err", "acc", "low", "high", "cost", "used")}
             for k, v in m.items():
                 agg[name][k].append(v)
             cells.append(f"p{m['pass_err']:5.2f} m{m['maj_err']:5.2f} {100 * m['acc']:6.2f}%@{m['cost']:.3f}")
@@ -132,10 +134,18 @@ def report(results: dict[str, dict]) -> None:
         print(f"  {name:<11} pass@80 err {np.mean(a['pass_err']):.2f}  maj@80 err {np.mean(a['maj_err']):.2f}  "
               f"plan acc {100 * np.mean(a['acc']):.2f}%  tokens {np.mean(a['cost']):.3f}× fixed-16  "
               f"profile spent {np.mean(a['used']):.3f}× its budget")
-    u16, u8, ad = (np.array(agg[n]["acc"]) for n in ("uniform@16", "uniform@8", "adaptive@8"))
-    print(f"  plan accuracy, adaptive@8 − uniform@16 per file: mean {100 * np.mean(ad - u16):+.2f} pt, "
-          f"worst {100 * np.min(ad - u16):+.2f} pt; uniform@8 − uniform@16: mean {100 * np.mean(u8 - u16):+.2f}, "
-          f"worst {100 * np.min(u8 - u16):+.2f}")
+    u16, ad = agg["uniform@16"], agg["adaptive@8"]
+    inside = [lo <= a <= hi for a, lo, hi in zip(ad["acc"], u16["low"], u16["high"])]
+    cheaper = [a <= u * 1.05 for a, u in zip(ad["cost"], u16["cost"])]
+    print(f"  adaptive@8's plan inside uniform@16's plan interval (90%, mean bounds over seeds): "
+          f"{sum(inside)}/{len(inside)} files; accuracy adaptive@8 − uniform@16: mean "
+          f"{100 * np.mean(np.subtract(ad['acc'], u16['acc'])):+.2f} pt, worst "
+          f"{100 * np.min(np.subtract(ad['acc'], u16['acc'])):+.2f} pt")
+    print(f"  its tokens/query within 5% of uniform@16's plan or below: {sum(cheaper)}/{len(cheaper)} files; "
+          f"mean ratio {np.mean(np.divide(ad['cost'], u16['cost'])):.3f}")
+    for what in ("pass_err", "maj_err"):
+        lower = sum(a < u for a, u in zip(ad[what], agg["uniform@8"][what]))
+        print(f"  {what[:-4]}@80 error, adaptive@8 below uniform@8 (equal tokens): {lower}/{len(ad[what])} files")
 
 
 def main() -> int:

@@ -167,6 +167,8 @@ def test_plan_on_an_adaptive_profile_replays_past_the_smallest_count_and_says_so
     table = load_profile(prof)
     small = int(densify(table, cost_model_for(table, "samples")).count.min())
     assert any(not p.extrapolated and int(p.rule.split("max=")[1]) > small for p in result.pareto if "max=" in p.rule)
+    sim = ip.simulate(prof, rule="fixed:12")
+    assert sim.estimate.samples == pytest.approx(12) and any("Pólya urn" in w for w in sim.warnings)
 
 
 def test_adaptive_needs_a_budget(tmp_path: Path) -> None:

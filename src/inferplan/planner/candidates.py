@@ -84,6 +84,22 @@ def sequence_length(dense: Dense, mix: Mix) -> int:
     return int(max(1, min(MAX_STEPS, np.floor((have[used] / w[used]).min()))))
 
 
+def unequal_counts_note(dense: Dense, shares: tuple[float, ...]) -> tuple[str, ...]:
+    """Say how unequal sample counts were replayed: only as far as every problem's samples reach,
+    or (adaptive profile) continued by a Pólya urn."""
+    used = np.asarray(shares) > 0
+    low, mid = dense.count[:, used].min(), np.median(dense.count[:, used].min(axis=1))
+    if low == mid:
+        return ()
+    if dense.extend:
+        short = int((dense.count[:, used] < dense.count[:, used].max(axis=0)).any(axis=1).sum())
+        return (f"adaptive profile: {short} problems hold fewer samples than the replay draws (as few as "
+                f"{int(low)}, median {mid:g}); each is continued by repeating its own samples at random (a Pólya urn), "
+                "as the profile stopped sampling them when their answers had settled",)
+    return (f"problems have unequal sample counts (as few as {int(low)}, median {mid:g}): rules were "
+            f"replayed only as far as every problem's samples reach; larger N come from the fitted curves",)
+
+
 @dataclass
 class TraceCache:
     """Replay traces per (mix, cap) on one split, built once each."""

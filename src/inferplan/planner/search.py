@@ -20,6 +20,7 @@ from inferplan.planner.candidates import (
     TraceCache,
     candidates_on,
     pareto,
+    unequal_counts_note,
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
@@ -179,7 +180,7 @@ def plan(
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     even = None if unit == "latency" else break_even(table, cost, cands, search.heldout, pred)
     notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
-        + _unequal_counts(search.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
+        + unequal_counts_note(search.train, chosen.mix.shares) + ((even.note,) if even else ()) + search.round_notes(chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -236,21 +237,6 @@ def _caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[st
                    f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
                    f"{best.samples:.2f} samples/query); consider it instead")
     return tuple(out)
-
-
-def _unequal_counts(dense, chosen: Candidate) -> tuple[str, ...]:
-    """Say where unequal sample counts limited the replay (it stops at the smallest count)."""
-    used = np.asarray(chosen.mix.shares) > 0
-    low, mid = dense.count[:, used].min(), np.median(dense.count[:, used].min(axis=1))
-    if low == mid:
-        return ()
-    if dense.extend:
-        short = int((dense.count[:, used] < dense.count[:, used].max(axis=0)).any(axis=1).sum())
-        return (f"adaptive profile: {short} training problems hold fewer samples than the replay draws (as few as "
-                f"{int(low)}, median {mid:g}); each is continued by repeating its own samples at random (a Pólya urn), "
-                "as the profile stopped sampling them when their answers had settled",)
-    return (f"training problems have unequal sample counts (as few as {int(low)}, median {mid:g}): rules were "
-            f"replayed only as far as every problem's samples reach; larger N come from the fitted curves",)
 
 
 def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,

@@ -14,7 +14,7 @@ import numpy as np
 
 from inferplan.errors import InputError, InvalidValue
 from inferplan.policy.aggregate import Aggregation, check_answers
-from inferplan.planner.candidates import Mix, TraceCache
+from inferplan.planner.candidates import Mix, TraceCache, unequal_counts_note
 from inferplan.replay.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan
@@ -190,4 +190,6 @@ def _replay_sequential(dense: Dense, r: _Replayed, reps: int, seed: int,
             warnings.append(f"max samples {r.rule.max_samples} exceeds the {length} recorded; "
                             "replay stops at the recorded samples")
         est = estimate(evaluate(tr, r.rule), seed=seed)
+    if dense.extend:
+        warnings.extend(unequal_counts_note(dense, r.mix.shares))
     return est, fixed_baselines(cache.get(r.mix, None), seed=seed)
