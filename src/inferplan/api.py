@@ -126,16 +126,19 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
              unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
-             price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None) -> "SimulationResult":
+             price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None,
+             terminate: str | None = None) -> "SimulationResult":
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
-    ``parallel=K``: the rule on one round of K samples read in finish order."""
+    ``parallel=K``: the rule on one round of K samples read in finish order; ``terminate="W:η"``:
+    with online low-confidence termination (policy/termination.py)."""
     from inferplan.planner.simulate import simulate as replay
 
     prof = as_profile(profile)
     the_plan = None if plan is None else load_plan(plan)
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
-                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
+                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None, parallel=parallel,
+                  terminate=terminate)
 
 
 def load_plan(plan: PlanLike) -> "Plan":

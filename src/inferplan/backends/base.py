@@ -46,6 +46,9 @@ class SampleRequest:
     top_p: float = 1.0
     min_p: float = 0.0
     first_index: int = 0  # index of the first sample (for resumed work)
+    # Online low-confidence termination: a sample whose mean token logprob over the last
+    # confidence.WINDOW tokens falls under this stops with finish "lowconf" (llama.cpp engine).
+    conf_floor: float | None = None
 
     def temperature(self, i: int) -> float:
         return self.temperatures[i % len(self.temperatures)]
@@ -66,7 +69,7 @@ class Completion:
     completion_tokens: int
     prompt_tokens: int
     logprob: float | None  # sum of token logprobs (None if unavailable)
-    finish: str  # "stop" (EOS or stop string), "length", "cancelled"
+    finish: str  # "stop" (EOS or stop string), "length", "lowconf" (under conf_floor), "cancelled"
     seconds: float  # wall time from the sample's start to its end
     temperature: float
     seed: int

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Iterable
 
 WINDOW = 32  # tokens per window: our chains are tens to hundreds of tokens (DeepConf's 2,048 are for 10k+)
+# Resolution of the recorded lows (nats): replay finds where a sample crossed a floor to
+# within this, and a sample records a few dozen lows rather than one per token.
+LOW_STEP = 0.001
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,17 @@ class Confidence:
     lowest: float  # lowest mean over WINDOW consecutive tokens
     lowest_at: int  # tokens generated when that window ended
     tail: float  # mean over the last WINDOW tokens
+    # Each new low of the window mean, as (tokens generated, mean), at most one per LOW_STEP
+    # band: where a sample stopped early below ANY floor would have stopped (the first
+    # low under it), so replay can reproduce online termination at thresholds chosen later.
+    lows: tuple[tuple[int, float], ...] = ()
+
 
 
 class WindowTracker:
     """Running window means of one sample's token logprobs (O(1) per token)."""
 
-    __slots__ = ("window", "_ring", "_sum", "n", "_lowest", "_lowest_at")
+    __slots__ = ("window", "_ring", "_sum", "n", "_lowest", "_lowest_at", "_lows")
 
     def __init__(self, window: int = WINDOW) -> None:
         self.window = window
@@ -39,6 +47,7 @@ class WindowTracker:
         self.n = 0
         self._lowest = float("inf")
         self._lowest_at = 0
+        self._lows: list[tuple[int, float]] = []
 
     def add(self, logprob: float) -> None:
         slot = self.n % self.window
@@ -47,6 +56,12 @@ class WindowTracker:
         self.n += 1
         if self.n >= self.window and self._sum / self.window < self._lowest:
             self._lowest, self._lowest_at = self._sum / self.window, self.n
+            if not self._lows or self._lowest <= self._lows[-1][1] - LOW_STEP:
+                self._lows.append((self.n, self._lowest))
+
+    def below(self, floor: float) -> bool:
+        """Whether the latest full window's mean is under ``floor`` (online termination)."""
+        return self.n >= self.window and self._sum / self.window < floor
 
     def current(self) -> float:
         """Mean of the latest window (of all tokens so far while fewer than a window)."""
@@ -58,7 +73,7 @@ class WindowTracker:
         if self.n < self.window:  # the whole sample is one window
             mean = self._sum / self.n
             return Confidence(mean, self.n, mean)
-        return Confidence(self._lowest, self._lowest_at, self.current())
+        return Confidence(self._lowest, self._lowest_at, self.current(), tuple(self._lows))
 
 
 def confidence_of(logprobs: Iterable[float]) -> Confidence | None:

@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
         price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
         parallel: int = typer.Option(None, "--parallel", help="Replay --rule on one round of K samples launched at once, "
                                      "read as they finish (fixed:m = short-m@K; needed by --unit latency)."),
+        terminate: str = typer.Option(None, "--terminate", help="Replay --rule with online low-confidence termination "
+                                      "WARMUP:KEEP (4:0.9): each query's first WARMUP samples set a floor that KEEP of "
+                                      "them stay above; later samples stop when their window confidence falls under it."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     ) -> None:
         """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
@@ -43,6 +46,6 @@ def register(app: typer.Typer) -> None:
         result = api.simulate(
             profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
             aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
-            price_in=price_in, price_out=price_out, parallel=parallel,
+            price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate,
         )
         render_simulation(result, as_json=as_json)

@@ -13,6 +13,7 @@ import numpy as np
 from inferplan.policy.aggregate import Aggregation
 from inferplan.replay.engine import Dense, Trace, capped, evaluate, first_stop, trace
 from inferplan.policy.stopping import StoppingRule, make_rule
+from inferplan.policy.termination import Termination
 
 # ConSol's own defaults (``confidence_models.py``): a Wald SPRT with p1 = 0.5001 whose bounds
 # amount to "the leader is 3 votes ahead", and a mixture SPRT with a Beta(10⁶, 10⁶) prior.
@@ -57,12 +58,13 @@ class Candidate:
     cost: float
     samples: float
     extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
+    term: Termination | None = None  # online low-confidence termination
     per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # accuracy per problem
 
     @property
     def policy(self) -> str:
         """The rule as a user reads it (a latency candidate adds its parallel round)."""
-        return self.rule.spec
+        return self.rule.spec + (f" +cut-lowconf {self.term.spec}" if self.term else "")
 
     @property
     def waits_for_all(self) -> bool:
@@ -110,17 +112,20 @@ class TraceCache:
     seed: int
     _cache: dict = field(default_factory=dict)
 
-    def get(self, mix: Mix, cap: int | None) -> Trace:
-        key = (mix.shares, cap)
+    def get(self, mix: Mix, cap: int | None, term: Termination | None = None) -> Trace:
+        key = (mix.shares, cap, term)
         if key not in self._cache:
             d = capped(self.dense, cap)
             self._cache[key] = trace(d, np.asarray(mix.shares), sequence_length(d, mix), self.agg,
-                                     reps=self.reps, seed=self.seed)
+                                     reps=self.reps, seed=self.seed, term=term)
         return self._cache[key]
 
 
 # DeepConf-online's consensus stop: tried only where the profile recorded confidences.
 WEIGHTED_GRID = (0.6, 0.7, 0.8, 0.9, 0.95)
+# DeepConf-online's low-confidence cut (warm-up samples per query, share kept above the floor):
+# tried only where the profile recorded each sample's confidence lows.
+TERM_GRID = (Termination(4, 0.9), Termination(4, 0.5))
 
 
 def rules_for(agg: Aggregation, length: int, weighted: bool = False) -> list[tuple[StoppingRule, list[int]]]:
@@ -141,7 +146,8 @@ def rules_for(agg: Aggregation, length: int, weighted: bool = False) -> list[tup
     return out
 
 
-def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weighted: bool = False) -> list[Candidate]:
+def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weighted: bool = False,
+                  term: Termination | None = None) -> list[Candidate]:
     """Every rule × max guard on one trace (the rule's statistic is computed once)."""
     out = []
     for base, maxes in rules_for(agg, tr.score.shape[1], weighted):
@@ -150,7 +156,7 @@ def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weight
             rule = base if base.name == "fixed" else make_rule(base.name, base.params, max_samples=mx)
             o = evaluate(tr, rule, first)
             out.append(Candidate(mix, cap, rule, float(o.accuracy.mean()), float(o.cost.mean()),
-                                 float(o.samples.mean()), per_problem=o.accuracy))
+                                 float(o.samples.mean()), term=term, per_problem=o.accuracy))
     return out
 
 

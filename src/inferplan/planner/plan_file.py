@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from inferplan.policy.termination import Termination
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
@@ -67,6 +68,7 @@ class Plan:
     price_in: float = 0.0  # USD per million prompt tokens (unit usd): simulate/evaluate cost with them
     price_out: float = 0.0  # USD per million completion tokens
     family: str | None = None  # the curve family that predicted beyond the recorded samples
+    terminate: Termination | None = None  # online low-confidence termination (policy/termination.py)
 
     @property
     def parallel(self) -> int | None:
@@ -104,6 +106,7 @@ class Plan:
             "notes": list(self.notes),
             "prompt": self.prompt.to_json() if self.prompt else {},
             **({"extrapolation_family": self.family} if self.family else {}),
+            **({"terminate": self.terminate.to_json()} if self.terminate else {}),
         }
 
     @classmethod
@@ -128,7 +131,7 @@ class Plan:
                     pred.get("recorded_samples")),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
                 notes=tuple(d.get("notes", [])), prompt=PromptSpec.from_json(d["prompt"]) if d.get("prompt") else None,
-                family=d.get("extrapolation_family"),
+                family=d.get("extrapolation_family"), terminate=Termination.from_json(d.get("terminate")),
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as e:

@@ -18,6 +18,7 @@ from inferplan.planner.break_even import BreakEven, break_even
 from inferplan.planner.candidates import (
     Candidate,
     TraceCache,
+    TERM_GRID,
     candidates_on,
     pareto,
     unequal_counts_note,
@@ -108,13 +109,18 @@ class _Search:
         self._heldout: dict[tuple, Estimate] = {}
         # Samples with recorded confidences: the confidence-weighted stop is a candidate too.
         self.weighted = self.train.confidence is not None and not np.isnan(self.train.confidence).all()
+        # Samples with recorded confidence lows: online low-confidence termination is tried too.
+        lows = self.weighted and self.train.lows_v is not None and self.agg.kind in ("vote", "conf-vote")
+        self.terms = (None,) + (TERM_GRID if lows else ())
 
     def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
             for cap in caps(self.train, unit):
-                cands.extend(candidates_on(self.tr_cache.get(mix, cap), mix, cap, self.agg, self.weighted))
+                for term in self.terms:
+                    cands.extend(candidates_on(self.tr_cache.get(mix, cap, term), mix, cap, self.agg, self.weighted,
+                                               term))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
         return cands
@@ -128,12 +134,12 @@ class _Search:
     def heldout(self, c: Candidate) -> Estimate:
         """The candidate replayed (or extrapolated) on the held-out problems, once per candidate:
         the plan, its frontier, the baselines and the break-even all ask."""
-        key = (c.mix.shares, c.cap, c.rule, c.extrapolated)
+        key = (c.mix.shares, c.cap, c.rule, c.extrapolated, c.term)
         if key not in self._heldout:
             if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
                 self._heldout[key] = self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
             else:
-                self._heldout[key] = estimate(evaluate(self.te_cache.get(c.mix, c.cap), c.rule), seed=self.seed)
+                self._heldout[key] = estimate(evaluate(self.te_cache.get(c.mix, c.cap, c.term), c.rule), seed=self.seed)
         return self._heldout[key]
 
 
@@ -193,7 +199,7 @@ def plan(
                               extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
-        family=family if chosen.extrapolated else None,
+        family=family if chosen.extrapolated else None, terminate=chosen.term,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)
@@ -268,7 +274,7 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
             out.append(Baseline(f"{name} ({best.mix.name}, {best.policy.split(',min')[0]}{tag})",
                                 e.accuracy, e.accuracy_ci, e.cost, e.samples))
 
-    plain = [c for c in cands if c.cap is None and sum(s > 0 for s in c.mix.shares) == 1]
+    plain = [c for c in cands if c.cap is None and c.term is None and sum(s > 0 for s in c.mix.shares) == 1]
     # Fixed N waits for all N: a latency round that reads only its first m finishers is not one.
     plain = [c for c in plain if c.waits_for_all]
     add("best fixed-N at this budget", [c for c in plain if c.rule.name == "fixed"])

@@ -15,6 +15,7 @@ import numpy as np
 from inferplan.errors import InputError, InvalidValue
 from inferplan.policy.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache, unequal_counts_note
+from inferplan.policy.termination import Termination
 from inferplan.replay.cost import cost_model_for
 from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan
@@ -78,6 +79,7 @@ class _Replayed:
     price_in: float
     price_out: float
     parallel: int | None = None  # one round of this many samples, read in finish order
+    term: Termination | None = None  # online low-confidence termination
 
 
 def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, warnings: list[str]) -> _Replayed:
@@ -95,12 +97,12 @@ def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, war
         raise InputError(f"plan uses configurations not in the profile: {', '.join(sorted(unknown))}")
     mix = Mix(tuple(float(p.mix.get(n, 0.0)) for n in names), "plan")
     return _Replayed(p.rule, p.aggregation, mix, p.max_tokens, problems, "the plan's held-out problems", p.unit,
-                     price_in or p.price_in, price_out or p.price_out, p.parallel)
+                     price_in or p.price_in, price_out or p.price_out, p.parallel, p.terminate)
 
 
 def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, agg: Aggregation,
                unit: str, holdout: float | None, seed: int, prices: tuple[float, float],
-               warnings: list[str], parallel: int | None) -> _Replayed:
+               warnings: list[str], parallel: int | None, term: Termination | None = None) -> _Replayed:
     """A rule is replayed on all problems (or a held-out split), drawing every configuration equally."""
     table = profile.table
     the_rule = parse_rule(rule, min_samples=min_samples, max_samples=max_samples)
@@ -111,7 +113,7 @@ def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples
     if len(table.configs) != 1:
         warnings.append("profile has several configurations; a rule given alone draws from all in equal shares")
     mix = Mix(tuple(1.0 / len(table.configs) for _ in table.configs), "equal")
-    return _Replayed(the_rule, agg, mix, None, problems, source, unit, *prices, parallel)
+    return _Replayed(the_rule, agg, mix, None, problems, source, unit, *prices, parallel, term)
 
 
 def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[Estimate, tuple[Baseline, ...]]:
@@ -148,11 +150,13 @@ def simulate(
     price_out: float = 0.0,
     parameters: float | None = None,
     parallel: int | None = None,
+    terminate: str | None = None,
 ) -> SimulationResult:
     """Replay ``plan`` (on its held-out problems) or ``rule`` (on all problems, or a held-out split).
 
     ``parallel=K`` replays ``rule`` on one round of K samples launched at once, read in the
-    order they finish (``fixed:m`` is short-m@K); a "parallel:K" plan is replayed that way."""
+    order they finish (``fixed:m`` is short-m@K); a "parallel:K" plan is replayed that way.
+    ``terminate="W:η"`` replays ``rule`` with online low-confidence termination (a plan's own is used)."""
     if (plan is None) == (rule is None):
         raise InvalidValue(("plan", "rule"), "give exactly one of {0} or {1}")
     if reps < 1:
@@ -161,7 +165,7 @@ def simulate(
     warnings: list[str] = []
     r = (_from_plan(profile, plan, price_in, price_out, warnings) if plan is not None else
          _from_rule(profile, rule, min_samples, max_samples, Aggregation(aggregate, keep=keep), unit, holdout, seed,
-                    (price_in, price_out), warnings, parallel))
+                    (price_in, price_out), warnings, parallel, Termination.parse(terminate) if terminate else None))
     check_answers(table, r.agg)
     if r.unit == "latency" and not r.parallel:
         raise InvalidValue(("unit", "parallel"), "{0} latency replays one parallel round: give {1} K")
@@ -179,7 +183,7 @@ def _replay_sequential(dense: Dense, r: _Replayed, reps: int, seed: int,
                        warnings: list[str]) -> tuple[Estimate, tuple[Baseline, ...]]:
     """The rule on the recorded samples in random orders, and fixed-N baselines on the same orders."""
     cache = TraceCache(dense, r.agg, reps, seed)
-    tr = cache.get(r.mix, r.cap)
+    tr = cache.get(r.mix, r.cap, r.term)
     length = tr.score.shape[1]
     if r.rule.max_samples > length and r.rule.name == "fixed" and r.cap is None and supported(r.agg, r.mix.shares):
         # A fixed N the recorded samples cannot replay: the fitted curves predict it (as `plan` did).

@@ -123,7 +123,8 @@ class LiveSampler:
             rec["alloc"] = alloc  # how a budgeted profile chose this sample
         if comp.confidence is not None:  # windowed logprob confidence (backends/confidence.py)
             conf = comp.confidence
-            rec.update(conf_low=round(conf.lowest, 5), conf_low_at=conf.lowest_at, conf_tail=round(conf.tail, 5))
+            rec.update(conf_low=round(conf.lowest, 5), conf_low_at=conf.lowest_at, conf_tail=round(conf.tail, 5),
+                       conf_lows=[[n, round(v, 4)] for n, v in conf.lows])
         if self.opts.keep_text:
             rec["text"] = comp.text
         self.done += 1

@@ -87,6 +87,9 @@ class SampleTable:
     # Some samples were allocated adaptively (``profile --strategy adaptive``): problems
     # hold unequal counts by design, the settled ones fewest (see replay.engine.draw).
     adaptive: bool = False
+    # Per sample, the window mean's successive lows ((tokens, mean) pairs; None unrecorded):
+    # where online low-confidence termination would have cut it (backends/confidence.py).
+    conf_lows: tuple[tuple[tuple[int, float], ...] | None, ...] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -148,6 +151,16 @@ def iter_records(path: Path | str) -> Iterator[dict]:
 _CHUNK = 4096  # record lines parsed per json.loads call
 
 
+def _lows(value: object) -> tuple[tuple[int, float], ...] | None:
+    """A record's ``conf_lows`` as (tokens, mean) pairs; None when absent or malformed."""
+    if not isinstance(value, list):
+        return None
+    try:
+        return tuple((int(n), float(v)) for n, v in value)
+    except (TypeError, ValueError):
+        return None
+
+
 def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     """Read a profile into a :class:`SampleTable` (later duplicates of a key win)."""
     path = Path(path)
@@ -178,9 +191,10 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
             a, bool(rec.get("correct")), *(number(rec.get(f), f, where) for f in NUMERIC),
             rec.get("text") if with_text else None,
             rec.get("finish") == "length",
+            _lows(rec.get("conf_lows")),
         )
     keys = sorted(rows)
-    width = 4 + len(NUMERIC)  # answer, correct, the numbers, text, truncated
+    width = 5 + len(NUMERIC)  # answer, correct, the numbers, text, truncated, lows
     cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * width
     num = {f: np.array(cols[2 + i], dtype=np.float64) for i, f in enumerate(NUMERIC)}
     key_arr = np.array(keys, dtype=np.int32).reshape(-1, 3)
@@ -195,9 +209,10 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         correct=np.array(cols[1], dtype=bool),
         **num,
         answer_names=tuple(tuple(a) for a in answers),
-        texts=tuple(cols[-2]) if with_text else None,
+        texts=tuple(cols[-3]) if with_text else None,
         duplicates=duplicates,
-        truncated=np.array(cols[-1], dtype=bool),
+        truncated=np.array(cols[-2], dtype=bool),
+        conf_lows=tuple(cols[-1]) if any(x is not None for x in cols[-1]) else None,
         adaptive=adaptive,
     )
 

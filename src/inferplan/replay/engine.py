@@ -20,6 +20,8 @@ from inferplan.policy.aggregate import Aggregation, score, step_outcomes
 from inferplan.replay.cost import CostModel
 from inferplan.stats.intervals import bootstrap_mean
 from inferplan.policy.stopping import StoppingRule, Tally
+from inferplan.policy.termination import Termination
+from inferplan.replay.termination import padded_lows, terminated
 from inferplan.replay.tally import tally_prefixes
 from inferplan.profiles.store import SampleTable
 
@@ -41,6 +43,9 @@ class Dense:
     # Adaptive profile: a problem with fewer samples than a draw sequence needs is continued
     # by a Pólya urn over its own samples (see ``draw``) instead of ending the sequence.
     extend: bool = False
+    # Each sample's recorded window-mean lows, padded (P, C, N, R): tokens (0) and means (+inf).
+    lows_n: np.ndarray | None = None
+    lows_v: np.ndarray | None = None
 
     @property
     def n_problems(self) -> int:
@@ -92,8 +97,9 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     conf = np.full((P, C, N), np.nan)
     if table.conf_low is not None:
         conf[idx] = table.conf_low[keep]
+    lows_n, lows_v = padded_lows(table, keep, idx, (P, C, N))
     return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all),
-                 conf, extend=table.adaptive)
+                 conf, extend=table.adaptive, lows_n=lows_n, lows_v=lows_v)
 
 
 def capped(dense: Dense, cap: int | None) -> Dense:
@@ -152,6 +158,8 @@ class Draws:
     score: np.ndarray
     tokens: np.ndarray
     conf: np.ndarray
+    lows_n: np.ndarray | None = None  # (rows, length, R) as Dense's
+    lows_v: np.ndarray | None = None
 
 
 def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.Generator) -> Draws:
@@ -186,7 +194,9 @@ def draw(dense: Dense, mix: np.ndarray, length: int, reps: int, rng: np.random.G
     return Draws(prob, seq_len, valid, np.where(valid, dense.answer[pi, ci, slot], -1),
                  valid & dense.correct[pi, ci, slot], np.where(valid, dense.cost[pi, ci, slot], 0.0),
                  dense.score[pi, ci, slot], np.where(valid, dense.tokens[pi, ci, slot], np.nan),
-                 np.full(valid.shape, np.nan) if dense.confidence is None else dense.confidence[pi, ci, slot])
+                 np.full(valid.shape, np.nan) if dense.confidence is None else dense.confidence[pi, ci, slot],
+                 None if dense.lows_n is None else dense.lows_n[pi, ci, slot],
+                 None if dense.lows_v is None else dense.lows_v[pi, ci, slot])
 
 
 def _polya(slot: np.ndarray, avail: np.ndarray, sched: np.ndarray, pos: np.ndarray, has: np.ndarray,
@@ -218,10 +228,14 @@ def tally_trace(dense: Dense, d: Draws, cumcost: np.ndarray, agg: Aggregation, r
                  dense.n_problems, reps, agg.first_pass)
 
 
-def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps: int = 16, seed: int = 0) -> Trace:
-    """Replay ``reps`` random orders per problem of draws following the config ``mix``."""
+def trace(dense: Dense, mix: np.ndarray, length: int, agg: Aggregation, *, reps: int = 16, seed: int = 0,
+          term: Termination | None = None) -> Trace:
+    """Replay ``reps`` random orders per problem of draws following the config ``mix``
+    (with online low-confidence termination ``term``)."""
     rng = np.random.default_rng(seed)
     d = draw(dense, mix, length, reps, rng)
+    if term is not None:
+        d = terminated(d, term)
     cum = np.cumsum(d.cost, axis=1) + dense.overhead[d.problem][:, None]
     return tally_trace(dense, d, cum, agg, reps, rng)
 

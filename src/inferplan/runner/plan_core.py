@@ -27,6 +27,7 @@ from inferplan.errors import InputError, InvalidValue
 from inferplan.planner.plan_file import Plan
 from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.confidence_vote import confidence_vote
+from inferplan.policy.termination import crossing, floor_of
 from inferplan.policy.vote import majority, vote_counts
 from inferplan.replay.engine import schedule
 from inferplan.runner.fixed import FIXED
@@ -69,6 +70,7 @@ class LiveQuery:
     stopped: bool = False
     wasted: int = 0
     start: float = float("inf")  # when its first sample started decoding
+    floor: float | None = None  # low-confidence floor, once the warm-up samples are in
     end: float = 0.0
 
 
@@ -116,6 +118,7 @@ class PlanCore:
         self.launch = None if plan.parallel is None else min(plan.parallel, overrides.max_samples or plan.parallel)
         self.draws = max(self.rule.max_samples, self.launch or 0)
         self.order = schedule(np.array([plan.mix[n] for n in self.names]), self.draws)
+        self.term = plan.terminate if self.launch is None else None
         self.owner: dict[int, LiveQuery] = {}
 
     def base_request(self, query: Query, *, as_profiled: bool = True, max_tokens: int | None = None,
@@ -162,12 +165,15 @@ class PlanCore:
         return replace(
             q.base, n=k, first_index=idx[0], temperatures=tuple(float(c.temperature or 0.0) for c in configs),
             seeds=tuple(int(q.seeds[i]) for i in idx), top_p=first.top_p, top_k=first.top_k, min_p=first.min_p,
+            conf_floor=q.floor,
         )
 
     def _next_size(self, q: LiveQuery) -> int:
         if self.launch is not None:  # one round of all K; nothing after it
             return self.launch - q.drawn
         need = max(self.rule.min_samples - q.state.n, q.state.lookahead(), 1)
+        if self.term is not None and q.drawn < self.term.warmup:  # the floor needs the whole warm-up first
+            need = min(need, self.term.warmup - q.drawn)
         return min(need, self.rule.max_samples - q.drawn)
 
     def receive(self, c: Completion, stream) -> LiveQuery | None:
@@ -192,12 +198,15 @@ class PlanCore:
         """Show the rule the answers now complete in sample order; stop or ask for more."""
         while q.fed in q.got and not q.stopped:
             c = q.got[q.fed]
-            answer = self.spec.read_answer(c.text, c.finish)
+            answer = None if self._cut(q, c) else self.spec.read_answer(c.text, c.finish)
             q.answers.append(answer)
-            q.state.add(answer, c.confidence.lowest if c.confidence is not None else None)
+            q.state.add(answer, c.confidence.lowest if c.confidence is not None and answer is not None else None)
             if self.verify is not None and q.accepted is None and self.verify(q.position, c.text):
                 q.accepted = q.fed
             q.fed += 1
+            if self.term is not None and q.fed == self.term.warmup:
+                q.floor = floor_of([q.got[i].confidence.lowest if q.got[i].confidence else None
+                                    for i in range(q.fed)], self.term.keep)
             first_pass = self.plan.aggregation.first_pass and q.accepted is not None
             if q.state.done or first_pass:
                 self.stop(q, stream)
@@ -207,6 +216,14 @@ class PlanCore:
                 self.stop(q, stream)
                 return
             self.own(q, stream.submit([self._round(q, k)])[0])
+
+    def _cut(self, q: LiveQuery, c: Completion) -> bool:
+        """Whether the low-confidence floor cut this sample: the engine stopped it, or (a
+        backend that cannot stop one early) its confidence lows show it fell under the floor."""
+        if c.finish == "lowconf":
+            return True
+        return (q.floor is not None and q.fed >= self.term.warmup and c.confidence is not None
+                and crossing(c.confidence.lows, q.floor) is not None)
 
     def stop(self, q: LiveQuery, stream) -> None:
         """Stop a query: cancel its samples in flight (a finished rule, or a caller who left)."""

@@ -62,6 +62,7 @@ class Slot:
     logprob: float = 0.0
     text: bytearray = field(default_factory=bytearray)
     windows: WindowTracker = field(default_factory=WindowTracker)
+    floor: float | None = None  # stop ("lowconf") once a full window's mean logprob is under it
 
     def advance(self, token: int, logprob: float, piece: bytes, eog: bool) -> str | None:
         """Take a sampled token; return the finish reason if the sample is complete."""
@@ -70,6 +71,8 @@ class Slot:
         self.windows.add(logprob)
         if eog:
             return "stop"
+        if self.floor is not None and self.windows.below(self.floor):
+            return "lowconf"  # DeepConf-online: a chain this unsure is cut, and casts no vote
         start = len(self.text)
         self.text += piece
         for stop in self.stops:

@@ -193,7 +193,7 @@ class LlamaCppStream:
         temperature, seed = r.temperature(i), r.seed(i)
         rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
         self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, req.tokens[-1], len(req.tokens) - 1,
-                              r.max_tokens, temperature, seed, req.stops, time.monotonic())
+                              r.max_tokens, temperature, seed, req.stops, time.monotonic(), floor=r.conf_floor)
         req.live.add(s)
 
     def _free_slot(self, s: int) -> None:
