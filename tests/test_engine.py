@@ -191,3 +191,49 @@ def test_weights_policy():
     assert not wants_f16("f16", info("F16", 135_000_000), 16, offload=False)
     with pytest.raises(InputError, match="weights must be one of"):
         wants_f16("fast", small, 16, offload=False)
+
+
+def test_low_confidence_floor_cuts_where_the_recorded_lows_say(backend):
+    """Online termination on the real engine: a sample run with a floor stops (finish lowconf)
+    at the token where the same seeded sample, run without one, first fell under it."""
+    from inferplan.backends.confidence import WINDOW
+    from inferplan.policy.termination import crossing
+
+    checked = 0
+    for seed in (3, 4, 5, 6):
+        free = SampleRequest(messages=STORY, n=1, temperatures=(1.0,), seeds=(seed,), max_tokens=120)
+        (whole,) = backend.sample([free])
+        lows = whole.confidence.lows
+        assert lows and lows[0][0] >= WINDOW
+        # Just above a recorded low: the first window under it is exactly that low's (the lows
+        # skipped between kept ones all lie above it), whatever the CPU's kernels.
+        floor = lows[len(lows) // 2][1] + 1e-9
+        (cut,) = backend.sample([SampleRequest(**{**free.__dict__, "conf_floor": floor})])
+        at = crossing(lows, floor)
+        assert cut.finish == "lowconf" and cut.completion_tokens == at
+        assert whole.text.startswith(cut.text[: max(0, len(cut.text) - 8)])  # the same sample, stopped early
+        checked += 1
+    (never,) = backend.sample([SampleRequest(messages=STORY, n=1, seeds=(3,), max_tokens=60, conf_floor=-1e9)])
+    assert never.finish == "length" and checked == 4
+
+
+def test_a_plan_with_termination_cuts_only_after_its_warm_up(backend):
+    """run --plan with DeepConf-online termination: the warm-up samples run whole and set the
+    floor; later samples under it stop early (lowconf), cost their tokens and cast no vote."""
+    from dataclasses import replace
+
+    import inferplan as ip
+    from inferplan.policy.termination import Termination
+
+    plan = replace(ip.fixed_plan(6, temperatures=(1.0,), max_tokens=80), terminate=Termination(2, 0.01))
+    results = ip.run(plan, ["Write a long story about a dragon.", "Tell me about the sea."] * 2, model=backend)
+    cut = 0
+    for r in results:
+        assert r.samples == 6 and "lowconf" not in r.finishes[:2]
+        for finish, answer, tokens in zip(r.finishes, r.answers, r.sample_tokens):
+            if finish == "lowconf":
+                cut += 1
+                assert answer is None and tokens < 80
+    assert cut > 0  # a floor at the best warm-up chain's low cuts most later samples
+    same = ip.run(plan, ["Write a long story about a dragon."], model=backend)[0]
+    assert same.finishes == results[0].finishes and same.sample_tokens == results[0].sample_tokens
