@@ -41,3 +41,13 @@ def record_key(rec: object, where: str) -> tuple[str, str, int]:
         if rec.get(field) is not None and not isinstance(rec[field], str):
             raise InputError(f"{where}: {field} must be a string or null, not {json.dumps(rec[field])[:40]}")
     return str(pid), cname, index
+
+
+def confidence_lows(value: object) -> tuple[tuple[int, float], ...] | None:
+    """A record's ``conf_lows`` as (tokens, mean) pairs; None when absent or malformed."""
+    if not isinstance(value, list):
+        return None
+    try:
+        return tuple((int(n), float(v)) for n, v in value)
+    except (TypeError, ValueError):
+        return None

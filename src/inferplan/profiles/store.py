@@ -18,7 +18,7 @@ import numpy as np
 
 from inferplan._util.files import WriterLock
 from inferplan.errors import ConflictError, InputError
-from inferplan.profiles.record_schema import NUMERIC, number, record_key
+from inferplan.profiles.record_schema import NUMERIC, confidence_lows, number, record_key
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
 
 FORMAT = "inferplan.profile/1"
@@ -151,16 +151,6 @@ def iter_records(path: Path | str) -> Iterator[dict]:
 _CHUNK = 4096  # record lines parsed per json.loads call
 
 
-def _lows(value: object) -> tuple[tuple[int, float], ...] | None:
-    """A record's ``conf_lows`` as (tokens, mean) pairs; None when absent or malformed."""
-    if not isinstance(value, list):
-        return None
-    try:
-        return tuple((int(n), float(v)) for n, v in value)
-    except (TypeError, ValueError):
-        return None
-
-
 def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     """Read a profile into a :class:`SampleTable` (later duplicates of a key win)."""
     path = Path(path)
@@ -191,7 +181,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
             a, bool(rec.get("correct")), *(number(rec.get(f), f, where) for f in NUMERIC),
             rec.get("text") if with_text else None,
             rec.get("finish") == "length",
-            _lows(rec.get("conf_lows")),
+            confidence_lows(rec.get("conf_lows")),
         )
     keys = sorted(rows)
     width = 5 + len(NUMERIC)  # answer, correct, the numbers, text, truncated, lows

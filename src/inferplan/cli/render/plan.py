@@ -54,6 +54,9 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     out.print(f"  mix          {mix}")
     out.print(f"  aggregation  {p.aggregation.kind}")
     out.print(f"  stopping     {p.rule.spec} (batch: {p.batch})")
+    if p.terminate is not None:
+        out.print(f"  cut          a sample whose windowed confidence falls under the floor set by each query's "
+                  f"first {p.terminate.warmup} samples ({p.terminate.keep:.0%} of them stay above it)", highlight=False)
     out.print(f"  max tokens   {p.max_tokens if p.max_tokens is not None else 'as profiled'}")
     e = r.heldout
     cost = "" if p.unit == "samples" else f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}], "
