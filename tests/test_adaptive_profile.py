@@ -207,3 +207,15 @@ def test_real_adaptive_profile_stops_at_its_budget_and_resumes_after_kill_9(tmp_
     assert any(r.get("alloc", "").startswith("adaptive") for r in recs)
     table = load_profile(out)
     assert table.adaptive and len(set(np.bincount(table.problem * 2 + table.config))) > 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--budget", "3q"), "unknown unit"),
+    (("--strategy", "adaptive"), "needs --budget"),
+    (("--budget", "10k", "--strategy", "greedy"), "uniform or adaptive"),
+])
+def test_bad_budget_flags_are_one_line_and_exit_3_before_loading(cli, tmp_path: Path, args, message) -> None:
+    out = tmp_path / "p.jsonl"
+    res = cli("profile", "--tasks", "builtin:arith:4", "-o", out, *args)
+    assert res.code == 3 and message in res.err and len(res.err.strip().splitlines()) == 1
+    assert not out.exists()  # refused before anything was written
