@@ -137,7 +137,7 @@ def report(results: dict[str, dict]) -> None:
     u16, ad = agg["uniform@16"], agg["adaptive@8"]
     inside = [lo <= a <= hi for a, lo, hi in zip(ad["acc"], u16["low"], u16["high"])]
     cheaper = [a <= u * 1.05 for a, u in zip(ad["cost"], u16["cost"])]
-    print(f"  adaptive@8's plan inside uniform@16's plan interval (90%, mean bounds over seeds): "
+    print(f"  adaptive@8's plan inside uniform@16's plan interval (95% bootstrap over problems, mean bounds over seeds): "
           f"{sum(inside)}/{len(inside)} files; accuracy adaptive@8 − uniform@16: mean "
           f"{100 * np.mean(np.subtract(ad['acc'], u16['acc'])):+.2f} pt, worst "
           f"{100 * np.min(np.subtract(ad['acc'], u16['acc'])):+.2f} pt")
