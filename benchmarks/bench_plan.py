@@ -232,10 +232,39 @@ def bench_esc(path: Path, work: Path) -> None:
         f"beta kept on {kept}/10", "mean ≥ 0", ds.mean() >= -1e-9)
 
 
+def bench_confidence(profile: Path) -> None:
+    """Issue 17: confidence on a profile inferplan recorded (INFO rows: no target but "report it").
+
+    conf-vote against vote at N = 4 and 8 on the same orders, the wshare stop against fixed-N
+    at equal tokens (bench_confidence.py's comparisons, held-out half of split 0), and the
+    low-confidence cut replayed (its real-run check is bench_termination.py's)."""
+    from bench_confidence import compare, rules_at_equal_cost
+
+    table = load_profile(profile)
+    test = split_problems(table, 0.5, 0).test
+    for n in (4, 8):
+        res = compare(table, test, n, 0)
+        vote = res["vote"][0].mean()
+        row(f"confidence {profile.stem}: conf-vote η=0.9 vs vote, N={n}",
+            f"{100 * res['conf-vote η=0.9'][0].mean():.2f}% vs {100 * vote:.2f}% at equal tokens", "report", None)
+    for spec, (diff, cost) in rules_at_equal_cost(table, test, 0).items():
+        if spec.startswith("wshare"):
+            row(f"confidence {profile.stem}: {spec} − fixed-N at equal tokens", f"{100 * diff.mean():+.2f} pt at "
+                f"{cost:.0f} tokens", "report", None)
+    if table.conf_lows is not None:
+        plain = simulate(profile, rule="fixed:8", unit="tokens", holdout=0.5).estimate
+        cut = simulate(profile, rule="fixed:8", unit="tokens", holdout=0.5, terminate="4:0.5").estimate
+        row(f"confidence {profile.stem}: fixed:8 cut at 4:0.5 (replay)",
+            f"{100 * cut.accuracy:.2f}% at {cut.cost:.0f} tokens vs {100 * plain.accuracy:.2f}% at {plain.cost:.0f}",
+            "report", None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--only", choices=("all", "latency"), default="all")
+    ap.add_argument("--confidence", type=Path, action="append", default=[],
+                    help="a profile inferplan recorded (with confidences): adds issue 17's confidence rows")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"shared data not found at {args.data}", file=sys.stderr)
@@ -257,6 +286,8 @@ def main() -> int:
             bench_osca(args.data / "osca" / "bigcodebench_hard.json", work)
             bench_extrapolation(work)
             bench_esc(args.data / "esc" / "last_letters_gpt35.jsonl", work)
+        for prof in args.confidence:
+            bench_confidence(prof)
     w = max(len(r[0]) for r in ROWS)
     print(f"{'check':<{w}}  result  [target]  verdict")
     for name, result, target, verdict in ROWS:
