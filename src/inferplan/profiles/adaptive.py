@@ -72,24 +72,24 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
         take(_top_up(ledger, 1, "pilot"))
     rounds = 0
     while not over():
-        per_sample = spent() / max(ledger.samples, 1)
-        left = int((budget.amount - spent()) // max(per_sample, 1e-9))
-        first = allocation.first_pass_size((budget.amount / max(per_sample, 1e-9)), pairs)
-        first = min(first, cap)
+        per_sample = max(spent() / max(ledger.samples, 1), 1e-9)
+        affordable = budget.amount / per_sample  # samples the whole budget buys at this rate
+        left = int((budget.amount - spent()) // per_sample)
+        first = min(allocation.first_pass_size(affordable, pairs), cap)
         if (ledger.n < first).any():
             if take(_top_up(ledger, first, "uniform")) == 0:
                 break  # the sampler has nothing more to give (a recorded set ran out)
             continue
         if left < 1:
             break
-        size = min(left, max(MIN_ROUND, int(ROUND_SHARE * budget.amount / max(per_sample, 1e-9))))
-        chosen = allocation.next_round(ledger, size, cap, rng)
+        chosen = allocation.next_round(ledger, min(left, max(MIN_ROUND, int(ROUND_SHARE * affordable))), cap, rng)
         if not chosen:
             stopped = "cap" if (ledger.n >= cap).all() else "settled"
             return AdaptiveResult(rounds, stopped, ledger.samples, spent(), budget.amount, budget.unit)
         rounds += 1
-        if not take([(p, c, int(ledger.next_index[p, c]) + j, f"adaptive:{rounds}")
-              for (p, c), k in chosen.items() for j in range(k)]):
+        wanted = [(p, c, int(ledger.next_index[p, c]) + j, f"adaptive:{rounds}")
+                  for (p, c), k in chosen.items() for j in range(k)]
+        if take(wanted) == 0:
             break
     return AdaptiveResult(rounds, "budget", ledger.samples, spent(), budget.amount, budget.unit)
 
