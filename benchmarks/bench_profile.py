@@ -61,8 +61,8 @@ def draw_profile(full: Path, out: Path, strategy: str, per_problem: float, seed:
     ledger = Ledger(src.problems, src.configs)
     records: list[dict] = []
 
-    def sampler(wanted, over):
-        for rec in src(wanted, over):
+    def sampler(wanted, over, more=None):
+        for rec in src(wanted, over, more):
             records.append(rec)
             yield rec
 

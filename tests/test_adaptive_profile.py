@@ -99,8 +99,8 @@ def _draw(src: RecordedSource, strategy: str, budget: ProfileBudget, cap: int = 
     led = Ledger(src.problems, src.configs)
     records = []
 
-    def sampler(wanted, over):
-        for rec in src(wanted, over):
+    def sampler(wanted, over, more=None):
+        for rec in src(wanted, over, more):
             records.append(rec)
             yield rec
 

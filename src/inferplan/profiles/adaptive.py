@@ -32,10 +32,13 @@ class Sampler(Protocol):
     """Draws the wanted samples (problem, config, index, alloc label), yielding their records.
 
     It calls ``over()`` after each record and, once it is true, stops: cancels what is in
-    flight and returns.
+    flight and returns. A sampler with a batch to keep full may call ``more(free)`` for
+    further samples while it runs (the adaptive rounds then overlap); one that draws one
+    at a time never needs to.
     """
 
-    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool]) -> Iterator[dict]: ...
+    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool],
+                 more: Callable[[int], list[tuple[int, int, int, str]]] | None = None) -> Iterator[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,9 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
     def over() -> bool:
         return spent() >= budget.amount
 
-    def take(wanted: list[tuple[int, int, int, str]]) -> int:
+    def take(wanted: list[tuple[int, int, int, str]], more=None) -> int:
         got = 0
-        for rec in sample(wanted, over):  # added as they come, so over() sees each one
+        for rec in sample(wanted, over, more):  # added as they come, so over() sees each one
             ledger.add(rec)
             got += 1
         return got
@@ -71,25 +74,38 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
     if (ledger.n == 0).any() and not over():  # one sample each: what a sample costs here
         take(_top_up(ledger, 1, "pilot"))
     rounds = 0
+
+    def budget_left() -> int:
+        """Samples the rest of the budget buys at the rate so far, less those in flight."""
+        per_sample = max(spent() / max(ledger.samples, 1), 1e-9)
+        return int((budget.amount - spent()) // per_sample) - int(ledger.pending.sum())
+
+    def refill(free: int) -> list[tuple[int, int, int, str]]:
+        """More samples for slots the batch has free (a live engine asks while a round runs)."""
+        nonlocal rounds
+        chosen = {} if over() else allocation.next_round(ledger, min(free, budget_left()), cap, rng)
+        rounds += bool(chosen)
+        return ledger.reserve(chosen, f"adaptive:{rounds}")
+
     while not over():
         per_sample = max(spent() / max(ledger.samples, 1), 1e-9)
         affordable = budget.amount / per_sample  # samples the whole budget buys at this rate
-        left = int((budget.amount - spent()) // per_sample)
         first = min(allocation.first_pass_size(affordable, pairs), cap)
         if (ledger.n < first).any():
             if take(_top_up(ledger, first, "uniform")) == 0:
                 break  # the sampler has nothing more to give (a recorded set ran out)
             continue
-        if left < 1:
+        if budget_left() < 1:
             break
-        chosen = allocation.next_round(ledger, min(left, max(MIN_ROUND, int(ROUND_SHARE * affordable))), cap, rng)
+        size = min(budget_left(), max(MIN_ROUND, int(ROUND_SHARE * affordable)))
+        chosen = allocation.next_round(ledger, size, cap, rng)
         if not chosen:
             stopped = "cap" if (ledger.n >= cap).all() else "settled"
             return AdaptiveResult(rounds, stopped, ledger.samples, spent(), budget.amount, budget.unit)
         rounds += 1
-        wanted = [(p, c, int(ledger.next_index[p, c]) + j, f"adaptive:{rounds}")
-                  for (p, c), k in chosen.items() for j in range(k)]
-        if take(wanted) == 0:
+        got = take(ledger.reserve(chosen, f"adaptive:{rounds}"), refill)
+        ledger.release()
+        if got == 0:
             break
     return AdaptiveResult(rounds, "budget", ledger.samples, spent(), budget.amount, budget.unit)
 

@@ -42,7 +42,8 @@ class Ledger:
     configs: tuple[str, ...]
     n: np.ndarray = field(init=False)  # (P, C) samples recorded
     correct: np.ndarray = field(init=False)  # (P, C) correct samples
-    next_index: np.ndarray = field(init=False)  # (P, C) first unused sample index
+    next_index: np.ndarray = field(init=False)  # (P, C) first sample index neither recorded nor reserved
+    pending: np.ndarray = field(init=False)  # (P, C) samples reserved and not yet recorded (in flight)
     votes: list[list[Counter]] = field(init=False)
     correct_answers: list[set] = field(init=False)
     tokens: float = 0.0
@@ -52,6 +53,7 @@ class Ledger:
         self.n = np.zeros((P, C), dtype=np.int64)
         self.correct = np.zeros((P, C), dtype=np.int64)
         self.next_index = np.zeros((P, C), dtype=np.int64)
+        self.pending = np.zeros((P, C), dtype=np.int64)
         self.votes = [[Counter() for _ in range(C)] for _ in range(P)]
         self.correct_answers = [set() for _ in range(P)]
         self._p = {pid: i for i, pid in enumerate(self.problems)}
@@ -62,6 +64,7 @@ class Ledger:
         if p is None or c is None:
             return  # a problem or configuration this run does not schedule
         self.n[p, c] += 1
+        self.pending[p, c] = max(0, self.pending[p, c] - 1)
         self.correct[p, c] += bool(rec.get("correct"))
         self.next_index[p, c] = max(self.next_index[p, c], int(rec["index"]) + 1)
         self.tokens += float(rec.get("completion_tokens") or 0)
@@ -70,6 +73,20 @@ class Ledger:
             self.votes[p][c][str(answer)] += 1
             if rec.get("correct"):
                 self.correct_answers[p].add(str(answer))
+
+    def reserve(self, chosen: dict[tuple[int, int], int], label: str) -> list[tuple[int, int, int, str]]:
+        """The next sample indices of each chosen pair, held until their records arrive."""
+        out = []
+        for (p, c), k in chosen.items():
+            start = int(self.next_index[p, c])
+            out += [(p, c, start + j, label) for j in range(k)]
+            self.next_index[p, c] += k
+            self.pending[p, c] += k
+        return out
+
+    def release(self) -> None:
+        """Forget reservations whose samples never came (cancelled when the budget ran out)."""
+        self.pending[:] = 0
 
     @property
     def samples(self) -> int:
@@ -138,7 +155,8 @@ def next_round(ledger: Ledger, samples: int, cap: int, rng: np.random.Generator)
     """
     score = unsettled(ledger)
     score[:, dominated(ledger)] = 0.0
-    score[ledger.n >= cap] = 0.0
+    score[ledger.n + ledger.pending >= cap] = 0.0
+    score[ledger.pending > 0] = 0.0  # its samples in flight will say more than a guess now
     open_pairs = np.argwhere(score >= SETTLED)
     if open_pairs.size == 0 or samples < 1:
         return {}
@@ -149,7 +167,7 @@ def next_round(ledger: Ledger, samples: int, cap: int, rng: np.random.Generator)
     for p, c in open_pairs[order]:
         if samples <= 0:
             break
-        k = int(min(STEP, samples, cap - ledger.n[p, c]))
+        k = int(min(STEP, samples, cap - ledger.n[p, c] - ledger.pending[p, c]))
         out[(int(p), int(c))] = k
         samples -= k
     return out

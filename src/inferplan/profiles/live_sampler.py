@@ -61,13 +61,22 @@ class LiveSampler:
         self.start = time.monotonic()
         self.done = self.tokens = self.scheduled = 0
         self.acc = {c.name: [0, 0] for c in configs}
-        self.flush_every = max(1, getattr(backend.info, "parallel_slots", 1))
+        self.slots = max(1, getattr(backend.info, "parallel_slots", 1))  # the decode batch width
 
     @property
     def seconds(self) -> float:
         return time.monotonic() - self.start
 
-    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool] = lambda: False):
+    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool] = lambda: False,
+                 more: Callable[[int], list[tuple[int, int, int, str]]] | None = None):
+        """Draw ``wanted``; while fewer samples than the batch width are in flight, ask ``more(free)``
+        for further ones and submit them to the same stream, so the batch never runs part-empty."""
+        requests, plan = self._requests(wanted)
+        if requests:
+            yield from self._stream(requests, plan, over, more)
+
+    def _requests(self, wanted: list[tuple[int, int, int, str]]) -> tuple[list[SampleRequest], list]:
+        """One request per task for its wanted samples not yet on disk, and what each sample is."""
         by_task: dict[int, list[tuple[ConfigSpec, int, str]]] = {}
         for p, c, i, alloc in wanted:
             if (self.taskset.tasks[p].id, self.configs[c].name, i) not in self.writer.done:
@@ -82,22 +91,23 @@ class LiveSampler:
             ))
             plan.append((task, missing))
         self.scheduled += sum(len(m) for _, m in plan)
-        if requests:
-            yield from self._stream(requests, plan, over)
+        return requests, plan
 
-    def _stream(self, requests, plan, over):
+    def _stream(self, requests, plan, over, more):
         stream = self.backend.sample(requests)
+        owner = dict(enumerate(plan))  # stream request number → (task, its samples)
+        in_flight = sum(r.n for r in requests)
         buffer: list[dict] = []
         last_flush = time.monotonic()
         try:
-            # Completions number requests from 0 in submission order.
             for comp in stream:
-                task, missing = plan[comp.request]
+                task, missing = owner[comp.request]
                 config, index, alloc = missing[comp.index]
                 rec = self._record(task, config, index, alloc, comp)
+                in_flight -= 1
                 buffer.append(rec)
                 now = time.monotonic()
-                if len(buffer) >= self.flush_every or now - last_flush >= FLUSH_SECONDS:
+                if len(buffer) >= self.slots or now - last_flush >= FLUSH_SECONDS:
                     self.writer.write(buffer)
                     buffer, last_flush = [], now
                 if self.on_progress is not None:
@@ -105,8 +115,13 @@ class LiveSampler:
                                               {k: (v[0], v[1]) for k, v in self.acc.items()}))
                 yield rec
                 if over():
-                    for r in range(len(requests)):
+                    for r in owner:
                         stream.cancel(r)  # a budget is spent: drop what is in flight
+                elif more is not None and in_flight < self.slots:
+                    extra, extra_plan = self._requests(more(self.slots - in_flight))
+                    if extra:
+                        owner.update(zip(stream.submit(extra), extra_plan))
+                        in_flight += sum(r.n for r in extra)
         finally:
             self.writer.write(buffer)  # keep every graded sample, also on Ctrl-C
 

@@ -39,7 +39,9 @@ class RecordedSource:
     def recorded(self, problem: int, config: int) -> int:
         return len(self._order.get((self.problems[problem], self.configs[config]), ()))
 
-    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool]) -> Iterator[dict]:
+    def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool],
+                 more: Callable[[int], list] | None = None) -> Iterator[dict]:
+        """The wanted samples one at a time (nothing is in flight, so ``more`` is never asked)."""
         for p, c, i, alloc in wanted:
             if over():
                 return
