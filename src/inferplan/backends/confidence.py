@@ -34,7 +34,6 @@ class Confidence:
     lows: tuple[tuple[int, float], ...] = ()
 
 
-
 class WindowTracker:
     """Running window means of one sample's token logprobs (O(1) per token)."""
 

@@ -13,6 +13,7 @@ Written ``W:η`` (``4:0.9``), in plan files as {"warmup": W, "keep": η}.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -53,12 +54,15 @@ class Termination:
         return cls.parse(f"{d.get('warmup')}:{d.get('keep')}")
 
 
-def floor_of(lowest: Sequence[float | None] | np.ndarray, keep: float) -> float:
-    """The floor from warm-up chains' lowest window means (nan/None: unknown, skipped);
-    −inf (never cut) when none is known."""
-    known = np.asarray([x for x in lowest if x is not None], dtype=np.float64)
-    known = known[np.isfinite(known)]
-    return float(np.quantile(known, 1.0 - keep)) if known.size else -np.inf
+def floor_of(lowest: Sequence[float | None] | np.ndarray, keep: float) -> float | np.ndarray:
+    """The floor from warm-up chains' lowest window means along the last axis (nan/None:
+    unknown, skipped); −inf (never cut) where none is known. One query's list gives a float;
+    replay passes a (rows, warmup) array and gets each row's floor."""
+    values = np.asarray(lowest, dtype=np.float64)  # None becomes nan
+    with warnings.catch_warnings():  # all unknown: nan, read as never cut
+        warnings.simplefilter("ignore", RuntimeWarning)
+        floor = np.nan_to_num(np.nanquantile(values, 1.0 - keep, axis=-1), nan=-np.inf)
+    return float(floor) if floor.ndim == 0 else floor
 
 
 def crossing(lows: Sequence[tuple[int, float]] | None, floor: float) -> int | None:

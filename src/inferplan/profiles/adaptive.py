@@ -64,11 +64,10 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
         return spent() >= budget.amount
 
     def take(wanted: list[tuple[int, int, int, str]], more=None) -> int:
-        got = 0
-        for rec in sample(wanted, over, more):  # added as they come, so over() sees each one
-            ledger.add(rec)
-            got += 1
-        return got
+        return _take(ledger, sample, wanted, over, more)
+
+    def per_sample() -> float:  # what one sample has cost so far, in the budget's unit
+        return max(spent() / max(ledger.samples, 1), 1e-9)
 
     pairs = ledger.n.size
     if (ledger.n == 0).any() and not over():  # one sample each: what a sample costs here
@@ -77,8 +76,7 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
 
     def budget_left() -> int:
         """Samples the rest of the budget buys at the rate so far, less those in flight."""
-        per_sample = max(spent() / max(ledger.samples, 1), 1e-9)
-        return int((budget.amount - spent()) // per_sample) - int(ledger.pending.sum())
+        return int((budget.amount - spent()) // per_sample()) - int(ledger.pending.sum())
 
     def refill(free: int) -> list[tuple[int, int, int, str]]:
         """More samples for slots the batch has free (a live engine asks while a round runs)."""
@@ -88,8 +86,7 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
         return ledger.reserve(chosen, f"adaptive:{rounds}")
 
     while not over():
-        per_sample = max(spent() / max(ledger.samples, 1), 1e-9)
-        affordable = budget.amount / per_sample  # samples the whole budget buys at this rate
+        affordable = budget.amount / per_sample()  # samples the whole budget buys at this rate
         first = min(allocation.first_pass_size(affordable, pairs), cap)
         if (ledger.n < first).any():
             if take(_top_up(ledger, first, "uniform")) == 0:
@@ -110,6 +107,16 @@ def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap:
     return AdaptiveResult(rounds, "budget", ledger.samples, spent(), budget.amount, budget.unit)
 
 
+def _take(ledger: Ledger, sample: Sampler, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool],
+          more: Callable[[int], list] | None = None) -> int:
+    """Draw ``wanted`` into the ledger, each record as it comes (so ``over()`` sees it); how many came."""
+    got = 0
+    for rec in sample(wanted, over, more):
+        ledger.add(rec)
+        got += 1
+    return got
+
+
 def _top_up(ledger: Ledger, n: int, label: str) -> list[tuple[int, int, int, str]]:
     """Samples that bring every pair to ``n``."""
     return [(int(p), int(c), int(ledger.next_index[p, c]) + j, label)
@@ -123,11 +130,7 @@ def run_uniform(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap: 
         if spent() >= budget.amount:
             return AdaptiveResult(0, "budget", ledger.samples, spent(), budget.amount, budget.unit)
         wanted = _top_up(ledger, level, "uniform")
-        got = 0
-        for rec in sample(wanted, lambda: spent() >= budget.amount):
-            ledger.add(rec)
-            got += 1
-        if wanted and not got:
+        if wanted and not _take(ledger, sample, wanted, lambda: spent() >= budget.amount):
             break
     stopped = "budget" if spent() >= budget.amount else "cap"
     return AdaptiveResult(0, stopped, ledger.samples, spent(), budget.amount, budget.unit)

@@ -36,9 +36,6 @@ class RecordedSource:
             recs = sorted(groups[key], key=lambda r: int(r["index"]))
             self._order[key] = [recs[i] for i in rng.permutation(len(recs))]
 
-    def recorded(self, problem: int, config: int) -> int:
-        return len(self._order.get((self.problems[problem], self.configs[config]), ()))
-
     def __call__(self, wanted: list[tuple[int, int, int, str]], over: Callable[[], bool],
                  more: Callable[[int], list] | None = None) -> Iterator[dict]:
         """The wanted samples one at a time (nothing is in flight, so ``more`` is never asked)."""

@@ -7,13 +7,12 @@ floor set by its row's warm-up draws would have cut it.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
 
 from inferplan.errors import InputError
-from inferplan.policy.termination import Termination
+from inferplan.policy.termination import Termination, floor_of
 from inferplan.profiles.store import SampleTable
 
 
@@ -39,10 +38,7 @@ def terminated(d, term: Termination):
         raise InputError("the profile records no confidence lows (profile again with this inferplan); "
                          "termination cannot be replayed")
     W = term.warmup
-    warm = np.where(d.valid[:, :W], d.conf[:, :W], np.nan)
-    with warnings.catch_warnings():  # rows with no known warm-up confidence: never cut
-        warnings.simplefilter("ignore", RuntimeWarning)
-        floor = np.nan_to_num(np.nanquantile(warm, 1.0 - term.keep, axis=1), nan=-np.inf)
+    floor = floor_of(np.where(d.valid[:, :W], d.conf[:, :W], np.nan), term.keep)  # the runner's, per row
     below = d.lows_v < floor[:, None, None]
     cut = below.any(axis=2) & (np.arange(d.valid.shape[1]) >= W)[None, :] & d.valid
     at = np.take_along_axis(d.lows_n, below.argmax(axis=2)[..., None], axis=2)[..., 0]
