@@ -17,6 +17,10 @@ parameter is learned across files), so its figure is held out by construction:
   per-problem success (every other problem's full record, leave-one-out). For problem
   i with c of 8 it predicts Σ_j H(c | n_j, c_j, 8)·pass@80_j / Σ_j H(c | n_j, c_j, 8),
   j ≠ i, H the hypergeometric. Nothing that sees only 8 samples can know this.
+- ``others`` — the same oracle told every OTHER file's full records instead (files
+  weighted alike): the most any prior learned across files could know. Where it stays
+  near the anchors, the floor's edge is the file's own difficulty distribution near
+  p = 0 (is a problem unsolved in 8 solvable in 80?), which 8 samples do not reveal.
 
 maj@80 — ``maj@8`` (the exact estimator on the subsample: no extrapolation) and the
 ``plug-in`` multinomial (80 draws from the subsample's answer frequencies) are the
@@ -73,6 +77,22 @@ def floor_prediction(n: np.ndarray, c: np.ndarray, c_sub: np.ndarray) -> float:
     np.fill_diagonal(H, 0.0)
     truth = pass_at_k(n, c, K)
     return float(((H * truth[None, :]).sum(1) / H.sum(1)).mean())
+
+
+def signature_truth(n: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(2, M + 1): per count c of M, Σ_j H(c | n_j, c_j, M) · (1, pass@K_j) over this file's problems, ÷ P."""
+    H = hypergeom.pmf(np.arange(M + 1)[None, :], n[:, None], c[:, None], M)
+    return np.stack([H.sum(0), (H * pass_at_k(n, c, K)[:, None]).sum(0)]) / len(n)
+
+
+def others_prediction(results: dict, name: str) -> list[float]:
+    """pass@K of each subsample of ``name`` by a predictor TOLD every OTHER file's full records
+    (files weighted alike): E[pass@K | c of M] pooled over them. The most a prior learned
+    across files could know; if it stays far from the floor, the floor's edge is this file's
+    own difficulty distribution, which M samples per problem do not reveal."""
+    w, v = sum(r["signature_truth"] for other, r in results.items() if other != name)
+    cond = v / np.maximum(w, 1e-300)
+    return [float(cond[c].mean()) for c in results[name]["c_sub"]]
 
 
 def vote_signature(counts: np.ndarray, correct: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -154,12 +174,14 @@ def boinf_file(path: Path, tmp: Path, reps: int) -> dict:
     maj_truth = maj_at_k(cc.answer_counts, cc.answer_correct, K, cc.n)
     floor_table = maj_floor_table(cc, maj_truth, np.random.default_rng(20_000))
     out = {"pass_truth": float(pass_at_k(n, c, K).mean()), "maj_truth": float(maj_truth.mean()),
-           "pass": defaultdict(list), "maj": defaultdict(list)}
+           "pass": defaultdict(list), "maj": defaultdict(list), "c_sub": [],
+           "signature_truth": signature_truth(n, c)}
     for rep in range(reps):
         rng = np.random.default_rng(10_000 + rep)
         rows = subsample_rows(table, M, rng)
         counts, correct, n_sub = answer_matrix(table, rows, cc.answer_correct)
         c_sub = np.bincount(table.problem[rows], weights=table.correct[rows], minlength=n.size).astype(np.int64)
+        out["c_sub"].append(c_sub)
         for meth, v in pass_predictions(n_sub, c_sub, rep).items():
             out["pass"][meth].append(v)
         out["pass"]["floor"].append((floor_prediction(n, c, c_sub),) * 3)
@@ -213,7 +235,9 @@ def _cover(pred: list, truth: float) -> float:
 
 
 def report_pass(results: dict) -> None:
-    meths = ("inferplan", "bb-ml", "plaw", "floor")
+    for name, r in results.items():
+        r["pass"]["others"] = others_prediction(results, name)
+    meths = ("inferplan", "bb-ml", "plaw", "others", "floor")
     print(f"pass@{K} from {M} samples, mean abs error (points) over the subsamples; cover = share of "
           f"{LEVEL:.0%} intervals holding the truth")
     print(f"{'file':<42}{'truth':>7}" + "".join(f"{m:>11}" for m in meths) + f"{'÷floor':>8}{'cover':>7}")
@@ -222,9 +246,9 @@ def report_pass(results: dict) -> None:
         e = [_err(r["pass"][m], r["pass_truth"]) for m in meths]
         cov = _cover(r["pass"]["inferplan"], r["pass_truth"])
         table.append(e + [cov])
-        print(f"{name:<42}{r['pass_truth'] * 100:>7.1f}" + "".join(f"{v:>11.2f}" for v in e) + f"{e[0] / e[3]:>8.2f}{cov:>7.2f}")
+        print(f"{name:<42}{r['pass_truth'] * 100:>7.1f}" + "".join(f"{v:>11.2f}" for v in e) + f"{e[0] / e[-1]:>8.2f}{cov:>7.2f}")
     mean = np.mean(table, 0)
-    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:4]) + f"{mean[0] / mean[3]:>8.2f}{mean[4]:>7.2f}")
+    print(f"{'mean':<42}{'':>7}" + "".join(f"{v:>11.2f}" for v in mean[:-1]) + f"{mean[0] / mean[-2]:>8.2f}{mean[-1]:>7.2f}")
     print(f"inferplan ÷ better anchor: {mean[0] / min(mean[1], mean[2]):.2f}\n")
 
 

@@ -185,7 +185,7 @@ def model_path(spec: str) -> str:
     return spec
 
 
-def start_server(model: str, slots: int, threads: int):
+def start_server(model: str, slots: int, threads: int, repack: bool):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from llama_server import LlamaCppServer, find_llama_server
 
@@ -194,7 +194,7 @@ def start_server(model: str, slots: int, threads: int):
         raise SystemExit("no llama-server build: python benchmarks/llama_server.py --build")
     from inferplan.backends.embedded import resolve_model_path
 
-    return LlamaCppServer(binary, resolve_model_path(model), slots=slots, ctx=CTX, threads=threads)
+    return LlamaCppServer(binary, resolve_model_path(model), slots=slots, ctx=CTX, threads=threads, repack=repack)
 
 
 def server_run(server, prompt: str, n: int, max_tokens: int, ignore_eos: bool, count) -> int:
@@ -222,7 +222,7 @@ def main() -> None:
     model = model_path(args.model)
     backend = LlamaCppBackend(model, BackendSettings(threads=args.threads, parallel=max(ns), ctx=CTX, extra={}))
     llm = make_llama(backend, args.threads)
-    server = start_server(model, max(ns), args.threads) if args.server else None
+    server = start_server(model, max(ns), args.threads, backend.extra_bufts) if args.server else None
     count = token_counter(model)
     eog = backend.eog_tokens()
     print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · weights {backend.weights} · "

