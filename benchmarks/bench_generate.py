@@ -103,13 +103,17 @@ def make_llama(backend: LlamaCppBackend, threads: int):
     import llama_cpp
     import llama_cpp.llama_cpp as low
 
-    # Llama() has no use_extra_bufts argument: apply the engine's AMX verdict by
-    # patching the default model params it starts from (else it may SIGSEGV here).
+    from inferplan.backends.llamacpp.guard import extra_bufts_safe
+
+    # Llama() has no use_extra_bufts argument: apply the AMX verdict for the file it loads
+    # (the engine's may be for its F16 copy) by patching the default model params it
+    # starts from (else it may SIGSEGV here).
     original = low.llama_model_default_params
+    safe = extra_bufts_safe(backend.path, backend.gguf.quantization)
 
     def params():
         p = original()
-        p.use_extra_bufts = backend.extra_bufts
+        p.use_extra_bufts = safe
         return p
 
     low.llama_model_default_params = params
@@ -185,7 +189,9 @@ def model_path(spec: str) -> str:
     return spec
 
 
-def start_server(model: str, slots: int, threads: int, repack: bool):
+def start_server(model: str, slots: int, threads: int):
+    """llama-server on ``model``: with its repacked CPU kernels, or ``--no-repack`` where those
+    crash at start (the AMX bug the engine's probe also meets); says which on stderr."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from llama_server import LlamaCppServer, find_llama_server
 
@@ -194,7 +200,12 @@ def start_server(model: str, slots: int, threads: int, repack: bool):
         raise SystemExit("no llama-server build: python benchmarks/llama_server.py --build")
     from inferplan.backends.embedded import resolve_model_path
 
-    return LlamaCppServer(binary, resolve_model_path(model), slots=slots, ctx=CTX, threads=threads, repack=repack)
+    path = resolve_model_path(model)
+    try:
+        return LlamaCppServer(binary, path, slots=slots, ctx=CTX, threads=threads)
+    except RuntimeError as e:
+        print(f"llama-server: {e}; rerunning it with --no-repack", file=sys.stderr)
+        return LlamaCppServer(binary, path, slots=slots, ctx=CTX, threads=threads, repack=False)
 
 
 def server_run(server, prompt: str, n: int, max_tokens: int, ignore_eos: bool, count) -> int:
@@ -222,7 +233,7 @@ def main() -> None:
     model = model_path(args.model)
     backend = LlamaCppBackend(model, BackendSettings(threads=args.threads, parallel=max(ns), ctx=CTX, extra={}))
     llm = make_llama(backend, args.threads)
-    server = start_server(model, max(ns), args.threads, backend.extra_bufts) if args.server else None
+    server = start_server(model, max(ns), args.threads) if args.server else None
     count = token_counter(model)
     eog = backend.eog_tokens()
     print(f"model {backend.path.name} · threads {args.threads} · clock {args.clock} · extra_bufts {backend.extra_bufts} · weights {backend.weights} · "
