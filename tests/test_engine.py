@@ -237,3 +237,35 @@ def test_a_plan_with_termination_cuts_only_after_its_warm_up(backend):
     assert cut > 0  # a floor at the best warm-up chain's low cuts most later samples
     same = ip.run(plan, ["Write a long story about a dragon."], model=backend)[0]
     assert same.finishes == results[0].finishes and same.sample_tokens == results[0].sample_tokens
+
+
+def test_first_tokens_are_drawn_from_the_prompts_kept_logits(backend):
+    # One-token answers need no decode of their own: the prompt's prefill keeps the logits
+    # after its last token, and every sample draws its first token from them.
+    stream = backend.sample([SampleRequest(messages=MATH, n=4, max_tokens=1, temperatures=(0.8,), seeds=(1, 2, 3, 4))])
+    real, decoded = stream._L, []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def llama_decode(self, ctx, batch):
+            decoded.append([batch.seq_id[i][0] for i in range(batch.n_tokens)])
+            return real.llama_decode(ctx, batch)
+
+    stream._L = Counting()
+    done = list(stream)
+    assert sorted(c.completion_tokens for c in done) == [1, 1, 1, 1]
+    prompt_tokens = done[0].prompt_tokens
+    assert sum(len(d) for d in decoded) == prompt_tokens  # the prompt once, no per-sample row
+    assert all(seq >= backend.parallel for d in decoded for seq in d)  # holder sequences only
+
+
+def test_a_truncating_sampler_draws_the_first_token_like_the_rest(backend):
+    # top-k = 1 through llama.cpp's sampler chain must give the greedy text, first token included
+    # (the first is drawn from the prompt's kept logits, the others from the context's).
+    greedy = SampleRequest(messages=STORY, n=1, temperatures=(0.0,), max_tokens=6)
+    top1 = SampleRequest(messages=STORY, n=2, temperatures=(0.9,), seeds=(5, 6), max_tokens=6, top_k=1)
+    done = list(backend.sample([greedy, top1]))
+    texts = {c.text for c in done}
+    assert len(done) == 3 and len(texts) == 1 and done[0].text

@@ -14,6 +14,8 @@ or min-p is requested — a llama.cpp sampler chain with its own seed.
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 _BLOCK = 256  # inverse-CDF search: first over block sums, then inside one block
@@ -35,7 +37,9 @@ class BatchSampler:
         """Tokens and raw-logit logprobs for rows ``0..len(slots)-1`` of ``logits``.
 
         ``slots[i]`` provides ``temperature``, ``rng`` (numpy Generator or None)
-        and ``chain`` (llama.cpp sampler or None) for row ``i``.
+        and ``chain`` (llama.cpp sampler or None) for row ``i``. ``ctx`` None: the
+        rows are not the context's output rows (a prompt's kept logits), so a chain
+        draws from ``logits`` itself.
         """
         R, V = len(slots), self.n_vocab
         diff, prob = self._diff[:R], self._prob[:R, :V]
@@ -57,7 +61,8 @@ class BatchSampler:
             tokens[drawn] = self._draw(drawn, [slots[i].rng for i in drawn])
         for i, s in enumerate(slots):
             if s.chain is not None:
-                tokens[i] = L.llama_sampler_sample(s.chain, ctx, i)
+                tokens[i] = L.llama_sampler_sample(s.chain, ctx, i) if ctx is not None else \
+                    chain_draw(L, s.chain, logits[i])
             elif s.rng is None:
                 row = logits[i].copy() if self.banned.size else logits[i]
                 if self.banned.size:
@@ -87,3 +92,18 @@ class BatchSampler:
                 j -= 1
             out[k] = b * _BLOCK + j
         return out
+
+
+def chain_draw(L, chain, row: np.ndarray) -> int:
+    """What ``llama_sampler_sample(chain, ctx, i)`` does, on a logits row held outside the
+    context: apply the chain to every token's logit, then let it accept the one drawn."""
+    data = (L.llama_token_data * row.size)()
+    view = np.ctypeslib.as_array(data)  # a structured (id, logit, p) view of the C array
+    view["id"] = np.arange(row.size, dtype=np.int32)
+    view["logit"] = row
+    view["p"] = 0.0
+    cur = L.llama_token_data_array(data, row.size, -1, False)
+    L.llama_sampler_apply(chain, ctypes.byref(cur))
+    token = int(data[cur.selected].id)
+    L.llama_sampler_accept(chain, token)
+    return token

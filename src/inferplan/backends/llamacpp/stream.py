@@ -1,11 +1,12 @@
 """Continuous batching on llama.cpp: the scheduler behind ``LlamaCppBackend.sample``.
 
-Each prompt is evaluated once, minus its last token, into a *holder* sequence.
-A sample starts by copying the holder's KV stream into a free slot sequence and
-decoding the prompt's last token there, so its first token is sampled like every
-later one. Every step decodes one token of every live slot plus a chunk of
-pending prompt prefill in a single ``llama_decode``; finished slots are refilled
-at once, across requests.
+Each prompt is evaluated once into a *holder* sequence, which keeps the logits
+after its last token. A sample starts by copying the holder's KV stream into a
+free slot sequence and drawing its first token from those logits with its own
+sampler, so a sample of an L-token answer decodes L − 1 rows, not L (a third
+less work for two-token answers). Every step decodes one token of every live
+slot plus a chunk of pending prompt prefill in a single ``llama_decode``;
+finished slots are refilled at once, across requests.
 
 Every sequence has a KV stream of its own of ``backend.n_ctx`` tokens, so a
 request fits if its prompt plus max_tokens does (checked when it is submitted)
@@ -65,6 +66,8 @@ class LlamaCppStream:
             if any(t < 0 for t in request.temperatures) or not request.temperatures:
                 raise InputError("temperatures must be >= 0")
             tokens = self._b.prompt_tokens(request)
+            if not tokens:
+                raise InputError("the prompt is empty (no tokens to condition a sample on)")
             if len(tokens) + request.max_tokens > self._b.n_ctx:
                 raise InputError(
                     f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens}) exceeds the "
@@ -139,6 +142,7 @@ class LlamaCppStream:
     def _admit(self) -> None:
         """Start samples in free slots and begin prefill of upcoming prompts."""
         free = [i for i, s in enumerate(self._slots) if s is None]
+        fresh: list[int] = []  # slots started now, their first token still to draw
         for req in list(self._pending):
             if req.prompt is None and not self._hold_prompt(req):
                 break  # keep FIFO order: no holder for this prompt yet
@@ -147,15 +151,17 @@ class LlamaCppStream:
                     break
                 continue  # prefill under way; later requests may use free slots meanwhile
             while free and req.started < req.request.n:
-                self._start(req, free.pop(0))
+                fresh.append(self._start(req, free.pop(0)))
             if req.started == req.request.n:
                 self._pending.remove(req)
                 self._release_prompt(req)
             if not free:
                 break
+        if fresh:
+            self._first_tokens(fresh)
 
     def _hold_prompt(self, req: StreamRequest) -> bool:
-        key = tuple(req.tokens[:-1])
+        key = tuple(req.tokens)
         prompt = self._prompts.get(key)
         if prompt is None:
             if not self._free_holders:
@@ -182,19 +188,27 @@ class LlamaCppStream:
         if req.prompt is not None:
             req.prompt.users -= 1
 
-    def _start(self, req: StreamRequest, s: int) -> None:
+    def _start(self, req: StreamRequest, s: int) -> int:
+        """Give sample ``req.started`` the slot ``s`` (its first token is drawn by _first_tokens)."""
         i = req.started
         req.started += 1
         r = req.request
         mem = self._b._memory
         self._L.llama_memory_seq_rm(mem, s, -1, -1)
-        if req.prompt.key:
-            self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
+        self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
         temperature, seed = r.temperature(i), r.seed(i)
         rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
-        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, req.tokens[-1], len(req.tokens) - 1,
+        # pos: the prompt's last position; advance() moves it to the first drawn token's.
+        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, -1, len(req.tokens) - 1,
                               r.max_tokens, temperature, seed, req.stops, time.monotonic(), floor=r.conf_floor)
         req.live.add(s)
+        return s
+
+    def _first_tokens(self, fresh: list[int]) -> None:
+        """Draw the first token of the samples just started, from their prompts' kept logits."""
+        slots = [self._slots[s] for s in fresh]
+        logits = np.stack([self._reqs[slot.request].prompt.logits for slot in slots])
+        self._advance(list(zip(fresh, slots)), logits, from_context=False)
 
     def _free_slot(self, s: int) -> None:
         slot = self._slots[s]
@@ -247,10 +261,12 @@ class LlamaCppStream:
             take = min(len(p.key) - p.filled, b.n_batch - n)
             for j in range(p.filled, p.filled + take):
                 batch.token[n], batch.pos[n], batch.n_seq_id[n] = p.key[j], j, 1
-                batch.seq_id[n][0], batch.logits[n] = p.seq, False
+                batch.seq_id[n][0], batch.logits[n] = p.seq, j == len(p.key) - 1
                 n += 1
             prefilled.append((p, take))
-        if n == 0:  # cannot happen: pending work always has a slot or a prompt to fill
+        if n == 0:
+            if self._done:  # every sample just started ended on its first token
+                return
             raise BackendError("the llama.cpp scheduler stalled (no slot or prompt to decode)")
         batch.n_tokens = n
         started = time.perf_counter()
@@ -259,15 +275,22 @@ class LlamaCppStream:
             b.step_watch.record(len(live), time.perf_counter() - started)
         if rc != 0:
             raise BackendError(f"llama_decode failed (code {rc}); try a larger --ctx or a smaller --parallel")
+        # Output rows come in batch order: the live slots', then each prompt finished now.
+        finished = [p for p, take in prefilled if p.filled + take == len(p.key)]
+        rows = len(live) + len(finished)
+        logits = np.ctypeslib.as_array(L.llama_get_logits(b._ctx), shape=(rows, b.n_vocab)) if rows else None
         for p, take in prefilled:
             p.filled += take
+        for k, p in enumerate(finished):
+            p.logits = logits[len(live) + k].copy()  # the buffer is overwritten by the next decode
         if live:
-            self._sample(live)
+            self._advance(live, logits[: len(live)], from_context=True)
 
-    def _sample(self, live: list) -> None:
+    def _advance(self, live: list, logits: np.ndarray, from_context: bool) -> None:
+        """Draw the next token of each (slot number, slot) from its row of ``logits`` (the
+        context's own output rows when ``from_context``), and finish the samples that end."""
         L, b = self._L, self._b
-        logits = np.ctypeslib.as_array(L.llama_get_logits(b._ctx), shape=(len(live), b.n_vocab))
-        tokens, logprobs = self._sampler.sample(L, b._ctx, logits, [slot for _, slot in live])
+        tokens, logprobs = self._sampler.sample(L, b._ctx if from_context else None, logits, [slot for _, slot in live])
         now = time.monotonic()
         for i, (s, slot) in enumerate(live):
             tok = int(tokens[i])

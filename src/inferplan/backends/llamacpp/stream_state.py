@@ -6,6 +6,8 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from inferplan.backends.base import SampleRequest
 
 
@@ -25,12 +27,13 @@ def defer_sigint(flag: list[int]):
 
 @dataclass
 class HeldPrompt:
-    """A prompt prefix (all tokens but the last) held in a holder sequence."""
+    """A prompt held in a holder sequence, and the logits after its last token."""
 
     key: tuple[int, ...]
     seq: int
     filled: int = 0  # tokens decoded so far
     users: int = 0  # requests with samples still to start
+    logits: np.ndarray | None = None  # (n_vocab,) every sample's first token is drawn from these
 
     @property
     def ready(self) -> bool:
