@@ -25,7 +25,7 @@ from inferplan.planner.allocation import (
     success_rates,
 )
 from inferplan.planner.candidates import Mix, TraceCache, candidates_on
-from inferplan.planner.latency import parallel_rules
+from inferplan.planner.rounds import parallel_rules
 from inferplan.planner.search import HELDOUT_REPS
 from inferplan.planner.space import caps
 from inferplan.replay.cost import cost_model_for

@@ -78,3 +78,40 @@ def test_latency_plan_on_a_published_set_and_its_replay(tmp_path, shared_data):
     assert again.estimate.cost == pytest.approx(result.heldout.cost)
     with pytest.raises(ip.InferplanError, match="latency"):
         ip.simulate(prof.path, rule="fixed:3", unit="latency")
+
+
+def _overthinking_set(path, problems: int = 120, samples: int = 16, seed: int = 0):
+    """A Best-of-∞-format file where a problem's relatively short chains are the right ones
+    (each problem has its own length scale, so no global token cap can pick them)."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as f:
+        for i in range(problems):
+            scale = rng.uniform(300, 3000)
+            rel = rng.uniform(0.5, 1.5, samples)
+            right = rng.random(samples) < np.where(rel < 1.0, 0.85, 0.15)
+            answers = [["7" if ok else str(rng.integers(100, 999)), int(scale * r)] for ok, r in zip(right, rel)]
+            f.write(json.dumps({"problem_num": i, "gold_answer": "7", "all_answers": answers}) + "\n")
+    return path
+
+
+def test_token_plan_takes_a_parallel_round_where_the_first_finishers_are_right(tmp_path):
+    import inferplan as ip
+
+    src = _overthinking_set(tmp_path / "over.jsonl")
+    prof = ip.import_profile("boinf", src, out=tmp_path / "over.profile.jsonl")
+    f16 = ip.simulate(prof.path, rule="fixed:16", unit="tokens", holdout=0.5)
+    budget = 0.15 * f16.estimate.cost
+    with_rounds = ip.plan(prof.path, budget=budget, unit="tokens")
+    sequential = ip.plan(prof.path, budget=budget, unit="tokens", parallel=1)
+    p = with_rounds.plan
+    assert p.parallel is not None and p.batch == f"parallel:{p.parallel}"
+    assert sequential.plan.parallel is None and sequential.plan.batch == "lookahead"
+    assert with_rounds.heldout.accuracy > sequential.heldout.accuracy + 0.05
+    assert with_rounds.heldout.cost <= 1.15 * budget  # cancelled samples' tokens are charged
+    assert any("parallel round" in n for n in p.notes)
+    again = ip.simulate(prof.path, plan=p)  # replayed the same way, with the usual fixed-N baselines
+    assert again.estimate.accuracy == pytest.approx(with_rounds.heldout.accuracy)
+    assert again.estimate.cost == pytest.approx(with_rounds.heldout.cost)
+    assert any(b.name == "fixed-16" for b in again.baselines)

@@ -53,3 +53,25 @@ def test_a_cheaper_reference_does_not_replace_a_costlier_winner() -> None:
     adaptive = _cand(make_rule("beta", (0.9,), max_samples=4), base + rng.normal(0.025, 0.1, 20), 87.0)
     chosen, note = _choose([one_sample, adaptive], 90.8, None, "tokens")
     assert chosen is adaptive and note is None
+
+
+def _round(rule, per_problem, cost, launch):
+    from inferplan.planner.rounds import RoundCandidate
+
+    per_problem = np.asarray(per_problem, dtype=float)
+    return RoundCandidate(MIX, None, rule, float(per_problem.mean()), cost, cost, per_problem=per_problem,
+                          launch=launch)
+
+
+def test_a_parallel_round_replaces_the_sequential_plan_only_when_clearly_better() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.uniform(0, 0.9, 200)
+    seq = _cand(make_rule("fixed", (1,)), base, 1000.0)
+    close = _round(make_rule("fixed", (1,)), base + rng.normal(0, 0.05, 200) + 0.002, 1400.0, 4)
+    chosen, _ = _choose([seq, close], 1500.0, None, "tokens")
+    assert chosen is seq  # a lead within selection noise does not move the plan to a round
+    clear = _round(make_rule("fixed", (1,)), base + 0.08 + rng.normal(0, 0.01, 200), 1400.0, 4)
+    chosen, note = _choose([seq, close, clear], 1500.0, None, "tokens")
+    assert chosen is clear and "first@4" in note and "fixed:1" in note
+    chosen, _ = _choose([seq, clear], 1200.0, None, "tokens")
+    assert chosen is seq  # the round does not fit the budget

@@ -96,7 +96,10 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
 
     Under ``unit="latency"`` a plan is one round of at most ``parallel`` samples launched at
-    once (the engine's batch width), read as they finish.
+    once (the engine's batch width), read as they finish. Under ``unit="tokens"`` such rounds
+    (charged every token generated, cancelled samples' too) compete with the sequential rules
+    and win only by more than one paired standard error on the training problems;
+    ``parallel=1`` offers sequential plans only.
 
     ``fit`` (a report of this profile, or its ``inferplan.fit/1`` file) decides the curve
     family that predicts beyond the recorded samples; without one the planner chooses it

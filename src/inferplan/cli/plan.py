@@ -44,8 +44,9 @@ def register(app: typer.Typer) -> None:
         price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
         fit: Path = typer.Option(None, "--fit", help="A fit report (`inferplan fit -o`): its curve family extrapolates "
                                  "beyond the recorded samples (default: chosen the same way, on the training problems)."),
-        parallel: int = typer.Option(16, "--parallel", help="Unit latency: the most samples a query may launch at once "
-                                     "(the engine's --parallel; a wider round would not decode at once)."),
+        parallel: int = typer.Option(16, "--parallel", help="The most samples a parallel-round plan may launch at "
+                                     "once (the engine's --parallel; a wider round would not decode at once). Under "
+                                     "unit tokens, 1 offers sequential plans only."),
         out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
         force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),

@@ -25,7 +25,7 @@ from inferplan.planner.candidates import (
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
-from inferplan.planner.latency import LatencySearch
+from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.extrapolated import extrapolated_candidates
 from inferplan.planner.plan_file import Plan, Prediction
@@ -95,6 +95,7 @@ class _Search:
     reps: int
     seed: int
     family: str
+    rounds: RoundSearch | None = None  # parallel rounds charged their tokens (unit tokens)
 
     def __post_init__(self) -> None:
         valid = np.arange(self.train.cost.shape[2])[None, None, :] < self.train.count[:, :, None]
@@ -123,17 +124,21 @@ class _Search:
                                                term))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
-        return cands
+        return cands + (self.rounds.candidates() if self.rounds else [])
 
     def batch_of(self, c: Candidate) -> str:
+        if isinstance(c, RoundCandidate):
+            return self.rounds.batch_of(c)
         return "lookahead"  # ConSol's rounds: the fewest samples that could end the query
 
     def round_notes(self, c: Candidate) -> tuple[str, ...]:
-        return ()
+        return self.rounds.round_notes(c) if isinstance(c, RoundCandidate) else ()
 
     def heldout(self, c: Candidate) -> Estimate:
         """The candidate replayed (or extrapolated) on the held-out problems, once per candidate:
         the plan, its frontier, the baselines and the break-even all ask."""
+        if isinstance(c, RoundCandidate):
+            return self.rounds.heldout(c)
         key = (c.mix.shares, c.cap, c.rule, c.extrapolated, c.term)
         if key not in self._heldout:
             if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
@@ -166,7 +171,7 @@ def plan(
 
     ``family`` (a fit's curve family) extrapolates beyond the recorded samples; without one the
     planner chooses it as ``fit`` does, on the training problems only, for first-pass plans.
-    Under unit latency a plan launches at most ``parallel`` samples at once."""
+    A parallel-round plan (unit latency, or tokens) launches at most ``parallel`` samples at once."""
     t0 = time.perf_counter()
     table = profile.table
     agg = _checked(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
@@ -206,16 +211,19 @@ def plan(
 
 
 def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
-              budget: float | None, unit: str, parallel: int) -> tuple[_Search | LatencySearch, list[Candidate]]:
+              budget: float | None, unit: str, parallel: int) -> tuple[_Search | RoundSearch, list[Candidate]]:
     """The search for the unit, and its candidates on the training problems."""
-    if unit == "latency":  # one parallel round read in finish order (planner/latency.py)
-        if parallel < 1:
-            raise InvalidValue("parallel", "{name} must be at least 1")
-        search = LatencySearch(tuple(c.name for c in table.configs), train, test, agg, reps, seed, HELDOUT_REPS,
-                               parallel)
+    if parallel < 1:
+        raise InvalidValue("parallel", "{name} must be at least 1")
+    names = tuple(c.name for c in table.configs)
+    if unit == "latency":  # one parallel round read in finish order (planner/rounds.py)
+        search = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel)
         return search, search.candidates()
     search = _Search(table, train, test, agg, reps, seed, family)
+    if unit == "tokens" and parallel > 1 and has_lengths(train):  # cancelled samples cost what they generated
+        search.rounds = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel, charge="tokens")
     return search, search.candidates(budget, unit)
+
 
 
 def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:

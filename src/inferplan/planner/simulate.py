@@ -117,7 +117,8 @@ def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples
 
 
 def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[Estimate, tuple[Baseline, ...]]:
-    """The round of r.parallel read in finish order, and majority@N rounds (N = 1, 2, 4, … K)."""
+    """The round of r.parallel read in finish order, and its baselines: under latency majority@N
+    rounds (N = 1, 2, 4, … K), else fixed N."""
     def replay(k: int, rule: StoppingRule) -> Estimate:
         o = evaluate_parallel(parallel_trace(dense, np.asarray(r.mix.shares), k, r.agg, reps=reps, seed=seed), rule)
         return estimate(Outcome(o.accuracy, o.latency if r.unit == "latency" else o.cost, o.samples), seed=seed)
@@ -125,6 +126,8 @@ def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[
     k = int(r.parallel)
     if k < 1 or k > int(dense.count[:, np.asarray(r.mix.shares) > 0].min()):
         raise InvalidValue("parallel", f"{{name}} must be between 1 and the samples recorded for every problem, got {k}")
+    if r.unit != "latency":  # a round's tokens compare with fixed N drawn any way: the usual baselines
+        return replay(k, r.rule), fixed_baselines(TraceCache(dense, r.agg, reps, seed).get(r.mix, None), seed=seed)
     ns = sorted({1 << i for i in range(int(np.log2(k)) + 1)} | {k})
     base = []
     for n in ns:

@@ -1,15 +1,24 @@
-"""Latency plans: one parallel round of K samples, read in the order they finish.
+"""Parallel-round plans: one round of K samples, read in the order they finish.
 
-Under ``--unit latency`` the cost of a query is its wall clock on a parallel engine,
-in tokens: the length of the last sample it waits for. Sequential rounds pay each
-round's slowest sample, so the plans worth having launch all K samples at once and
-stop on the finishers (:mod:`inferplan.replay.parallel`): majority@K waits for all,
-short-m@K for the first m (``fixed:m``), an adaptive rule for the first finishers
-that satisfy it. Candidates are each configuration alone × K × rule, replayed on the
-training problems; the held-out problems replay the chosen one, as for every plan.
-Whether short chains are the right ones is the model's and the task's: on some sets
-the first to finish are the confident right answers, on others the quick wrong ones,
-and only the training problems can tell.
+On a batched engine K samples launched at once finish in order of length
+(:mod:`inferplan.replay.parallel`): majority@K waits for all, short-m@K for the first m
+(``fixed:m``), an adaptive rule for the first finishers that satisfy it, and the
+samples still running are cancelled at the stop. What such a round costs depends on
+the unit:
+
+* ``--unit latency``: its wall clock in tokens, the length of the last sample it
+  waits for. Sequential rounds pay each round's slowest sample, so these are the
+  only plans the latency search offers.
+* ``--unit tokens``: every token generated, the cancelled samples' included. Here
+  rounds compete with the sequential rules, and win where the first chains to
+  finish are the right ones: on reasoning models that overthink, first@4 scores
+  above one sample at a third of a fixed-16 budget's tokens.
+
+Candidates are each configuration alone × K × rule, replayed on the training
+problems; the held-out problems replay the chosen one, as for every plan. Whether
+short chains are the right ones is the model's and the task's: on some sets the
+first to finish are the confident right answers, on others the quick wrong ones, and
+only the training problems can tell.
 """
 
 from __future__ import annotations
@@ -44,13 +53,21 @@ def launch_sizes(dense: Dense, used: int) -> list[int]:
     return [k for k in LAUNCH_K if k <= have]
 
 
+def has_lengths(dense: Dense) -> bool:
+    """Every recorded sample has a completion length: finish order needs them."""
+    valid = np.arange(dense.tokens.shape[2])[None, None, :] < dense.count[:, :, None]
+    return bool(valid.any()) and not np.isnan(dense.tokens[valid]).any()
+
+
 def parallel_spec(k: int) -> str:
     return f"parallel:{k}"
 
 
 @dataclass
-class LatencySearch:
-    """Parallel-round candidates on the training split, their held-out replays on demand."""
+class RoundSearch:
+    """Parallel-round candidates on the training split, their held-out replays on demand.
+
+    ``charge`` is what a round costs: ``latency`` (its wall clock) or ``tokens`` (all generated)."""
 
     names: tuple[str, ...]
     train: Dense
@@ -60,6 +77,7 @@ class LatencySearch:
     seed: int
     heldout_reps: int
     max_launch: int = 16  # the engine's batch width: a wider round would not decode at once
+    charge: str = "latency"
     _traces: dict = field(default_factory=dict)
     _heldout: dict = field(default_factory=dict)
 
@@ -78,35 +96,38 @@ class LatencySearch:
                 pt = self._trace(self.train, "train", used, k, self.reps)
                 for rule in parallel_rules(k, self.agg):
                     o = evaluate_parallel(pt, rule)
-                    out.append(LatencyCandidate(mix, None, rule, float(o.accuracy.mean()), float(o.latency.mean()),
+                    out.append(RoundCandidate(mix, None, rule, float(o.accuracy.mean()), float(self._cost(o).mean()),
                                                 float(o.samples.mean()), per_problem=o.accuracy, launch=k))
         return out
 
-    def outcome(self, c: "LatencyCandidate") -> ParallelOutcome:
+    def _cost(self, o: ParallelOutcome) -> np.ndarray:
+        return o.latency if self.charge == "latency" else o.cost
+
+    def outcome(self, c: "RoundCandidate") -> ParallelOutcome:
         used = int(np.argmax(c.mix.shares))
         return evaluate_parallel(self._trace(self.test, "test", used, c.launch, self.heldout_reps), c.rule)
 
-    def batch_of(self, c: "LatencyCandidate") -> str:
+    def batch_of(self, c: "RoundCandidate") -> str:
         return parallel_spec(c.launch)
 
-    def round_notes(self, c: "LatencyCandidate") -> tuple[str, ...]:
+    def round_notes(self, c: "RoundCandidate") -> tuple[str, ...]:
         """What the round costs besides time: every sample it launched generates until the stop."""
         o = self.outcome(c)
         return (f"{c.policy}: launch {c.launch} samples at once and read them as they finish; on the held-out "
                 f"problems it reads {o.samples.mean():.2f} and generates {o.cost.mean():,.0f} completion tokens per "
                 "query (the samples cancelled at the stop included)",)
 
-    def heldout(self, c: "LatencyCandidate") -> Estimate:
+    def heldout(self, c: "RoundCandidate") -> Estimate:
         key = (c.mix.shares, c.launch, c.rule)
         if key not in self._heldout:
             o = self.outcome(c)
-            self._heldout[key] = estimate(ParallelOutcome(o.accuracy, o.latency, o.samples), seed=self.seed)
+            self._heldout[key] = estimate(ParallelOutcome(o.accuracy, self._cost(o), o.samples), seed=self.seed)
         return self._heldout[key]
 
 
 @dataclass(frozen=True)
-class LatencyCandidate(Candidate):
-    """A candidate round: ``launch`` samples at once, ``rule`` on the finishers; cost = latency."""
+class RoundCandidate(Candidate):
+    """A candidate round: ``launch`` samples at once, ``rule`` on the finishers."""
 
     launch: int = 1
 
