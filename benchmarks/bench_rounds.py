@@ -13,7 +13,7 @@ nor the one-standard-error test (the planner's DEPART_SE) was chosen on these fi
 The decision "offer rounds" is also re-made leave-one-file-out and leave-one-model-out
 (offer them on a file only where they gained on average on the other files / models).
 
-Run: python3 benchmarks/bench_rounds.py [--data ../shared/data] [--splits 5]
+Run: python3 benchmarks/bench_rounds.py [--data ../shared/data] [--splits 3]  (about 25 min on 2 cores)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def leave_out(gain: dict[str, float], group) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    ap.add_argument("--splits", type=int, default=5)
+    ap.add_argument("--splits", type=int, default=3)
     args = ap.parse_args()
     files = sorted((args.data / "boinf").glob("*.jsonl"))
     if not files:

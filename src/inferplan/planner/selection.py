@@ -37,7 +37,7 @@ def choose(cands: list[Candidate], budget: float | None, target: float | None,
     """
     rounds = [c for c in cands if isinstance(c, RoundCandidate)]
     sequential = [c for c in cands if not isinstance(c, RoundCandidate)]
-    if target is not None or not rounds or not sequential:
+    if target is not None or not rounds or not any(c.cost <= budget for c in sequential):
         return _choose(cands, budget, target, unit)
     chosen, note = _choose(sequential, budget, None, unit)
     ok = [c for c in rounds if c.cost <= budget]
