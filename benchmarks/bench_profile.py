@@ -37,7 +37,7 @@ import numpy as np
 from inferplan import api
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import select_family
-from inferplan.fitting.report import curve_grid, fit_pass_curves
+from inferplan.fitting.report import averaged_pass_curves, curve_grid
 from inferplan.planner.plan_file import save_plan
 from inferplan.profiles.adaptive import run_adaptive, run_uniform
 from inferplan.profiles.allocation import Ledger
@@ -78,8 +78,8 @@ def fit_errors(profile: Path, truth: dict, seed: int) -> tuple[float, float]:
     """|pass@80 − truth|, |maj@80 − truth| (points) of what ``fit`` predicts from ``profile``."""
     table = load_profile(profile)
     _, N, C = count_matrix(table)
-    family = select_family(N, C, random_state=seed).family
-    fit = fit_pass_curves(family, N, C, np.array([float(K)]), 0.9, seed, 5, 1e-3, curve_grid(K))[0]
+    weights = select_family(N, C, random_state=seed).weights
+    fit = averaged_pass_curves(weights, N, C, np.array([float(K)]), 0.9, seed, 5, 1e-3, curve_grid(K))[0]
     cc = config_counts(table, 0)
     maj = MajorityCurve(random_state=seed).fit(cc.answer_counts, cc.answer_correct, cc.n).predict_maj_at_k([K])[0]
     return 100 * abs(float(fit["pred"][0]) - truth["pass"]), 100 * abs(float(maj) - truth["maj"])

@@ -13,7 +13,7 @@ nor the one-standard-error test (the planner's DEPART_SE) was chosen on these fi
 The decision "offer rounds" is also re-made leave-one-file-out and leave-one-model-out
 (offer them on a file only where they gained on average on the other files / models).
 
-Run: python3 benchmarks/bench_rounds.py [--data ../shared/data] [--splits 3]  (about 25 min on 2 cores)
+Run: python3 benchmarks/bench_rounds.py [--data ../shared/data] [--splits 3]  (15 min on 2 cores)
 """
 
 from __future__ import annotations

@@ -102,3 +102,39 @@ def test_extrapolation_on_real_osca(shared_data) -> None:
         err_plain.append(abs(plain.population_pass_at_k(100)[0] - truth) * 100)
     assert np.mean(err) < 3.5 and max(err) < 8
     assert np.mean(err) < np.mean(err_plain)  # the shared never-solved mass earns its keep
+
+
+def test_the_reported_pass_curve_averages_the_families_with_least_squares_stacked_shares() -> None:
+    from inferplan.fitting.model_select import Selection, _predict
+    from inferplan.fitting.report import averaged_pass_curves, curve_grid, fit_pass_curves
+
+    N, C, _ = _synthetic(80, 8, 0.3, 1.0, 0.2, seed=5)
+    sel = select_family(N, C, random_state=0)
+    assert sum(sel.weights.values()) == pytest.approx(1.0) and 0 <= sel.weights[FAMILIES[1]] <= 1
+    # The share is the one whose averaged prediction errs least on the same folds: recompute it.
+    rng = np.random.default_rng(0)
+    Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(sel.subsample, N)), 0)
+    Ns = np.minimum(sel.subsample, N)
+    order, folds = rng.permutation(N.shape[0]), 5
+    a, b, t = [], [], []
+    for f in range(folds):
+        test = order[f::folds]
+        train = np.setdiff1d(order, test)
+        t.append(np.array([pass_at_k(N[test, 0], C[test, 0], sel.target_k).mean()]))
+        a.append(_predict(FAMILIES[0], Ns, Cs, train, test, sel.target_k, 0))
+        b.append(_predict(FAMILIES[1], Ns, Cs, train, test, sel.target_k, 0))
+    a, b, t = map(np.concatenate, (a, b, t))
+    shares = np.linspace(0, 1, 100_001)  # the least-squares share, by brute force
+    err = [np.sum(((1 - s) * a + s * b - t) ** 2) for s in shares]
+    assert sel.weights[FAMILIES[1]] == pytest.approx(shares[int(np.argmin(err))], abs=1e-5)
+
+    at, grid = np.array([8.0, 80.0]), curve_grid(80)
+    shares = {"beta-binomial-averaged": 0.25, "power-law": 0.75}
+    both = averaged_pass_curves(shares, N, C, at, 0.9, 0, 5, 1e-3, grid)[0]
+    bb, pl = (fit_pass_curves(f, N, C, at, 0.9, 0, 5, 1e-3, grid)[0] for f in ("beta-binomial-averaged", "power-law"))
+    assert both["pred"] == pytest.approx(0.25 * bb["pred"] + 0.75 * pl["pred"])
+    assert np.all(both["low"] <= np.minimum(bb["low"], pl["low"]) + 1e-12)  # spans both families' intervals
+    assert np.all(both["high"] >= np.maximum(bb["high"], pl["high"]) - 1e-12)
+    assert both["params"]["share.power-law"] == pytest.approx(0.75)
+    # Where the CV could not run, the preferred family alone.
+    assert Selection("beta-binomial-averaged", {}, 2, 8).weights == {"beta-binomial-averaged": 1.0}

@@ -52,7 +52,11 @@ def test_fit_json_with_answers(cli, aime_profile, tmp_path) -> None:
         for k, (lo, hi) in obs["intervals"][metric].items():
             assert 0 <= lo <= obs[metric][k] <= hi <= 1
     assert pred["pass@k"]["100"] >= obs["pass@k"]["80"] - 0.05
-    assert 0 < cfg["ceiling"]["maj@k"] <= 1 and cfg["family"] in doc["model_selection"]["cv_error_points"]
+    sel = doc["model_selection"]
+    assert 0 < cfg["ceiling"]["maj@k"] <= 1 and set(cfg["family"].split(" + ")) <= set(sel["cv_error_points"])
+    # The pass@k curve averages the families with the CV's stacked shares.
+    assert set(sel["pass_curve_weights"]) == set(sel["cv_error_points"])
+    assert sum(sel["pass_curve_weights"].values()) == pytest.approx(1.0)
 
 
 def test_fit_without_answers_omits_maj(cli, osca_small) -> None:

@@ -8,6 +8,14 @@ compare with the unbiased pass@n of their full data. Whole problems move between
 folds (samples of a problem are correlated); all configurations of a problem stay
 together so the shared never-solved indicator is honest too. The first family is the
 preferred one; another replaces it only when better by more than one standard error.
+
+The pass@k curve ``fit`` reports does not bet on the winner alone, though: it averages
+the two families with the share that minimises the same CV's squared error of the
+averaged prediction (least-squares stacking, ``Selection.weights``). The families fail on different sets (the
+difficulty model where the never-solved mass is misjudged, the power law where the
+curve bends), often in opposite directions, and where one is consistently better the
+CV gives the other no share. The share is the CV's own, learned on the user's data;
+``benchmarks/bench_fit.py`` measures what it does on the published sets.
 """
 
 from __future__ import annotations
@@ -47,12 +55,17 @@ def powerlaw_fit(n: np.ndarray, c: np.ndarray) -> PowerLawCurve:
 
 @dataclass(frozen=True)
 class Selection:
-    """CV errors (accuracy points, mean abs) per family and the winner."""
+    """CV errors (accuracy points, mean abs) per family, the winner, and the stacked shares."""
 
     family: str
     errors: dict[str, float]
     subsample: int
     target_k: int
+    weights: dict[str, float] | None = None  # each family's share of the reported pass@k curve
+
+    def __post_init__(self) -> None:
+        if self.weights is None:  # no CV ran: the chosen family alone
+            object.__setattr__(self, "weights", {self.family: 1.0})
 
 
 def _predict(family: str, N: np.ndarray, C: np.ndarray, train: np.ndarray, test: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -85,6 +98,8 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
     rng = np.random.default_rng(random_state)
     folds = max(2, min(n_folds, P // 4))
     errors = {f: [] for f in families}
+    preds: dict[str, list[np.ndarray]] = {f: [] for f in families}
+    truths: list[np.ndarray] = []
     if P < 8 or n_full < 4 or len(families) == 1:  # nothing to choose, or too little data: the first
         return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
     for _ in range(n_repeats):
@@ -96,8 +111,10 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
             train = np.setdiff1d(order, test)
             truth = np.array([pass_at_k(N[test, q][N[test, q] > 0], C[test, q][N[test, q] > 0], n_full).mean()
                               for q in range(N.shape[1])])
+            truths.append(truth)
             for fam in families:
                 pred = _predict(fam, Ns, Cs, train, test, n_full, random_state)
+                preds[fam].append(pred)
                 errors[fam].append(float(np.mean(np.abs(pred - truth))) * 100)
     mean = {f: float(np.mean(v)) for f, v in errors.items()}
     # One-standard-error rule: the preferred family (listed first) stays unless another
@@ -108,4 +125,13 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
         d = np.asarray(errors[fam]) - np.asarray(errors[chosen])
         if d.mean() + d.std(ddof=1) / np.sqrt(d.size) < 0:
             chosen = fam
-    return Selection(chosen, mean, m, n_full)
+    return Selection(chosen, mean, m, n_full, _stacked(families, preds, np.concatenate(truths)))
+
+
+def _stacked(families: tuple[str, ...], preds: dict[str, list[np.ndarray]], truth: np.ndarray) -> dict[str, float]:
+    """Least-squares stacking of the first two families on the CV folds (Breiman 1996): the
+    share s in [0, 1] minimising Σ ((1 − s)·a + s·b − truth)²; any further family gets none."""
+    a, b = (np.concatenate(preds[f]) for f in families[:2])
+    spread = float(np.sum((b - a) ** 2))
+    share = float(np.clip(np.sum((b - a) * (truth - a)) / spread, 0.0, 1.0)) if spread > 0 else 0.0
+    return {families[0]: 1.0 - share, families[1]: share}

@@ -85,6 +85,7 @@ class FitReport:
             "format": FORMAT, "profile": self.profile, "at": list(self.at), "level": self.level,
             "seed": self.seed, "saturation_threshold": self.threshold,
             "model_selection": {"chosen": self.selection.family, "cv_error_points": self.selection.errors,
+                                "pass_curve_weights": self.selection.weights,
                                 "subsample": self.selection.subsample, "target_k": self.selection.target_k},
             "configs": [c.to_json() for c in self.configs], "notes": list(self.notes),
         }
@@ -143,13 +144,15 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
     selection = select_family(N, C, families, random_state=seed)
     at_arr = np.array(at, dtype=np.float64)
     grid = curve_grid(max(max(at), int(N.max())))
-    fits = fit_pass_curves(selection.family, N, C, at_arr, level, seed, n_boot_fit, threshold, grid)
+    weights = selection.weights
+    fits = averaged_pass_curves(weights, N, C, at_arr, level, seed, n_boot_fit, threshold, grid)
+    family = " + ".join(f for f, w in weights.items() if w > 0)
     configs = []
     for q in range(N.shape[1]):
         cc = config_counts(table, q)
         if cc.n.size == 0:
             continue
-        configs.append(_config_fit(cc, fits[q], at, level, seed, n_boot, threshold, selection.family, grid))
+        configs.append(_config_fit(cc, fits[q], at, level, seed, n_boot, threshold, family, grid))
     notes = [f"{c.config}: the extrapolation rests on {c.successes} correct sample(s); treat its predictions "
              "as rough" for c in configs if c.successes < FEW_SUCCESSES]
     if table.split():
@@ -172,7 +175,7 @@ def fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, l
             out.append(dict(pred=model.predict_pass_at_k(at), low=np.percentile(draws, tail, 0),
                             high=np.percentile(draws, 100 - tail, 0), params=model.params(), ceiling=model.ceiling(),
                             saturation=saturation_k(model.predict_pass_at_k, threshold),
-                            grid=model.predict_pass_at_k(grid)))
+                            grid=model.predict_pass_at_k(grid), curve=model.predict_pass_at_k))
         return out
     model = make_difficulty(family, seed).fit(N, C)
     # One refit per problem resample serves every configuration (they share problems).
@@ -197,7 +200,37 @@ def fit_pass_curves(family: str, N: np.ndarray, C: np.ndarray, at: np.ndarray, l
         low, high = np.minimum(low, np.min(others, 0)), np.maximum(high, np.max(others, 0))
         out.append(dict(pred=curve(at), low=low, high=high,
                         params=model.params(q), ceiling=float(model.solvable_[has].mean()),
-                        saturation=saturation_k(curve, threshold), grid=curve(grid)))
+                        saturation=saturation_k(curve, threshold), grid=curve(grid), curve=curve))
+    return out
+
+
+def averaged_pass_curves(weights: dict[str, float], N: np.ndarray, C: np.ndarray, at: np.ndarray, level: float,
+                         seed: int, n_boot_fit: int, threshold: float, grid: np.ndarray) -> list[dict]:
+    """``fit_pass_curves`` of each weighted family, averaged (see ``Selection.weights``).
+
+    The interval spans every family's, so the average never narrows what either family
+    allows; params carry each family's share and its own parameters."""
+    parts = {f: fit_pass_curves(f, N, C, at, level, seed, n_boot_fit, threshold, grid)
+             for f, w in weights.items() if w > 0}
+    if len(parts) == 1:
+        return next(iter(parts.values()))
+    out = []
+    for q in range(N.shape[1]):
+        fits = {f: parts[f][q] for f in parts}
+
+        def mean(key: str, fits: dict = fits) -> np.ndarray:
+            return sum(weights[f] * np.asarray(fit[key], dtype=np.float64) for f, fit in fits.items())
+
+        def curve(k: np.ndarray, fits: dict = fits) -> np.ndarray:
+            return sum(weights[f] * fit["curve"](k) for f, fit in fits.items())
+
+        params = {f"share.{f}": weights[f] for f in fits}
+        for f, fit in fits.items():
+            params.update({f"{'plaw' if f == 'power-law' else 'bb'}.{k}": v for k, v in fit["params"].items()})
+        out.append(dict(pred=mean("pred"), low=np.min([fit["low"] for fit in fits.values()], 0),
+                        high=np.max([fit["high"] for fit in fits.values()], 0), params=params,
+                        ceiling=float(mean("ceiling")), saturation=saturation_k(curve, threshold),
+                        grid=mean("grid"), curve=curve))
     return out
 
 

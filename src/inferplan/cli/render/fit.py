@@ -38,6 +38,10 @@ def render_fit(report, as_json: bool = False) -> None:
     if finite and finite.get(sel.family, float("inf")) > min(finite.values()):
         out.print(f"  ({sel.family} is kept: another family replaces the preferred one only when its CV error is "
                   "lower by more than one standard error)", highlight=False)
+    shares = {f: w for f, w in (sel.weights or {}).items() if w > 0}
+    if len(shares) > 1:
+        out.print("  pass@k curve: " + " + ".join(f"{w:.2f} × {f}" for f, w in shares.items())
+                  + " (least-squares stacking on the same CV)", highlight=False)
     for cfg in report.configs:
         _render_config(cfg, report)
     for note in report.notes:
