@@ -54,7 +54,7 @@ from scipy.stats import hypergeom
 
 from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve
 from inferplan.fitting.model_select import make_difficulty, powerlaw_fit, select_family
-from inferplan.fitting.report import averaged_pass_curves, curve_grid
+from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.profiles.importers import import_published
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import maj_at_k, pass_at_k

@@ -37,7 +37,7 @@ import numpy as np
 from inferplan import api
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import select_family
-from inferplan.fitting.report import averaged_pass_curves, curve_grid
+from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.planner.plan_file import save_plan
 from inferplan.profiles.adaptive import run_adaptive, run_uniform
 from inferplan.profiles.allocation import Ledger

@@ -106,7 +106,7 @@ def test_extrapolation_on_real_osca(shared_data) -> None:
 
 def test_the_reported_pass_curve_averages_the_families_with_least_squares_stacked_shares() -> None:
     from inferplan.fitting.model_select import Selection, _predict
-    from inferplan.fitting.report import averaged_pass_curves, curve_grid, fit_pass_curves
+    from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid, fit_pass_curves
 
     N, C, _ = _synthetic(80, 8, 0.3, 1.0, 0.2, seed=5)
     sel = select_family(N, C, random_state=0)
