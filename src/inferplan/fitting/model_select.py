@@ -85,23 +85,17 @@ def _predict(family: str, N: np.ndarray, C: np.ndarray, train: np.ndarray, test:
     return np.array(out)
 
 
-def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
-                  n_repeats: int = 1, fraction: float = 0.25, random_state: int = 0) -> Selection:
-    """Cross-validated extrapolation error of each family on (problems × configs) counts."""
-    N = np.asarray(N, dtype=np.int64)
-    C = np.asarray(C, dtype=np.int64)
-    if N.ndim == 1:
-        N, C = N[:, None], C[:, None]
-    P = N.shape[0]
-    n_full = int(N[N > 0].min())
+def cv_predictions(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
+                   n_repeats: int = 1, fraction: float = 0.25,
+                   random_state: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The extrapolation CV's raw material: per fold (rows) and configuration (columns), each
+    family's predicted pass@n of the held-out problems from m = n·fraction samples, and the truth."""
+    P, n_full = N.shape[0], int(N[N > 0].min())
     m = max(2, int(n_full * fraction))
     rng = np.random.default_rng(random_state)
     folds = max(2, min(n_folds, P // 4))
-    errors = {f: [] for f in families}
     preds: dict[str, list[np.ndarray]] = {f: [] for f in families}
     truths: list[np.ndarray] = []
-    if P < 8 or n_full < 4 or len(families) == 1:  # nothing to choose, or too little data: the first
-        return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
     for _ in range(n_repeats):
         Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(m, N).clip(min=0)), 0)
         Ns = np.minimum(m, N)
@@ -109,29 +103,41 @@ def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMI
         for f_i in range(folds):
             test = order[f_i::folds]
             train = np.setdiff1d(order, test)
-            truth = np.array([pass_at_k(N[test, q][N[test, q] > 0], C[test, q][N[test, q] > 0], n_full).mean()
-                              for q in range(N.shape[1])])
-            truths.append(truth)
+            truths.append(np.array([pass_at_k(N[test, q][N[test, q] > 0], C[test, q][N[test, q] > 0], n_full).mean()
+                                    for q in range(N.shape[1])]))
             for fam in families:
-                pred = _predict(fam, Ns, Cs, train, test, n_full, random_state)
-                preds[fam].append(pred)
-                errors[fam].append(float(np.mean(np.abs(pred - truth))) * 100)
-    mean = {f: float(np.mean(v)) for f, v in errors.items()}
+                preds[fam].append(_predict(fam, Ns, Cs, train, test, n_full, random_state))
+    return {f: np.array(v) for f, v in preds.items()}, np.array(truths)
+
+
+def select_family(N: np.ndarray, C: np.ndarray, families: tuple[str, ...] = FAMILIES, n_folds: int = 5,
+                  n_repeats: int = 1, fraction: float = 0.25, random_state: int = 0) -> Selection:
+    """Cross-validated extrapolation error of each family on (problems × configs) counts."""
+    N = np.asarray(N, dtype=np.int64)
+    C = np.asarray(C, dtype=np.int64)
+    if N.ndim == 1:
+        N, C = N[:, None], C[:, None]
+    n_full = int(N[N > 0].min())
+    m = max(2, int(n_full * fraction))
+    if N.shape[0] < 8 or n_full < 4 or len(families) == 1:  # nothing to choose, or too little data: the first
+        return Selection(families[0], {f: float("nan") for f in families}, m, n_full)
+    preds, truth = cv_predictions(N, C, families, n_folds, n_repeats, fraction, random_state)
+    errors = {f: np.abs(p - truth).mean(1) * 100 for f, p in preds.items()}  # per fold
+    mean = {f: float(v.mean()) for f, v in errors.items()}
     # One-standard-error rule: the preferred family (listed first) stays unless another
     # beats it on paired folds by more than the folds' own noise — CV on a few samples
     # per problem is noisy, and needless switches cost more than they gain.
     chosen = families[0]
     for fam in families[1:]:
-        d = np.asarray(errors[fam]) - np.asarray(errors[chosen])
+        d = errors[fam] - errors[chosen]
         if d.mean() + d.std(ddof=1) / np.sqrt(d.size) < 0:
             chosen = fam
-    return Selection(chosen, mean, m, n_full, _stacked(families, preds, np.concatenate(truths)))
+    return Selection(chosen, mean, m, n_full, stacked(preds[families[0]], preds[families[1]], truth, families))
 
 
-def _stacked(families: tuple[str, ...], preds: dict[str, list[np.ndarray]], truth: np.ndarray) -> dict[str, float]:
-    """Least-squares stacking of the first two families on the CV folds (Breiman 1996): the
-    share s in [0, 1] minimising Σ ((1 − s)·a + s·b − truth)²; any further family gets none."""
-    a, b = (np.concatenate(preds[f]) for f in families[:2])
+def stacked(a: np.ndarray, b: np.ndarray, truth: np.ndarray, families: tuple[str, ...]) -> dict[str, float]:
+    """Least-squares stacking of two families' CV predictions (Breiman 1996): the share s in
+    [0, 1] of the second minimising Σ ((1 − s)·a + s·b − truth)²; the first alone on no spread."""
     spread = float(np.sum((b - a) ** 2))
     share = float(np.clip(np.sum((b - a) * (truth - a)) / spread, 0.0, 1.0)) if spread > 0 else 0.0
     return {families[0]: 1.0 - share, families[1]: share}

@@ -225,7 +225,6 @@ def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, r
     return search, search.candidates(budget, unit)
 
 
-
 def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
     """The family ``fit`` would choose, from the training problems' counts alone."""
     _, N, C = count_matrix(table)

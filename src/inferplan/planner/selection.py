@@ -6,11 +6,10 @@ similar rules is mostly noise, and on a finite problem set that noise tends to
 reverse on the held-out half. Under a budget the reference (Adaptive-Consistency)
 stays unless a rival beats it by more than one paired standard error over problems,
 and a parallel round (read in finish order) replaces the sequential choice on the
-same terms. Measured on the 21 Best-of-∞ files (5 splits each, budgets 0.1–0.6×
-fixed-16's tokens): offering rounds with this test raised held-out accuracy by 0.24
-point per file on average, on 9 files, and lowered it on 1; offering them with no test
-gained about as much on average but lost on 7 files, all 30-problem AIME sets where 15
-training problems make any lead noisy.
+same terms. Measured on the 21 Best-of-∞ files (``benchmarks/bench_rounds.py``: 3 splits
+each, budgets 0.1–0.6× fixed-16's tokens), offering rounds under this test raised
+held-out accuracy by 0.31 point per file on average, on 11 files, and lowered it on 1;
+without the test, 30-problem AIME sets (15 training problems) took rounds on noise.
 """
 
 from __future__ import annotations
