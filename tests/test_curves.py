@@ -133,8 +133,9 @@ def test_the_reported_pass_curve_averages_the_families_with_least_squares_stacke
     both = averaged_pass_curves(shares, N, C, at, 0.9, 0, 5, 1e-3, grid)[0]
     bb, pl = (fit_pass_curves(f, N, C, at, 0.9, 0, 5, 1e-3, grid)[0] for f in ("beta-binomial-averaged", "power-law"))
     assert both["pred"] == pytest.approx(0.25 * bb["pred"] + 0.75 * pl["pred"])
-    assert np.all(both["low"] <= np.minimum(bb["low"], pl["low"]) + 1e-12)  # spans both families' intervals
-    assert np.all(both["high"] >= np.maximum(bb["high"], pl["high"]) - 1e-12)
+    assert both["low"] == pytest.approx(0.25 * bb["low"] + 0.75 * pl["low"])  # the bounds averaged alike
+    assert both["high"] == pytest.approx(0.25 * bb["high"] + 0.75 * pl["high"])
+    assert np.all(both["low"] <= both["pred"]) and np.all(both["pred"] <= both["high"])
     assert both["params"]["share.power-law"] == pytest.approx(0.75)
     # Where the CV could not run, the preferred family alone.
     assert Selection("beta-binomial-averaged", {}, 2, 8).weights == {"beta-binomial-averaged": 1.0}
