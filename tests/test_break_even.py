@@ -49,3 +49,23 @@ def test_a_plan_that_saves_nothing_says_it_never_repays(tmp_path: Path) -> None:
     result = ip.plan(path, budget=1, unit="samples", seed=0)
     even = result.break_even
     assert even is not None and even.queries is None and "never repays" in even.note
+
+
+def test_the_fixed_n_baseline_is_never_a_round_that_stops_at_its_first_finishers(tmp_path: Path) -> None:
+    from inferplan.planner.break_even import break_even
+    from inferplan.planner.candidates import Candidate, Mix
+    from inferplan.planner.rounds import RoundCandidate
+    from inferplan.policy.stopping import make_rule
+    from inferplan.profiles.store import load_profile
+    from inferplan.replay.cost import cost_model_for
+    from inferplan.replay.engine import Estimate
+
+    table = load_profile(_profile(tmp_path / "p.jsonl"))
+    mix = Mix((1.0,), "t0.7")
+    one = Candidate(mix, None, make_rule("fixed", (1,)), 0.5, 100.0, 1.0)
+    first_of_4 = RoundCandidate(mix, None, make_rule("fixed", (1,)), 0.7, 250.0, 1.0, launch=4)  # same rule, fixed:1
+    held = {id(one): Estimate(0.5, (0.4, 0.6), 100.0, (90.0, 110.0), 1.0, 60),
+            id(first_of_4): Estimate(0.7, (0.6, 0.8), 250.0, (240.0, 260.0), 1.0, 60)}
+    even = break_even(table, cost_model_for(table, "tokens"), [one, first_of_4], lambda c: held[id(c)],
+                      held[id(first_of_4)])
+    assert even.baseline_accuracy == 0.5 and even.baseline_cost == 100.0  # one sequential sample, not first@4

@@ -59,7 +59,9 @@ def profile_cost(table: SampleTable, cost: CostModel) -> float:
 def break_even(table: SampleTable, cost: CostModel, cands: list[Candidate], heldout: Callable[[Candidate], Estimate],
                plan: Estimate) -> BreakEven | None:
     """The plan's break-even against fixed-N majority (None when no fixed-N candidate exists)."""
-    fixed = [c for c in cands if c.rule.name == "fixed" and c.cap is None and c.term is None and sum(s > 0 for s in c.mix.shares) == 1]
+    # Fixed N reads every sample it draws: a parallel round that stops at its first finishers is not one.
+    fixed = [c for c in cands if c.rule.name == "fixed" and c.cap is None and c.term is None and c.waits_for_all
+             and sum(s > 0 for s in c.mix.shares) == 1]
     if not fixed:
         return None
     scored = [(heldout(c), c) for c in fixed]
