@@ -73,7 +73,8 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     for col in ("rule", "mix", "cap", "train acc", f"train {p.unit}", "held-out acc", f"held-out {p.unit}"):
         t.add_column(col, justify="left" if col in ("rule", "mix") else "right")
     for x in r.pareto:
-        t.add_row(x.rule.split(",min")[0] + f" ≤{x.rule.rsplit('max=', 1)[-1]}" + (" *" if x.extrapolated else ""),
+        guard = f" ≤{x.rule.rsplit('max=', 1)[-1]}" if "max=" in x.rule else ""  # a round (first@4) has none
+        t.add_row(x.rule.split(",min")[0] + guard + (" *" if x.extrapolated else ""),
                   "+".join(x.mix), str(x.max_tokens or "–"),
                   f"{100 * x.train_accuracy:.1f}%", _num(x.train_cost),
                   f"{100 * x.heldout.accuracy:.1f}% ±{50 * (x.heldout.accuracy_ci[1] - x.heldout.accuracy_ci[0]):.1f}",
