@@ -175,6 +175,7 @@ class PlanService:
             for work in list(self._waiting) + list(self._active.values()):
                 self._end(work, cancelled=True, stream=stream)
             self._waiting.clear()
+            self.stats.waiting = 0
 
     def _cancel(self, ticket: Ticket, stream) -> None:
         for work in self._waiting:
@@ -198,6 +199,8 @@ class PlanService:
             self.core.stop(work.query, stream)
         for number in work.query.requests:
             self.core.owner.pop(number, None)
+        # Counts first: the future wakes the caller, who may read /health before this thread goes on.
+        self.stats.active, self.stats.waiting = len(self._active), len(self._waiting)
         future = work.ticket.future
         if result is not None:
             self.stats.answered += 1
@@ -208,10 +211,10 @@ class PlanService:
         else:
             self.stats.failed += 1
             future.set_exception(error)
-        self.stats.active, self.stats.waiting = len(self._active), len(self._waiting)
 
     def _fail_all(self, error: Exception) -> None:
         for work in list(self._waiting):
             self._end(work, error=error)
         self._waiting.clear()
+        self.stats.waiting = 0
 
