@@ -105,25 +105,15 @@ def test_extrapolation_on_real_osca(shared_data) -> None:
 
 
 def test_the_reported_pass_curve_averages_the_families_with_least_squares_stacked_shares() -> None:
-    from inferplan.fitting.model_select import Selection, _predict
+    from inferplan.fitting.model_select import Selection, cv_predictions
     from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid, fit_pass_curves
 
     N, C, _ = _synthetic(80, 8, 0.3, 1.0, 0.2, seed=5)
     sel = select_family(N, C, random_state=0)
     assert sum(sel.weights.values()) == pytest.approx(1.0) and 0 <= sel.weights[FAMILIES[1]] <= 1
     # The share is the one whose averaged prediction errs least on the same folds: recompute it.
-    rng = np.random.default_rng(0)
-    Cs = np.where(N > 0, rng.hypergeometric(C, np.maximum(N - C, 0), np.minimum(sel.subsample, N)), 0)
-    Ns = np.minimum(sel.subsample, N)
-    order, folds = rng.permutation(N.shape[0]), 5
-    a, b, t = [], [], []
-    for f in range(folds):
-        test = order[f::folds]
-        train = np.setdiff1d(order, test)
-        t.append(np.array([pass_at_k(N[test, 0], C[test, 0], sel.target_k).mean()]))
-        a.append(_predict(FAMILIES[0], Ns, Cs, train, test, sel.target_k, 0))
-        b.append(_predict(FAMILIES[1], Ns, Cs, train, test, sel.target_k, 0))
-    a, b, t = map(np.concatenate, (a, b, t))
+    preds, t = cv_predictions(N, C, random_state=0)
+    a, b = preds[FAMILIES[0]], preds[FAMILIES[1]]
     shares = np.linspace(0, 1, 100_001)  # the least-squares share, by brute force
     err = [np.sum(((1 - s) * a + s * b - t) ** 2) for s in shares]
     assert sel.weights[FAMILIES[1]] == pytest.approx(shares[int(np.argmin(err))], abs=1e-5)

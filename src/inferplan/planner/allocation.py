@@ -30,10 +30,14 @@ class Allocation:
     cost: float
 
 
+def recorded_slots(dense: Dense) -> np.ndarray:
+    """(P, C, N) the slot holds a recorded sample (the arrays are padded past ``count``)."""
+    return np.arange(dense.answer.shape[2])[None, None, :] < dense.count[:, :, None]
+
+
 def success_rates(dense: Dense) -> tuple[np.ndarray, np.ndarray]:
     """Per (problem, config) recorded samples n and correct samples c."""
-    valid = np.arange(dense.correct.shape[2])[None, None, :] < dense.count[:, :, None]
-    return dense.count.astype(np.float64), (dense.correct & valid).sum(axis=2).astype(np.float64)
+    return dense.count.astype(np.float64), (dense.correct & recorded_slots(dense)).sum(axis=2).astype(np.float64)
 
 
 def coverage_binomial(k: np.ndarray, n: np.ndarray, c: np.ndarray) -> float:

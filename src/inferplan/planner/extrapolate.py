@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.planner.allocation import greedy, success_rates
+from inferplan.planner.allocation import greedy, recorded_slots, success_rates
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
 from inferplan.stats.intervals import bootstrap_indices
@@ -59,8 +59,7 @@ class Extrapolator:
         n, c = success_rates(self.dense)
         self.n = n
         # Mean cost of one sample of each (problem, config), and the per-query overhead.
-        valid = np.arange(self.dense.cost.shape[2])[None, None, :] < self.dense.count[:, :, None]
-        total = np.where(valid, self.dense.cost, 0.0).sum(axis=2)
+        total = np.where(recorded_slots(self.dense), self.dense.cost, 0.0).sum(axis=2)
         per = total / np.maximum(n, 1)
         fallback = total.sum(axis=0) / np.maximum(n.sum(axis=0), 1)  # configs a problem lacks
         self.sample_cost = np.where(n > 0, per, fallback[None, :])

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inferplan.planner.allocation import recorded_slots
 from inferplan.planner.candidates import RULE_GRID, Candidate, Mix
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule, make_rule
@@ -55,7 +56,7 @@ def launch_sizes(dense: Dense, used: int) -> list[int]:
 
 def has_lengths(dense: Dense) -> bool:
     """Every recorded sample has a completion length: finish order needs them."""
-    valid = np.arange(dense.tokens.shape[2])[None, None, :] < dense.count[:, :, None]
+    valid = recorded_slots(dense)
     return bool(valid.any()) and not np.isnan(dense.tokens[valid]).any()
 
 

@@ -25,6 +25,7 @@ from inferplan.planner.candidates import (
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
+from inferplan.planner.allocation import recorded_slots
 from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.extrapolated import extrapolated_candidates
@@ -98,7 +99,7 @@ class _Search:
     rounds: RoundSearch | None = None  # parallel rounds charged their tokens (unit tokens)
 
     def __post_init__(self) -> None:
-        valid = np.arange(self.train.cost.shape[2])[None, None, :] < self.train.count[:, :, None]
+        valid = recorded_slots(self.train)
         self.unit_cost = np.array([self.train.cost[:, c][valid[:, c]].mean() if valid[:, c].any() else np.inf
                                    for c in range(self.train.cost.shape[1])])
         self.tr_cache = TraceCache(self.train, self.agg, self.reps, self.seed)

@@ -41,8 +41,7 @@ def choose(cands: list[Candidate], budget: float | None, target: float | None,
     chosen, note = _choose(sequential, budget, None, unit)
     ok = [c for c in rounds if c.cost <= budget]
     if ok:
-        top = max(c.accuracy for c in ok)
-        best = min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
+        best = _winner(ok)
         if _beats(best, chosen):
             gain, _ = paired_gain(best.per_problem, chosen.per_problem)
             return best, (f"chose the parallel round {best.policy}: on the training problems it beat the best "
@@ -76,14 +75,19 @@ def _choose(cands: list[Candidate], budget: float | None, target: float | None,
         raise InfeasibleError(
             f"no plan costs ≤ {budget:g} {unit}/query; the cheapest ({cheap.policy}) costs "
             f"{cheap.cost:.4g} {unit}/query for accuracy {cheap.accuracy:.3f}")
-    top = max(c.accuracy for c in ok)
-    best = min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
+    best = _winner(ok)
     ref = _reference(ok)
     if ref is None or ref is best or ref.cost < best.cost or _beats(best, ref):
         return best, None  # no reference, or the winner spends more, or it is clearly better
     return ref, (f"kept {ref.policy}: the best-scoring candidate on the training problems ({best.policy}, "
                  f"{100 * (best.accuracy - ref.accuracy):+.2f} pt) did not beat it by more than {DEPART_SE:g} paired standard "
                  "error, which selection noise alone produces")
+
+
+def _winner(ok: list[Candidate]) -> Candidate:
+    """The best training accuracy, the cheapest of those within TIE_TOLERANCE of it."""
+    top = max(c.accuracy for c in ok)
+    return min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
 
 
 def _reference(ok: list[Candidate]) -> Candidate | None:
