@@ -9,7 +9,7 @@ import pytest
 
 from inferplan.backends.embedded import embedded_model_path
 from inferplan.backends.gguf_info import read_gguf_info
-from inferplan.backends.llamacpp.sizing import auto_ctx, check_fits, kv_bytes_per_cell
+from inferplan.backends.llamacpp.sizing import auto_ctx, kv_bytes_per_cell, size_kv
 from inferplan.errors import InputError
 
 FILLER = "The meeting notes continue with routine remarks about schedules and rooms. "
@@ -25,7 +25,7 @@ def test_kv_cell_size_from_the_gguf_metadata() -> None:
     with pytest.raises(InputError, match="training context of 8192"):
         auto_ctx(8193, gguf)
     with pytest.raises(InputError, match=r"more than the .* GiB of memory available; try --ctx \d+"):
-        check_fits(gguf, 1_000_000, 64, gguf.size_bytes)
+        size_kv(gguf, "split", 1_000_000, 64, gguf.size_bytes)
 
 
 @pytest.mark.slow

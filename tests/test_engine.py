@@ -166,9 +166,9 @@ def test_live_slots_stay_contiguous_and_a_cancelled_prompt_is_dropped(backend):
     for c in stream:
         done.append(c)
         if c.request == 0 and len(done) == 2:
-            assert any(p.key for p in stream._prompts.values())
+            assert any(p.key for p in stream._cache.prompts.values())
             stream.cancel(0)  # finished with: its prompt holder is freed at once
-            assert len(stream._prompts) == 1
+            assert len(stream._cache.prompts) == 1
     assert sorted((c.request, c.completion_tokens) for c in done) == [(0, 1), (0, 1), (1, 10), (1, 10)]
     assert [0, 1] in seen  # the long samples did move down
 

@@ -26,7 +26,8 @@ class BackendSettings:
     model_name: str | None = None  # for servers
     api_key_env: str | None = None  # for servers
     timeout: float = 600.0  # seconds, for servers
-    weights: str = "auto"  # llama.cpp: auto | native | f16 (see backends.llamacpp_weights)
+    weights: str = "auto"  # llama.cpp: auto | native | f16 (see backends.llamacpp.weights)
+    kv_cache: str = "auto"  # llama.cpp: auto | split | unified (see backends.llamacpp.sizing)
     extra: dict = field(default_factory=dict)
 
 
@@ -43,10 +44,12 @@ def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = 
     """Open the backend for ``model`` (see module docstring for the spec forms)."""
     settings = settings or BackendSettings()
     kind = backend_kind(model)
-    if kind != "llamacpp" and settings.weights != "auto":
-        from inferplan.errors import InvalidValue
+    for name in ("weights", "kv_cache"):
+        if kind != "llamacpp" and getattr(settings, name) != "auto":
+            from inferplan.errors import InvalidValue
 
-        raise InvalidValue("weights", f"{{name}} {settings.weights} applies to llama.cpp GGUF models only, not to {model}")
+            raise InvalidValue(name, f"{{name}} {getattr(settings, name)} applies to llama.cpp GGUF models only, "
+                                     f"not to {model}")
     if kind == "openai":
         from inferplan.backends.openai.backend import OpenAIBackend
         from inferplan.backends.openai.servers import ServersBackend, server_urls

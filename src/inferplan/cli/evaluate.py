@@ -26,6 +26,7 @@ def evaluate(
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
+    kv_cache: str = opt.KV_CACHE,
     parallel: int = opt.PARALLEL,
     model_name: Optional[str] = opt.MODEL_NAME,
     api_key_env: Optional[str] = opt.API_KEY_ENV,
@@ -46,7 +47,7 @@ def evaluate(
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
             plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
-            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
+            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache),
             allow_code_execution=allow_code_execution, on_result=progress.update,
         )
     render_evaluation(result, json_out)

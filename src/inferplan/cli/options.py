@@ -25,6 +25,12 @@ WEIGHTS = typer.Option(
     help="llama.cpp weights: native (the file as is), f16 (a cached F16 copy, faster in batches on CPU), "
     "or auto (f16 for small models whose quantization is slow in batches).",
 )
+KV_CACHE = typer.Option(
+    "auto", "--kv-cache",
+    help="llama.cpp KV cache: split (a stream per sample, fastest), unified (one cache whose samples share "
+    "their prompt's cells: far less memory for long prompts at high --parallel, ~10% slower), or auto "
+    "(split when it fits in memory, else unified).",
+)
 TASKS_HELP = ("Task set: a file (JSONL, CSV, Parquet, Arrow), a datasets save_to_disk directory, hf:OWNER/NAME from "
               "the local Hugging Face cache, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]].")
 FIELD = typer.Option(
@@ -48,11 +54,11 @@ def parse_ctx(text: str | int | None) -> int | None:
 
 def backend_settings(
     threads: int | None, ctx: str | int | None, gpu_layers: int, parallel: int,
-    model_name: str | None = None, api_key_env: str | None = None, weights: str = "auto",
+    model_name: str | None = None, api_key_env: str | None = None, weights: str = "auto", kv_cache: str = "auto",
 ) -> BackendSettings:
     return BackendSettings(
         threads=threads, ctx=parse_ctx(ctx), gpu_layers=gpu_layers, parallel=parallel,
-        model_name=model_name, api_key_env=api_key_env, weights=weights,
+        model_name=model_name, api_key_env=api_key_env, weights=weights, kv_cache=kv_cache,
     )
 
 

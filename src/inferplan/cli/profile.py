@@ -43,6 +43,7 @@ def profile_cmd(
     ctx_size: str = options.CTX,
     gpu_layers: int = options.GPU_LAYERS,
     weights: str = options.WEIGHTS,
+    kv_cache: str = options.KV_CACHE,
     parallel: int = options.PARALLEL,
     model_name: Optional[str] = options.MODEL_NAME,
     api_key_env: Optional[str] = options.API_KEY_ENV,
@@ -59,7 +60,7 @@ def profile_cmd(
 
     install_log_handler(DEBUG["on"])  # engine notes (KV cache size, busy cores) reach the user
 
-    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights)
+    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache)
     with ProgressBar() as bar:
         prof = api.profile(model, out=out, tasks=options.task_spec(tasks, field), temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,

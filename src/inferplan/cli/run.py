@@ -68,6 +68,7 @@ def run(
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
+    kv_cache: str = opt.KV_CACHE,
     parallel: int = opt.PARALLEL,
     model_name: Optional[str] = opt.MODEL_NAME,
     api_key_env: Optional[str] = opt.API_KEY_ENV,
@@ -88,7 +89,7 @@ def run(
     planned = plan is not None
     results = api.run_iter(
         the_plan, queries, model=model,
-        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights),
+        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache),
         max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
         system=system if planned else None)
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing)

@@ -31,6 +31,7 @@ def serve(
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
     weights: str = opt.WEIGHTS,
+    kv_cache: str = opt.KV_CACHE,
     parallel: int = opt.PARALLEL,
     model_name: Optional[str] = opt.MODEL_NAME,
     upstream_api_key_env: Optional[str] = typer.Option(
@@ -69,7 +70,7 @@ def serve(
     api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=prompts == "as-profiled",
               timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready,
               settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, upstream_api_key_env,
-                                            weights))
+                                            weights, kv_cache))
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp.chat import ChatTemplate
-from inferplan.backends.llamacpp.sizing import auto_ctx, check_fits
+from inferplan.backends.llamacpp.sizing import KVWork, auto_ctx, check_layout, size_kv
 from inferplan.backends.llamacpp.weights import f16_copy, wants_f16
 from inferplan.errors import BackendError, DependencyError, InputError, InvalidValue, ModelError
 
@@ -38,15 +38,15 @@ def _import_llama_cpp():
 class LlamaCppBackend:
     """Backend protocol on llama.cpp (see :mod:`inferplan.backends.base`).
 
-    ``settings.parallel`` sequences are decoded per step, each in a KV stream of
-    its own of ``settings.ctx`` tokens (prompt + completion), plus as many
-    streams that hold prompts. Separate streams, not one unified cache: in a
+    ``settings.parallel`` sequences are decoded per step, by default each in a KV
+    stream of its own of ``settings.ctx`` tokens (prompt + completion), plus as
+    many streams that hold prompts. Separate streams, not one unified cache: in a
     unified cache every token attends over the cells of *all* sequences (masked),
     which made steps over distinct prompts slower (bench_run_plan.py, 40 queries,
     unified → streams: run --plan 147 → 170 tok/s, fixed-N 196 → 212). The price is memory — 2 ×
     parallel × ctx cells — and a copy of the prompt's whole stream when a sample
-    starts, which is why ``ctx`` defaults to a modest 512 (the default profile:
-    207 tok/s at 512, 179 at 1024).
+    starts. Where that does not fit, ``settings.kv_cache`` ``auto`` takes the unified
+    cache, whose samples share their prompt's cells (see :mod:`llamacpp.sizing`).
     ``settings.extra`` may hold ``ignore_eos`` (benchmarks: run every sample to
     max_tokens).
     """
@@ -57,12 +57,13 @@ class LlamaCppBackend:
             raise InvalidValue("parallel", f"{{name}} must be between 1 and {_MAX_SEQ // 2}, got {settings.parallel}")
         if settings.ctx is not None and settings.ctx < 64:
             raise InvalidValue("ctx", f"{{name}} must be at least 64 tokens, got {settings.ctx}")
+        check_layout(settings.kv_cache)
         self.path: Path = resolve_model_path(model)
         self.gguf = read_gguf_info(self.path)
         on_gpu = bool(settings.gpu_layers)
         if settings.ctx is not None:  # refused here, before anything is loaded, when it cannot fit
-            self.kv_line = check_fits(self.gguf, settings.ctx, settings.parallel, self._weights_bytes(settings),
-                                      on_gpu)
+            self.kv = size_kv(self.gguf, settings.kv_cache, settings.ctx, settings.parallel,
+                              self._weights_bytes(settings), on_gpu)
         L = self._L = _import_llama_cpp()
         from inferplan.backends.llamacpp.guard import extra_bufts_safe, route_native_logs
         from inferplan.backends.llamacpp.threads import StepWatch, default_threads
@@ -91,7 +92,7 @@ class LlamaCppBackend:
             raise ModelError(f"llama.cpp could not load the model: {self.path}")
         self._vocab = L.llama_model_get_vocab(self._model)
         self.n_vocab = L.llama_vocab_n_tokens(self._vocab)
-        self._ctx = self.n_ctx = self._memory = None  # made by prepare(); now when --ctx is given
+        self._ctx = self.n_ctx = self.kv_cells = self._memory = None  # made by prepare(); now when --ctx is given
         self._piece_cache: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
         self._template: ChatTemplate | None = None
@@ -104,6 +105,7 @@ class LlamaCppBackend:
             parallel_slots=self.parallel, parameters=self.gguf.parameters,
             settings={"threads": self.threads, "ctx": "auto", "gpu_layers": mp.n_gpu_layers,
                       "parallel": self.parallel, "extra_bufts": self.extra_bufts, "weights": self.weights,
+                      "kv_cache": settings.kv_cache,
                       "llama_cpp": getattr(L, "__version__", "?")},
         )
 
@@ -120,29 +122,37 @@ class LlamaCppBackend:
         when memory is short. A no-op once the context exists."""
         if self._ctx is not None:
             return
-        needed = max([0, *(len(self.prompt_tokens(r)) + r.max_tokens for r in requests)])
+        prompts = [len(self.prompt_tokens(r)) for r in requests]
+        needed = max([0, *(p + r.max_tokens for p, r in zip(prompts, requests))])
         room = min(tokens, self.gguf.context_length or tokens)  # a wish for room, capped by the model
         ctx = auto_ctx(max(needed, room) or 512, self.gguf)
-        self.kv_line = check_fits(self.gguf, ctx, self.parallel, self._weights_bytes(self.settings),
-                                  bool(self.settings.gpu_layers))
+        work = KVWork(max(prompts), max(r.max_tokens for r in requests),
+                      min(max(1, r.n) for r in requests)) if requests and needed >= room else None
+        self.kv = size_kv(self.gguf, self.settings.kv_cache, ctx, self.parallel,
+                          self._weights_bytes(self.settings), bool(self.settings.gpu_layers), work)
         self._make_context(ctx)
 
     def _make_context(self, ctx: int) -> None:
-        log.info("%s", self.kv_line)
+        log.info("%s", self.kv.line)
         self._ctx = self._new_context(ctx)
-        self.n_ctx = self._L.llama_n_ctx_seq(self._ctx)  # tokens per sequence (prompt + completion)
+        unified = self.kv.layout == "unified"
+        # Tokens per sequence (prompt + completion): the stream's size, or in one shared cache what was sized.
+        self.n_ctx = ctx if unified else self._L.llama_n_ctx_seq(self._ctx)
+        self.kv_cells = self._L.llama_n_ctx(self._ctx) if unified else None
         self._memory = self._L.llama_get_memory(self._ctx)
         self.info.settings["ctx"] = self.n_ctx
+        self.info.settings["kv_cache"] = self.kv.layout
 
     def _new_context(self, ctx: int):
-        """A context with one KV stream of ``ctx`` tokens per sample slot and per prompt holder."""
+        """A context for ``parallel`` sample slots and as many prompt holders: a KV stream of ``ctx``
+        tokens for each, or one unified cache of ``self.kv.cells``."""
         L = self._L
         self.n_batch = max(512, 2 * self.parallel)
         cp = L.llama_context_default_params()
         cp.n_seq_max = 2 * self.parallel  # sample slots + prompt holders
-        cp.n_ctx = ctx * cp.n_seq_max  # llama.cpp splits it into n_seq_max streams
+        cp.n_ctx = self.kv.cells  # split: llama.cpp divides it into n_seq_max streams of ctx
         cp.n_batch = cp.n_ubatch = self.n_batch
-        cp.kv_unified = False
+        cp.kv_unified = self.kv.layout == "unified"
         cp.n_threads = cp.n_threads_batch = self.threads
         cp.no_perf = True
         context = L.llama_init_from_model(self._model, cp)

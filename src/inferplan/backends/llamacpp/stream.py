@@ -8,22 +8,25 @@ less work for two-token answers). Every step decodes one token of every live
 slot plus a chunk of pending prompt prefill in a single ``llama_decode``;
 finished slots are refilled at once, across requests.
 
-Every sequence has a KV stream of its own of ``backend.n_ctx`` tokens, so a
-request fits if its prompt plus max_tokens does (checked when it is submitted)
-and a decode never runs out of cache mid-sample.
+With split KV streams every sequence has one of its own of ``backend.n_ctx``
+tokens, so a request fits if its prompt plus max_tokens does (checked when it is
+submitted) and a decode never runs out of cache mid-sample. In a unified cache
+the samples of a prompt share its cells, and cells are promised before a prompt
+or sample starts (:mod:`prompt_cache`), so that holds there too.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.llamacpp.prompt_cache import PromptCache
 from inferplan.backends.llamacpp.slots import Slot, make_sampler
-from inferplan.backends.llamacpp.stream_state import HeldPrompt, StreamRequest, defer_sigint
+from inferplan.backends.llamacpp.stream_state import StreamRequest, defer_sigint
 from inferplan.errors import BackendError, InputError
 
 
@@ -35,8 +38,7 @@ class LlamaCppStream:
         L = self._L = backend._L
         self._P = backend.parallel
         self._slots: list[Slot | None] = [None] * self._P
-        self._free_holders = list(range(2 * self._P - 1, self._P - 1, -1))
-        self._prompts: OrderedDict[tuple[int, ...], HeldPrompt] = OrderedDict()  # LRU order
+        self._cache = PromptCache(L, backend._memory, list(range(2 * self._P - 1, self._P - 1, -1)), backend.kv_cells)
         self._reqs: list[StreamRequest] = []
         self._pending: deque[StreamRequest] = deque()  # requests with samples not yet started
         self._done: deque[Completion] = deque()
@@ -97,8 +99,8 @@ class LlamaCppStream:
         for s in list(req.live):
             self._free_slot(s)
         prompt = req.prompt
-        if prompt is not None and prompt.users == 0 and self._prompts.get(prompt.key) is prompt:
-            self._drop_prompt(prompt)
+        if prompt is not None and prompt.users == 0 and self._cache.prompts.get(prompt.key) is prompt:
+            self._cache.drop(prompt)
 
     def __iter__(self) -> Iterator[Completion]:
         interrupted: list[int] = []
@@ -130,10 +132,7 @@ class LlamaCppStream:
         for s, slot in enumerate(self._slots):
             if slot is not None:
                 self._free_slot(s)
-        mem = self._b._memory
-        for p in self._prompts.values():
-            self._L.llama_memory_seq_rm(mem, p.seq, -1, -1)
-        self._prompts.clear()
+        self._cache.clear()
         self._L.llama_batch_free(self._batch)
         self._b._busy = False
 
@@ -144,13 +143,15 @@ class LlamaCppStream:
         free = [i for i, s in enumerate(self._slots) if s is None]
         fresh: list[int] = []  # slots started now, their first token still to draw
         for req in list(self._pending):
-            if req.prompt is None and not self._hold_prompt(req):
-                break  # keep FIFO order: no holder for this prompt yet
+            if req.prompt is None:
+                req.prompt = self._cache.hold(tuple(req.tokens), req.request.max_tokens)
+                if req.prompt is None:
+                    break  # keep FIFO order: no holder (or cells) for this prompt yet
             if not req.prompt.ready:
                 if not free:
                     break
                 continue  # prefill under way; later requests may use free slots meanwhile
-            while free and req.started < req.request.n:
+            while free and req.started < req.request.n and self._cache.make_room(req.request.max_tokens):
                 fresh.append(self._start(req, free.pop(0)))
             if req.started == req.request.n:
                 self._pending.remove(req)
@@ -159,28 +160,6 @@ class LlamaCppStream:
                 break
         if fresh:
             self._first_tokens(fresh)
-
-    def _hold_prompt(self, req: StreamRequest) -> bool:
-        key = tuple(req.tokens)
-        prompt = self._prompts.get(key)
-        if prompt is None:
-            if not self._free_holders:
-                # Evict the least recently used cached prompt that no request still needs.
-                unused = next((p for p in self._prompts.values() if p.users == 0), None)
-                if unused is None:
-                    return False
-                self._drop_prompt(unused)
-            prompt = HeldPrompt(key, self._free_holders.pop())
-            self._prompts[key] = prompt
-        self._prompts.move_to_end(key)
-        prompt.users += 1
-        req.prompt = prompt
-        return True
-
-    def _drop_prompt(self, prompt: HeldPrompt) -> None:
-        self._L.llama_memory_seq_rm(self._b._memory, prompt.seq, -1, -1)
-        del self._prompts[prompt.key]
-        self._free_holders.append(prompt.seq)
 
     def _release_prompt(self, req: StreamRequest) -> None:
         # The prompt stays cached (a later round of the same prompt skips prefill)
@@ -196,6 +175,7 @@ class LlamaCppStream:
         mem = self._b._memory
         self._L.llama_memory_seq_rm(mem, s, -1, -1)
         self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
+        self._cache.sample_started(req.prompt, r.max_tokens)
         temperature, seed = r.temperature(i), r.seed(i)
         rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
         # pos: the prompt's last position; advance() moves it to the first drawn token's.
@@ -216,7 +196,9 @@ class LlamaCppStream:
         if slot.chain is not None:
             self._L.llama_sampler_free(slot.chain)
         self._L.llama_memory_seq_rm(self._b._memory, s, -1, -1)
-        self._reqs[slot.request].live.discard(s)
+        req = self._reqs[slot.request]
+        req.live.discard(s)
+        self._cache.sample_ended(req.prompt, req.request.max_tokens)
 
     def _compact(self) -> None:
         """Move samples down into free slots so the live slots are sequences 0..k-1.
@@ -225,8 +207,10 @@ class LlamaCppStream:
         run of consecutive sequence ids, so a gap left by a finished sample would
         cost a whole extra pass every step. _admit refills gaps from the lowest
         slot up; this closes those left when nothing is waiting (the tail of a
-        run), at the price of one stream copy per move.
+        run), at the price of one stream copy per move. A unified cache is one stream: no gaps.
         """
+        if self._cache.unified:
+            return
         mem = self._b._memory
         while True:
             live = [i for i, slot in enumerate(self._slots) if slot is not None]
@@ -255,7 +239,7 @@ class LlamaCppStream:
             batch.seq_id[n][0], batch.logits[n] = s, True
             n += 1
         prefilled = []
-        for p in self._prompts.values():
+        for p in self._cache.prompts.values():
             if p.ready or n >= b.n_batch:
                 continue
             take = min(len(p.key) - p.filled, b.n_batch - n)
