@@ -1,6 +1,6 @@
 """The engine on the shapes a profile has, beyond bench_generate's 64-token samples.
 
-    python benchmarks/bench_engine_shapes.py [--model realistic] [--parts layouts,length,starts]
+    python benchmarks/bench_engine_shapes.py [--model realistic] [--parts layouts,length,starts,kv]
 
 * ``layouts`` — raw batched decode (bench_generate's ``raw_run``: N sequences, no sampling)
   of the model file as given and of copies llama.cpp's own quantizer makes of it (Q8_0,
@@ -12,6 +12,9 @@
 * ``starts`` — what a sample start costs under a long few-shot prompt: 16 one-token samples
   against one (the same prompt's prefill either way); the difference over 15 is the copy
   of the prompt's KV stream into a sample's slot.
+* ``kv`` — the two KV cache layouts (``--kv-cache split|unified``) on N samples of ``--length``
+  tokens under that few-shot prompt, the cache sized by ``--ctx auto`` as a profile sizes it:
+  the memory each allocates and the rate (prefill included; every sample runs to the cap).
 
 Tokens/s are completion tokens over wall seconds, best of ``--repeat``; compare within one
 run on a quiet machine.
@@ -75,8 +78,11 @@ def length(model: str, n: int, tokens: int, repeat: int) -> None:
         b.close()
 
 
+SHOTS = " ".join(f"Example {i}: the sum of {i} and {i + 1} is {2 * i + 1}." for i in range(60))
+
+
 def starts(model: str, n: int, repeat: int) -> None:
-    shots = " ".join(f"Example {i}: the sum of {i} and {i + 1} is {2 * i + 1}." for i in range(60))
+    shots = SHOTS
     b = LlamaCppBackend(model, BackendSettings(parallel=n, ctx=1280, extra={}))
     seconds, prompt = {}, 0
     for k in (1, n):
@@ -93,12 +99,31 @@ def starts(model: str, n: int, repeat: int) -> None:
           f"{1000 * seconds[n]:.0f} ms: {1000 * (seconds[n] - seconds[1]) / (n - 1):.1f} ms per extra sample start")
 
 
+def kv(model: str, n: int, tokens: int, repeat: int) -> None:
+    from inferplan.backends.llamacpp.sizing import kv_bytes_per_cell
+
+    for layout in ("split", "unified"):
+        b = LlamaCppBackend(model, BackendSettings(parallel=n, kv_cache=layout, extra={"ignore_eos": True}))
+        rates, prompt = [], 0
+        for r in range(repeat + 1):  # a new question each time (prefill included); the first sizes the cache
+            req = SampleRequest(messages=({"role": "user", "content": f"{SHOTS} Q{r}: what is 2 + 2?"},), n=n,
+                                temperatures=(0.8,), seeds=tuple(range(n)), max_tokens=tokens)
+            t = time.perf_counter()
+            done = list(b.sample([req]))
+            rates.append(sum(c.completion_tokens for c in done) / (time.perf_counter() - t))
+            prompt = done[0].prompt_tokens
+        gib = b.kv.cells * kv_bytes_per_cell(b.gguf) / 2**30
+        print(f"kv       {layout:<7} {prompt}-token prompt, {n} × {tokens} tokens: {b.kv.cells:6d} cells = "
+              f"{gib:.3f} GiB, {max(rates[1:]):7.1f} tok/s", flush=True)
+        b.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="realistic", help="smollm2, realistic, or a .gguf path")
     ap.add_argument("--parts", default="layouts,length,starts")
     ap.add_argument("--n", type=int, default=16, help="samples (sequences) at once")
-    ap.add_argument("--length", type=int, default=320, help="tokens per sample for 'length'")
+    ap.add_argument("--length", type=int, default=320, help="tokens per sample for 'length' and 'kv'")
     ap.add_argument("--steps", type=int, default=24, help="decode steps per 'layouts' run")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
@@ -114,6 +139,8 @@ def main() -> None:
         length(model, args.n, args.length, 1)
     if "starts" in parts:
         starts(model, args.n, args.repeat)
+    if "kv" in parts:
+        kv(model, args.n, args.length, args.repeat)
 
 
 if __name__ == "__main__":

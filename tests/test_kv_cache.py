@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from inferplan.backends import BackendSettings, SampleRequest
@@ -95,3 +97,11 @@ def test_unified_greedy_texts_match_split_and_work_waits_for_cells() -> None:
             backend.close()
     assert len(results["unified"]) == 9 and results["unified"] == results["split"]
     assert sum(tokens for *_, tokens in results["unified"]) > 5 * 100  # the stories did run long
+
+
+@pytest.mark.slow
+def test_run_with_a_unified_cache_says_so(cli) -> None:
+    result = cli("run", "What is 2+3?", "-n", "4", "--kv-cache", "unified", "--max-tokens", "8", "--json")
+    assert result.code == 0, result.err
+    # Room for five prompts (4 samples each over 16 slots, one more prefilling) and 16 completions.
+    assert re.search(r"KV cache: unified, \d+ cells shared by 16 samples of up to 256 tokens", result.err)

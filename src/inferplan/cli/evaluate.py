@@ -47,7 +47,8 @@ def evaluate(
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
             plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
-            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache),
+            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
+                                          kv_cache),
             allow_code_execution=allow_code_execution, on_result=progress.update,
         )
     render_evaluation(result, json_out)

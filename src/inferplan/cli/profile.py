@@ -60,7 +60,8 @@ def profile_cmd(
 
     install_log_handler(DEBUG["on"])  # engine notes (KV cache size, busy cores) reach the user
 
-    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache)
+    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights,
+                                        kv_cache)
     with ProgressBar() as bar:
         prof = api.profile(model, out=out, tasks=options.task_spec(tasks, field), temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,

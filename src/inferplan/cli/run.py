@@ -89,7 +89,8 @@ def run(
     planned = plan is not None
     results = api.run_iter(
         the_plan, queries, model=model,
-        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights, kv_cache),
+        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
+                                      kv_cache),
         max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
         system=system if planned else None)
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing)

@@ -31,7 +31,7 @@ from inferplan.profiles.store import ProfileWriter, iter_records
 from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128
-_RUN_ONLY = ("threads", "parallel", "extra_bufts", "ctx", "gpu_layers")  # speed, not samples
+_RUN_ONLY = ("threads", "parallel", "extra_bufts", "ctx", "gpu_layers", "kv_cache")  # speed, not samples
 
 
 @dataclass(frozen=True)
