@@ -101,3 +101,15 @@ def test_non_gguf_model_and_malformed_line(cli, tmp_path):
     f.write_text('{"prompt": "ok"}\n{"text": "no prompt field"}\n')
     r = cli("run", "--input", str(f))
     assert r.code == 3 and f"{f}:2: needs one of" in r.err
+
+
+@pytest.mark.slow  # loads the embedded model
+def test_gpu_layers_on_a_cpu_build_says_the_model_runs_on_the_cpu(cli):
+    import llama_cpp
+
+    if llama_cpp.llama_supports_gpu_offload():
+        pytest.skip("this llama-cpp-python build offloads to a GPU")
+    result = cli("run", "What is 2+3?", "-n", "2", "--max-tokens", "4", "--gpu-layers", "99", "--json")
+    assert result.code == 0, result.err
+    assert "--gpu-layers 99 ignored: this llama-cpp-python build cannot offload to a GPU" in result.err
+    assert json.loads(result.out)["samples"] == 2

@@ -75,6 +75,9 @@ class LlamaCppBackend:
         self.threads = settings.threads or default_threads()  # the cores other programs leave idle
         self.step_watch = StepWatch(self.threads)
         offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
+        if settings.gpu_layers and not offload:
+            log.warning("--gpu-layers %d ignored: this llama-cpp-python build cannot offload to a GPU, so the "
+                        "model runs on the CPU (the README says how to install the CUDA build)", settings.gpu_layers)
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0
         sha256 = file_sha256(self.path)
