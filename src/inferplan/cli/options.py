@@ -28,7 +28,7 @@ WEIGHTS = typer.Option(
 KV_CACHE = typer.Option(
     "auto", "--kv-cache",
     help="llama.cpp KV cache: split (a stream per sample, fastest), unified (one cache whose samples share "
-    "their prompt's cells: far less memory for long prompts at high --parallel, up to ~15% slower with many "
+    "their prompt's cells: far less memory for long prompts at high --parallel, 8-14% slower with many "
     "distinct prompts), or auto "
     "(split when it fits in memory, else unified).",
 )

@@ -8,11 +8,12 @@ Two layouts (``--kv-cache``):
 - **unified**: one cache shared by all sequences. A prompt's cells serve every
   sample of it, so N samples of one prompt need the prompt once plus N completions;
   the price is that every token attends over the cells of all sequences (masked):
-  up to ~15% slower with many distinct short prompts, as fast under a long shared
-  one (``bench_engine_shapes.py --parts kv``: 16 samples of a 1,216-token prompt,
-  4,608 cells against 49,152, 35.9 against 35.3 tok/s). The engine then promises
-  cells to prompts and samples before it starts them (``cells.CellBudget``), so
-  work that does not fit at once waits instead of failing.
+  8–14% slower with many distinct short prompts (bench_run_plan.py, 40 queries), as
+  fast under a long shared one (``bench_engine_shapes.py --parts kv``: 16 samples of
+  a 1,216-token prompt, 4,608 cells against 49,152, 35.9 against 35.3 tok/s). The
+  engine then promises cells to prompts and samples before it starts them
+  (``prompt_cache.PromptCache``), so work that does not fit at once waits instead
+  of failing.
 
 ``auto`` takes split when it fits in memory and unified when only that does.
 Each cell holds a key and a value vector per layer in F16; from the GGUF's metadata:
