@@ -2,7 +2,7 @@
 
 Two layouts (``--kv-cache``):
 
-- **split** (the faster): every sample slot and every prompt holder gets a KV
+- **split** (preferred): every sample slot and every prompt holder gets a KV
   stream of its own, ``2 × parallel`` streams of ``ctx`` cells. A token attends
   over its own stream only, but every sample's stream holds a copy of its prompt.
 - **unified**: one cache shared by all sequences. A prompt's cells serve every
