@@ -35,6 +35,15 @@ def _import_llama_cpp():
     return llama_cpp
 
 
+def _offloads(L, gpu_layers: int) -> bool:
+    """Whether layers go to a GPU: asked for, and this llama-cpp-python build can (else a warning)."""
+    offload = bool(gpu_layers) and L.llama_supports_gpu_offload()
+    if gpu_layers and not offload:
+        log.warning("--gpu-layers %d ignored: this llama-cpp-python build cannot offload to a GPU, so the "
+                    "model runs on the CPU (the README says how to install the CUDA build)", gpu_layers)
+    return offload
+
+
 class LlamaCppBackend:
     """Backend protocol on llama.cpp (see :mod:`inferplan.backends.base`).
 
@@ -74,10 +83,7 @@ class LlamaCppBackend:
         self.parallel = settings.parallel
         self.threads = settings.threads or default_threads()  # the cores other programs leave idle
         self.step_watch = StepWatch(self.threads)
-        offload = bool(settings.gpu_layers) and L.llama_supports_gpu_offload()
-        if settings.gpu_layers and not offload:
-            log.warning("--gpu-layers %d ignored: this llama-cpp-python build cannot offload to a GPU, so the "
-                        "model runs on the CPU (the README says how to install the CUDA build)", settings.gpu_layers)
+        offload = _offloads(L, settings.gpu_layers)
         mp = L.llama_model_default_params()
         mp.n_gpu_layers = settings.gpu_layers if offload else 0
         sha256 = file_sha256(self.path)
