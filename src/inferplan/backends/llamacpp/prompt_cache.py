@@ -57,6 +57,10 @@ class PromptCache:
                 self.drop(prompt)
         return self._fits(cells, holder)
 
+    def holds(self, prompt: HeldPrompt) -> bool:
+        """Whether ``prompt`` is still in its holder (a later prompt of the same tokens is another)."""
+        return self.prompts.get(prompt.key) is prompt
+
     def _fits(self, cells: int, holder: bool) -> bool:
         return (self.total is None or self.promised + cells <= self.total) and bool(self._free_holders or not holder)
 
@@ -65,7 +69,6 @@ class PromptCache:
         self._L.llama_memory_seq_rm(self._memory, prompt.seq, -1, -1)
         del self.prompts[prompt.key]
         self._free_holders.append(prompt.seq)
-        prompt.held = False
         if prompt.samples == 0:
             self.promised -= len(prompt.key)
 
@@ -76,7 +79,7 @@ class PromptCache:
     def sample_ended(self, prompt: HeldPrompt, max_tokens: int) -> None:
         prompt.samples -= 1
         self.promised -= max_tokens
-        if prompt.samples == 0 and not prompt.held:
+        if prompt.samples == 0 and not self.holds(prompt):
             self.promised -= len(prompt.key)
 
     def clear(self) -> None:

@@ -99,7 +99,7 @@ class LlamaCppStream:
         for s in list(req.live):
             self._free_slot(s)
         prompt = req.prompt
-        if prompt is not None and prompt.users == 0 and self._cache.prompts.get(prompt.key) is prompt:
+        if prompt is not None and prompt.users == 0 and self._cache.holds(prompt):
             self._cache.drop(prompt)
 
     def __iter__(self) -> Iterator[Completion]:

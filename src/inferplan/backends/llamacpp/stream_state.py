@@ -33,7 +33,6 @@ class HeldPrompt:
     seq: int
     filled: int = 0  # tokens decoded so far
     users: int = 0  # requests with samples still to start
-    held: bool = True  # still in its holder sequence (else kept only by the samples copied from it)
     samples: int = 0  # live samples copied from it (in a unified cache they share its cells)
     logits: np.ndarray | None = None  # (n_vocab,) every sample's first token is drawn from these
 
