@@ -113,3 +113,22 @@ def test_gpu_layers_on_a_cpu_build_says_the_model_runs_on_the_cpu(cli):
     assert result.code == 0, result.err
     assert "--gpu-layers 99 ignored: this llama-cpp-python build cannot offload to a GPU" in result.err
     assert json.loads(result.out)["samples"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "hi", "--weights", "fp8"), "--weights must be one of"),
+    (("run", "hi", "--kv-cache", "shared"), "--kv-cache must be one of"),
+    (("run", "hi", "--parallel", "0"), "--parallel must be"),
+    (("profile", "--tasks", "builtin:arith:2", "--weights", "fp8"), "--weights must be one of"),
+])
+def test_bad_backend_settings_are_refused_before_the_machine_is_probed(cli, monkeypatch, tmp_path, args, message):
+    """Issue 28: on a busy machine `run hi --weights fp8` printed the thread-probe warning before its error.
+    Here every core looks busy; a bad setting must be refused first, with one line, probe untouched."""
+    from inferplan.backends.llamacpp import threads
+
+    probed = []
+    monkeypatch.setattr(threads, "busy_cores", lambda window=0: probed.append(1) or float(threads.usable_cores()))
+    r = cli(*args, *(("-o", tmp_path / "p.jsonl") if args[0] == "profile" else ()))
+    assert r.code == 3, (r.code, r.err)
+    assert message in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    assert not probed

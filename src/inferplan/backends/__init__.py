@@ -40,16 +40,29 @@ def backend_kind(model: str) -> str:
     return "llamacpp"
 
 
+def check_settings(settings: BackendSettings, model: str | None = None) -> None:
+    """Refuse settings no backend could take (``--weights fp8``, ``--kv-cache nope``), and llama.cpp-only
+    ones given for another ``model``: cheap checks, made before anything probes the machine or loads a model."""
+    from inferplan.backends.llamacpp.sizing import check_layout
+    from inferplan.backends.llamacpp.weights import check_weights
+    from inferplan.errors import InvalidValue
+
+    check_weights(settings.weights)
+    check_layout(settings.kv_cache)
+    if settings.parallel < 1:
+        raise InvalidValue("parallel", f"{{name}} must be at least 1, got {settings.parallel}")
+    if model is not None and backend_kind(model) != "llamacpp":
+        for name in ("weights", "kv_cache"):
+            if getattr(settings, name) != "auto":
+                raise InvalidValue(name, f"{{name}} {getattr(settings, name)} applies to llama.cpp GGUF models "
+                                         f"only, not to {model}")
+
+
 def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = None) -> Backend:
     """Open the backend for ``model`` (see module docstring for the spec forms)."""
     settings = settings or BackendSettings()
+    check_settings(settings, model)
     kind = backend_kind(model)
-    for name in ("weights", "kv_cache"):
-        if kind != "llamacpp" and getattr(settings, name) != "auto":
-            from inferplan.errors import InvalidValue
-
-            raise InvalidValue(name, f"{{name}} {getattr(settings, name)} applies to llama.cpp GGUF models only, "
-                                     f"not to {model}")
     if kind == "openai":
         from inferplan.backends.openai.backend import OpenAIBackend
         from inferplan.backends.openai.servers import ServersBackend, server_urls
@@ -89,6 +102,7 @@ __all__ = [
     "SampleRequest",
     "SampleStream",
     "backend_kind",
+    "check_settings",
     "open_backend",
     "prepare",
     "token_counter",

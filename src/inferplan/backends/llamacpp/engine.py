@@ -12,12 +12,12 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from inferplan.backends import BackendSettings
+from inferplan.backends import BackendSettings, check_settings
 from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp.chat import ChatTemplate
-from inferplan.backends.llamacpp.sizing import KVWork, auto_ctx, check_layout, size_kv
+from inferplan.backends.llamacpp.sizing import KVWork, auto_ctx, size_kv
 from inferplan.backends.llamacpp.weights import f16_copy, wants_f16
 from inferplan.errors import BackendError, DependencyError, InputError, InvalidValue, ModelError
 
@@ -66,7 +66,7 @@ class LlamaCppBackend:
             raise InvalidValue("parallel", f"{{name}} must be between 1 and {_MAX_SEQ // 2}, got {settings.parallel}")
         if settings.ctx is not None and settings.ctx < 64:
             raise InvalidValue("ctx", f"{{name}} must be at least 64 tokens, got {settings.ctx}")
-        check_layout(settings.kv_cache)
+        check_settings(settings)  # --weights, --kv-cache: refused before the thread probe and the load
         self.path: Path = resolve_model_path(model)
         self.gguf = read_gguf_info(self.path)
         on_gpu = bool(settings.gpu_layers)

@@ -40,10 +40,15 @@ _FLOAT_TYPES = {"F16", "BF16", "F32"}
 _SLOW_BATCHED = {"Q4_1", "Q5_1", "Q8_0"}
 
 
-def wants_f16(choice: str, info: GGUFInfo, parallel: int, offload: bool) -> bool:
-    """Whether to decode with an F16 copy, for ``--weights CHOICE``."""
+def check_weights(choice: str) -> None:
+    """Refuse a ``--weights`` value that is not one of CHOICES."""
     if choice not in CHOICES:
         raise InvalidValue("weights", f"{{name}} must be one of {', '.join(CHOICES)}, got {choice!r}")
+
+
+def wants_f16(choice: str, info: GGUFInfo, parallel: int, offload: bool) -> bool:
+    """Whether to decode with an F16 copy, for ``--weights CHOICE``."""
+    check_weights(choice)
     if choice != "auto":
         return choice == "f16" and (info.quantization or "").upper() not in _FLOAT_TYPES
     return (
