@@ -71,3 +71,27 @@ def test_votes_equivalent_forms_merge_and_abstentions_drop():
     winners = {majority(["a", "b"], np.random.default_rng(s)) for s in range(20)}
     assert winners == {"a", "b"}
     assert majority([None, None], np.random.default_rng(0)) is None
+
+
+def test_the_minus_of_a_subtraction_is_no_sign():
+    """Issue 28: "100 - 3" was read as the answer -3."""
+    assert extract_number("100 - 3") == "3"
+    assert extract_auto("100 - 3") == "3"
+    assert extract_auto("so 100 - 3 = 97") == "97"
+    assert extract_number("(4 + 6) -3") == "3"
+    assert extract_auto("The answer is -3") == "-3"
+    assert extract_number("it fell from 5 to -3") == "-3"
+    assert extract_number("x = −3") == "-3"
+    assert extract_number("readings: 5, -3") == "-3"
+
+
+def test_a_sentence_after_answer_is_abstains_under_auto():
+    """Issue 28: the vote table showed "based on the concept of counting…":1 — a sentence is no vote."""
+    from inferplan.grading.graders import answer_reader
+
+    text = "The answer is based on the concept of counting the apples in each basket."
+    assert extract_auto(text) is None
+    assert answer_reader("extract:auto")(text) is None and answer_reader("auto")(text) is None
+    assert extract_auto("The answer is the Pacific Ocean.") == "the pacific ocean"
+    assert extract_auto("Answer: yes") == "yes"
+    assert vote_counts([extract_auto(text), extract_auto("The answer is 4.")]) == {"4": 1}

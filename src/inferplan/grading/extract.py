@@ -79,9 +79,22 @@ def _normalize_any(raw: str) -> str:
     return number if number is not None else normalize_text(plain)
 
 
+_OPERAND_END = re.compile(r"[\d)\]}%]\s*$")  # a minus after one of these is a subtraction, not a sign
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers written in ``text``, in order; the minus of a subtraction ("100 - 3") is no sign."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        number = m.group()
+        if number[0] in "-−" and _OPERAND_END.search(text, 0, m.start()):
+            number = number[1:]
+        out.append(number)
+    return out
+
+
 def extract_number(text: str) -> str | None:
-    matches = _NUMBER.findall(text)
-    for m in reversed(matches):
+    for m in reversed(_numbers(text)):
         value = normalize_number(m)
         if value is not None:
             return value
@@ -116,7 +129,8 @@ def extract_text(text: str) -> str | None:
 
 
 def extract_auto(text: str) -> str | None:
-    """\\boxed{…} if present, else "the answer is …" (as a number when it is one), else the last number."""
+    """\\boxed{…} if present, else "the answer is …" (as a number when it is one; as text when it is a
+    few words, never a sentence), else the last number."""
     boxed = _last_boxed(text)
     if boxed is not None:
         return _normalize_any(boxed) or None
@@ -124,9 +138,19 @@ def extract_auto(text: str) -> str | None:
     if matches:
         raw = matches[-1]
         # The first number after "the answer is" is the answer ("12 apples, not 13").
-        number = next((v for v in map(normalize_number, _NUMBER.findall(raw)) if v is not None), None)
-        return number if number is not None else (normalize_text(raw) or None)
+        number = next((v for v in map(normalize_number, _numbers(raw)) if v is not None), None)
+        return number if number is not None else _short_text(raw)
     return extract_number(text)
+
+
+FREE_TEXT_WORDS = 4  # "the answer is" followed by more words than this is a sentence, not an answer
+
+
+def _short_text(raw: str) -> str | None:
+    """A free-text answer ("Paris", "the pacific ocean") as its vote key; a sentence ("based on the
+    concept of counting …") abstains: it is an explanation, and no two samples would word it alike."""
+    value = normalize_text(raw)
+    return value if value and len(value.split()) <= FREE_TEXT_WORDS else None
 
 
 _BY_NAME: dict[str, Callable[[str], str | None]] = {
