@@ -74,12 +74,13 @@ def test_votes_equivalent_forms_merge_and_abstentions_drop():
 
 
 def test_the_minus_of_a_subtraction_is_no_sign():
-    """Issue 28: "100 - 3" was read as the answer -3."""
-    assert extract_number("100 - 3") == "3"
-    assert extract_auto("100 - 3") == "3"
+    """Issue 28: "100 - 3" was read as the answer -3. An unevaluated subtraction is no answer at all
+    (neither -3 nor 3): "12 - 5 apples left" abstains rather than voting 5 or -5."""
+    for text in ("100 - 3", "100-3", "so there are 12 - 5 apples left.", "(4 + 6) -3", "12 − 5"):
+        assert extract_number(text) is None and extract_auto(text) is None, text
     assert extract_auto("so 100 - 3 = 97") == "97"
-    assert extract_number("(4 + 6) -3") == "3"
     assert extract_auto("The answer is -3") == "-3"
+    assert extract_auto("The answer is 100 - 3 = 97") != "-3"
     assert extract_number("it fell from 5 to -3") == "-3"
     assert extract_number("x = −3") == "-3"
     assert extract_number("readings: 5, -3") == "-3"

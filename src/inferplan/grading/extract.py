@@ -79,22 +79,26 @@ def _normalize_any(raw: str) -> str:
     return number if number is not None else normalize_text(plain)
 
 
-_OPERAND_END = re.compile(r"[\d)\]}%]\s*$")  # a minus after one of these is a subtraction, not a sign
+_SUBTRACTED = re.compile(r"[\d)\]}%]\s*[-−]\s*$")  # what precedes a number subtracted: "12 - ", "(4+6)-"
 
 
-def _numbers(text: str) -> list[str]:
-    """The numbers written in ``text``, in order; the minus of a subtraction ("100 - 3") is no sign."""
-    out = []
+def _numbers(text: str) -> list[str | None]:
+    """The numbers written in ``text``, in order; None for one subtracted from what precedes it
+    ("12 - 5 apples left"): its minus is no sign, and the number alone is not the result."""
+    out: list[str | None] = []
     for m in _NUMBER.finditer(text):
         number = m.group()
-        if number[0] in "-−" and _OPERAND_END.search(text, 0, m.start()):
-            number = number[1:]
-        out.append(number)
+        before = text[max(0, m.start() - 40):m.start()] + (number[0] if number[0] in "-−" else "")
+        out.append(None if _SUBTRACTED.search(before) else number)
     return out
 
 
 def extract_number(text: str) -> str | None:
+    """The last number in ``text``; None when there is none, or when it is the right side of an
+    unevaluated subtraction ("100 - 3" is neither -3 nor 3)."""
     for m in reversed(_numbers(text)):
+        if m is None:
+            return None
         value = normalize_number(m)
         if value is not None:
             return value
@@ -138,7 +142,7 @@ def extract_auto(text: str) -> str | None:
     if matches:
         raw = matches[-1]
         # The first number after "the answer is" is the answer ("12 apples, not 13").
-        number = next((v for v in map(normalize_number, _numbers(raw)) if v is not None), None)
+        number = next((v for v in map(normalize_number, filter(None, _numbers(raw))) if v is not None), None)
         return number if number is not None else _short_text(raw)
     return extract_number(text)
 
