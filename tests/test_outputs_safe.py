@@ -98,6 +98,21 @@ def test_run_stdin_reads_jsonl_lines_as_queries() -> None:
         queries_from_stdin_lines(io.StringIO('What is 2+2?\n{"prompt": "3+5?"}\n'))
 
 
+def test_run_stdin_names_the_malformed_json_line() -> None:
+    """Issue 28: a broken JSON line among JSONL queries on stdin was reported as
+    "stdin:1: a JSON object among plain-text prompts" — wrong line, wrong diagnosis."""
+    good = '{"prompt": "What is 2+2?"}\n'
+    with pytest.raises(InputError, match=r"^stdin:4: malformed JSON \(") as e:
+        queries_from_stdin_lines(io.StringIO(good + good.replace("2+2", "3+3") + "\n" + '{"prompt": "oops"\n'))
+    assert "plain-text" not in str(e.value)
+    with pytest.raises(InputError, match=r"^stdin:1: malformed JSON"):  # the broken line first
+        queries_from_stdin_lines(io.StringIO('{"prompt": oops}\n' + good))
+    with pytest.raises(InputError, match=r"^stdin:3: a plain-text prompt among JSONL queries"):
+        queries_from_stdin_lines(io.StringIO(good + "\n" + "What is 3+3?\n"))
+    with pytest.raises(InputError, match=r"^stdin:3: duplicate id 1"):  # stdin lines, blank ones counted
+        queries_from_stdin_lines(io.StringIO(good + "\n" + '{"id": 1, "prompt": "again"}\n'))
+
+
 def test_a_second_writer_of_a_profile_is_refused_and_nothing_is_duplicated(tmp_path: Path) -> None:
     from inferplan.errors import ConflictError
     from inferplan.profiles.store import load_profile

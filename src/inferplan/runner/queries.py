@@ -41,20 +41,40 @@ def queries_from_texts(texts: Iterable[str]) -> list[Query]:
 def queries_from_stdin_lines(lines: Iterable[str]) -> list[Query]:
     """One prompt per non-blank line of stdin (blank lines are skipped).
 
-    Lines that are all JSON objects are read as a JSONL query file (``cat q.jsonl |
-    inferplan run -``), so a query's text is never its JSON; a mix of both is refused.
+    When the first line is a JSON object (or every line starts like one and some are), stdin is
+    read as a JSONL query file (``cat q.jsonl | inferplan run -``), so a query's text is never
+    its JSON: a line there that does not parse is malformed JSON, named by its line number on
+    stdin (blank lines counted), and a mix of JSON objects and plain prompts is refused.
     """
-    texts = [line.rstrip("\n") for line in lines if line.strip()]
-    if not texts:
+    numbered = [(n, line.rstrip("\n")) for n, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
         raise InputError("no prompts on stdin (one prompt per line)")
-    objects = [_json_object(t) for t in texts]
-    if all(o is not None for o in objects):
-        return _unique([(f"stdin:{i}", _query_from_obj(o, f"stdin:{i}", i)) for i, o in enumerate(objects, start=1)])
-    if any(o is not None for o in objects):
-        line = next(i for i, o in enumerate(objects, start=1) if o is not None)
+    objects = [(n, _json_object(t)) for n, t in numbered]
+    jsonl = any(o is not None for _, o in objects) and (
+        objects[0][1] is not None or all(t.lstrip().startswith("{") for _, t in numbered))
+    if jsonl:
+        for (n, obj), (_, text) in zip(objects, numbered):
+            if obj is None:
+                _refuse_in_jsonl(n, text)
+        return _unique([(f"stdin:{n}", _query_from_obj(o, f"stdin:{n}", i))
+                        for i, (n, o) in enumerate(objects, start=1)])
+    line = next((n for n, o in objects if o is not None), None)
+    if line is not None:
         raise InputError(f"stdin:{line}: a JSON object among plain-text prompts; give JSONL queries on every "
                          "line (or use --input FILE), or plain prompts only")
-    return queries_from_texts(texts)
+    return queries_from_texts(t for _, t in numbered)
+
+
+def _refuse_in_jsonl(line: int, text: str) -> None:
+    """The error for a line of JSONL on stdin that is not a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        if text.lstrip().startswith(("{", "[", '"')):
+            raise InputError(f"stdin:{line}: malformed JSON ({e.msg} at column {e.colno})") from None
+        raise InputError(f"stdin:{line}: a plain-text prompt among JSONL queries; give JSONL queries on every "
+                         "line (or use --input FILE), or plain prompts only") from None
+    raise InputError(f"stdin:{line}: expected a JSON object, got {type(value).__name__}")
 
 
 def _json_object(text: str) -> dict | None:
