@@ -27,9 +27,17 @@ CASES = [
     ("plan: budget below one sample", ["plan", "p.jsonl", "--budget", "0.5", "--unit", "samples"], INFEASIBLE),
     ("plan: -o over a foreign file", ["plan", "p.jsonl", "--budget", "4", "--unit", "samples", "-o", "foreign.json"],
      CONFLICT),
-    ("plan: -o is a directory", ["plan", "p.jsonl", "--budget", "4", "--unit", "samples", "-o", "."], BAD),
+    ("plan: -o is a directory", ["plan", "p.jsonl", "--budget", "4", "--unit", "samples", "-o", "."], CONFLICT),
     ("plan: -o under a file", ["plan", "p.jsonl", "--budget", "4", "--unit", "samples", "-o", "notes.txt/plan.json"],
-     BAD),
+     CONFLICT),
+    # Issue 28: an output that cannot be written is an output error (7), found before any work.
+    ("plan: -o in an unwritable folder", ["plan", "p.jsonl", "--budget", "4", "--unit", "samples", "-o",
+                                          "/proc/plan.json"], CONFLICT),
+    ("fit: -o in an unwritable folder", ["fit", "p.jsonl", "-o", "/proc/fit.json"], CONFLICT),
+    ("fit: --plot in an unwritable folder", ["fit", "p.jsonl", "--plot", "/proc/curves.png"], CONFLICT),
+    ("profile: -o in an unwritable folder", ["profile", "--tasks", "builtin:arith", "-o", "/proc/x.jsonl"], CONFLICT),
+    ("profile: -o under a file", ["profile", "--tasks", "builtin:arith", "-o", "notes.txt/x.jsonl"], CONFLICT),
+    ("profile: -o over a foreign file", ["profile", "--tasks", "builtin:arith", "-o", "notes.txt"], CONFLICT),
     ("simulate: unknown rule", ["simulate", "p.jsonl", "--rule", "nonsense:1"], BAD),
     ("simulate: threshold out of range", ["simulate", "p.jsonl", "--rule", "beta:2"], BAD),
     ("run: no such plan", ["run", "2+2?", "--plan", "missing.json"], BAD),
@@ -77,3 +85,5 @@ def test_exit_code_table(cli, workdir: Path, what: str, args: list[str], code: E
         assert any(n.split("/")[0] in r.err for n in named), f"{what}: the path is not named: {r.err!r}"
     after = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file() and p.name in before}
     assert after == before  # a refused command changes nothing that was there
+    left = sorted(p.name for p in workdir.iterdir() if p.name not in before)
+    assert not left, f"{what}: left behind {left}"  # nor leaves anything (a .lock, a .tmp, a folder)

@@ -98,6 +98,26 @@ def test_fit_rejects_non_profile(cli, tmp_path) -> None:
     assert r.code == 3 and "profile" in r.err
 
 
+def test_a_task_file_or_lm_eval_samples_given_as_a_profile_names_the_command_to_use(cli, tmp_path) -> None:
+    """Issue 28: "no format field" left the user guessing; the error says what the file is and what to run."""
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"id": "q1", "question": "2+2?", "answer": "4"}\n')
+    samples = tmp_path / "samples_gsm8k_2025-01-01T00-00-00.jsonl"
+    samples.write_text(json.dumps({"doc_id": 0, "doc": {"question": "2+2?"}, "target": "4", "arguments": [],
+                                   "resps": [["4"]], "filtered_resps": ["4"], "filter": "strict-match"}) + "\n")
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"name": "something else"}\n')
+    for command in (("fit",), ("plan", "--budget", "4"), ("simulate",)):
+        r = cli(command[0], tasks, *command[1:])
+        assert r.code == 3 and len(r.err.strip().splitlines()) == 1, r.err
+        assert "a task file" in r.err and f"inferplan profile --tasks {tasks}" in r.err, r.err
+        r = cli(command[0], samples, *command[1:])
+        assert r.code == 3 and len(r.err.strip().splitlines()) == 1, r.err
+        assert "lm-evaluation-harness samples" in r.err and f"inferplan import lm-eval {samples}" in r.err, r.err
+        r = cli(command[0], other, *command[1:])
+        assert r.code == 3 and "not an inferplan profile" in r.err and "inferplan import" in r.err, r.err
+
+
 def test_fit_empty_profile(cli, tmp_path) -> None:
     empty = tmp_path / "empty.jsonl"
     with ProfileWriter(empty, {"configs": [ConfigSpec("t0.7", 0.7).to_json()]}):

@@ -1,4 +1,4 @@
-"""Outputs never overwrite what inferplan did not write, bad paths are one-line input errors,
+"""Outputs never overwrite what inferplan did not write, bad paths are one-line output errors (exit 7),
 `run -` reads JSONL, and small calibration sets get honest intervals and warnings (issue 14, part)."""
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def test_plots_are_png_and_only_replace_our_own(cli, small_profile: Path, tmp_pa
     assert cli("fit", small_profile, "--plot", ours).code == 0  # ours: replaced without --force
 
 
-def test_an_unwritable_output_path_is_one_input_error(cli, small_profile: Path, tmp_path: Path) -> None:
+def test_an_unwritable_output_path_is_one_output_error(cli, small_profile: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("")
     for args in (("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", blocker / "plan.json"),
                  ("fit", small_profile, "-o", blocker / "fit.json")):
         r = cli(*args)
-        assert r.code == ExitCode.BAD_INPUT, r.err
+        assert r.code == ExitCode.CONFLICT, r.err  # issue 28: the documented output code, not 3
         assert str(blocker / "") in r.err and "internal error" not in r.err and len(r.err.strip().splitlines()) == 1
 
 
@@ -200,11 +200,11 @@ def test_the_same_bad_value_is_the_same_exit_code_everywhere(cli, tmp_path: Path
     assert r.code == ExitCode.BAD_INPUT and "--temperatures must be comma-separated numbers" in r.err
 
 
-def test_profile_and_import_into_an_unwritable_path_are_input_errors(cli, shared_data: Path, tmp_path: Path) -> None:
+def test_profile_and_import_into_an_unwritable_path_are_output_errors(cli, shared_data: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("")
     r = cli("import", "esc", shared_data / "esc" / "last_letters_gpt35.jsonl", "-o", blocker / "esc.jsonl")
-    assert r.code == ExitCode.BAD_INPUT and str(blocker) in r.err and "internal error" not in r.err
+    assert r.code == ExitCode.CONFLICT and str(blocker) in r.err and "internal error" not in r.err
 
 
 def test_profile_show_reports_samples_cut_off_at_the_cap(cli, tmp_path: Path) -> None:
@@ -215,3 +215,63 @@ def test_profile_show_reports_samples_cut_off_at_the_cap(cli, tmp_path: Path) ->
     r = cli("profile", "show", path)
     assert r.code == 0 and "cut off at the token cap" in r.err and "t1 75%" in r.err
     assert cli("profile", "show", path, "--json").json()["configs"][0]["truncated"] == 0.75
+
+
+def test_outputs_get_the_umask_mode_and_replaced_ones_keep_theirs(cli, small_profile: Path, tmp_path: Path) -> None:
+    """Issue 28: plan, fit and PNG files were made 0600 (mkstemp) while profiles were 0644."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        plan, report, plot = tmp_path / "plan.json", tmp_path / "fit.json", tmp_path / "curves.png"
+        assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", plan).code == 0
+        assert cli("fit", small_profile, "-o", report, "--plot", plot).code == 0
+        mode = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (plan, report, plot, small_profile)}
+        assert mode == dict.fromkeys(mode, 0o644), {k: oct(v) for k, v in mode.items()}
+        plan.chmod(0o640)
+        assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", plan).code == 0
+        assert stat.S_IMODE(plan.stat().st_mode) == 0o640  # replaced: its mode kept
+        os.umask(0o077)
+        private = tmp_path / "private.json"
+        assert cli("plan", small_profile, "--budget", "4", "--unit", "samples", "-o", private).code == 0
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_the_writer_lock_goes_when_the_run_ends_and_still_guards_while_it_runs(tmp_path: Path) -> None:
+    """Issue 28: a .lock file stayed beside every profile. It is removed on release — only one
+    inferplan made — and a second writer is still refused while the first holds it."""
+    import os
+
+    from inferplan._util.files import WriterLock
+    from inferplan.errors import ConflictError
+
+    out = tmp_path / "p.jsonl"
+    header = {"configs": [ConfigSpec("t1", 1.0).to_json()], "problem_ids": ["a"]}
+    with ProfileWriter(out, header):
+        assert (tmp_path / "p.jsonl.lock").exists()
+        with pytest.raises(ConflictError, match="being written by another inferplan"):
+            ProfileWriter(out, header)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]
+    with ProfileWriter(out, header):  # resumes, and cleans up after itself again
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl"]
+    # A file of that name inferplan did not make is used as the lock but left where it was.
+    theirs = tmp_path / "q.jsonl.lock"
+    theirs.write_text("someone else's\n")
+    WriterLock(tmp_path / "q.jsonl").release()
+    assert theirs.read_text() == "someone else's\n"
+    # A lock whose file its holder removed (between another's open and flock) is not taken as held.
+    first = WriterLock(tmp_path / "r.jsonl")
+    stale = os.open(first.lock, os.O_RDWR)
+    first.release()
+    assert not first.lock.exists()
+    second = WriterLock(tmp_path / "r.jsonl")
+    assert not second._names(stale) and second._names(second._fd)
+    with pytest.raises(ConflictError):
+        WriterLock(tmp_path / "r.jsonl")
+    second.release()
+    os.close(stale)
+    assert not first.lock.exists()

@@ -20,7 +20,7 @@ class ExitCode(IntEnum):
     MODEL = 4  # model file missing, not GGUF, or cannot be loaded
     BACKEND = 5  # backend or server failed (connection refused, HTTP error, crash)
     INFEASIBLE = 6  # budget or target accuracy that no plan can meet
-    CONFLICT = 7  # output exists and was made with other settings (use --force)
+    CONFLICT = 7  # output exists with other settings or is not ours (use --force), is busy, or cannot be written
     DEPENDENCY = 8  # an optional package is needed and missing
     INTERRUPTED = 130  # Ctrl-C; work written so far is kept
 
@@ -72,10 +72,14 @@ class InfeasibleError(InferplanError):
     exit_code = ExitCode.INFEASIBLE
 
 
-class ConflictError(InferplanError):
-    """An existing output was made with different settings."""
+class OutputError(InferplanError):
+    """An output cannot be written where asked: its folder is not writable, or the path is a folder."""
 
     exit_code = ExitCode.CONFLICT
+
+
+class ConflictError(OutputError):
+    """An existing output was made with different settings, or is not a file inferplan wrote."""
 
 
 class DependencyError(InferplanError):

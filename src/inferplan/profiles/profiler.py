@@ -27,7 +27,7 @@ from inferplan.profiles.allocation import Ledger
 from inferplan.profiles.budget import ProfileBudget
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.live_sampler import LiveSampler, Progress, asked
-from inferplan.profiles.store import ProfileWriter, iter_records
+from inferplan.profiles.store import ProfileWriter, check_profile_output, iter_records
 from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128
@@ -117,6 +117,7 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     max_tokens = opts.max_tokens or taskset.default_max_tokens or DEFAULT_MAX_TOKENS
     configs = [ConfigSpec(config_name(t), float(t), {"top_p": 1.0, "top_k": 0, "min_p": 0.0})
                for t in opts.temperatures]
+    check_profile_output(opts.out, force=opts.force)  # a foreign or unwritable -o fails before the model loads
     own = backend is None
     backend = backend or open_backend(opts.model, opts.backend)
     try:

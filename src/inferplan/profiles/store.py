@@ -16,34 +16,19 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from inferplan._util.files import WriterLock
+from inferplan._util.files import WriterLock, check_replaceable, new_file_mode
 from inferplan.errors import ConflictError, InputError
+from inferplan.profiles.format import (  # noqa: F401  (check_format, FORMAT*: imported from here too)
+    FORMAT, FORMAT_MAJOR, FORMAT_NAME, check_format, check_profile_header, is_profile,
+)
 from inferplan.profiles.record_schema import NUMERIC, confidence_lows, number, record_key
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
-
-FORMAT = "inferplan.profile/1"
-FORMAT_NAME, FORMAT_MAJOR = "inferplan.profile", 1
 
 # Fields of one sample line; ``text`` is optional.
 RECORD_FIELDS = (
     "problem", "config", "index", "seed", "answer", "correct", "completion_tokens",
     "prompt_tokens", "seconds", "logprob", "finish",
 )
-
-
-def check_format(value: object, name: str, major: int, path: Path | str) -> None:
-    """Reject files of another kind or an unknown major version, clearly."""
-    if not isinstance(value, str) or "/" not in value:
-        raise InputError(f"{path}: not an {name} file (no \"format\" field)")
-    kind, _, version = value.partition("/")
-    if kind != name:
-        raise InputError(f"{path}: expected an {name} file, found {kind!r}")
-    try:
-        found_major = int(version.split(".")[0])
-    except ValueError:
-        raise InputError(f"{path}: unreadable format version {version!r}") from None
-    if found_major != major:
-        raise InputError(f"{path}: {name} version {version} is not supported (this inferplan reads version {major})")
 
 
 def _read_lines(path: Path) -> tuple[list[str], int]:
@@ -118,7 +103,7 @@ def read_header(path: Path | str) -> dict:
         raise InputError(f"{path}: line 1 is not a JSON profile header") from None
     if not isinstance(header, dict):
         raise InputError(f"{path}: line 1 is not a JSON profile header")
-    check_format(header.get("format"), FORMAT_NAME, FORMAT_MAJOR, path)
+    check_profile_header(header, path)
     return header
 
 
@@ -207,6 +192,12 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     )
 
 
+def check_profile_output(path: Path | str, *, force: bool = False) -> None:
+    """Refuse (exit 7) a file that is not a profile (unless ``force``) or a place that cannot be
+    written: call before loading the model."""
+    check_replaceable(Path(path), is_profile, "profile", force)
+
+
 # Header keys that must match for a rerun to resume an existing profile.
 IDENTITY_KEYS = ("model", "backend", "tasks", "grader", "prompt_template", "max_tokens", "configs", "seed")
 
@@ -243,12 +234,15 @@ class ProfileWriter:
             raise
 
     def _open(self, force: bool) -> None:
+        check_profile_output(self.path, force=force)
         if self.path.exists() and self.path.stat().st_size > 0 and not force:
             self._resume()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
+            mode = new_file_mode(self.path)  # a replaced profile keeps its mode
             tmp.write_text(json.dumps(self.header) + "\n", encoding="utf-8")
+            os.chmod(tmp, mode)
             os.replace(tmp, self.path)  # a half-written header never replaces a good file
         self._file = self.path.open("ab")
 
