@@ -148,3 +148,27 @@ def test_ctrl_c_stops_cleanly_and_keeps_every_graded_sample(tmp_path):
     recs = list(iter_records(out))
     assert 20 <= len(recs) < 6 * 3 * 30 and out.read_bytes().endswith(b"\n")
     assert len({(r["problem"], r["config"], r["index"]) for r in recs}) == len(recs)
+
+
+def test_progress_counts_to_the_planned_total_and_uniform_speaks_of_no_rounds(tmp_path, capsys):
+    """Issue 28: a uniform --budget run showed 151/180 (the levels scheduled so far) when 240 samples
+    were planned, and ended with "0 adaptive round(s)"."""
+    from inferplan.cli.render.profile import render_profile_result
+
+    totals = []
+    res = run_profile(_opts(tmp_path, budget="1M"), backend=FakeBackend(), on_progress=lambda p: totals.append(p.total))
+    assert res.written == 5 * 2 * 6 and set(totals) == {60}, sorted(set(totals))
+    capsys.readouterr()
+    render_profile_result(res, as_json=False)
+    said = capsys.readouterr().out
+    assert "stopped because every problem has --samples samples" in said and "round" not in said, said
+    totals.clear()  # a continuation plans only what is not on disk
+    more = run_profile(_opts(tmp_path, budget="1M", samples=8), backend=FakeBackend(),
+                       on_progress=lambda p: totals.append(p.total))
+    assert more.written == 20 and set(totals) == {20}
+    totals.clear()
+    adaptive = run_profile(_opts(tmp_path, out=tmp_path / "a.jsonl", budget="1M", strategy="adaptive"),
+                           backend=FakeBackend(), on_progress=lambda p: totals.append(p.total))
+    assert set(totals) == {60} and adaptive.budgeted.strategy == "adaptive"
+    render_profile_result(adaptive, as_json=False)
+    assert "adaptive round(s)" in capsys.readouterr().out

@@ -49,6 +49,7 @@ class AdaptiveResult:
     spent: float  # in the budget's unit, earlier runs included
     budget: float
     unit: str  # the budget's: "tokens" or "seconds"
+    strategy: str = "adaptive"  # "uniform" fills level by level and has no rounds (rounds stays 0)
 
 
 def run_adaptive(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap: int,
@@ -128,9 +129,9 @@ def run_uniform(ledger: Ledger, budget: ProfileBudget, sample: Sampler, *, cap: 
     """The uniform strategy under a budget: every pair one more sample, level by level, to ``cap``."""
     for level in range(1, cap + 1):
         if spent() >= budget.amount:
-            return AdaptiveResult(0, "budget", ledger.samples, spent(), budget.amount, budget.unit)
+            return AdaptiveResult(0, "budget", ledger.samples, spent(), budget.amount, budget.unit, "uniform")
         wanted = _top_up(ledger, level, "uniform")
         if wanted and not _take(ledger, sample, wanted, lambda: spent() >= budget.amount):
             break
     stopped = "budget" if spent() >= budget.amount else "cap"
-    return AdaptiveResult(0, stopped, ledger.samples, spent(), budget.amount, budget.unit)
+    return AdaptiveResult(0, stopped, ledger.samples, spent(), budget.amount, budget.unit, "uniform")

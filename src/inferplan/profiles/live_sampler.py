@@ -26,7 +26,7 @@ class Progress:
     """Reported after every graded sample."""
 
     done: int  # samples finished in this run
-    total: int  # samples scheduled in this run
+    total: int  # samples this run plans to draw at most (those of the whole run, not of its round so far)
     completion_tokens: int
     elapsed: float
     accuracy: dict[str, tuple[int, int]]  # config → (correct, graded) in this run
@@ -60,6 +60,7 @@ class LiveSampler:
         self.run_id = int(time.time() * 1000)
         self.start = time.monotonic()
         self.done = self.tokens = self.scheduled = 0
+        self.planned = 0  # the most this run will draw, when known before it starts (see profiler._sample)
         self.acc = {c.name: [0, 0] for c in configs}
         self.slots = max(1, getattr(backend.info, "parallel_slots", 1))  # the decode batch width
 
@@ -111,7 +112,7 @@ class LiveSampler:
                     self.writer.write(buffer)
                     buffer, last_flush = [], now
                 if self.on_progress is not None:
-                    self.on_progress(Progress(self.done, max(self.scheduled, self.done), self.tokens, now - self.start,
+                    self.on_progress(Progress(self.done, max(self.planned, self.scheduled, self.done), self.tokens, now - self.start,
                                               {k: (v[0], v[1]) for k, v in self.acc.items()}))
                 yield rec
                 if over():

@@ -160,6 +160,9 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
 def _sample(sampler: LiveSampler, opts: ProfileOptions) -> AdaptiveResult | None:
     """Every (task, config, index) up to ``opts.samples``; or, under a budget, what the strategy allocates."""
     P, C = len(sampler.taskset.tasks), len(sampler.configs)
+    # The progress total: every (task, config) up to --samples, less what is on disk (a budget may stop sooner).
+    sampler.planned = sum((t.id, c.name, i) not in sampler.writer.done
+                          for t in sampler.taskset.tasks for c in sampler.configs for i in range(opts.samples))
     if opts.budget is None:
         for _ in sampler([(p, c, i, "uniform") for p in range(P) for c in range(C) for i in range(opts.samples)]):
             pass

@@ -72,8 +72,9 @@ def render_profile_result(result: ProfileResult, *, as_json: bool) -> None:
     if b is not None:
         why = {"budget": "the budget is spent", "settled": "every open problem's answers have settled "
                "(more samples would not change the plan)", "cap": "every problem has --samples samples"}[b.stopped]
-        out.print(f"stopped because {why}: {b.samples} samples in the profile after {b.rounds} adaptive "
-                  f"round(s), {b.spent:,.0f} of {b.budget:,.0f} {'tokens' if b.unit == 'tokens' else 's'} spent",
+        rounds = f" after {b.rounds} adaptive round(s)" if b.strategy == "adaptive" else ""
+        out.print(f"stopped because {why}: {b.samples} samples in the profile{rounds}, "
+                  f"{b.spent:,.0f} of {b.budget:,.0f} {'tokens' if b.unit == 'tokens' else 's'} spent",
                   highlight=False)
 
 
