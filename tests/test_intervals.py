@@ -86,3 +86,56 @@ def test_bootstrap_intervals_cover_at_30_problems() -> None:
     assert np.all(cover_pop >= 0.85), cover_pop  # the harder estimand
     assert np.all(cover_pass >= 0.85), cover_pass
     assert np.all(cover_maj >= 0.85), cover_maj
+
+
+def _width(interval) -> float:
+    return float(interval[1]) - float(interval[0])
+
+
+def test_no_interval_collapses_on_a_five_problem_all_correct_profile(tmp_path, fake_backend) -> None:
+    """fit, plan, simulate and evaluate on 5 problems that all succeed: no "100% [100, 100]" anywhere."""
+    import inferplan as ip
+
+    import json
+
+    tasks = tmp_path / "sums.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"s{a}", "question": f"What is {a} + {a + 3}?", "answer": str(2 * a + 3)})
+                             + "\n" for a in range(1, 6)))
+    prof = ip.profile("fake", tasks=str(tasks), temperatures=(0.0,), samples=4,
+                      out=tmp_path / "p.jsonl", backend=fake_backend)  # temperature 0: the fake is always right
+    assert prof.table.correct.all() and len(prof.table.problems) == 5
+    report = ip.fit(prof, at=(8, 32))
+    for config in report.configs:
+        for by_k in (*config.observed_intervals.values(), *config.predicted_intervals.values()):
+            assert all(_width(iv) > 0.01 for iv in by_k.values()), by_k
+    result = ip.plan(prof, budget=4, unit="samples")
+    assert result.plan.prediction.accuracy == 1.0 and _width(result.plan.prediction.accuracy_ci) > 0.1
+    sim = ip.simulate(prof, plan=result.plan)
+    assert _width(sim.estimate.accuracy_ci) > 0.1
+    assert all(_width(b.accuracy_ci) > 0.1 for b in sim.baselines)
+    check = ip.evaluate(result.plan, model=fake_backend)
+    assert check.realised.accuracy == 1.0 and _width(check.realised.accuracy_ci) > 0.1
+
+
+@pytest.mark.parametrize("problems", [5, 10, 20, 40])
+def test_replayed_accuracy_intervals_cover_at_their_nominal_rate(problems: int) -> None:
+    """Simulated profiles: each problem's success rate drawn from a spread of difficulties (many easy,
+    so that small sets often succeed throughout), its replayed accuracy a 0/1 outcome; the 95%
+    interval of the mean covers the population's mean at least at its nominal rate, never with
+    zero width — the plain percentile bootstrap does not (it collapses on all-correct sets)."""
+    from inferplan.replay.engine import Outcome, estimate
+
+    rng = np.random.default_rng(problems)
+    truth = 0.9  # Beta(4.5, 0.5): mean 0.9, many problems almost always right
+    covered = plain = 0
+    trials = 400
+    for t in range(trials):
+        p = rng.beta(4.5, 0.5, size=problems)
+        y = (rng.random(problems) < p).astype(float)
+        e = estimate(Outcome(y, np.ones(problems), np.ones(problems)), boot=400, seed=t)
+        assert _width(e.accuracy_ci) > 0
+        covered += e.accuracy_ci[0] <= truth <= e.accuracy_ci[1]
+        lo, hi = bootstrap_mean(y, 0.95, 400, t)
+        plain += lo <= truth <= hi
+    assert covered / trials >= 0.93, covered / trials
+    assert plain / trials < covered / trials  # what the widening buys

@@ -8,6 +8,8 @@ long samples (a client that gives up must find something still running).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -99,10 +101,18 @@ def test_completions_and_streaming(client) -> None:
 
 
 def test_as_profiled_asks_with_the_plans_template(client) -> None:
-    sent = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=1)
+    sent = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=1,
+                                          extra_body={"inferplan": {"prompts": "as-sent"}})
     profiled = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=1,
                                               extra_body={"inferplan": {"prompts": "as-profiled"}})
     assert profiled.usage.prompt_tokens > sent.usage.prompt_tokens + 20  # the built-in set's few-shot template
+    # The plan's template is not chat, so by default the server asks as profiled, and the
+    # reply's content is the winning sample, cut at the template's stop: the answer itself.
+    default = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=1)
+    assert default.usage.prompt_tokens == profiled.usage.prompt_tokens
+    extra = _extra(default)
+    assert extra["answer"] is not None and extra["answer"] in default.choices[0].message.content
+    assert default.choices[0].finish_reason == "stop"
     with pytest.raises(openai.BadRequestError, match="exactly one user message"):
         client.chat.completions.create(model="x", extra_body={"inferplan": {"prompts": "as-profiled"}}, messages=[
             {"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
@@ -200,7 +210,12 @@ def test_serve_in_front_of_an_upstream_server(plan_file: Path, tmp_path: Path) -
 
     upstream = LlamaServer(embedded_model_path(), log=tmp_path / "upstream.log").start()
     plan = _variant(plan_file, "upstream.json", "beta:0.9,max=6", max_tokens=16)
-    server = PlanServer(plan, "--model", upstream.url, "--parallel", "4").start()
+    refused = subprocess.run([sys.executable, "-m", "inferplan", "serve", "--plan", str(plan), "--port", "0",
+                              "--model", upstream.url], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 4 and "cannot check" in refused.stderr and "--model-mismatch ok" in refused.stderr
+    # The same weights behind a server: the user vouches for them, and is warned.
+    server = PlanServer(plan, "--model", upstream.url, "--model-mismatch", "ok", "--parallel", "4").start()
+    assert "predictions do not apply" in server.log.read_text()
     try:
         client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=120)
         reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTION}], seed=2)

@@ -16,6 +16,7 @@ renders what comes back. Heavy modules are imported inside the functions, so tha
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from inferplan.runner.evaluate import EvaluationResult
     from inferplan.runner.queries import Query
     from inferplan.runner.results import QueryResult
+
+_log = logging.getLogger("inferplan")
 
 ProfileLike = Union[Profile, Path, str]
 PlanLike = Union["Plan", Path, str]
@@ -151,6 +154,13 @@ def load_plan(plan: PlanLike) -> "Plan":
     return plan if isinstance(plan, Plan) else read_plan(plan)
 
 
+def save_plan(plan: "Plan", path: Path | str, *, force: bool = False) -> Path:
+    """Write a plan file atomically (over nothing but another plan unless ``force``)."""
+    from inferplan.planner.plan_file import save_plan as write
+
+    return write(plan, path, force=force)
+
+
 def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens: int = 256,
                system: str | None = None, raw: bool = False, extract: str = "auto", stop: Sequence[str] = (),
                top_p: float = 1.0) -> "Plan":
@@ -161,67 +171,100 @@ def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens
                              extract=extract, stop=tuple(stop), top_p=top_p))
 
 
-def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEFAULT_MODEL,
+def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
              settings: BackendSettings | None = None, max_samples: int | None = None,
-             max_tokens: int | None = None, seed: int = 0, system: str | None = None) -> Iterator["QueryResult"]:
+             max_tokens: int | None = None, seed: int = 0, system: str | None = None,
+             model_mismatch: str = "refuse") -> Iterator["QueryResult"]:
     """Answer queries under a plan; results in input order as they complete.
 
-    Plan, queries and limits are checked before the model loads; a model given as a
-    spec string is opened here and closed when the iterator is exhausted or closed.
+    ``model`` None runs the plan on the model it was made for (a fixed-N plan: the
+    embedded default); another model must be the same weights, or ``model_mismatch="ok"``
+    runs it with a warning in every result. Plan, model, queries and limits are checked
+    before the model loads; a model given as a spec string is opened here and closed
+    when the iterator is exhausted or closed.
     """
     from inferplan.backends import open_backend
     from inferplan.runner.engine import PlanExecution, PlanOverrides
+    from inferplan.runner.plan_model import check_open_backend, choose_model
     from inferplan.runner.queries import as_queries
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
     execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
-    owned = open_backend(model, settings) if isinstance(model, str) else None  # closed when the results end
-    return _results(execution, owned or model, owned)
+    if isinstance(model, (str, type(None))):
+        choice = choose_model(the_plan, model, model_mismatch)
+        owned = open_backend(choice.spec, settings)  # closed when the results end
+        return _results(execution, owned, owned, choice)
+    return _results(execution, model, None, check_open_backend(the_plan, model, model_mismatch))
 
 
-def _results(execution, backend: Backend, owned: Backend | None) -> Iterator["QueryResult"]:
+def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator["QueryResult"]:
+    if choice.warning:
+        _log.warning(choice.warning)
     try:
-        yield from execution.results(backend)
+        for result in execution.results(backend):
+            yield replace(result, model=choice.label, model_warning=choice.warning)
     finally:
         if owned is not None:
             owned.close()
 
 
-def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend = DEFAULT_MODEL,
+def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
         settings: BackendSettings | None = None, max_samples: int | None = None, max_tokens: int | None = None,
-        seed: int = 0, system: str | None = None) -> list["QueryResult"]:
-    """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan."""
+        seed: int = 0, system: str | None = None, model_mismatch: str = "refuse") -> list["QueryResult"]:
+    """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan (see :func:`run_iter`)."""
     return list(run_iter(plan, queries, model=model, settings=settings, max_samples=max_samples,
-                         max_tokens=max_tokens, seed=seed, system=system))
+                         max_tokens=max_tokens, seed=seed, system=system, model_mismatch=model_mismatch))
 
 
-def evaluate(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: BackendSettings | None = None,
+def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
              tasks: str | None = None, limit: int | None = None, seed: int = 0, max_samples: int | None = None,
-             allow_code_execution: bool = False, on_result: Callable | None = None) -> "EvaluationResult":
-    """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N."""
-    from inferplan.runner.evaluate import evaluate_plan
+             allow_code_execution: bool = False, on_result: Callable | None = None,
+             model_mismatch: str = "refuse") -> "EvaluationResult":
+    """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N.
 
-    spec, backend = (model, None) if isinstance(model, str) else (DEFAULT_MODEL, model)  # an open backend is used as is
-    return evaluate_plan(load_plan(plan), tasks=tasks, limit=limit, model=spec, settings=settings, seed=seed,
+    ``model`` as in :func:`run_iter`: by default the model the plan was made for."""
+    from inferplan.runner.evaluate import evaluate_plan
+    from inferplan.runner.plan_model import check_open_backend, choose_model
+
+    the_plan = load_plan(plan)
+    if isinstance(model, (str, type(None))):
+        choice, backend = choose_model(the_plan, model, model_mismatch), None
+    else:  # an open backend is used as is
+        choice, backend = check_open_backend(the_plan, model, model_mismatch), model
+    if choice.warning:
+        _log.warning(choice.warning)
+    return evaluate_plan(the_plan, tasks=tasks, limit=limit, model=choice, settings=settings, seed=seed,
                          max_samples=max_samples, allow_code_execution=allow_code_execution, backend=backend,
                          on_result=on_result)
 
 
-def serve(plan: PlanLike, *, model: str | Backend = DEFAULT_MODEL, settings: BackendSettings | None = None,
-          host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None, as_profiled: bool = False,
+def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
+          host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None,
           timeout: float = 600.0, seed: int = 0, plan_source: str | None = None,
-          on_ready: Callable[[str, str], None] | None = None) -> None:
+          on_ready: Callable[[str, str], None] | None = None, model_mismatch: str = "refuse") -> None:
     """Serve a plan as an OpenAI-compatible endpoint until interrupted (``inferplan serve``).
 
-    ``on_ready(url, model_id)`` hears the base URL once the socket listens (``port`` 0:
-    any free port). For a server in-process, build one with
+    ``model`` as in :func:`run_iter`: by default the model the plan was made for.
+    ``as_profiled`` None: questions are asked with the plan's template when that template
+    is not a chat template (a base-template plan's prediction holds only for prompts asked
+    its way), else as sent. ``on_ready(url, model_id)`` hears the base URL once the socket
+    listens (``port`` 0: any free port). For a server in-process, build one with
     :func:`inferplan.server.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
     """
+    from inferplan.runner.plan_model import check_open_backend, choose_model
     from inferplan.server.run import serve as run_server
 
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
-    run_server(load_plan(plan), model=model, settings=settings, host=host, port=port, api_key=api_key,
+    the_plan = load_plan(plan)
+    if isinstance(model, (str, type(None))):
+        choice = choose_model(the_plan, model, model_mismatch)
+        target: str | Backend = choice.spec
+    else:
+        choice, target = check_open_backend(the_plan, model, model_mismatch), model
+    if choice.warning:
+        _log.warning(choice.warning)
+    run_server(the_plan, model=target, settings=settings, host=host, port=port, api_key=api_key,
                as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
                on_ready=on_ready or (lambda url, model_id: None))
 

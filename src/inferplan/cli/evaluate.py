@@ -21,7 +21,8 @@ def evaluate(
     allow_code_execution: bool = typer.Option(
         False, "--allow-code-execution", help="Allow grading by running model-written code (sandboxed)."),
     json_out: bool = typer.Option(False, "--json", help="Print {predicted, realised, baseline} as JSON."),
-    model: str = opt.MODEL,
+    model: Optional[str] = opt.PLAN_MODEL,
+    model_mismatch: str = opt.MODEL_MISMATCH,
     threads: Optional[int] = opt.THREADS,
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
@@ -49,7 +50,7 @@ def evaluate(
             plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
             settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
                                           kv_cache),
-            allow_code_execution=allow_code_execution, on_result=progress.update,
+            allow_code_execution=allow_code_execution, on_result=progress.update, model_mismatch=model_mismatch,
         )
     render_evaluation(result, json_out)
 

@@ -11,6 +11,17 @@ MODEL = typer.Option(
     DEFAULT_MODEL, "--model", "-m",
     help="Model: 'smollm2' (embedded default), a .gguf path, hf:DIR (transformers), or http(s)://HOST:PORT/v1.",
 )
+PLAN_MODEL = typer.Option(
+    None, "--model", "-m",
+    help="Model (default: the one the plan was made for; without --plan, 'smollm2'): 'smollm2', a .gguf path, "
+    "hf:DIR, or http(s)://HOST:PORT/v1. Another model than the plan's must have the same sha256.",
+    show_default=False,
+)
+MODEL_MISMATCH = typer.Option(
+    "refuse", "--model-mismatch",
+    help="refuse: a --model that is not the plan's model stops with an error; ok: run it anyway, with a "
+    "warning (the plan's predictions are for its own model).",
+)
 THREADS = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: the cores other programs leave idle).")
 CTX = typer.Option(
     "auto", "--ctx",

@@ -63,7 +63,8 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="One JSON object per prompt on stdout."),
     show_samples: bool = typer.Option(False, "--show-samples", help="Also show (or, with --json, include) each sample's text."),
     no_timing: bool = typer.Option(False, "--no-timing", help="Leave wall-clock 'seconds' out of --json, so reruns are byte-identical."),
-    model: str = opt.MODEL,
+    model: Optional[str] = opt.PLAN_MODEL,
+    model_mismatch: str = opt.MODEL_MISMATCH,
     threads: Optional[int] = opt.THREADS,
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
@@ -92,7 +93,7 @@ def run(
         settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
                                       kv_cache),
         max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
-        system=system if planned else None)
+        system=system if planned else None, model_mismatch=model_mismatch)
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing)
 
 

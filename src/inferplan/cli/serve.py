@@ -10,7 +10,7 @@ import typer
 
 from inferplan.cli import options as opt
 from inferplan.errors import InputError
-from inferplan.server.protocol import PROMPTS
+from inferplan.server.protocol import PROMPTS, prompts_for
 
 
 def serve(
@@ -19,14 +19,16 @@ def serve(
     port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port, printed at start)."),
     api_key_env: Optional[str] = typer.Option(
         None, "--api-key-env", help="Environment variable holding a key that clients must send as a bearer token."),
-    prompts: str = typer.Option(
-        "as-sent", "--prompts",
+    prompts: Optional[str] = typer.Option(
+        None, "--prompts",
         help="as-sent: messages and prompts go to the model as given; as-profiled: the question (the one user "
         "message, or the prompt) is asked with the plan's template, as its profile asked — the plan's "
-        "prediction holds for these. A request may choose with \"inferplan\": {\"prompts\": …}."),
+        "prediction holds for these. Default: as-profiled when the plan's template is not a chat template, "
+        "else as-sent. A request may choose with \"inferplan\": {\"prompts\": …}.", show_default=False),
     request_timeout: float = typer.Option(600.0, "--request-timeout", help="Seconds a request may run (then 504)."),
     seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
-    model: str = opt.MODEL,
+    model: Optional[str] = opt.PLAN_MODEL,
+    model_mismatch: str = opt.MODEL_MISMATCH,
     threads: Optional[int] = opt.THREADS,
     ctx: str = opt.CTX,
     gpu_layers: int = opt.GPU_LAYERS,
@@ -51,7 +53,7 @@ def serve(
     from inferplan.server.run import is_loopback
 
     install_log_handler(DEBUG["on"])
-    if prompts not in PROMPTS:
+    if prompts is not None and prompts not in PROMPTS:
         raise InputError(f"--prompts must be one of {', '.join(PROMPTS)}, not {prompts!r}")
     key = None
     if api_key_env is not None:
@@ -63,12 +65,17 @@ def serve(
         print(f"inferplan serve: warning: listening on {host} without --api-key-env; anyone who can reach it "
               "can use the model", file=sys.stderr)
 
+    mode = prompts or prompts_for(the_plan)
+    if mode == "as-sent" and prompts_for(the_plan) == "as-profiled":
+        print(f"inferplan serve: warning: {plan} was profiled with the {the_plan.prompt.template} template, not "
+              "chat; prompts sent as they are will not be asked the way its prediction assumes", file=sys.stderr)
+
     def ready(url: str, model_id: str) -> None:
-        print(f"inferplan serve: {plan} on {url} (model {model_id}, prompts {prompts}); Ctrl-C stops",
+        print(f"inferplan serve: {plan} on {url} (model {model_id}, prompts {mode}); Ctrl-C stops",
               file=sys.stderr, flush=True)
 
-    api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=prompts == "as-profiled",
-              timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready,
+    api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=mode == "as-profiled",
+              timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready, model_mismatch=model_mismatch,
               settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, upstream_api_key_env,
                                             weights, kv_cache))
 

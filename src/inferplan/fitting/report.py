@@ -21,7 +21,7 @@ from inferplan._util.jsonl import dumps
 from inferplan.errors import InputError, InvalidValue
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
-from inferplan.stats.intervals import bootstrap_mean
+from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 from inferplan.fitting.model_select import FAMILIES, Selection, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.stats.problem_counts import config_counts, count_matrix
@@ -176,8 +176,25 @@ def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_b
         per = np.array([[best_of_k(s, y, k) for k in ks] for s, y in zip(cc.scores, cc.correct_flags)])
         observed["best@k"] = dict(zip(ks, map(float, per.mean(0))))
         obs_iv["best@k"] = _interval_dict(ks, *bootstrap_mean(per, level, n_boot, seed))
-    return ConfigFit(cc.config, int(cc.n.size), (n_min, int(cc.n.max())), observed, obs_iv, predicted, pred_iv,
+    problems = int(cc.n.size)
+    # Observed rows bootstrap over problems: at least what that many problems can say. Predicted
+    # rows are for these problems' own curve: at least what their recorded samples can say.
+    obs_iv = _never_a_point(obs_iv, observed, problems, level)
+    pred_iv = _never_a_point(pred_iv, predicted, problems * n_min, level)
+    return ConfigFit(cc.config, problems, (n_min, int(cc.n.max())), observed, obs_iv, predicted, pred_iv,
                      family, params, ceiling, sat, curves, int(cc.c.sum()))
+
+
+def _never_a_point(intervals: dict, values: dict, trials: int, level: float) -> dict:
+    """Each curve's intervals widened to at least the binomial interval of ``trials`` (problems, or
+    recorded samples), so that 15 problems that all succeed at k = 5 do not read "100% [100, 100]"."""
+    out = {}
+    for curve, by_k in intervals.items():
+        out[curve] = {}
+        for k, (low, high) in by_k.items():
+            lo, hi = widen_by_problem_count(low, high, values[curve][k], trials, level)
+            out[curve][k] = (float(lo), float(hi))
+    return out
 
 
 _IS_REPORT = json_format_is("inferplan.fit/")

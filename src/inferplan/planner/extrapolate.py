@@ -27,7 +27,7 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.planner.allocation import greedy, recorded_slots, success_rates
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
-from inferplan.stats.intervals import bootstrap_indices
+from inferplan.stats.intervals import bootstrap_indices, widen_by_problem_count
 from inferplan.replay.engine import Dense, Estimate, Outcome, estimate, schedule
 
 DEFAULT_FAMILY = "beta-binomial-averaged"  # the fit's preferred family
@@ -158,7 +158,8 @@ class Extrapolator:
             cols = bootstrap_indices(P, boot, rng)
             f_lo, f_hi = np.quantile(per_draw[rows[:, None], cols].mean(axis=1), [0.025, 0.975])
             lo, hi = min(lo, float(f_lo)), max(hi, float(f_hi))
-        return replace(est, accuracy_ci=(lo, hi))
+        lo, hi = widen_by_problem_count(lo, hi, est.accuracy, est.n_problems, 0.95)
+        return replace(est, accuracy_ci=(float(lo), float(hi)))
 
     def _majority(self, config: int, ns: list[int]) -> dict[int, Outcome]:
         if config not in self._maj:

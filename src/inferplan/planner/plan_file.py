@@ -43,6 +43,44 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class PlanModel:
+    """The model a plan was made for, as its profile recorded it: what ``run`` opens by default."""
+
+    spec: str | None  # what to open: "smollm2", a .gguf path, hf:DIR, a server URL; None: not runnable
+    sha256: str | None = None  # the weights' sha256 where the profile knew it
+    name: str | None = None  # a server's model id, or the model an imported sample set came from
+
+    @property
+    def label(self) -> str:
+        """How output names the model: the file name of a path, else the spec or name."""
+        if self.spec and self.spec.endswith(".gguf"):
+            return Path(self.spec).name
+        return self.spec or self.name or "?"
+
+    def to_json(self) -> dict:
+        return {"spec": self.spec, "sha256": self.sha256, "name": self.name}
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> "PlanModel | None":
+        if not isinstance(d, dict):
+            return None
+        return cls(spec=d.get("spec"), sha256=d.get("sha256"), name=d.get("name"))
+
+    @classmethod
+    def from_header(cls, model: dict, backend: dict) -> "PlanModel":
+        """From a profile header's model and backend blocks (a profile made by ``inferplan profile``
+        names its spec; an imported sample set only a name, and cannot be run)."""
+        spec = model.get("spec")
+        if isinstance(spec, str) and not spec.startswith(("http://", "https://", "hf:")) and spec != "smollm2":
+            path = Path(spec).expanduser()
+            spec = str(path.resolve()) if path.exists() else spec  # so the plan runs from any folder
+        settings = backend.get("settings") if isinstance(backend.get("settings"), dict) else {}
+        name = model.get("name") or settings.get("model_name")
+        return cls(spec=spec if isinstance(spec, str) else None, sha256=model.get("sha256"),
+                   name=str(name) if name else None)
+
+
+@dataclass(frozen=True)
 class Plan:
     """A sampling plan for one kind of task (see the module docstring)."""
 
@@ -69,6 +107,7 @@ class Plan:
     price_out: float = 0.0  # USD per million completion tokens
     family: str | None = None  # the curve family that predicted beyond the recorded samples
     terminate: Termination | None = None  # online low-confidence termination (policy/termination.py)
+    model: PlanModel | None = None  # the model it was made for (None: a fixed-N plan, or an older plan file)
 
     @property
     def parallel(self) -> int | None:
@@ -107,6 +146,7 @@ class Plan:
             "prompt": self.prompt.to_json() if self.prompt else {},
             **({"extrapolation_family": self.family} if self.family else {}),
             **({"terminate": self.terminate.to_json()} if self.terminate else {}),
+            **({"model": self.model.to_json()} if self.model else {}),
         }
 
     @classmethod
@@ -133,6 +173,7 @@ class Plan:
                 notes=tuple(d.get("notes", [])), prompt=PromptSpec.from_json(d["prompt"]) if d.get("prompt") else None,
                 family=d.get("extrapolation_family"), terminate=Termination.from_json(d.get("terminate")),
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
+                model=PlanModel.from_json(d.get("model")),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None

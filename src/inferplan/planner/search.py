@@ -29,7 +29,7 @@ from inferplan.planner.allocation import recorded_slots
 from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.extrapolated import extrapolated_candidates
-from inferplan.planner.plan_file import Plan, Prediction
+from inferplan.planner.plan_file import PlanModel, Plan, Prediction
 from inferplan.planner.selection import choose
 from inferplan.planner.space import caps, mixes
 from inferplan.replay.engine import Dense, Estimate, densify, estimate, evaluate
@@ -206,6 +206,7 @@ def plan(
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
         family=family if chosen.extrapolated else None, terminate=chosen.term,
+        model=PlanModel.from_header(table.header.model, table.header.backend),
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)

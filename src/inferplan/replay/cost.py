@@ -34,6 +34,7 @@ class CostModel:
     price_out: float = 0.0  # USD per million completion tokens
     parameters: float | None = None  # model parameters, for flops
     seconds_per_token: float | None = None  # measured batched decode time per token
+    charge_prompt: bool = True  # False: completion tokens only (what evaluate checks beside the total)
 
     def sample_costs(self, table: SampleTable) -> np.ndarray:
         """Cost of each recorded sample (aligned with the table's rows)."""
@@ -46,7 +47,7 @@ class CostModel:
                                        "needs them (use {name} samples)")
         comp = _fill_missing(comp, table.problem)
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
-        return self.token_cost(comp, 0.0 if self.shared_prefix else prompt)
+        return self.token_cost(comp, 0.0 if self.shared_prefix or not self.charge_prompt else prompt)
 
     def token_cost(self, completion: Any, prompt: Any) -> Any:
         """Cost of generating ``completion`` tokens after processing ``prompt`` tokens (scalars or arrays).
@@ -69,7 +70,7 @@ class CostModel:
     def query_overhead(self, table: SampleTable, problem_index: np.ndarray) -> np.ndarray:
         """Per-query cost paid once whatever N is (a shared prompt's prefill)."""
         out = np.zeros(len(problem_index))
-        if self.unit in ("samples", "seconds", "latency") or not self.shared_prefix:
+        if self.unit in ("samples", "seconds", "latency") or not self.shared_prefix or not self.charge_prompt:
             return out
         prompt = np.nan_to_num(table.prompt_tokens, nan=0.0)
         # The prompt is the same for every sample of a problem: take its maximum.

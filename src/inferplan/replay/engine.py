@@ -18,7 +18,7 @@ import numpy as np
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation, score, step_outcomes
 from inferplan.replay.cost import CostModel
-from inferplan.stats.intervals import bootstrap_mean
+from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 from inferplan.policy.stopping import StoppingRule, Tally
 from inferplan.policy.termination import Termination
 from inferplan.replay.termination import padded_lows, terminated
@@ -296,5 +296,6 @@ class Estimate:
 def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
     P = len(o.accuracy)
     (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), 0.95, boot, seed)
+    lo, hi = widen_by_problem_count(lo, hi, o.accuracy.mean(), P, 0.95)  # never [100%, 100%] from a few problems
     return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
                     (float(clo), float(chi)), float(o.samples.mean()), P)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from inferplan.backends import Backend, BackendSettings, open_backend
+from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
 from inferplan.errors import InputError
 from inferplan.grading.task_grader import TaskGrader
 from inferplan.planner.candidates import Mix, TraceCache
@@ -28,13 +28,25 @@ from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.engine import densify, estimate, evaluate
 from inferplan.runner.engine import PlanOverrides, run_plan
+from inferplan.runner.plan_model import ModelChoice
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
-from inferplan.stats.intervals import beta_interval
+from inferplan.stats.intervals import beta_interval, bootstrap_mean
 from inferplan.tasks.taskset import TaskSet, load_tasks
 
 LEVEL = 0.95  # the plan's prediction interval is 95% too
 COST_TOLERANCE = 0.15  # realised cost within this fraction of the predicted counts as a hit
+
+
+@dataclass(frozen=True)
+class Promised:
+    """Samples and completion tokens per query that replaying the plan on the recorded samples of
+    the evaluated problems promises, with 95% intervals over problems (None: nothing recorded)."""
+
+    samples: float
+    samples_ci: tuple[float, float] | None
+    completion_tokens: float | None
+    completion_tokens_ci: tuple[float, float] | None
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Realised:
     cost_per_query: float
     samples_per_query: float
     completion_tokens_per_query: float
+    prompt_tokens_per_query: float  # the prompt, counted once per query (apart: it is not what a plan saves)
     seconds: float  # wall time of the whole evaluation
     problems: int
 
@@ -67,15 +80,29 @@ class Checks:
     accuracy_in_predicted_interval: bool | None
     cost_within_tolerance: bool | None  # within COST_TOLERANCE of the predicted cost
     beats_fixed_n: bool | None  # realised accuracy ≥ fixed-N majority at the same cost
+    samples_as_promised: bool | None = None  # samples per query inside the promised interval
+    completion_tokens_as_promised: bool | None = None  # completion tokens per query inside it
 
     @property
     def passed(self) -> bool:
         return all(v is not False for v in (self.accuracy_in_predicted_interval, self.cost_within_tolerance,
-                                             self.beats_fixed_n))
+                                             self.beats_fixed_n, self.samples_as_promised,
+                                             self.completion_tokens_as_promised))
 
 
-def check(predicted: Prediction | None, realised: Realised, baseline: FixedBaseline | None) -> Checks:
-    """The three closed-loop checks ``evaluate`` exists for."""
+def _within(value: float, point: float | None, interval: tuple[float, float] | None) -> bool | None:
+    """Inside the interval where there is one (never narrower than a token), else within ±15% of the point."""
+    if point is None:
+        return None
+    if interval is not None and interval[1] - interval[0] > 1e-9:
+        return bool(interval[0] - 1e-9 <= value <= interval[1] + 1e-9)
+    return bool(abs(value - point) <= COST_TOLERANCE * max(abs(point), 1e-9))
+
+
+def check(predicted: Prediction | None, realised: Realised, baseline: FixedBaseline | None,
+          promised: Promised | None = None) -> Checks:
+    """The closed-loop checks ``evaluate`` exists for: accuracy, cost, samples and completion
+    tokens against what the plan promised, and fixed-N at the same cost."""
     inside = cost_ok = beats = None
     if predicted is not None:
         inside = bool(predicted.accuracy_ci[0] <= realised.accuracy <= predicted.accuracy_ci[1])
@@ -83,7 +110,12 @@ def check(predicted: Prediction | None, realised: Realised, baseline: FixedBasel
             cost_ok = bool(abs(realised.cost_per_query - predicted.cost) <= COST_TOLERANCE * predicted.cost)
     if baseline is not None:
         beats = bool(realised.accuracy >= baseline.accuracy)
-    return Checks(inside, cost_ok, beats)
+    samples_ok = tokens_ok = None
+    if promised is not None:
+        samples_ok = _within(realised.samples_per_query, promised.samples, promised.samples_ci)
+        tokens_ok = _within(realised.completion_tokens_per_query, promised.completion_tokens,
+                            promised.completion_tokens_ci)
+    return Checks(inside, cost_ok, beats, samples_ok, tokens_ok)
 
 
 @dataclass(frozen=True)
@@ -97,6 +129,9 @@ class EvaluationResult:
     results: tuple[QueryResult, ...]
     correct: tuple[bool, ...]
     checks: Checks
+    promised: Promised | None = None  # samples and completion tokens per query, replayed
+    model: str = DEFAULT_MODEL  # the model that answered
+    model_warning: str | None = None  # set when it is not the model the plan was made for
 
 
 def _tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int | None) -> tuple[TaskSet, str]:
@@ -160,6 +195,32 @@ def fixed_n_at_cost(table: SampleTable, plan: Plan, cost: CostModel, problem_ids
     return FixedBaseline(f"fixed-{n:.1f} (interpolated)", acc, float(target_cost), n)
 
 
+def promised(table: SampleTable, plan: Plan, problem_ids: list[str], *, seed: int = 0) -> Promised | None:
+    """What the plan promises per query on these problems: its replay on their recorded samples
+    (completion tokens alone, the cancelled samples' included, so the prompt cannot hide an
+    overrun); a plan that extrapolates beyond them promises its predicted samples only."""
+    if plan.prediction is not None and plan.prediction.extrapolated:
+        return Promised(plan.prediction.samples, None, None, None)
+    ids = {p: i for i, p in enumerate(table.problems)}
+    problems = np.array(sorted(ids[p] for p in problem_ids if p in ids))
+    names = tuple(c.name for c in table.configs)
+    if len(problems) == 0 or set(plan.mix) - set(names) or np.isnan(table.completion_tokens).all():
+        return None
+    shares = tuple(float(plan.mix.get(n, 0.0)) for n in names)
+    dense = densify(table, CostModel(unit="tokens", charge_prompt=False), problems)
+    if plan.parallel is not None:
+        o = evaluate_parallel(parallel_trace(dense, np.asarray(shares), plan.parallel, plan.aggregation, reps=20,
+                                             seed=seed), plan.rule)
+        samples = np.full(len(problems), float(plan.parallel))  # a round launches all its samples
+    else:
+        o = evaluate(TraceCache(dense, plan.aggregation, 20, seed).get(Mix(shares, "plan"), plan.max_tokens,
+                                                                        plan.terminate), plan.rule)
+        samples = o.samples
+    (s_lo, t_lo), (s_hi, t_hi) = bootstrap_mean(np.column_stack([samples, o.cost]), LEVEL, 1000, seed)
+    return Promised(float(samples.mean()), (float(s_lo), float(s_hi)), float(o.cost.mean()),
+                    (float(t_lo), float(t_hi)))
+
+
 def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,
             max_samples: int | None, on_result: Callable[[QueryResult, bool], None] | None):
     """Run the plan on the graded problems; each result and whether its answer was right."""
@@ -187,7 +248,7 @@ def _realised(results: list[QueryResult], correct: list[bool], cost: CostModel, 
         accuracy=k / m, accuracy_ci=(float(low), float(high)), cost_per_query=float(np.mean(per_query)),
         samples_per_query=float(np.mean([r.samples for r in results])),
         completion_tokens_per_query=float(np.mean([r.completion_tokens + r.wasted_tokens for r in results])),
-        seconds=wall, problems=m,
+        prompt_tokens_per_query=float(np.mean([r.prompt_tokens for r in results])), seconds=wall, problems=m,
     )
 
 
@@ -196,7 +257,7 @@ def evaluate_plan(
     *,
     tasks: str | None = None,
     limit: int | None = None,
-    model: str = "smollm2",
+    model: ModelChoice = ModelChoice(DEFAULT_MODEL, DEFAULT_MODEL),
     settings: BackendSettings | None = None,
     seed: int = 0,
     max_samples: int | None = None,
@@ -212,7 +273,7 @@ def evaluate_plan(
     grader_name = None if profiled == "mixed" or profiled.startswith("extract:") else profiled
     grader = TaskGrader(taskset, grader_name, allow_code_execution=allow_code_execution)
     own = backend is None
-    backend = backend or open_backend(model, settings)
+    backend = backend or open_backend(model.spec, settings)
     start = time.monotonic()
     try:
         results, correct = _answer(plan, taskset, grader, backend, seed, max_samples, on_result)
@@ -224,9 +285,11 @@ def evaluate_plan(
     cost = (cost_model_for(table, plan.unit, profile=profile.path, parameters=profile.parameters, **prices)
             if table is not None else CostModel(unit=plan.unit, **prices))
     realised = _realised(results, correct, cost, time.monotonic() - start)
-    baseline = None
+    baseline = promise = None
     if table is not None:
-        baseline = fixed_n_at_cost(table, plan, cost, [t.id for t in taskset.tasks], realised.cost_per_query,
-                                   seed=seed)
+        ids = [t.id for t in taskset.tasks]
+        baseline = fixed_n_at_cost(table, plan, cost, ids, realised.cost_per_query, seed=seed)
+        promise = promised(table, plan, ids, seed=seed)
     return EvaluationResult(plan, plan.unit, plan.prediction, realised, baseline, source, tuple(results),
-                            tuple(correct), check(plan.prediction, realised, baseline))
+                            tuple(correct), check(plan.prediction, realised, baseline, promise), promise,
+                            model.label, model.warning)

@@ -133,8 +133,9 @@ class PlanCore:
             raise InputError(f"query {query.id}: empty prompt")
         elif as_profiled:
             rendered = self.spec.render(query.prompt)
-        else:  # raw text to continue (a completions endpoint), with the plan's stop strings
-            rendered = self.spec.with_system(query.prompt, None, ())
+        else:  # raw text to continue (a completions endpoint), with the plan's stop strings, its template's too
+            own = tuple(s for s in self.spec.render(query.prompt).stop if s not in self.spec.stop)
+            rendered = self.spec.with_system(query.prompt, None, own)
         cap = self.max_tokens if max_tokens is None else min(self.max_tokens, max_tokens)
         return SampleRequest(prompt=rendered.prompt, messages=rendered.messages, max_tokens=cap,
                              stop=tuple(rendered.stop) + tuple(stop))

@@ -26,3 +26,5 @@ class QueryResult:
     wasted_tokens: int = 0  # tokens of samples finished after the rule had fired
     configs: tuple[str, ...] = ()  # configuration of each consumed sample
     sample_tokens: tuple[int, ...] = ()  # completion tokens of each consumed sample
+    model: str | None = None  # the model that answered (set by the API)
+    model_warning: str | None = None  # set when that model is not the one the plan was made for

@@ -19,6 +19,13 @@ from inferplan.runner.results import QueryResult
 # Extra fields of every reply (the plan's answer and what it cost), and of a request (its prompt mode).
 EXTRA_KEY = "inferplan"
 PROMPTS = ("as-sent", "as-profiled")
+
+
+def prompts_for(plan) -> str:
+    """The default way to ask a plan's model: as profiled where the profile's template was not a
+    chat template (a base-template plan's caps and stops assume its own prompt shape), else as sent."""
+    template = plan.prompt.template if plan.prompt is not None else "chat"
+    return "as-sent" if template == "chat" else "as-profiled"
 _IGNORED = ("temperature", "top_p", "top_k", "min_p", "frequency_penalty", "presence_penalty", "repeat_penalty",
             "logit_bias", "user", "model")
 _REFUSED = {  # checked in this order: echo is what log-likelihood scoring sends beside logprobs

@@ -13,6 +13,7 @@ from inferplan.errors import DependencyError, InputError
 from inferplan.planner.plan_file import Plan
 from inferplan.runner.plan_core import PlanOverrides, effective_max_tokens
 from inferplan.runner.service import PlanService
+from inferplan.server.protocol import prompts_for
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,14 @@ def plan_summary(plan: Plan, source: str | None) -> dict:
 
 
 def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None = None, host: str = "127.0.0.1",
-          port: int = 8080, api_key: str | None = None, as_profiled: bool = False, timeout: float = 600.0,
+          port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None, timeout: float = 600.0,
           seed: int = 0, plan_source: str | None = None,
           on_ready: Callable[[str, str], None] = lambda url, model_id: None) -> None:
-    """Serve ``plan`` until interrupted; ``on_ready(url, model_id)`` is called once the socket listens."""
+    """Serve ``plan`` until interrupted; ``on_ready(url, model_id)`` is called once the socket listens.
+
+    ``as_profiled`` None: as the plan's template needs (:func:`inferplan.server.protocol.prompts_for`)."""
+    if as_profiled is None:
+        as_profiled = prompts_for(plan) == "as-profiled"
     try:
         import uvicorn
 

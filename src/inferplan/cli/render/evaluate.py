@@ -35,20 +35,31 @@ class EvalProgress:
             self._p.stop()
 
 
+def _listed(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else list(interval)
+
+
 def evaluation_json(r: EvaluationResult) -> dict:
-    p, z, b = r.predicted, r.realised, r.baseline
+    p, z, b, w = r.predicted, r.realised, r.baseline, r.promised
     return {
         "plan": {"rule": r.plan.rule.spec, "mix": r.plan.mix, "aggregation": r.plan.aggregation.kind,
                  "unit": r.unit},
+        "model": r.model,
+        **({"model_mismatch": r.model_warning} if r.model_warning else {}),
         "problems": z.problems,
         "source": r.source,
         "predicted": None if p is None else {
             "accuracy": p.accuracy, "accuracy_ci": list(p.accuracy_ci), "cost_per_query": p.cost,
-            "cost_ci": list(p.cost_ci), "samples_per_query": p.samples},
+            "cost_ci": list(p.cost_ci), "samples_per_query": p.samples,
+            **({} if w is None else {
+                "replayed_samples_per_query": w.samples, "replayed_samples_ci": _listed(w.samples_ci),
+                "completion_tokens_per_query": w.completion_tokens,
+                "completion_tokens_ci": _listed(w.completion_tokens_ci)})},
         "realised": {
             "accuracy": z.accuracy, "accuracy_ci": list(z.accuracy_ci), "cost_per_query": z.cost_per_query,
             "samples_per_query": z.samples_per_query,
-            "completion_tokens_per_query": z.completion_tokens_per_query, "seconds": round(z.seconds, 2)},
+            "completion_tokens_per_query": z.completion_tokens_per_query,
+            "prompt_tokens_per_query": z.prompt_tokens_per_query, "seconds": round(z.seconds, 2)},
         "baseline": None if b is None else {
             "name": b.name, "accuracy": b.accuracy, "cost_per_query": b.cost_per_query, "samples_per_query": b.samples},
         "checks": checks(r),
@@ -59,34 +70,52 @@ def checks(r: EvaluationResult) -> dict:
     """The core's verdict under its documented JSON names."""
     c = r.checks
     return {"accuracy_in_predicted_interval": c.accuracy_in_predicted_interval,
-            "cost_within_15pct": c.cost_within_tolerance, "beats_fixed_n": c.beats_fixed_n}
+            "cost_within_15pct": c.cost_within_tolerance, "beats_fixed_n": c.beats_fixed_n,
+            "samples_as_promised": c.samples_as_promised,
+            "completion_tokens_as_promised": c.completion_tokens_as_promised}
+
+
+def _per_query(point: float | None, interval: tuple[float, float] | None, digits: str = ".2f") -> str:
+    if point is None:
+        return "–"
+    shown = format(point, digits)
+    return shown if interval is None else f"{shown} [{format(interval[0], digits)}, {format(interval[1], digits)}]"
 
 
 def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     if json_out:
         print_json(evaluation_json(r))
         return
-    p, z, b = r.predicted, r.realised, r.baseline
-    out.print(f"Evaluated [bold]{r.plan.rule.spec}[/bold] on {r.source} "
+    p, z, b, w = r.predicted, r.realised, r.baseline, r.promised
+    out.print(f"Evaluated [bold]{r.plan.rule.spec}[/bold] on {r.source} with {r.model} "
               f"({z.problems} problems, {z.seconds:.0f} s).", highlight=False)
+    if r.model_warning:
+        out.print(f"[yellow]warning:[/yellow] {r.model_warning}", highlight=False)
     t = Table(header_style="bold")
     t.add_column("")
     t.add_column("accuracy [95% interval]", justify="right")
     t.add_column(f"{r.unit}/query", justify="right")
     t.add_column("samples/query", justify="right")
+    t.add_column("completion tokens/query", justify="right")
     if p is not None:
         t.add_row("predicted (replay of held-out)", fmt_interval(p.accuracy, *p.accuracy_ci), f"{p.cost:.4g}",
-                  f"{p.samples:.2f}")
+                  _per_query(w.samples, w.samples_ci) if w is not None else f"{p.samples:.2f}",
+                  _per_query(w.completion_tokens, w.completion_tokens_ci, ".1f") if w is not None else "–")
     t.add_row("[bold]realised (fresh samples)[/bold]", fmt_interval(z.accuracy, *z.accuracy_ci),
-              f"{z.cost_per_query:.4g}", f"{z.samples_per_query:.2f}")
+              f"{z.cost_per_query:.4g}", f"{z.samples_per_query:.2f}", f"{z.completion_tokens_per_query:.1f}")
     if b is not None:
         how = {"oracle": "with the verifier", "conf-vote": "conf-vote", "logprob": "best logprob"}.get(
             r.plan.aggregation.kind, "majority")
         t.add_row(f"{b.name} {how}, same cost", f"{100 * b.accuracy:.1f}%", f"{b.cost_per_query:.4g}",
-                  f"{b.samples:.2f}")
+                  f"{b.samples:.2f}", "")
     out.print(t)
+    out.print(f"[dim]prompt tokens per query (apart from the completions): {z.prompt_tokens_per_query:.1f}[/dim]",
+              highlight=False)
     c = checks(r)
     verdict = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "–"}
     out.print(f"accuracy inside the predicted interval: {verdict[c['accuracy_in_predicted_interval']]} · "
               f"cost within 15% of predicted: {verdict[c['cost_within_15pct']]} · "
               f"at least fixed-N at equal cost: {verdict[c['beats_fixed_n']]}", highlight=False)
+    out.print(f"samples per query as promised: {verdict[c['samples_as_promised']]} · "
+              f"completion tokens per query as promised: {verdict[c['completion_tokens_as_promised']]}",
+              highlight=False)

@@ -42,8 +42,11 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     obj = {
         "id": r.id, "answer": r.answer, "votes": r.votes, "samples": r.samples,
         "completion_tokens": r.completion_tokens, "prompt_tokens": r.prompt_tokens,
-        "seconds": round(r.seconds, 3), "stop_reason": r.stop_reason,
+        "seconds": round(r.seconds, 3), "stop_reason": r.stop_reason, "model": r.model,
+        "tie": tied(r),
     }
+    if r.model_warning:
+        obj["model_mismatch"] = r.model_warning
     if not timing:
         del obj["seconds"]
     if r.rule is not None:  # planned runs also say why the query stopped
@@ -58,6 +61,12 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     return obj
 
 
+def tied(r: QueryResult) -> bool:
+    """Whether the answer won a tie (broken at random, by the seed): the reader must know it was a coin."""
+    counts = sorted(r.votes.values(), reverse=True)
+    return len(counts) > 1 and counts[0] == counts[1]
+
+
 def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
     """Answer, vote table, tokens and time for one query."""
     head = f"[bold]#{escape(str(r.id))}[/bold]  " if many else ""
@@ -65,7 +74,8 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
         out.print(f"{head}[yellow]no answer[/yellow] (no sample gave an extractable answer)", highlight=False)
     else:
         share = r.votes.get(r.answer, 0)
-        out.print(f"{head}Answer: [bold green]{escape(r.answer)}[/bold green]  ({share}/{r.samples} votes)",
+        tie = "  [yellow]tie: the answer was drawn at random among the leaders[/yellow]" if tied(r) else ""
+        out.print(f"{head}Answer: [bold green]{escape(r.answer)}[/bold green]  ({share}/{r.samples} votes){tie}",
                   highlight=False)
     if r.votes:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -81,7 +91,7 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
     out.print(
         f"[dim]{r.samples} samples · {r.completion_tokens} completion tokens "
         f"({r.completion_tokens / max(r.samples, 1):.1f}/sample) · {r.prompt_tokens} prompt tokens · "
-        f"{r.seconds:.1f} s[/dim]", highlight=False,
+        f"{r.seconds:.1f} s" + (f" · {escape(r.model)}" if r.model else "") + "[/dim]", highlight=False,
     )
     if r.rule is not None:
         out.print(f"[dim]stopped by {escape(r.stop_reason)} ({escape(r.rule)}, statistic {r.statistic:.3g})[/dim]",

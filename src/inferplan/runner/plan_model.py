@@ -1,0 +1,123 @@
+"""Which model runs a plan: the one it was made for, unless the user names another that is the same.
+
+A plan's predictions hold for the model its profile sampled, nowhere else. So
+``run --plan``, ``evaluate`` and ``serve`` open the plan's own model by default;
+a ``--model`` given beside the plan must be the same weights (same sha256), or the
+user says ``--model-mismatch ok`` and every output carries a warning. A plan
+made from published samples (``inferplan import``) has no model to open: the user
+must name one, and is told that the predictions are for another model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from inferplan.backends import DEFAULT_MODEL, Backend, backend_kind
+from inferplan.errors import InputError, InvalidValue, ModelError
+from inferplan.planner.plan_file import Plan, PlanModel
+
+log = logging.getLogger(__name__)
+
+MISMATCH = ("refuse", "ok")  # --model-mismatch
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model to open (a spec string) and, where it is not the plan's, the warning to carry."""
+
+    spec: str
+    label: str  # how output names the model that answered
+    warning: str | None = None
+
+
+def _label(spec: str) -> str:
+    return Path(spec).name if spec.endswith(".gguf") else spec
+
+
+def plan_model(plan: Plan) -> PlanModel | None:
+    """The plan's model; for a plan file older than the model block, read from its profile if it is there."""
+    if plan.model is not None or not plan.profile:
+        return plan.model
+    path = Path(plan.profile)
+    if not path.exists():
+        return None
+    from inferplan.profiles.profile import Profile
+
+    header = Profile.open(path).header
+    return PlanModel.from_header(header.model, header.backend)
+
+
+def _sha256_of(spec: str) -> str | None:
+    """The weights' sha256 of a local GGUF model spec (cached by path, size and mtime); None for others."""
+    if backend_kind(spec) != "llamacpp":
+        return None
+    from inferplan.backends.embedded import resolve_model_path
+    from inferplan.backends.gguf_info import file_sha256
+
+    return file_sha256(resolve_model_path(spec))
+
+
+def _same(made_for: PlanModel, spec: str, sha256: str | None) -> bool:
+    if made_for.sha256 and sha256:
+        return made_for.sha256 == sha256
+    return spec == made_for.spec  # nothing to compare but the names (a server, a transformers folder)
+
+
+def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, source: str = "the plan") -> ModelChoice:
+    """The model that runs ``plan``: ``model`` when given (checked against the plan's), else the plan's own.
+
+    Checked before anything loads: a missing model file is one line (ModelError, exit 4),
+    and so is a model that is not the plan's unless ``mismatch`` is "ok".
+    """
+    if mismatch not in MISMATCH:
+        raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
+    made_for = plan_model(plan)
+    if model is None:
+        return _the_plans_own(plan, made_for, source)
+    return _given(made_for, model, lambda: _sha256_of(model), mismatch, source)
+
+
+def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source: str) -> ModelChoice:
+    """``model``, named by the user, checked against the plan's (``sha256()`` computed only if needed)."""
+    if made_for is None:  # a fixed-N plan, or an old plan whose profile is gone: nothing to compare
+        return ModelChoice(model, _label(model))
+    if made_for.spec is None:
+        return ModelChoice(model, _label(model), f"{source} was made from published samples of "
+                           f"{made_for.label}, not of {_label(model)}: its predictions are for that model")
+    given = sha256()
+    if _same(made_for, model, given):
+        return ModelChoice(model, _label(model))
+    plans = made_for.label + (f", sha256 {made_for.sha256[:12]}…" if made_for.sha256 else "")
+    what = (f"{_label(model)} is not the model {source} was made for ({plans})" if given or not made_for.sha256
+            else f"inferplan cannot check that {_label(model)} serves the model {source} was made for ({plans})")
+    if mismatch != "ok":
+        raise ModelError(f"{what}; run it on its own model (leave out --model), or say --model-mismatch ok "
+                         "to run it on this one anyway")
+    return ModelChoice(model, _label(model), f"{what}: its predictions do not apply to this model")
+
+
+def _the_plans_own(plan: Plan, made_for: PlanModel | None, source: str) -> ModelChoice:
+    if made_for is None:
+        if not plan.profile:  # a fixed-N plan (`run -n`) runs on the default model
+            return ModelChoice(DEFAULT_MODEL, DEFAULT_MODEL)
+        raise InputError(f"{source} does not say which model it was made for (an older plan file, and its "
+                         f"profile {plan.profile} is gone): give --model")
+    if made_for.spec is None:
+        raise InputError(f"{source} was made from published samples of {made_for.label} (imported), which "
+                         "inferplan cannot run: give --model (its predictions are for that model)")
+    spec = made_for.spec
+    if backend_kind(spec) == "llamacpp" and spec != DEFAULT_MODEL and not Path(spec).expanduser().exists():
+        raise ModelError(f"the model {source} was made for is not there: {spec}; give --model with the same "
+                         "file where it lives now")
+    return ModelChoice(spec, made_for.label)
+
+
+def check_open_backend(plan: Plan, backend: Backend, mismatch: str = "refuse", *,
+                       source: str = "the plan") -> ModelChoice:
+    """The same check for a backend the caller opened: its sha256 (or model id) against the plan's."""
+    if mismatch not in MISMATCH:
+        raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
+    info = backend.info
+    return _given(plan_model(plan), info.model, lambda: info.model_sha256, mismatch, source)
