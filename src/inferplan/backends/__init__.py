@@ -86,6 +86,17 @@ def prepare(backend: Backend, requests=(), tokens: int = 0) -> None:
         size(requests, tokens)
 
 
+def model_sha256(model: str) -> str | None:
+    """The weights' sha256 of a local GGUF model spec (``smollm2`` or a path; cached by path, size
+    and mtime), without loading it; None for a server or a transformers folder."""
+    if backend_kind(model) != "llamacpp":
+        return None
+    from inferplan.backends.embedded import resolve_model_path
+    from inferplan.backends.gguf_info import file_sha256
+
+    return file_sha256(resolve_model_path(model))
+
+
 def token_counter(model: str):
     """``count(text)`` → tokens of ``text`` as GGUF ``model`` (``smollm2`` or a path) reads it; no weights loaded."""
     from inferplan.backends.llamacpp.tokenizer import token_counter as counter
@@ -102,6 +113,7 @@ __all__ = [
     "SampleRequest",
     "SampleStream",
     "backend_kind",
+    "model_sha256",
     "check_settings",
     "open_backend",
     "prepare",

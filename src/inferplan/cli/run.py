@@ -94,7 +94,9 @@ def run(
                                       kv_cache),
         max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
         system=system if planned else None, model_mismatch=model_mismatch)
-    render_results(results, len(queries), json_out, show_samples, timing=not no_timing)
+    pred = the_plan.prediction
+    render_results(results, len(queries), json_out, show_samples, timing=not no_timing,
+                   predicted=None if pred is None else (pred.accuracy, *pred.accuracy_ci))
 
 
 def register(app: typer.Typer) -> None:

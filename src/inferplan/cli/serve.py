@@ -12,6 +12,13 @@ from inferplan.cli import options as opt
 from inferplan.errors import InputError
 from inferplan.server.protocol import PROMPTS, prompts_for
 
+PROMPTS_OPTION = typer.Option(
+    None, "--prompts",
+    help="as-sent: messages and prompts go to the model as given; as-profiled: the question (the one user "
+    "message, or the prompt) is asked with the plan's template, as its profile asked — the plan's "
+    "prediction holds for these. Default: as-profiled when the plan's template is not a chat template, "
+    "else as-sent. A request may choose with \"inferplan\": {\"prompts\": …}.", show_default=False)
+
 
 def serve(
     plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
@@ -19,12 +26,7 @@ def serve(
     port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port, printed at start)."),
     api_key_env: Optional[str] = typer.Option(
         None, "--api-key-env", help="Environment variable holding a key that clients must send as a bearer token."),
-    prompts: Optional[str] = typer.Option(
-        None, "--prompts",
-        help="as-sent: messages and prompts go to the model as given; as-profiled: the question (the one user "
-        "message, or the prompt) is asked with the plan's template, as its profile asked — the plan's "
-        "prediction holds for these. Default: as-profiled when the plan's template is not a chat template, "
-        "else as-sent. A request may choose with \"inferplan\": {\"prompts\": …}.", show_default=False),
+    prompts: Optional[str] = PROMPTS_OPTION,
     request_timeout: float = typer.Option(600.0, "--request-timeout", help="Seconds a request may run (then 504)."),
     seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
     model: Optional[str] = opt.PLAN_MODEL,
@@ -65,10 +67,7 @@ def serve(
         print(f"inferplan serve: warning: listening on {host} without --api-key-env; anyone who can reach it "
               "can use the model", file=sys.stderr)
 
-    mode = prompts or prompts_for(the_plan)
-    if mode == "as-sent" and prompts_for(the_plan) == "as-profiled":
-        print(f"inferplan serve: warning: {plan} was profiled with the {the_plan.prompt.template} template, not "
-              "chat; prompts sent as they are will not be asked the way its prediction assumes", file=sys.stderr)
+    mode = _prompts_mode(prompts, the_plan, plan)
 
     def ready(url: str, model_id: str) -> None:
         print(f"inferplan serve: {plan} on {url} (model {model_id}, prompts {mode}); Ctrl-C stops",
@@ -78,6 +77,14 @@ def serve(
               timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready, model_mismatch=model_mismatch,
               settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, upstream_api_key_env,
                                             weights, kv_cache))
+
+
+def _prompts_mode(prompts: str | None, the_plan, source: str) -> str:
+    """--prompts, or the plan's default; a warning where as-sent defeats a non-chat template."""
+    if prompts == "as-sent" and prompts_for(the_plan) == "as-profiled":
+        print(f"inferplan serve: warning: {source} was profiled with the {the_plan.prompt.template} template, not "
+              "chat; prompts sent as they are will not be asked the way its prediction assumes", file=sys.stderr)
+    return prompts or prompts_for(the_plan)
 
 
 def register(app: typer.Typer) -> None:

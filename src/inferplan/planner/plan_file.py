@@ -67,9 +67,10 @@ class PlanModel:
         return cls(spec=d.get("spec"), sha256=d.get("sha256"), name=d.get("name"))
 
     @classmethod
-    def from_header(cls, model: dict, backend: dict) -> "PlanModel":
-        """From a profile header's model and backend blocks (a profile made by ``inferplan profile``
-        names its spec; an imported sample set only a name, and cannot be run)."""
+    def of(cls, header) -> "PlanModel":
+        """The model of a profile (its :class:`ProfileHeader`): one made by ``inferplan profile``
+        names its spec; an imported sample set only a name, and cannot be run."""
+        model, backend = header.model, header.backend
         spec = model.get("spec")
         if isinstance(spec, str) and not spec.startswith(("http://", "https://", "hf:")) and spec != "smollm2":
             path = Path(spec).expanduser()

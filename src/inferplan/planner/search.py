@@ -205,8 +205,7 @@ def plan(
                               extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
-        family=family if chosen.extrapolated else None, terminate=chosen.term,
-        model=PlanModel.from_header(table.header.model, table.header.backend),
+        family=family if chosen.extrapolated else None, terminate=chosen.term, model=PlanModel.of(table.header),
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)

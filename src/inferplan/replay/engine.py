@@ -294,8 +294,7 @@ class Estimate:
 
 
 def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
-    P = len(o.accuracy)
     (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), 0.95, boot, seed)
-    lo, hi = widen_by_problem_count(lo, hi, o.accuracy.mean(), P, 0.95)  # never [100%, 100%] from a few problems
+    P, (lo, hi) = len(o.accuracy), widen_by_problem_count(lo, hi, o.accuracy.mean(), len(o.accuracy), 0.95)
     return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
                     (float(clo), float(chi)), float(o.samples.mean()), P)

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from inferplan.backends import DEFAULT_MODEL, Backend, backend_kind
+from inferplan.backends import DEFAULT_MODEL, Backend, backend_kind, model_sha256
 from inferplan.errors import InputError, InvalidValue, ModelError
 from inferplan.planner.plan_file import Plan, PlanModel
 
@@ -45,18 +45,7 @@ def plan_model(plan: Plan) -> PlanModel | None:
         return None
     from inferplan.profiles.profile import Profile
 
-    header = Profile.open(path).header
-    return PlanModel.from_header(header.model, header.backend)
-
-
-def _sha256_of(spec: str) -> str | None:
-    """The weights' sha256 of a local GGUF model spec (cached by path, size and mtime); None for others."""
-    if backend_kind(spec) != "llamacpp":
-        return None
-    from inferplan.backends.embedded import resolve_model_path
-    from inferplan.backends.gguf_info import file_sha256
-
-    return file_sha256(resolve_model_path(spec))
+    return PlanModel.of(Profile.open(path).header)
 
 
 def _same(made_for: PlanModel, spec: str, sha256: str | None) -> bool:
@@ -76,7 +65,7 @@ def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, sou
     made_for = plan_model(plan)
     if model is None:
         return _the_plans_own(plan, made_for, source)
-    return _given(made_for, model, lambda: _sha256_of(model), mismatch, source)
+    return _given(made_for, model, lambda: model_sha256(model), mismatch, source)
 
 
 def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source: str) -> ModelChoice:

@@ -24,6 +24,7 @@ class DemoNarrator:
     def __init__(self, settings) -> None:
         self.settings = settings
         self.bar = ProgressBar()
+        self.predicted = None  # the plan's held-out accuracy, said beside its answers
 
     def __enter__(self) -> "DemoNarrator":
         s = self.settings
@@ -88,7 +89,7 @@ class DemoNarrator:
         _h(3, "Plan", f"Search sample counts, temperature mixes and early-stopping rules on {r.train_problems} "
            f"problems for a budget of {p.budget:g} tokens per question; predict on the other {r.test_problems}.")
         mix = " + ".join(f"{name} ({100 * share:.0f}%)" for name, share in p.mix.items())
-        pr = p.prediction
+        pr = self.predicted = p.prediction
         out.print(f"chosen: sample at [bold]{escape(mix)}[/bold], stop with [bold]{escape(p.rule.spec)}[/bold] "
                   f"(at most {p.max_samples} samples), aggregate by {p.aggregation.kind}.", highlight=False)
         if pr is not None:
@@ -128,6 +129,11 @@ class DemoNarrator:
             votes = ", ".join(f"{escape(a)}×{n}" for a, n in list(r.votes.items())[:4])
             out.print(f"  {escape(prompt)} → [bold green]{escape(str(r.answer))}[/bold green]  "
                       f"[dim]({r.samples} sample{'s' if r.samples != 1 else ''}; votes {votes})[/dim]", highlight=False)
+        if self.predicted is not None:
+            out.print(f"[dim]These answers are right about as often as the plan predicts, "
+                      f"{fmt_interval(self.predicted.accuracy, *self.predicted.accuracy_ci)}: a 135M-parameter "
+                      "model is often wrong, and a larger model (--model) is right more often.[/dim]",
+                      highlight=False)
         out.print()
         out.print("Next: [bold]inferplan profile --tasks YOUR.jsonl -o my.jsonl[/bold], then "
                   "[bold]inferplan plan my.jsonl --budget … -o plan.json[/bold] and "

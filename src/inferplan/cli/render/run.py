@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from inferplan.cli.render.common import err, out, print_json, warn
+from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
 from inferplan.runner.results import QueryResult
 
 
@@ -105,8 +105,11 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
 
 
 def render_results(results: Iterable[QueryResult], total: int, json_out: bool, show_samples: bool,
-                   timing: bool = True) -> None:
-    """Render results as they arrive; a progress bar on a terminal when there are many."""
+                   timing: bool = True, predicted: tuple[float, float, float] | None = None) -> None:
+    """Render results as they arrive; a progress bar on a terminal when there are many.
+
+    ``predicted`` (accuracy, low, high): the plan's held-out accuracy, said once under the
+    answers so that a reader weighs them by it."""
     many = total > 1
     progress = None
     if many and err.is_terminal:
@@ -125,3 +128,6 @@ def render_results(results: Iterable[QueryResult], total: int, json_out: bool, s
     finally:
         if progress is not None:
             progress.stop()
+    if predicted is not None and not json_out:
+        out.print(f"[dim]The plan predicts {fmt_interval(*predicted)} of its answers right on questions like "
+                  "its profile's (held-out replay).[/dim]", highlight=False)
