@@ -1,0 +1,286 @@
+"""Replay one budget over a batch of queries on recorded samples (issue 33).
+
+Each query's recorded samples are read in a seeded random order (its *stream*); an allocation
+decides which query draws its next sample. The replay records, after every sample, the total
+cost so far, how many queries' votes agree with a reference answer (the vote of all recorded
+samples: the self-consistency rate) and how many are correct — so one run answers both "what
+does it cost to reach 99% self-consistency" and "what accuracy at this total".
+
+- :func:`replay_batch`: the knowledge-gradient allocator (offline, every query known).
+- :func:`replay_uniform`: round robin, every query one more sample in turn.
+- :func:`replay_online`: queries one at a time; after ``k0`` samples a query's budget is set by
+  how much they agree, priced on training problems, against a running average (PETS online).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.policy.batch_allocation import BatchAllocator
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The samples of a batch, each query's in the order it would draw them."""
+
+    answers: tuple[np.ndarray, ...]  # per query: answer ids in draw order (−1: no answer)
+    costs: tuple[np.ndarray, ...]  # per query: each sample's cost (tokens, or 1)
+    reference: np.ndarray  # (Q,) the answer of the vote over every recorded sample (−1: none)
+    correct: tuple[frozenset[int], ...]  # per query: the answer ids graded correct
+
+    @property
+    def n(self) -> int:
+        return len(self.answers)
+
+
+def reference_answer(answers: np.ndarray) -> int:
+    """The plurality answer of all recorded samples; ties go to the one recorded first."""
+    a = answers[answers >= 0]
+    if a.size == 0:
+        return -1
+    ids, first, counts = np.unique(a, return_index=True, return_counts=True)
+    best = np.flatnonzero(counts == counts.max())
+    return int(ids[best[np.argmin(first[best])]])
+
+
+def make_streams(answers: Sequence[np.ndarray], costs: Sequence[np.ndarray], correct: Sequence[frozenset[int]],
+                 seed: int) -> Streams:
+    """Streams in a seeded random order; the reference is the vote over every recorded sample."""
+    rng = np.random.default_rng(seed)
+    perms = [rng.permutation(len(a)) for a in answers]
+    return Streams(tuple(np.asarray(a)[p] for a, p in zip(answers, perms)),
+                   tuple(np.asarray(c, dtype=np.float64)[p] for c, p in zip(costs, perms)),
+                   np.array([reference_answer(np.asarray(a)) for a in answers]), tuple(correct))
+
+
+@dataclass(frozen=True)
+class BatchTrace:
+    """After each drawn sample: the total cost, and queries agreeing / correct (index 0: nothing drawn)."""
+
+    cost: np.ndarray  # (T + 1,) cumulative cost
+    agree: np.ndarray  # (T + 1,) queries whose vote is the reference answer
+    correct: np.ndarray  # (T + 1,) queries whose vote is correct
+    samples: np.ndarray  # (Q,) samples each query got in the end
+    n: int
+
+    def at(self, total: float) -> tuple[float, float]:
+        """(self-consistency rate, accuracy) when the total first would pass ``total``."""
+        i = int(np.searchsorted(self.cost, total, side="right")) - 1
+        return self.agree[i] / self.n, self.correct[i] / self.n
+
+    def cost_to_reach(self, rate: float) -> float:
+        """The total cost at which the self-consistency rate first reaches ``rate`` (nan: never)."""
+        hit = np.flatnonzero(self.agree >= rate * self.n - 1e-9)
+        return float(self.cost[hit[0]]) if hit.size else float("nan")
+
+
+class _Votes:
+    """Incremental plurality votes (ties: the answer drawn first) with agreement bookkeeping."""
+
+    def __init__(self, streams: Streams) -> None:
+        self.s = streams
+        self.counts: list[dict[int, int]] = [{} for _ in range(streams.n)]
+        self.first: list[dict[int, int]] = [{} for _ in range(streams.n)]
+        self.vote = np.full(streams.n, -1)
+        self.taken = np.zeros(streams.n, dtype=np.int64)
+        self.agree = 0
+        self.correct = 0
+        self.total = 0.0
+        self.log_cost, self.log_agree, self.log_correct = [0.0], [0], [0]
+
+    def exhausted(self, q: int) -> bool:
+        return self.taken[q] >= len(self.s.answers[q])
+
+    def draw(self, q: int) -> tuple[int, float]:
+        i = int(self.taken[q])
+        a, c = int(self.s.answers[q][i]), float(self.s.costs[q][i])
+        self.taken[q] += 1
+        self.total += c
+        if a >= 0:
+            cnt, first = self.counts[q], self.first[q]
+            cnt[a] = cnt.get(a, 0) + 1
+            first.setdefault(a, i)
+            old = self.vote[q]
+            if old < 0 or cnt[a] > cnt[old]:  # a tie keeps the earlier answer
+                self._set(q, a)
+        self.log_cost.append(self.total)
+        self.log_agree.append(self.agree)
+        self.log_correct.append(self.correct)
+        return a, c
+
+    def _set(self, q: int, a: int) -> None:
+        old = self.vote[q]
+        if old >= 0:
+            self.agree -= int(old == self.s.reference[q])
+            self.correct -= int(old in self.s.correct[q])
+        self.vote[q] = a
+        self.agree += int(a == self.s.reference[q])
+        self.correct += int(a in self.s.correct[q])
+
+    def trace(self) -> BatchTrace:
+        return BatchTrace(np.array(self.log_cost), np.array(self.log_agree), np.array(self.log_correct),
+                          self.taken.copy(), self.s.n)
+
+
+def replay_uniform(streams: Streams, budget: float | None = None) -> BatchTrace:
+    """Round robin over the queries (each gets one more sample in turn) until ``budget`` or exhaustion."""
+    v = _Votes(streams)
+    budget = np.inf if budget is None else budget
+    while v.total < budget:
+        open_q = [q for q in range(streams.n) if not v.exhausted(q)]
+        if not open_q:
+            break
+        for q in open_q:
+            if v.total >= budget:
+                break
+            v.draw(q)
+    return v.trace()
+
+
+def replay_batch(streams: Streams, budget: float | None = None, *, make: Callable[[int], BatchAllocator] | None = None,
+                 stop_at_full: bool = True) -> BatchTrace:
+    """The knowledge-gradient allocation until ``budget`` is spent, every stream is exhausted or
+    (``stop_at_full``, a measuring shortcut that changes no decision) every vote agrees."""
+    alloc = (make or (lambda n: BatchAllocator(n)))(streams.n)
+    v = _Votes(streams)
+    budget = np.inf if budget is None else budget
+    while v.total < budget and not (stop_at_full and v.agree == streams.n):
+        q = alloc.choose()
+        if q is None:
+            break
+        a, c = v.draw(q)
+        alloc.observe(q, None if a < 0 else a, c)
+        if v.exhausted(q):
+            alloc.close(q)
+    return v.trace()
+
+
+# --- online: one query at a time --------------------------------------------------------
+
+
+def agreement_bucket(first: np.ndarray, k0: int) -> int:
+    """Difficulty from the first ``k0`` samples: how many of them the leading answer has (0…k0)."""
+    a = first[first >= 0]
+    return int(np.bincount(a).max()) if a.size else 0
+
+
+@dataclass(frozen=True)
+class OnlinePrices:
+    """Per difficulty bucket (leader's count among the first ``k0``): the self-consistency rate
+    after k samples (index k, k ≥ k0) and the mean cost of one sample, from training problems."""
+
+    k0: int
+    rate: np.ndarray  # (k0 + 1, N + 1), nan where unseen
+    cost: np.ndarray  # (k0 + 1,) mean cost per sample
+    share: np.ndarray  # (k0 + 1,) fraction of training queries in each bucket
+
+    def targets(self, lam: float) -> np.ndarray:
+        """Samples per bucket that maximise rate − λ·samples·cost on the rate's concave hull (≥ k0)."""
+        out = np.full(len(self.cost), self.k0)
+        for b in range(len(self.cost)):
+            ks = _hull(self.rate[b], self.k0)
+            if ks.size:
+                out[b] = int(ks[np.argmax(self.rate[b][ks] - lam * ks * self.cost[b])])
+        return out
+
+    def spend(self, targets: np.ndarray) -> float:
+        return float(self.share @ (targets * self.cost))
+
+    def mix(self, per_query: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Bucket targets spending ``per_query`` on average: (low, high, p) — the high targets
+        with probability p, so the expected spend is exact though targets are whole samples."""
+        lo, hi = 1e-12, 1.0
+        while self.spend(self.targets(hi)) > per_query and hi < 1e9:
+            hi *= 10
+        for _ in range(60):
+            mid = np.sqrt(lo * hi)
+            lo, hi = (mid, hi) if self.spend(self.targets(mid)) > per_query else (lo, mid)
+        small, big = self.targets(hi), self.targets(lo)
+        s_small, s_big = self.spend(small), self.spend(big)
+        p = 0.0 if s_big <= s_small else float(np.clip((per_query - s_small) / (s_big - s_small), 0, 1))
+        return small, big, p
+
+
+def _hull(rate: np.ndarray, k0: int) -> np.ndarray:
+    """Sample counts (≥ k0) on the upper concave hull of a rate curve."""
+    ks = [k for k in range(k0, len(rate)) if np.isfinite(rate[k])]
+    hull: list[int] = []
+    for k in ks:
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (rate[b] - rate[a]) * (k - a) <= (rate[k] - rate[a]) * (b - a):
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    return np.array(hull, dtype=np.int64)
+
+
+def price_online(train: Streams, k0: int = 4, orders: int = 8, seed: int = 0) -> OnlinePrices:
+    """Estimate :class:`OnlinePrices` on training streams read in ``orders`` random orders."""
+    rng = np.random.default_rng(seed)
+    N = max(len(a) for a in train.answers)
+    hits = np.zeros((k0 + 1, N + 1))
+    seen = np.zeros((k0 + 1, N + 1))
+    cost = np.zeros(k0 + 1)
+    ncost = np.zeros(k0 + 1)
+    qcount = np.zeros(k0 + 1)
+    for _ in range(orders):
+        for q in range(train.n):
+            p = rng.permutation(len(train.answers[q]))
+            a, c = train.answers[q][p], train.costs[q][p]
+            b = agreement_bucket(a[:k0], k0)
+            qcount[b] += 1
+            cost[b] += c.sum()
+            ncost[b] += len(c)
+            votes = _prefix_votes(a)
+            hits[b, 1: len(a) + 1] += votes == train.reference[q]
+            seen[b, 1: len(a) + 1] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(seen > 0, hits / np.maximum(seen, 1), np.nan)
+        rate = np.fmax.accumulate(np.nan_to_num(rate, nan=-np.inf), axis=1)  # more samples never priced worse
+        rate[seen == 0] = np.nan
+    mean_cost = np.where(ncost > 0, cost / np.maximum(ncost, 1), np.nanmean(cost / np.maximum(ncost, 1)))
+    return OnlinePrices(k0, rate, mean_cost, qcount / qcount.sum())
+
+
+def _prefix_votes(a: np.ndarray) -> np.ndarray:
+    """The vote after each prefix of ``a`` (ties: the answer drawn first)."""
+    out = np.empty(len(a), dtype=np.int64)
+    counts: dict[int, int] = {}
+    vote = -1
+    for i, x in enumerate(a):
+        x = int(x)
+        if x >= 0:
+            counts[x] = counts.get(x, 0) + 1
+            if vote < 0 or counts[x] > counts[vote]:
+                vote = x
+        out[i] = vote
+    return out
+
+
+def replay_online(streams: Streams, prices: OnlinePrices, per_query: float, *, window: int = 20,
+                  seed: int = 0) -> BatchTrace:
+    """Queries in stream order, one at a time: ``k0`` samples, then its bucket's target. The
+    targets are priced for this query's allowance: ``per_query`` less the running overrun spread
+    over ``window`` queries, so the average stays near ``per_query`` whatever the difficulty."""
+    v = _Votes(streams)
+    rng = np.random.default_rng(seed)
+    mixes: dict[float, tuple[np.ndarray, np.ndarray, float]] = {}
+    for q in range(streams.n):
+        allow = float(np.clip(per_query - (v.total - q * per_query) / window, 0.25 * per_query, 4 * per_query))
+        key = round(allow / per_query, 2)  # allowances within 1% share one pricing
+        if key not in mixes:
+            mixes[key] = prices.mix(key * per_query)
+        small, big, p = mixes[key]
+        for _ in range(prices.k0):
+            if not v.exhausted(q):
+                v.draw(q)
+        b = agreement_bucket(streams.answers[q][: prices.k0], prices.k0)
+        target = int(big[b] if rng.random() < p else small[b])
+        while v.taken[q] < target and not v.exhausted(q):
+            v.draw(q)
+    return v.trace()
