@@ -36,7 +36,7 @@ from inferplan.api import plan
 from inferplan.api import simulate
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import make_rule, parse_rule
-from inferplan.profiles.importers import import_published
+from inferplan.importers.published import import_published
 from inferplan.profiles.store import load_profile
 
 ROWS: list[tuple[str, str, str, str]] = []

@@ -39,14 +39,14 @@ from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.planner.plan_file import save_plan
-from inferplan.profiles.adaptive import run_adaptive, run_uniform
-from inferplan.profiles.allocation import Ledger
-from inferplan.profiles.budget import ProfileBudget
-from inferplan.profiles.importers import import_published
-from inferplan.profiles.recorded_source import RecordedSource
+from inferplan.profiling.adaptive import run_adaptive, run_uniform
+from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.budget import ProfileBudget
+from inferplan.importers.published import import_published
+from inferplan.profiling.recorded_source import RecordedSource
 from inferplan.profiles.store import ProfileWriter, load_profile
 from inferplan.stats.estimators import maj_at_k, pass_at_k
-from inferplan.stats.problem_counts import config_counts, count_matrix
+from inferplan.profiles.counts import config_counts, count_matrix
 
 K = 80
 CAP = 32  # the most samples adaptive gives one problem (``--samples`` under --strategy adaptive)

@@ -30,7 +30,7 @@ from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.api import open_profile, plan
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import parse_rule
-from inferplan.profiles.importers import import_published
+from inferplan.importers.published import import_published
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.engine import densify, evaluate
 from inferplan.replay.split import split_problems

@@ -64,7 +64,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def imported(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
     """``imported("osca", "osca/bigcodebench_hard.json")`` → a profile, imported once per session."""
-    from inferplan.profiles.importers import import_published
+    from inferplan.importers.published import import_published
 
     cache: dict[tuple[str, str], Path] = {}
     work = tmp_path_factory.mktemp("imported")

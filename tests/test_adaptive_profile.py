@@ -17,12 +17,12 @@ import pytest
 
 import inferplan as ip
 from inferplan.errors import InvalidValue
-from inferplan.profiles import allocation
-from inferplan.profiles.adaptive import run_adaptive, run_uniform
-from inferplan.profiles.allocation import Ledger
-from inferplan.profiles.budget import ProfileBudget
+from inferplan.profiling import allocation
+from inferplan.profiling.adaptive import run_adaptive, run_uniform
+from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.budget import ProfileBudget
 from inferplan.profiles.header import ConfigSpec
-from inferplan.profiles.recorded_source import RecordedSource
+from inferplan.profiling.recorded_source import RecordedSource
 from inferplan.profiles.store import ProfileWriter, iter_records, load_profile
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.engine import densify, draw

@@ -101,3 +101,67 @@ def test_api_names_stay_functions_after_every_module_is_imported() -> None:
         importlib.import_module(name)
     for name in inferplan.__all__:
         assert not type(getattr(inferplan, name)).__name__ == "module", f"inferplan.{name} is a module"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → the inferplan modules it imports (``from pkg import mod`` counts as importing mod)."""
+    names = {_module_name(p): p for p in MODULES}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name in names}
+            elif isinstance(node, ast.ImportFrom) and node.module in names and node.level == 0:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & set(names)
+                targets |= subs or {node.module}
+                if len(subs) < len(node.names):
+                    targets.add(node.module)
+        graph[name] = targets - {name}
+    return graph
+
+
+def _layer_of(module: str) -> str:
+    """A module's layer: its subpackage, or the top-level module's own name."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "inferplan"
+
+
+def _documented_layers() -> list[str]:
+    """The layers in the order docs/architecture.md writes them, lowest first (its ``layers:`` line)."""
+    doc = (SRC.parents[1] / "docs" / "architecture.md").read_text()
+    line = next(ln for ln in doc.splitlines() if ln.strip().lower().startswith("layers, lowest first:"))
+    return [name.strip(" `.") for name in line.split(":", 1)[1].split("→")]
+
+
+def test_no_import_cycle() -> None:
+    import graphlib
+
+    try:
+        list(graphlib.TopologicalSorter(_import_graph()).static_order())
+    except graphlib.CycleError as e:
+        pytest.fail(f"import cycle: {' → '.join(e.args[1])}")
+
+
+def test_no_import_points_up_the_documented_layers() -> None:
+    order = _documented_layers()
+    rank = {name: i for i, name in enumerate(order)}
+    graph = _import_graph()
+    missing = sorted({_layer_of(m) for m in graph} - set(rank))
+    assert not missing, f"docs/architecture.md does not place {missing} in its layers"
+    bad = [f"{m} ({_layer_of(m)}) imports {t} ({_layer_of(t)})" for m, targets in graph.items() for t in targets
+           if rank[_layer_of(t)] > rank[_layer_of(m)]]
+    assert not bad, "\n".join(sorted(bad))
+
+
+def test_the_cli_goes_through_the_public_api_only() -> None:
+    allowed = ("inferplan", "inferplan.api", "inferplan.errors")
+    bad = [f"{_where(p, line)} imports {name}" for p in MODULES if _package(p) == "cli"
+           for line, name in _imports(p) if name.startswith("inferplan")
+           and name not in allowed and not name.startswith("inferplan.cli")]
+    assert not bad, "\n".join(bad)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferplan.profiles.importers import import_published
+from inferplan.importers.published import import_published
 
 pytestmark = pytest.mark.data
 

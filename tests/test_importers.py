@@ -10,7 +10,7 @@ import pytest
 
 from inferplan.errors import ConflictError, InputError
 from inferplan.policy.vote import majority
-from inferplan.profiles.importers import extract_last_letters, import_published, run_import
+from inferplan.importers.published import extract_last_letters, import_published, run_import
 from inferplan.profiles.store import load_profile, read_header
 
 

@@ -10,7 +10,7 @@ from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.curves.majority import _eppf_grid
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import maj_at_k
-from inferplan.stats.problem_counts import config_counts
+from inferplan.profiles.counts import config_counts
 
 
 def _random_answers(P: int, rng: np.random.Generator):
@@ -80,7 +80,7 @@ def test_unequal_counts_and_no_correct_answer_seen() -> None:
 def test_held_out_maj80_from_8_beats_no_extrapolation(shared_data, tmp_path) -> None:
     """On the AIME files (30 problems, where maj@k rises most), maj@80 predicted from 8
     random samples per problem is closer to the truth than the observed maj@8."""
-    from inferplan.profiles.importers import import_published
+    from inferplan.importers.published import import_published
 
     errs_model, errs_flat = [], []
     for path in sorted((shared_data / "boinf").glob("aime*.jsonl")):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from inferplan.profiles.summary import summarize
+from inferplan.profiling.summary import summarize
 from inferplan.stats.estimators import pass_at_k
 from inferplan.stats.intervals import beta_interval
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.grading.task_grader import TaskGrader
+from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.prompt_spec import PromptSpec
 from inferplan.tasks.taskset import load_tasks
 

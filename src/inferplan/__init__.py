@@ -12,10 +12,8 @@ many samples to draw at which temperatures and when to stop, then run the plan::
 See :mod:`inferplan.api` (and docs/api.md) for every function.
 """
 
-__version__ = "0.1.0"
-
-from inferplan.api import (  # noqa: E402  (after __version__, which the CLI imports alone)
-    demo,
+from inferplan._version import __version__
+from inferplan.api import (
     describe_models,
     evaluate,
     fit,
@@ -32,9 +30,9 @@ from inferplan.api import (  # noqa: E402  (after __version__, which the CLI imp
     simulate,
     summarize,
 )
-from inferplan.backends import BackendSettings, open_backend  # noqa: E402
-from inferplan.errors import ExitCode, InferplanError  # noqa: E402
-from inferplan.profiles.profile import Profile  # noqa: E402
+from inferplan.backends import BackendSettings, open_backend
+from inferplan.errors import ExitCode, InferplanError
+from inferplan.profiles.profile import Profile
 
 __all__ = [
     "BackendSettings",
@@ -60,3 +58,12 @@ __all__ = [
     "simulate",
     "summarize",
 ]
+
+
+def __getattr__(name: str):
+    """``demo`` and ``DemoSettings`` load the demo (a client of the API) on first use."""
+    if name in ("demo", "DemoSettings"):
+        from inferplan import demo_loop
+
+        return getattr(demo_loop, name)
+    raise AttributeError(f"module 'inferplan' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
 
+from inferplan.api_types import client_attribute
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings
 from inferplan.profiles.profile import Profile, as_profile
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from inferplan.fitting.report import FitReport
     from inferplan.planner.plan_file import Plan
     from inferplan.planner.search import PlanResult
-    from inferplan.profiles.importers import ImportResult
+    from inferplan.importers.published import ImportResult
     from inferplan.planner.simulate import SimulationResult
     from inferplan.runner.evaluate import EvaluationResult
     from inferplan.runner.queries import Query
@@ -36,9 +37,20 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("inferplan")
 
+# The types and helpers a client needs beside the verbs (``from inferplan.api import PlanResult``),
+# imported on first use so that ``import inferplan`` stays fast.
+__getattr__ = client_attribute
+
+
 ProfileLike = Union[Profile, Path, str]
 PlanLike = Union["Plan", Path, str]
 QueriesLike = Union[str, Path, Sequence[Union[str, dict, "Query"]]]
+
+
+def _parameters(prof: Profile) -> float | None:
+    from inferplan.backends.describe import model_parameters
+
+    return model_parameters(prof.header.parameters, prof.header.model_path)
 
 
 def open_profile(path: Path | str) -> Profile:
@@ -57,7 +69,7 @@ def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builti
     ``budget`` ("400k" completion tokens, "30m" of sampling) caps the whole profile, earlier
     runs included; then ``samples`` is the most any (problem, temperature) gets, and
     ``strategy`` "adaptive" spends the budget where the answers are least settled."""
-    from inferplan.profiles.profiler import ProfileOptions, run_profile
+    from inferplan.profiling.profiler import ProfileOptions, run_profile
 
     settings = backend if isinstance(backend, BackendSettings) else BackendSettings()
     opts = ProfileOptions(out=Path(out), model=model, tasks=tasks, temperatures=tuple(temperatures), samples=samples,
@@ -75,7 +87,7 @@ def import_profile(kind: str, source: Path | str, *, out: Path | str, force: boo
 
     ``lm-eval``: ``filter_name`` picks the task's filter; ``model`` counts tokens with its tokenizer.
     """
-    from inferplan.profiles.importers import run_import
+    from inferplan.importers.published import run_import
 
     return run_import(kind, source, out, force=force, model=model, filter_name=filter_name)
 
@@ -122,7 +134,7 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
         return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=kind, keep=share,
                            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                            price_in=price_in, price_out=price_out, family=family,
-                           parameters=prof.parameters if unit == "flops" else None, parallel=parallel)
+                           parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel)
 
     if aggregate != "auto":
         return plan_with(aggregate, keep)
@@ -143,7 +155,7 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
     the_plan = None if plan is None else load_plan(plan)
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
-                  price_out=price_out, parameters=prof.parameters if unit == "flops" else None, parallel=parallel,
+                  price_out=price_out, parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,
                   terminate=terminate)
 
 
@@ -269,17 +281,6 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
                on_ready=on_ready or (lambda url, model_id: None))
 
 
-def demo(settings=None, *, on_step: Callable | None = None, on_progress: Callable | None = None):
-    """The whole loop on the embedded model (``inferplan demo``): a ``DemoResult``.
-
-    ``settings`` is a :class:`inferplan.runner.demo.DemoSettings` (work directory,
-    problems, samples, budget, seed); ``on_step(name, result)`` hears each step as it ends.
-    """
-    from inferplan.runner.demo import DemoSettings, run_demo
-
-    return run_demo(settings or DemoSettings(), on_step=on_step or (lambda name, value: None), on_progress=on_progress)
-
-
 def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:
     """The embedded default model (``model`` None) or one GGUF file, described (``inferplan models``)."""
     from inferplan.backends.describe import describe_models as describe
@@ -289,6 +290,6 @@ def describe_models(model: str | None = None, *, with_hash: bool = True) -> list
 
 def summarize(profile: ProfileLike):
     """What a profile holds, per configuration (``inferplan profile show``)."""
-    from inferplan.profiles.summary import summarize as summary
+    from inferplan.profiling.summary import summarize as summary
 
     return summary(as_profile(profile).path)

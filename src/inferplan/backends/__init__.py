@@ -8,54 +8,8 @@ Backends are imported lazily so that e.g. ``inferplan fit`` never loads llama.cp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from inferplan.backends.base import Backend, BackendInfo, Completion, SampleRequest, SampleStream
-
-DEFAULT_MODEL = "smollm2"
-
-
-@dataclass(frozen=True)
-class BackendSettings:
-    """Engine settings a user may give on the command line."""
-
-    threads: int | None = None
-    ctx: int | None = None  # llama.cpp: tokens per sequence (prompt + completion); None = auto, from the work
-    gpu_layers: int = 0
-    parallel: int = 16  # samples decoded at once (batch width / request pool)
-    model_name: str | None = None  # for servers
-    api_key_env: str | None = None  # for servers
-    timeout: float = 600.0  # seconds, for servers
-    weights: str = "auto"  # llama.cpp: auto | native | f16 (see backends.llamacpp.weights)
-    kv_cache: str = "auto"  # llama.cpp: auto | split | unified (see backends.llamacpp.sizing)
-    extra: dict = field(default_factory=dict)
-
-
-def backend_kind(model: str) -> str:
-    """Which backend serves a model spec: llamacpp, transformers or openai."""
-    if model.startswith(("http://", "https://")):
-        return "openai"
-    if model.startswith("hf:"):
-        return "transformers"
-    return "llamacpp"
-
-
-def check_settings(settings: BackendSettings, model: str | None = None) -> None:
-    """Refuse settings no backend could take (``--weights fp8``, ``--kv-cache nope``), and llama.cpp-only
-    ones given for another ``model``: cheap checks, made before anything probes the machine or loads a model."""
-    from inferplan.backends.llamacpp.sizing import check_layout
-    from inferplan.backends.llamacpp.weights import check_weights
-    from inferplan.errors import InvalidValue
-
-    check_weights(settings.weights)
-    check_layout(settings.kv_cache)
-    if settings.parallel < 1:
-        raise InvalidValue("parallel", f"{{name}} must be at least 1, got {settings.parallel}")
-    if model is not None and backend_kind(model) != "llamacpp":
-        for name in ("weights", "kv_cache"):
-            if getattr(settings, name) != "auto":
-                raise InvalidValue(name, f"{{name}} {getattr(settings, name)} applies to llama.cpp GGUF models "
-                                         f"only, not to {model}")
+from inferplan.backends.settings import DEFAULT_MODEL, BackendSettings, backend_kind, check_settings
 
 
 def open_backend(model: str = DEFAULT_MODEL, settings: BackendSettings | None = None) -> Backend:

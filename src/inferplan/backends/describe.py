@@ -49,3 +49,11 @@ def gguf_parameters(path: str) -> float | None:
         return float(read_gguf_info(path).parameters) or None
     except (OSError, ModelError, ValueError):
         return None
+
+
+def model_parameters(recorded: float | None, model_path: str | None) -> float | None:
+    """A profile's model parameter count: what its header recorded, else (older profiles) the
+    local GGUF's metadata."""
+    if recorded or not (model_path or "").endswith(".gguf"):
+        return recorded
+    return gguf_parameters(model_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from inferplan import __version__
+from inferplan.cli.render.run import install_log_handler
 from inferplan.cli import (
     demo,
     evaluate,
@@ -31,10 +32,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Set by --debug; read by main() when mapping exceptions to exit codes.
-DEBUG = {"on": False}
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"inferplan {__version__}")
@@ -46,7 +43,9 @@ def _global(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
-    DEBUG["on"] = debug
+    # Library warnings (engine notes, a model mismatch) reach the user as one stderr line each;
+    # --debug adds the debug log. main() reads --debug itself for tracebacks.
+    install_log_handler(debug)
 
 
 for _module in (demo, run, serve, models, profile, import_, fit, plan, simulate, evaluate):

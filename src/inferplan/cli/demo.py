@@ -25,18 +25,14 @@ def demo(
     Uses the embedded SmolLM2-135M model and a built-in arithmetic set, so it needs
     no data and no download.
     """
-    from inferplan.backends import BackendSettings
-    from inferplan.cli.app import DEBUG
+    from inferplan.api import BackendSettings
     from inferplan.cli.render.demo import DemoNarrator
-    from inferplan.cli.render.run import install_log_handler
-    from inferplan import api
-    from inferplan.runner.demo import DemoSettings
+    import inferplan as ip
 
-    install_log_handler(DEBUG["on"])
-    settings = DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
+    settings = ip.DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
                             seed=seed, backend=BackendSettings(threads=threads, parallel=parallel))
     with DemoNarrator(settings) as narrator:
-        api.demo(settings, on_step=narrator.step, on_progress=narrator.progress)
+        ip.demo(settings, on_step=narrator.step, on_progress=narrator.progress)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,12 +37,9 @@ def evaluate(
     Also shows fixed-N majority vote at the same realised cost, replayed on the
     profile's recorded samples of the same problems.
     """
-    from inferplan.cli.app import DEBUG
     from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
-    from inferplan.cli.render.run import install_log_handler
     from inferplan import api
 
-    install_log_handler(DEBUG["on"])
     if field and tasks is None:
         raise InputError("--field goes with --tasks (the plan's own task source already carries its options)")
     with EvalProgress(enabled=not json_out) as progress:

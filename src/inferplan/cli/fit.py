@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from inferplan import api
         from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
-        from inferplan.fitting.report import check_report_output
+        from inferplan.api import check_report_output
 
         # Refuse before fitting, not after it.
         if output is not None:

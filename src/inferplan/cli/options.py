@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from inferplan.backends import DEFAULT_MODEL, BackendSettings
+from inferplan.api import DEFAULT_MODEL, BackendSettings
 from inferplan.errors import InputError
 
 MODEL = typer.Option(

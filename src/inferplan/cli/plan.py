@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         predict accuracy and cost on held-out problems."""
         from inferplan.cli.render.plan import render_plan
         from inferplan import api
-        from inferplan.planner.plan_file import check_plan_output, save_plan
+        from inferplan.api import check_plan_output, save_plan
 
         if out is not None:  # refuse before the search, not after it
             check_plan_output(out, force=force)

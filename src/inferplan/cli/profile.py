@@ -54,11 +54,8 @@ def profile_cmd(
     if out is None:
         raise click.UsageError("missing option '--out' / '-o' (the profile file to write)", ctx=ctx)
     from inferplan import api
-    from inferplan.cli.app import DEBUG
     from inferplan.cli.render.profile import ProgressBar, render_profile_result
-    from inferplan.cli.render.run import install_log_handler
 
-    install_log_handler(DEBUG["on"])  # engine notes (KV cache size, busy cores) reach the user
 
     settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights,
                                         kv_cache)

@@ -9,11 +9,11 @@ import typer
 
 from inferplan.cli import options as opt
 from inferplan.errors import InputError
-from inferplan.grading.extract import EXTRACTORS
+from inferplan.api import EXTRACTORS
 
 
 def _queries(prompts: list[str], input: str | None):
-    from inferplan.runner.queries import queries_from_stdin_lines, queries_from_texts, read_queries
+    from inferplan.api import queries_from_stdin_lines, queries_from_texts, read_queries
 
     if input and prompts:
         raise InputError("give prompts as arguments or --input FILE, not both")
@@ -81,10 +81,8 @@ def run(
     --plan they are asked exactly the way the plan's profile asked them.
     """
     from inferplan import api
-    from inferplan.cli.app import DEBUG
-    from inferplan.cli.render.run import install_log_handler, render_results
+    from inferplan.cli.render.run import render_results
 
-    install_log_handler(DEBUG["on"])
     queries = _queries(list(prompts or []), input)
     the_plan = _the_plan(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
     planned = plan is not None

@@ -10,7 +10,7 @@ import typer
 
 from inferplan.cli import options as opt
 from inferplan.errors import InputError
-from inferplan.server.protocol import PROMPTS, prompts_for
+from inferplan.api import PROMPTS, prompts_for
 
 PROMPTS_OPTION = typer.Option(
     None, "--prompts",
@@ -50,11 +50,8 @@ def serve(
     votes, the samples drawn, the tokens and the rule's statistic.
     """
     from inferplan import api
-    from inferplan.cli.app import DEBUG
-    from inferplan.cli.render.run import install_log_handler
-    from inferplan.server.run import is_loopback
+    from inferplan.api import is_loopback
 
-    install_log_handler(DEBUG["on"])
     if prompts is not None and prompts not in PROMPTS:
         raise InputError(f"--prompts must be one of {', '.join(PROMPTS)}, not {prompts!r}")
     key = None

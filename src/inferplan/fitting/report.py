@@ -24,7 +24,7 @@ from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 from inferplan.fitting.model_select import FAMILIES, Selection, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
-from inferplan.stats.problem_counts import config_counts, count_matrix
+from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
 
 FORMAT = "inferplan.fit/1"

@@ -37,7 +37,7 @@ from inferplan.planner.simulate import Baseline
 from inferplan.replay.split import split_problems
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
-from inferplan.stats.problem_counts import count_matrix
+from inferplan.profiles.counts import count_matrix
 from inferplan.tasks.prompt_spec import from_header
 
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same

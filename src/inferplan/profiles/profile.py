@@ -33,15 +33,6 @@ class Profile:
     def sha256(self) -> str:
         return sha256_file(self.path)
 
-    @property
-    def parameters(self) -> float | None:
-        """The model's parameter count: the header's, else the local GGUF's metadata (older profiles)."""
-        if self.header.parameters or not (self.header.model_path or "").endswith(".gguf"):
-            return self.header.parameters
-        from inferplan.backends.describe import gguf_parameters
-
-        return gguf_parameters(self.header.model_path)
-
 
 def as_profile(profile: "Profile | Path | str") -> Profile:
     """A :class:`Profile` from a Profile or a path."""

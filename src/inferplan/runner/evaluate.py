@@ -16,9 +16,10 @@ from typing import Callable
 
 import numpy as np
 
+from inferplan.backends.describe import model_parameters
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
 from inferplan.errors import InputError
-from inferplan.grading.task_grader import TaskGrader
+from inferplan.tasks.task_grader import TaskGrader
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.policy.stopping import make_rule
@@ -282,8 +283,10 @@ def evaluate_plan(
             backend.close()
     prices = dict(price_in=plan.price_in, price_out=plan.price_out)
     table = profile.table if profile is not None else None
-    cost = (cost_model_for(table, plan.unit, profile=profile.path, parameters=profile.parameters, **prices)
-            if table is not None else CostModel(unit=plan.unit, **prices))
+    cost = CostModel(unit=plan.unit, **prices)
+    if table is not None:
+        params = model_parameters(profile.header.parameters, profile.header.model_path)
+        cost = cost_model_for(table, plan.unit, profile=profile.path, parameters=params, **prices)
     realised = _realised(results, correct, cost, time.monotonic() - start)
     baseline = promise = None
     if table is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from inferplan.errors import InputError
-from inferplan.tasks.taskset import Task
+from inferplan.tasks.task import Task
 
 DEFAULT = "builtin:arith"
 LEVELS = (1, 2, 3)

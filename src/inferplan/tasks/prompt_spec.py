@@ -16,7 +16,7 @@ from typing import Callable
 
 from inferplan.errors import InferplanError, InputError
 from inferplan.grading.graders import answer_reader
-from inferplan.grading.task_grader import TRUNCATED, abstains
+from inferplan.tasks.task_grader import TRUNCATED, abstains
 from inferplan.tasks import templates
 from inferplan.tasks.taskset import Task, load_tasks
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inferplan.errors import DependencyError, InputError, InvalidValue
 from inferplan.grading.graders import check_grader_name
+from inferplan.tasks.builtin import builtin_set
+from inferplan.tasks.task import Task
 from inferplan.tasks.task_files import map_fields, read_rows, split_spec
 
 TEXT_FIELDS = ("prompt", "input", "question", "problem")
@@ -61,20 +63,6 @@ def last_boxed(text: str) -> str | None:
         if depth == 0:
             return text[i + 1:j].strip()
     return None
-
-
-@dataclass(frozen=True)
-class Task:
-    """One calibration problem."""
-
-    id: str
-    text: str | None  # the question / prompt text (None when ``messages`` is given)
-    answer: str | None  # gold answer (None for code tasks graded by tests)
-    messages: tuple[dict, ...] | None = None
-    grader: str | None = None  # per-task grader, overrides the set's default
-    tests: str | None = None  # code tasks: test code defining check(candidate)
-    entry_point: str | None = None
-    meta: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,8 +165,6 @@ def load_tasks(spec: str, *, limit: int | None = None, shuffle: bool = False, se
     """Load ``spec`` (path, ``humaneval`` or ``builtin:NAME``), then shuffle and limit."""
     extra: dict = {}
     if spec.startswith("builtin:"):
-        from inferplan.tasks.builtin import builtin_set
-
         bset = builtin_set(spec[len("builtin:"):])
         tasks, extra = list(bset.tasks), {
             "default_grader": bset.grader, "default_template": bset.template,

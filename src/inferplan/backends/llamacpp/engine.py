@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from inferplan.backends import BackendSettings, check_settings
+from inferplan.backends.settings import BackendSettings, check_settings
 from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info

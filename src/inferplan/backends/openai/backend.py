@@ -23,13 +23,8 @@ from typing import Sequence
 import httpx
 
 from inferplan.backends.base import BackendInfo, SampleRequest
-from inferplan.backends.openai.http import HTTPStatusFailure, RetryPolicy, describe, post_json
+from inferplan.backends.openai.http import EXTENSIONS, HTTPStatusFailure, RetryPolicy, describe, post_json
 from inferplan.errors import BackendError, InputError
-
-
-# Non-standard sampling fields (llama.cpp, vLLM, Ollama accept them), neutral values.
-EXTENSIONS = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
-EXTENSION_KEYS = tuple(EXTENSIONS)
 
 
 class OpenAIBackend:

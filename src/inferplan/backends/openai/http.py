@@ -18,6 +18,9 @@ from inferplan.backends.confidence import Confidence, confidence_of
 from inferplan.errors import BackendError
 
 # 408/409/425/429 and 5xx are transient by convention (rate limits, overload, restarts).
+# Non-standard sampling fields (llama.cpp, vLLM, Ollama accept them), neutral values.
+EXTENSIONS = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
+EXTENSION_KEYS = tuple(EXTENSIONS)
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # Connection-level failures worth retrying: refused/reset/dropped mid-response.
 RETRY_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,

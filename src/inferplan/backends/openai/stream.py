@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
-from inferplan.backends.openai.backend import EXTENSION_KEYS
+from inferplan.backends.openai.http import EXTENSION_KEYS
 from inferplan.backends.openai.http import (HTTPStatusFailure, choice_logprobs, choice_text, finish_reason,
                                             post_json)
 from inferplan.errors import BackendError, InputError

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from inferplan._util.jsonl import dumps
+from inferplan.api import dumps
 
 # Results go to stdout; progress, warnings and logs to stderr (pipes stay clean).
 out = Console(soft_wrap=True)

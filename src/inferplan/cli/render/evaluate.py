@@ -6,7 +6,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, fmt_interval, out, print_json
-from inferplan.runner.evaluate import EvaluationResult
+from inferplan.api import EvaluationResult
 
 
 class EvalProgress:

@@ -19,7 +19,7 @@ def sparkline(values: list[float], low: float = 0.0, high: float = 1.0) -> str:
 
 
 def write_report(report, path: Path, force: bool = False) -> None:
-    from inferplan.fitting.report import save_report
+    from inferplan.api import save_report
 
     save_report(report, path, force=force)
     err.print(f"wrote {path}", highlight=False)
@@ -81,7 +81,7 @@ def _render_config(cfg, report) -> None:
 
 def check_plot_output(path: Path, force: bool = False) -> None:
     """A plot goes to a .png that is absent or one inferplan drew (unless ``force``): call before fitting."""
-    from inferplan._util.files import check_replaceable, png_drawn_by_inferplan
+    from inferplan.api import check_replaceable, png_drawn_by_inferplan
 
     if Path(path).suffix.lower() != ".png":
         raise InputError(f"{path}: --plot writes a PNG image; give a file name ending in .png")
@@ -135,7 +135,7 @@ def write_plot(report, path: Path, force: bool = False) -> None:
     fig.tight_layout()
     import io
 
-    from inferplan._util.files import PNG_SOFTWARE, png_drawn_by_inferplan, write_atomically
+    from inferplan.api import PNG_SOFTWARE, png_drawn_by_inferplan, write_atomically
 
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110, metadata={"Software": PNG_SOFTWARE})

@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferplan.cli.render.common import out, print_json
-from inferplan.backends.describe import ModelEntry
+from inferplan.api import ModelEntry
 
 
 def _human_size(n: int) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.table import Table
 
 from inferplan.cli.render.common import fmt_interval, out, print_json, warn
-from inferplan.planner.search import PlanResult
-from inferplan.planner.simulate import Baseline, SimulationResult
+from inferplan.api import PlanResult
+from inferplan.api import Baseline, SimulationResult
 
 
 def _num(x: float) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
-from inferplan.profiles.importers import ImportResult
-from inferplan.profiles.profiler import Progress, ProfileResult
-from inferplan.profiles.summary import ProfileSummary
+from inferplan.api import ImportResult
+from inferplan.api import Progress, ProfileResult
+from inferplan.api import ProfileSummary
 
 
 def render_import(result: ImportResult, *, as_json: bool) -> None:

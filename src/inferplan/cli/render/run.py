@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
-from inferplan.runner.results import QueryResult
+from inferplan.api import QueryResult
 
 
 class _RichLogHandler(logging.Handler):

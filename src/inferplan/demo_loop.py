@@ -18,12 +18,13 @@ from typing import Callable
 
 import numpy as np
 
+from inferplan import api  # the demo is a client of the API, like the CLI
 from inferplan.backends import DEFAULT_MODEL, BackendSettings, open_backend
 from inferplan.fitting.report import FitReport
 from inferplan.planner.plan_file import save_plan
 from inferplan.planner.search import PlanResult
 from inferplan.profiles.profile import Profile
-from inferplan.profiles.profiler import ProfileResult, Progress
+from inferplan.profiling.profiler import ProfileResult, Progress
 from inferplan.runner.evaluate import EvaluationResult
 from inferplan.runner.results import QueryResult
 from inferplan.tasks import builtin
@@ -67,8 +68,6 @@ def default_budget(profile: Profile, samples: int = BUDGET_SAMPLES) -> float:
 def run_demo(settings: DemoSettings, *, on_step: Callable[[str, object], None] = lambda name, value: None,
              on_progress: Callable[[Progress], None] | None = None) -> DemoResult:
     """Run every step through the public API on one loaded model; report each through ``on_step(name, result)``."""
-    from inferplan import api  # the demo is a client of the API, like the CLI
-
     work = settings.workdir
     work.mkdir(parents=True, exist_ok=True)
     backend = open_backend(settings.model, settings.backend)
@@ -91,3 +90,13 @@ def run_demo(settings: DemoSettings, *, on_step: Callable[[str, object], None] =
     finally:
         backend.close()
     return DemoResult(prof.run, report, planned, plan_path, evaluation, answers)
+
+
+def demo(settings: DemoSettings | None = None, *, on_step: Callable[[str, object], None] | None = None,
+         on_progress: Callable[[Progress], None] | None = None) -> DemoResult:
+    """The whole loop on the embedded model (``inferplan demo``): a ``DemoResult``.
+
+    ``settings`` is a :class:`DemoSettings` (work directory, problems, samples, budget,
+    seed); ``on_step(name, result)`` hears each step as it ends.
+    """
+    return run_demo(settings or DemoSettings(), on_step=on_step or (lambda name, value: None), on_progress=on_progress)

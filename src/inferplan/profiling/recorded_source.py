@@ -19,7 +19,7 @@ from inferplan.profiles.store import iter_records, read_header
 
 
 class RecordedSource:
-    """The ``Sampler`` of ``profiles.adaptive`` over a recorded profile's samples."""
+    """The ``Sampler`` of ``profiling.adaptive`` over a recorded profile's samples."""
 
     def __init__(self, path: Path | str, seed: int) -> None:
         self.header = read_header(path)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from inferplan.errors import InputError
+from inferplan.importers.common import read_objects, sample_record
 from inferplan.profiles.header import ConfigSpec
 
 _REDUCERS = ("take_first", "majority_vote")
@@ -140,9 +141,8 @@ def exact_match(config: dict) -> Callable[[str, str], bool]:
 def read_lmeval(src: Path, *, filter_name: str | None = None,
                 count_tokens: Callable[[str], int] | None = None) -> tuple[dict, Iterator[dict], list[str]]:
     """(profile header, records, notes) of an lm-eval samples file."""
-    from inferplan.profiles.importers import _read_jsonl, _record  # the importers' own record shape
 
-    rows, chosen, filters = _rows_of_filter(_read_jsonl(src), filter_name, src)
+    rows, chosen, filters = _rows_of_filter(read_objects(src), filter_name, src)
     results = results_file(src)
     if results is None:
         raise InputError(f"{src}: the results_<time>.json lm-eval wrote beside it is missing (it holds the "
@@ -186,7 +186,7 @@ def read_lmeval(src: Path, *, filter_name: str | None = None,
             prompt = (row.get("arguments") or {}).get("gen_args_0", {}).get("arg_0")
             prompt_tokens = count_tokens(prompt) if count_tokens and isinstance(prompt, str) else None
             for i, (text, answer) in enumerate(zip(texts, answers)):
-                rec = _record(pid, cfg.name, i, None if answer == fallback else answer,
+                rec = sample_record(pid, cfg.name, i, None if answer == fallback else answer,
                               grade(answer, row.get("target")), count_tokens(text) if count_tokens else None, text)
                 rec["prompt_tokens"] = prompt_tokens
                 yield rec

@@ -18,7 +18,6 @@ Three formats (see REFERENCE.md §6):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from inferplan.errors import InputError
-from inferplan._util.jsonl import read_json_lines
+from inferplan._util.hashing import sha256_file
+from inferplan.importers.common import read_objects, sample_record
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import ProfileWriter
 
@@ -47,42 +47,11 @@ class ImportResult:
     notes: tuple[str, ...] = ()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _read_jsonl(src: Path) -> list[dict]:
-    rows = []
-    for where, _, row in read_json_lines(src):
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object")
-        rows.append(row)
-    if not rows:
-        raise InputError(f"{src}: no records")
-    return rows
-
-
-def _record(problem: str, config: str, index: int, answer: str | None, correct: bool,
-            completion_tokens: int | None = None, text: str | None = None) -> dict:
-    rec = {
-        "problem": problem, "config": config, "index": index, "seed": None, "answer": answer,
-        "correct": correct, "completion_tokens": completion_tokens, "prompt_tokens": None,
-        "seconds": None, "logprob": None, "finish": None,
-    }
-    if text is not None:
-        rec["text"] = text
-    return rec
-
-
 # --- BoInf ------------------------------------------------------------------------
 
 
 def _boinf(src: Path) -> tuple[dict, Iterator[dict]]:
-    rows = _read_jsonl(src)
+    rows = read_objects(src)
     ids, gold = [], {}
     for n, row in enumerate(rows, start=1):
         if "all_answers" not in row or "gold_answer" not in row:
@@ -105,7 +74,7 @@ def _boinf(src: Path) -> tuple[dict, Iterator[dict]]:
             for i, pair in enumerate(row["all_answers"]):
                 ans, tokens = (pair[0], pair[1]) if isinstance(pair, list) and len(pair) == 2 else (pair, None)
                 ans = None if ans is None or str(ans).strip() == "" else str(ans)  # "" abstains
-                yield _record(pid, "default", i, ans, ans is not None and ans == gold[pid],
+                yield sample_record(pid, "default", i, ans, ans is not None and ans == gold[pid],
                               None if tokens is None else int(tokens))
 
     return header, records()
@@ -178,7 +147,7 @@ def extract_last_letters(text: str) -> str | None:
 
 
 def _esc(src: Path) -> tuple[dict, Iterator[dict]]:
-    rows = _read_jsonl(src)
+    rows = read_objects(src)
     for n, row in enumerate(rows, start=1):
         if not isinstance(row.get("generated_answer"), list) or "answer" not in row:
             raise InputError(f"{src}: line {n} lacks generated_answer/answer (not an ESC file?)")
@@ -196,7 +165,7 @@ def _esc(src: Path) -> tuple[dict, Iterator[dict]]:
         for pid, row in zip(ids, rows):
             for i, text in enumerate(row["generated_answer"]):
                 ans = extract_last_letters(str(text))
-                yield _record(pid, "t0.7", i, ans, ans is not None and ans == gold[pid], text=str(text))
+                yield sample_record(pid, "t0.7", i, ans, ans is not None and ans == gold[pid], text=str(text))
 
     return header, records()
 
@@ -222,7 +191,7 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
         raise InputError(f"{src}: no such file")
     notes: list[str] = []
     if kind == "lm-eval":
-        from inferplan.profiles.import_lmeval import read_lmeval
+        from inferplan.importers.lmeval import read_lmeval
 
         counter = None
         if model is not None:
@@ -238,7 +207,7 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
     header = {
         **header,
         "backend": {"name": "import", "format": kind},
-        "tasks": {"name": src.name, "sha256": _sha256(src)},
+        "tasks": {"name": src.name, "sha256": sha256_file(src)},
         "imported_from": str(src),
         "grader": _GRADERS[kind],
         "prompt_template": None,

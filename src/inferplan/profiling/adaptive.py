@@ -20,9 +20,9 @@ from typing import Protocol
 
 import numpy as np
 
-from inferplan.profiles import allocation
-from inferplan.profiles.allocation import Ledger
-from inferplan.profiles.budget import ProfileBudget
+from inferplan.profiling import allocation
+from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.budget import ProfileBudget
 
 ROUND_SHARE = 0.1  # a round spends about this share of the whole budget (adaptivity vs batching)
 MIN_ROUND = 16  # … and at least this many samples (one decode batch)

@@ -46,7 +46,7 @@ def asked(task, template, taskset, max_tokens: int) -> SampleRequest:
 
 class LiveSampler:
     """Samples from the backend, graded and appended to the profile: the ``Sampler`` of
-    ``profiles.adaptive`` for a live run, and the whole of a plain uniform one.
+    ``profiling.adaptive`` for a live run, and the whole of a plain uniform one.
 
     Each task becomes ONE request carrying all its wanted samples, so the backend
     evaluates its prompt once and problems share the decode batch. When ``over()``
