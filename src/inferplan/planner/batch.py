@@ -30,6 +30,7 @@ class Streams:
     costs: tuple[np.ndarray, ...]  # per query: each sample's cost (tokens, or 1)
     reference: np.ndarray  # (Q,) the answer of the vote over every recorded sample (−1: none)
     correct: tuple[frozenset[int], ...]  # per query: the answer ids graded correct
+    tied: tuple[frozenset[int], ...] = ()  # per query: every answer tied for the most recorded samples
 
     @property
     def n(self) -> int:
@@ -53,7 +54,18 @@ def make_streams(answers: Sequence[np.ndarray], costs: Sequence[np.ndarray], cor
     perms = [rng.permutation(len(a)) for a in answers]
     return Streams(tuple(np.asarray(a)[p] for a, p in zip(answers, perms)),
                    tuple(np.asarray(c, dtype=np.float64)[p] for c, p in zip(costs, perms)),
-                   np.array([reference_answer(np.asarray(a)) for a in answers]), tuple(correct))
+                   np.array([reference_answer(np.asarray(a)) for a in answers]), tuple(correct),
+                   tuple(top_answers(np.asarray(a)) for a in answers))
+
+
+def top_answers(answers: np.ndarray) -> frozenset[int]:
+    """Every answer with the most recorded samples: with a tie, agreeing with any is agreeing
+    with the infinite-sample majority as far as the recorded samples can tell."""
+    a = answers[answers >= 0]
+    if a.size == 0:
+        return frozenset()
+    ids, counts = np.unique(a, return_counts=True)
+    return frozenset(int(i) for i in ids[counts == counts.max()])
 
 
 @dataclass(frozen=True)
@@ -114,11 +126,14 @@ class _Votes:
     def _set(self, q: int, a: int) -> None:
         old = self.vote[q]
         if old >= 0:
-            self.agree -= int(old == self.s.reference[q])
+            self.agree -= int(self._agrees(q, old))
             self.correct -= int(old in self.s.correct[q])
         self.vote[q] = a
-        self.agree += int(a == self.s.reference[q])
+        self.agree += int(self._agrees(q, a))
         self.correct += int(a in self.s.correct[q])
+
+    def _agrees(self, q: int, a: int) -> bool:
+        return a in self.s.tied[q] if self.s.tied else a == self.s.reference[q]
 
     def trace(self) -> BatchTrace:
         return BatchTrace(np.array(self.log_cost), np.array(self.log_agree), np.array(self.log_correct),
@@ -141,12 +156,18 @@ def replay_uniform(streams: Streams, budget: float | None = None) -> BatchTrace:
 
 
 def replay_batch(streams: Streams, budget: float | None = None, *, make: Callable[[int], BatchAllocator] | None = None,
-                 stop_at_full: bool = True) -> BatchTrace:
-    """The knowledge-gradient allocation until ``budget`` is spent, every stream is exhausted or
+                 warmup: int = 1, stop_at_full: bool = True) -> BatchTrace:
+    """``warmup`` samples per query in turn (PETS's warm-up: every query gets an answer), then the
+    knowledge-gradient allocation until ``budget`` is spent, every stream is exhausted or
     (``stop_at_full``, a measuring shortcut that changes no decision) every vote agrees."""
     alloc = (make or (lambda n: BatchAllocator(n)))(streams.n)
     v = _Votes(streams)
     budget = np.inf if budget is None else budget
+    for _ in range(warmup):
+        for q in range(streams.n):
+            if v.total < budget and not v.exhausted(q) and alloc.is_open(q):
+                a, c = v.draw(q)
+                alloc.observe(q, None if a < 0 else a, c)
     while v.total < budget and not (stop_at_full and v.agree == streams.n):
         q = alloc.choose()
         if q is None:
@@ -237,7 +258,8 @@ def price_online(train: Streams, k0: int = 4, orders: int = 8, seed: int = 0) ->
             cost[b] += c.sum()
             ncost[b] += len(c)
             votes = _prefix_votes(a)
-            hits[b, 1: len(a) + 1] += votes == train.reference[q]
+            ok = train.tied[q] if train.tied else {int(train.reference[q])}
+            hits[b, 1: len(a) + 1] += np.isin(votes, list(ok))
             seen[b, 1: len(a) + 1] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(seen > 0, hits / np.maximum(seen, 1), np.nan)

@@ -1,0 +1,188 @@
+"""Issue 33: one budget over a whole batch of queries (PETS) against uniform and the per-query plan.
+
+Run: ``python3 benchmarks/bench_batch.py [--data ../shared/data] [--seeds 10] [--plan-seeds 3]``.
+
+For each Best-of-∞ file (GPQA-Diamond, MATH500) and each of ``--seeds`` seeded splits (the
+planner's: holdout 0.5, seed s) the held-out half is a batch; every query's 80 recorded samples
+are read in a seeded random order. Self-consistency (SC) = the vote agrees with the vote of all
+recorded samples (maj@80).
+
+- tokens to 95% / 99% SC: knowledge-gradient batch allocation and round robin (uniform), run
+  until every vote agrees; the per-query plan: ``inferplan.api.plan`` on the training half of a
+  copy of the file whose gold answers are maj@all (so it plans for SC), at 4, 8, 16, 32 × the mean
+  sample's tokens per query, replayed on the held-out half by ``inferplan.api.simulate``; its
+  tokens are those of the cheapest grid budget that reaches the rate (a grid: an upper bound).
+- accuracy at equal total tokens: the per-query plan for accuracy (the real gold) at 2, 4, 8 ×
+  the mean sample's tokens; batch allocation and uniform given the same total on the same half.
+- online: queries one at a time, per-query budget from the first 4 samples' agreement, priced on
+  the training half, against a running average; compared with the per-query plans at the
+  average tokens those plans spent.
+
+The per-query plans are the slow part (one ``plan`` call each); they run on the first
+``--plan-seeds`` splits, the allocations on all ``--seeds``. Nothing is written to the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from inferplan.api import plan, save_plan, simulate
+from inferplan.planner.batch import make_streams, price_online, replay_batch, replay_online, replay_uniform
+from inferplan.policy.batch_allocation import BatchAllocator
+from inferplan.importers.published import import_published
+from inferplan.profiles.store import load_profile
+from inferplan.replay.split import split_problems
+
+FILES = ("gpqa_diamond_gpt-oss-20b", "gpqa_diamond_NVIDIA-Nemotron-Nano-9B-v2",
+         "math500_gpt-oss-20b", "math500_Phi-4-reasoning")
+SC_GRID, ACC_GRID, ONLINE = (4, 8, 16, 32), (2, 4, 8), (4, 8)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load(path: Path) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[frozenset[int]], list[dict]]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    names: dict[str, int] = {}
+    ids, answers, costs, gold = [], [], [], []
+    for n, r in enumerate(rows):
+        ids.append(str(r.get("problem_num", n)))
+        answers.append(np.array([-1 if str(a[0]).strip() == "" else names.setdefault(str(a[0]), len(names))
+                                 for a in r["all_answers"]]))
+        costs.append(np.array([float(a[1]) for a in r["all_answers"]]))
+        g = str(r["gold_answer"])
+        gold.append(frozenset([names[g]]) if g in names else frozenset())
+    return ids, answers, costs, gold, rows
+
+
+def sc_copy(rows: list[dict], answers: list[np.ndarray], dst: Path) -> Path:
+    """The file with each gold answer replaced by maj@all (ties: the answer recorded first)."""
+    from inferplan.planner.batch import reference_answer
+    with dst.open("w") as f:
+        for r, a in zip(rows, answers):
+            ref = reference_answer(a)
+            r = dict(r, gold_answer="" if ref < 0 else str(r["all_answers"][int(np.flatnonzero(a == ref)[0])][0]))
+            f.write(json.dumps(r) + "\n")
+    return dst
+
+
+def per_query(prof: Path, budget: float, seed: int, work: Path) -> tuple[float, float]:
+    """(tokens per query, rate) of the planner's plan at ``budget`` tokens, replayed held out."""
+    res = plan(prof, budget=budget, unit="tokens", seed=seed)
+    sim = simulate(prof, plan=save_plan(res.plan, work / f"p{seed}_{budget:.0f}.json", force=True))
+    return float(sim.estimate.cost), float(sim.estimate.accuracy)
+
+
+def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
+    ids, answers, costs, gold, rows = load(path)
+    n_options = 4  # 4 option slots (PETS: 4 for multiple choice, 32 for open answers; 4 did better on MATH500 too)
+    prof = import_published("boinf", path, work / f"{path.stem}.jsonl", force=True)
+    prof_sc = import_published("boinf", sc_copy(rows, answers, work / f"{path.stem}.sc.src.jsonl"),
+                               work / f"{path.stem}.sc.jsonl", force=True)
+    table = load_profile(prof)
+    row_of = {pid: i for i, pid in enumerate(ids)}
+    mean_tok = float(np.mean(np.concatenate(costs)))
+    out: dict = {"sc": {r: {"uniform": [], "batch": [], "plan": []} for r in (0.95, 0.99)},
+                 "acc": [], "online": [], "n": 0}
+    for s in range(seeds):
+        t0 = time.perf_counter()
+        split = split_problems(table, 0.5, s)
+        test = [row_of[table.problems[i]] for i in split.test]
+        train = [row_of[table.problems[i]] for i in split.train]
+        pick = lambda idx: ([answers[i] for i in idx], [costs[i] for i in idx], [gold[i] for i in idx])  # noqa: E731
+        st = make_streams(*pick(test), seed=1000 + s)
+        n = st.n
+        out["n"] = n
+        uni = replay_uniform(st)
+        bat = replay_batch(st, make=lambda q: BatchAllocator(q, n_options=n_options, random_state=s))
+        for r in (0.95, 0.99):
+            out["sc"][r]["uniform"].append(uni.cost_to_reach(r) / n)
+            out["sc"][r]["batch"].append(bat.cost_to_reach(r) / n)
+        prices = price_online(make_streams(*pick(train), seed=2000 + s), seed=s)
+        if s < plan_seeds:
+            sc_plans = [per_query(prof_sc, k * mean_tok, s, work) for k in SC_GRID]
+            for r in (0.95, 0.99):
+                hit = [c for c, rate in sc_plans if rate >= r - 1e-9]
+                out["sc"][r]["plan"].append(min(hit) if hit else float("nan"))
+            for k in ACC_GRID:
+                c, acc = per_query(prof, k * mean_tok, s, work)
+                full = replay_batch(st, c * n, make=lambda q: BatchAllocator(q, n_options=n_options, random_state=s),
+                                    stop_at_full=False)
+                out["acc"].append((k, c, acc, full.at(c * n)[1], uni.at(c * n)[1]))
+                if k in ONLINE:
+                    on = replay_online(st, prices, c, seed=s)
+                    sc_c, sc_rate = min(sc_plans, key=lambda p: abs(p[0] - c))
+                    out["online"].append((k, c, acc, on.cost[-1] / n, on.correct[-1] / n, on.agree[-1] / n,
+                                          uni.at(on.cost[-1])[0], sc_c, sc_rate))
+        log(f"  {path.stem} seed {s}: {time.perf_counter() - t0:.1f}s")
+    return out
+
+
+def fmt_k(x: float) -> str:
+    return "never" if not np.isfinite(x) else f"{x / 1000:,.1f}k"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--plan-seeds", type=int, default=3)
+    ap.add_argument("--files", nargs="*", default=list(FILES))
+    args = ap.parse_args()
+    lines, verdicts = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.files:
+            res = bench_file(args.data / "boinf" / f"{name}.jsonl", Path(tmp), args.seeds, args.plan_seeds)
+            n = res["n"]
+            for r in (0.95, 0.99):
+                u, b = np.nanmean(res["sc"][r]["uniform"]), np.nanmean(res["sc"][r]["batch"])
+                p = np.nanmean(res["sc"][r]["plan"]) if res["sc"][r]["plan"] and np.isfinite(res["sc"][r]["plan"]).any() else float("nan")
+                miss = sum(not np.isfinite(x) for x in res["sc"][r]["plan"])
+                ok = b / u <= 0.4 if r == 0.99 else None
+                verdicts.append(ok)
+                lines.append(f"{name} (n={n}) | SC {100 * r:.0f}% tokens/query | batch {fmt_k(b)} = {b / u:.2f}× uniform "
+                             f"{fmt_k(u)}; per-query plan {fmt_k(p)}" + (f" ({miss} split(s) never)" if miss else "")
+                             + f" | {'≤ 0.40× uniform' if r == 0.99 else 'report'} | "
+                             + ("INFO" if ok is None else "PASS" if ok else "FAIL"))
+            for k in ACC_GRID:
+                rows = [a for a in res["acc"] if a[0] == k]
+                if not rows:
+                    continue
+                c, pa, ba, ua = (np.mean([x[i] for x in rows]) for i in (1, 2, 3, 4))
+                d = 100 * (ba - pa)
+                verdicts.append(("acc", d))
+                lines.append(f"{name} | acc at {fmt_k(c)} tokens/query (plan budget {k}× sample) | batch "
+                             f"{100 * ba:.2f}% vs per-query plan {100 * pa:.2f}% ({d:+.2f} pt), uniform {100 * ua:.2f}% "
+                             f"| ≥ plan − 0.3 pt | {'PASS' if d >= -0.3 else 'FAIL'}")
+            for k in ONLINE:
+                rows = [o for o in res["online"] if o[0] == k]
+                if not rows:
+                    continue
+                m = [np.mean([x[i] for x in rows]) for i in range(1, 9)]
+                c, pa, oc, oa, osc, usc, scc, scr = m
+                lines.append(f"{name} | online at {fmt_k(c)} tokens/query | online spends {fmt_k(oc)}: acc {100 * oa:.2f}% "
+                             f"vs plan {100 * pa:.2f}% ({100 * (oa - pa):+.2f} pt); SC {100 * osc:.2f}% vs uniform "
+                             f"{100 * usc:.2f}% (SC plan at {fmt_k(scc)}: {100 * scr:.2f}%) | report | INFO")
+    accs = [v[1] for v in verdicts if isinstance(v, tuple)]
+    print(f"\nIssue 33 — one budget over a batch (held-out halves; batch/uniform over {args.seeds} splits, "
+          f"per-query plans over {args.plan_seeds})")
+    print("set | measure | result | target | verdict")
+    for line in lines:
+        print(line)
+    if accs:
+        above = sum(d > 0 for d in accs)
+        ok = all(d >= -0.3 for d in accs) and above >= len(accs) / 2
+        print(f"all sets | accuracy at equal tokens | above the plan in {above}/{len(accs)}, worst {min(accs):+.2f} pt "
+              f"| none below −0.3, ≥ half above | {'PASS' if ok else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
