@@ -1,6 +1,7 @@
 """The typer application: global options, and one module per command.
 
-Each command module exposes ``register(app)``; this file only wires them up.
+Each command module holds its command function; this file registers them, all one way
+(the ``profile`` group, with its ``show`` subcommand, is a typer app of its own).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from inferplan import __version__
+from inferplan.cli.help import Command, Group
 from inferplan.cli.render.run import install_log_handler
 from inferplan.cli import (
     demo,
@@ -24,6 +26,7 @@ from inferplan.cli import (
 
 app = typer.Typer(
     name="inferplan",
+    cls=Group,
     help="Budget-optimal LLM inference: profile a model, fit accuracy-vs-samples curves, "
     "plan N, temperatures and stopping, and run the plan.",
     no_args_is_help=True,
@@ -48,5 +51,9 @@ def _global(
     install_log_handler(debug)
 
 
-for _module in (demo, run, serve, models, profile, import_, fit, plan, simulate, evaluate):
-    _module.register(app)
+COMMANDS = (("demo", demo.demo), ("run", run.run), ("serve", serve.serve), ("models", models.models),
+            ("import", import_.import_cmd), ("fit", fit.fit_cmd), ("plan", plan.plan_cmd),
+            ("simulate", simulate.simulate_cmd), ("evaluate", evaluate.evaluate))
+for _name, _command in COMMANDS:
+    app.command(_name, cls=Command)(_command)
+app.add_typer(profile.profile_app, name="profile")

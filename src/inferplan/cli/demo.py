@@ -33,8 +33,3 @@ def demo(
                             seed=seed, backend=BackendSettings(threads=threads, parallel=parallel))
     with DemoNarrator(settings) as narrator:
         ip.demo(settings, on_step=narrator.step, on_progress=narrator.progress)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
-    app.command("demo")(demo)

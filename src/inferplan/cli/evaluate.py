@@ -7,9 +7,11 @@ from typing import Optional
 import typer
 
 from inferplan.cli import options as opt
+from inferplan.api import BackendSettings
 from inferplan.errors import InputError
 
 
+@opt.backend_options()
 def evaluate(
     plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
     tasks: Optional[str] = typer.Option(
@@ -23,14 +25,7 @@ def evaluate(
     json_out: bool = typer.Option(False, "--json", help="Print {predicted, realised, baseline} as JSON."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
-    threads: Optional[int] = opt.THREADS,
-    ctx: str = opt.CTX,
-    gpu_layers: int = opt.GPU_LAYERS,
-    weights: str = opt.WEIGHTS,
-    kv_cache: str = opt.KV_CACHE,
-    parallel: int = opt.PARALLEL,
-    model_name: Optional[str] = opt.MODEL_NAME,
-    api_key_env: Optional[str] = opt.API_KEY_ENV,
+    settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
     """Run PLAN on graded problems: realised accuracy and cost beside the plan's prediction.
 
@@ -45,13 +40,7 @@ def evaluate(
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
             plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
-            settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
-                                          kv_cache),
+            settings=settings,
             allow_code_execution=allow_code_execution, on_result=progress.update, model_mismatch=model_mismatch,
         )
     render_evaluation(result, json_out)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
-    app.command("evaluate")(evaluate)

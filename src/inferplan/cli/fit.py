@@ -35,33 +35,32 @@ def _parse_at(text: str) -> tuple[int, ...]:
     return values
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``fit`` command to the app."""
+def fit_cmd(
+    profile: Path = typer.Argument(..., help="Profile file (from `inferplan profile` or `inferplan import`)."),
+    output: Optional[Path] = typer.Option(None, "--out", "--output", "-o", help="Also write the fit report (JSON) here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON on stdout."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of observed points, fitted curves and extrapolation."),
+    at: str = typer.Option("32,100,300", "--at", help="Comma-separated k values to predict."),
+    seed: int = typer.Option(0, "--seed", help="Seed of bootstraps, cross-validation and Monte Carlo."),
+    level: float = typer.Option(0.9, "--level", help="Interval level (0 < level < 1)."),
+    threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
+    force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
+) -> None:
+    from inferplan import api
+    from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
+    from inferplan.api import check_report_output
 
-    @app.command("fit", help=HELP)
-    def fit_cmd(
-        profile: Path = typer.Argument(..., help="Profile file (from `inferplan profile` or `inferplan import`)."),
-        output: Optional[Path] = typer.Option(None, "--out", "--output", "-o", help="Also write the fit report (JSON) here."),
-        as_json: bool = typer.Option(False, "--json", help="Print the fit report as JSON on stdout."),
-        plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of observed points, fitted curves and extrapolation."),
-        at: str = typer.Option("32,100,300", "--at", help="Comma-separated k values to predict."),
-        seed: int = typer.Option(0, "--seed", help="Seed of bootstraps, cross-validation and Monte Carlo."),
-        level: float = typer.Option(0.9, "--level", help="Interval level (0 < level < 1)."),
-        threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
-        force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
-    ) -> None:
-        from inferplan import api
-        from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
-        from inferplan.api import check_report_output
+    # Refuse before fitting, not after it.
+    if output is not None:
+        check_report_output(output, force=force)
+    if plot is not None:
+        check_plot_output(plot, force)
+    report = api.fit(profile, at=_parse_at(at), level=level, seed=seed, threshold=threshold)
+    if output is not None:
+        write_report(report, output, force)
+    if plot is not None:
+        write_plot(report, plot, force)
+    render_fit(report, as_json=as_json)
 
-        # Refuse before fitting, not after it.
-        if output is not None:
-            check_report_output(output, force=force)
-        if plot is not None:
-            check_plot_output(plot, force)
-        report = api.fit(profile, at=_parse_at(at), level=level, seed=seed, threshold=threshold)
-        if output is not None:
-            write_report(report, output, force)
-        if plot is not None:
-            write_plot(report, plot, force)
-        render_fit(report, as_json=as_json)
+
+fit_cmd.__doc__ = HELP  # the long help (with braces of the JSON shape) kept as a constant above

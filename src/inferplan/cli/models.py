@@ -18,8 +18,3 @@ def models(
     from inferplan import api
 
     render_models(api.describe_models(model, with_hash=not no_hash), json_out)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
-    app.command("models")(models)

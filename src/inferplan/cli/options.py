@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from typing import Callable, Optional
+
 import typer
 
 from inferplan.api import DEFAULT_MODEL, BackendSettings
@@ -90,3 +95,41 @@ def task_spec(tasks: str, field: str | None) -> str:
     if not field:
         return tasks
     return f"{tasks},{field}" if "#" in tasks else f"{tasks}#{field}"
+
+
+def _bundle(api_key_flag: str) -> list[tuple[str, object, object]]:
+    """(parameter, type, typer option) of the backend options, in the order --help lists them."""
+    key = API_KEY_ENV if api_key_flag == "--api-key-env" else typer.Option(
+        None, api_key_flag, help="With --model http(s)://…: variable holding that server's API key.")
+    return [("threads", Optional[int], THREADS), ("ctx_tokens", str, CTX), ("gpu_layers", int, GPU_LAYERS),
+            ("weights", str, WEIGHTS), ("kv_cache", str, KV_CACHE), ("parallel", int, PARALLEL),
+            ("model_name", Optional[str], MODEL_NAME), ("backend_api_key_env", Optional[str], key)]
+
+
+def backend_options(api_key_flag: str = "--api-key-env") -> Callable:
+    """Give a command the options of every command that opens a model (threads, --ctx, GPU layers,
+    weights, KV cache, batch width, a server's model name and key), handed to it as one
+    ``settings: BackendSettings`` keyword: one definition, one place that builds the settings."""
+
+    def decorate(command: Callable) -> Callable:
+        bundle = _bundle(api_key_flag)
+        hints = typing.get_type_hints(command)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in inspect.signature(command).parameters.values() if p.name != "settings"]
+        added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option, annotation=kind)
+                 for name, kind, option in bundle]
+
+        @functools.wraps(command)
+        def run(**kwargs):
+            values = {name: kwargs.pop(name) for name, _, _ in bundle}
+            settings = backend_settings(values["threads"], values["ctx_tokens"], values["gpu_layers"],
+                                        values["parallel"], values["model_name"], values["backend_api_key_env"],
+                                        values["weights"], values["kv_cache"])
+            return command(**kwargs, settings=settings)
+
+        del run.__wrapped__  # typer must read the new signature, not the command's
+        run.__signature__ = inspect.Signature(own + added)
+        run.__annotations__ = {p.name: p.annotation for p in own + added}
+        return run
+
+    return decorate

@@ -25,46 +25,42 @@ class Aggregate(str, Enum):
     oracle = "oracle"
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``plan`` command to the app."""
+def plan_cmd(
+    profile: Path = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`."),
+    budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
+    unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
+    target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
+    aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), auto (vote, or conf-vote where it clearly wins on the training problems), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass)."),
+    keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote (DeepConf's η: 0.9 or 0.1)."),
+    false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),
+    penalty: float = typer.Option(0.0, "--penalty", help="Score of a wrong answer is −penalty (abstaining scores 0)."),
+    holdout: float = typer.Option(0.5, "--holdout", help="Fraction of problems held out for the prediction (the profile's own split wins)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the split and the replay permutations."),
+    price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
+    price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+    fit: Path = typer.Option(None, "--fit", help="A fit report (`inferplan fit -o`): its curve family extrapolates "
+                             "beyond the recorded samples (default: chosen the same way, on the training problems)."),
+    parallel: int = typer.Option(16, "--parallel", help="The most samples a parallel-round plan may launch at "
+                                 "once (the engine's --parallel; a wider round would not decode at once). Under "
+                                 "unit tokens, 1 offers sequential plans only."),
+    out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+    force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
+) -> None:
+    """Search temperature mix, stopping rule, max samples and token cap on a training split;
+    predict accuracy and cost on held-out problems."""
+    from inferplan.cli.render.plan import render_plan
+    from inferplan import api
+    from inferplan.api import check_plan_output, save_plan
 
-    @app.command("plan")
-    def plan_cmd(
-        profile: Path = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`."),
-        budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
-        unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
-        target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
-        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), auto (vote, or conf-vote where it clearly wins on the training problems), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass)."),
-        keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote (DeepConf's η: 0.9 or 0.1)."),
-        false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),
-        penalty: float = typer.Option(0.0, "--penalty", help="Score of a wrong answer is −penalty (abstaining scores 0)."),
-        holdout: float = typer.Option(0.5, "--holdout", help="Fraction of problems held out for the prediction (the profile's own split wins)."),
-        seed: int = typer.Option(0, "--seed", help="Seed for the split and the replay permutations."),
-        price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
-        price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
-        fit: Path = typer.Option(None, "--fit", help="A fit report (`inferplan fit -o`): its curve family extrapolates "
-                                 "beyond the recorded samples (default: chosen the same way, on the training problems)."),
-        parallel: int = typer.Option(16, "--parallel", help="The most samples a parallel-round plan may launch at "
-                                     "once (the engine's --parallel; a wider round would not decode at once). Under "
-                                     "unit tokens, 1 offers sequential plans only."),
-        out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-        force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
-    ) -> None:
-        """Search temperature mix, stopping rule, max samples and token cap on a training split;
-        predict accuracy and cost on held-out problems."""
-        from inferplan.cli.render.plan import render_plan
-        from inferplan import api
-        from inferplan.api import check_plan_output, save_plan
+    if out is not None:  # refuse before the search, not after it
+        check_plan_output(out, force=force)
 
-        if out is not None:  # refuse before the search, not after it
-            check_plan_output(out, force=force)
-
-        result = api.plan(
-            profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value, keep=keep,
-            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-            price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
-        )
-        if out is not None:
-            save_plan(result.plan, out, force=force)
-        render_plan(result, out, as_json=as_json)
+    result = api.plan(
+        profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value, keep=keep,
+        false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+        price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
+    )
+    if out is not None:
+        save_plan(result.plan, out, force=force)
+    render_plan(result, out, as_json=as_json)

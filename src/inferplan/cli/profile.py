@@ -8,16 +8,19 @@ from typing import Optional
 import click
 import typer
 
+from inferplan.api import BackendSettings
 from inferplan.cli import options
+from inferplan.cli.help import Command, Group
 
 profile_app = typer.Typer(
-    invoke_without_command=True, no_args_is_help=False, add_completion=False,
+    cls=Group, invoke_without_command=True, no_args_is_help=False, add_completion=False,
     help="Sample a model many times per problem at several temperatures, grade and record every sample. "
     "`inferplan profile show PROFILE` summarises a profile.",
 )
 
 
 @profile_app.callback()
+@options.backend_options()
 def profile_cmd(
     ctx: typer.Context,
     model: str = options.MODEL,
@@ -39,14 +42,7 @@ def profile_cmd(
     no_text: bool = typer.Option(False, "--no-text", help="Do not keep completion texts in the profile."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Profile file to write (resumed if it exists)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-    threads: Optional[int] = options.THREADS,
-    ctx_size: str = options.CTX,
-    gpu_layers: int = options.GPU_LAYERS,
-    weights: str = options.WEIGHTS,
-    kv_cache: str = options.KV_CACHE,
-    parallel: int = options.PARALLEL,
-    model_name: Optional[str] = options.MODEL_NAME,
-    api_key_env: Optional[str] = options.API_KEY_ENV,
+    settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
     """Profile MODEL on a task set into -o PROFILE; rerunning continues where it stopped."""
     if ctx.invoked_subcommand is not None:
@@ -57,8 +53,6 @@ def profile_cmd(
     from inferplan.cli.render.profile import ProgressBar, render_profile_result
 
 
-    settings = options.backend_settings(threads, ctx_size, gpu_layers, parallel, model_name, api_key_env, weights,
-                                        kv_cache)
     with ProgressBar() as bar:
         prof = api.profile(model, out=out, tasks=options.task_spec(tasks, field), temperatures=options.parse_temperatures(temperatures), samples=samples,
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
@@ -68,7 +62,7 @@ def profile_cmd(
     render_profile_result(prof.run, as_json=as_json)
 
 
-@profile_app.command("show")
+@profile_app.command("show", cls=Command)
 def show_cmd(
     path: Path = typer.Argument(..., help="A profile file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
@@ -78,8 +72,3 @@ def show_cmd(
     from inferplan import api
 
     render_summary(api.summarize(path), as_json=as_json)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``profile`` group (profiling itself, and ``show``) to the app."""
-    app.add_typer(profile_app, name="profile")

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from inferplan.cli import options as opt
+from inferplan.api import BackendSettings
 from inferplan.errors import InputError
 from inferplan.api import EXTRACTORS
 
@@ -42,6 +43,7 @@ def _the_plan(plan: str | None, n: int | None, max_samples: int | None, temperat
                           extract=extract, stop=tuple(stop or ()), top_p=top_p)
 
 
+@opt.backend_options()
 def run(
     prompts: Optional[List[str]] = typer.Argument(
         None, help="Prompt(s) to answer; '-' reads stdin, one prompt per line.", show_default=False),
@@ -65,14 +67,7 @@ def run(
     no_timing: bool = typer.Option(False, "--no-timing", help="Leave wall-clock 'seconds' out of --json, so reruns are byte-identical."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
-    threads: Optional[int] = opt.THREADS,
-    ctx: str = opt.CTX,
-    gpu_layers: int = opt.GPU_LAYERS,
-    weights: str = opt.WEIGHTS,
-    kv_cache: str = opt.KV_CACHE,
-    parallel: int = opt.PARALLEL,
-    model_name: Optional[str] = opt.MODEL_NAME,
-    api_key_env: Optional[str] = opt.API_KEY_ENV,
+    settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
     """Answer prompts by majority vote over N samples, or as a plan says (--plan).
 
@@ -88,15 +83,9 @@ def run(
     planned = plan is not None
     results = api.run_iter(
         the_plan, queries, model=model,
-        settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, api_key_env, weights,
-                                      kv_cache),
+        settings=settings,
         max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
         system=system if planned else None, model_mismatch=model_mismatch)
     pred = the_plan.prediction
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing,
                    predicted=None if pred is None else (pred.accuracy, *pred.accuracy_ci))
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
-    app.command("run")(run)

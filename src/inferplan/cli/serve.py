@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from inferplan.cli import options as opt
+from inferplan.api import BackendSettings
 from inferplan.errors import InputError
 from inferplan.api import PROMPTS, prompts_for
 
@@ -20,6 +21,7 @@ PROMPTS_OPTION = typer.Option(
     "else as-sent. A request may choose with \"inferplan\": {\"prompts\": …}.", show_default=False)
 
 
+@opt.backend_options("--upstream-api-key-env")
 def serve(
     plan: str = typer.Option(..., "--plan", help="Plan file made by `inferplan plan`."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
@@ -31,15 +33,7 @@ def serve(
     seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
-    threads: Optional[int] = opt.THREADS,
-    ctx: str = opt.CTX,
-    gpu_layers: int = opt.GPU_LAYERS,
-    weights: str = opt.WEIGHTS,
-    kv_cache: str = opt.KV_CACHE,
-    parallel: int = opt.PARALLEL,
-    model_name: Optional[str] = opt.MODEL_NAME,
-    upstream_api_key_env: Optional[str] = typer.Option(
-        None, "--upstream-api-key-env", help="With --model http(s)://…: variable holding that server's API key."),
+    settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
     """Serve PLAN over HTTP: /v1/chat/completions, /v1/completions, /v1/models, /health.
 
@@ -72,8 +66,7 @@ def serve(
 
     api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=mode == "as-profiled",
               timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready, model_mismatch=model_mismatch,
-              settings=opt.backend_settings(threads, ctx, gpu_layers, parallel, model_name, upstream_api_key_env,
-                                            weights, kv_cache))
+              settings=settings)
 
 
 def _prompts_mode(prompts: str | None, the_plan, source: str) -> str:
@@ -82,8 +75,3 @@ def _prompts_mode(prompts: str | None, the_plan, source: str) -> str:
         print(f"inferplan serve: warning: {source} was profiled with the {the_plan.prompt.template} template, not "
               "chat; prompts sent as they are will not be asked the way its prediction assumes", file=sys.stderr)
     return prompts or prompts_for(the_plan)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
-    app.command("serve")(serve)

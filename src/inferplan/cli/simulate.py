@@ -14,38 +14,34 @@ RULE_HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` command to the app."""
+def simulate_cmd(
+    profile: Path = typer.Argument(..., help="Profile (.jsonl) with recorded samples."),
+    plan: Path = typer.Option(None, "--plan", help="Plan file to replay on its held-out problems."),
+    rule: str = typer.Option(None, "--rule", help=RULE_HELP),
+    max_samples: int = typer.Option(None, "--max-samples", help="Max guard for --rule (default 40)."),
+    min_samples: int = typer.Option(None, "--min-samples", help="Min guard for --rule (default 1)."),
+    aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="Aggregation for --rule."),
+    keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote."),
+    unit: Unit = typer.Option(Unit.samples, "--unit", help="Cost unit for --rule (a plan uses its own)."),
+    holdout: float = typer.Option(None, "--holdout", help="Replay --rule on a seeded held-out fraction only."),
+    reps: int = typer.Option(20, "--reps", help="Random orders of each problem's samples."),
+    seed: int = typer.Option(0, "--seed", help="Seed for permutations, tie-breaks and bootstrap."),
+    price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
+    price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
+    parallel: int = typer.Option(None, "--parallel", help="Replay --rule on one round of K samples launched at once, "
+                                 "read as they finish (fixed:m = short-m@K; needed by --unit latency)."),
+    terminate: str = typer.Option(None, "--terminate", help="Replay --rule with online low-confidence termination "
+                                  "WARMUP:KEEP (4:0.9): each query's first WARMUP samples set a floor that KEEP of "
+                                  "them stay above; later samples stop when their window confidence falls under it."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+) -> None:
+    """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
+    from inferplan.cli.render.plan import render_simulation
+    from inferplan import api
 
-    @app.command("simulate")
-    def simulate_cmd(
-        profile: Path = typer.Argument(..., help="Profile (.jsonl) with recorded samples."),
-        plan: Path = typer.Option(None, "--plan", help="Plan file to replay on its held-out problems."),
-        rule: str = typer.Option(None, "--rule", help=RULE_HELP),
-        max_samples: int = typer.Option(None, "--max-samples", help="Max guard for --rule (default 40)."),
-        min_samples: int = typer.Option(None, "--min-samples", help="Min guard for --rule (default 1)."),
-        aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="Aggregation for --rule."),
-        keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote."),
-        unit: Unit = typer.Option(Unit.samples, "--unit", help="Cost unit for --rule (a plan uses its own)."),
-        holdout: float = typer.Option(None, "--holdout", help="Replay --rule on a seeded held-out fraction only."),
-        reps: int = typer.Option(20, "--reps", help="Random orders of each problem's samples."),
-        seed: int = typer.Option(0, "--seed", help="Seed for permutations, tie-breaks and bootstrap."),
-        price_in: float = typer.Option(0.0, "--price-in", help="USD per million prompt tokens (unit usd)."),
-        price_out: float = typer.Option(0.0, "--price-out", help="USD per million completion tokens (unit usd)."),
-        parallel: int = typer.Option(None, "--parallel", help="Replay --rule on one round of K samples launched at once, "
-                                     "read as they finish (fixed:m = short-m@K; needed by --unit latency)."),
-        terminate: str = typer.Option(None, "--terminate", help="Replay --rule with online low-confidence termination "
-                                      "WARMUP:KEEP (4:0.9): each query's first WARMUP samples set a floor that KEEP of "
-                                      "them stay above; later samples stop when their window confidence falls under it."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-    ) -> None:
-        """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
-        from inferplan.cli.render.plan import render_simulation
-        from inferplan import api
-
-        result = api.simulate(
-            profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
-            aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
-            price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate,
-        )
-        render_simulation(result, as_json=as_json)
+    result = api.simulate(
+        profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
+        aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
+        price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate,
+    )
+    render_simulation(result, as_json=as_json)
