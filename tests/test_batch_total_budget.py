@@ -1,0 +1,58 @@
+"""A hard total over a file of queries, on the real embedded model (SmolLM2 under llama.cpp)."""
+
+from __future__ import annotations
+
+import pytest
+
+import inferplan as ip
+from inferplan.backends import BackendSettings
+from inferplan.errors import InvalidValue
+from inferplan.runner.queries import Query
+from inferplan.runner.total_budget import run_total_budget
+from inferplan.tasks.builtin import builtin_set
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    from inferplan.backends.llamacpp.engine import LlamaCppBackend
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
+        b = LlamaCppBackend("smollm2", BackendSettings(ctx=1024, parallel=4))
+    yield b
+    b.close()
+
+
+def arith(n: int) -> list[Query]:
+    return [Query(t.id, prompt=t.text) for t in builtin_set(f"arith:{n}").tasks]
+
+
+@pytest.mark.parametrize("total", [1_500, 6_000])
+def test_spend_never_exceeds_the_total(backend, total):
+    queries = arith(200)
+    plan = ip.fixed_plan(6, temperatures=(0.8,), max_tokens=24)
+    run = run_total_budget(queries, backend, plan, total)
+    assert run.spent <= total
+    assert sum(a.completion_tokens for a in run.answers) == run.spent
+    assert run.spent > total - 24 * 4 - 24  # the batch was kept full until nothing more fit
+    assert len(run.answers) == 200 and [a.id for a in run.answers] == [q.id for q in queries]
+    assert run.unsettled == sum(not a.settled for a in run.answers) > 0  # 200 × 6 samples do not fit
+    assert all(a.samples <= 6 for a in run.answers)
+    got = [a.samples for a in run.answers]
+    assert max(got) > min(got)  # not uniform: the allocator chose
+
+
+def test_a_total_that_fits_everything_settles_every_query(backend):
+    queries = arith(6)
+    run = run_total_budget(queries, backend, ip.fixed_plan(3, temperatures=(0.8,), max_tokens=16), 10_000)
+    assert run.unsettled == 0 and all(a.samples == 3 for a in run.answers)
+    assert run.spent <= 10_000
+
+
+def test_total_smaller_than_one_sample_runs_nothing(backend):
+    run = run_total_budget(arith(3), backend, ip.fixed_plan(3, max_tokens=64), 50)
+    assert run.spent == 0 and run.unsettled == 3 and all(a.samples == 0 and a.answer is None for a in run.answers)
+    with pytest.raises(InvalidValue):
+        run_total_budget(arith(3), backend, ip.fixed_plan(3), 0)
