@@ -27,6 +27,7 @@ from inferplan.api import (
     run_iter,
     save_plan,
     serve,
+    run_total,
     simulate,
     summarize,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "profile",
     "run",
     "run_iter",
+    "run_total",
     "save_plan",
     "serve",
     "simulate",

@@ -196,7 +196,7 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Non
     when the iterator is exhausted or closed.
     """
     from inferplan.backends import open_backend
-    from inferplan.runner.engine import PlanExecution, PlanOverrides
+    from inferplan.runner.plan_runner import PlanExecution, PlanOverrides
     from inferplan.runner.plan_model import check_open_backend, choose_model
     from inferplan.runner.queries import as_queries
 
@@ -227,6 +227,27 @@ def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = N
     """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan (see :func:`run_iter`)."""
     return list(run_iter(plan, queries, model=model, settings=settings, max_samples=max_samples,
                          max_tokens=max_tokens, seed=seed, system=system, model_mismatch=model_mismatch))
+
+
+def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: int, model: str | Backend | None = None,
+              settings: BackendSettings | None = None, seed: int = 0, model_mismatch: str = "refuse"):
+    """Answer queries under a plan within ``total_budget`` completion tokens in all (a hard limit;
+    freed slots go to the queries whose next sample is worth most): a ``BudgetedRun``."""
+    from inferplan.backends import open_backend
+    from inferplan.runner.plan_model import check_open_backend, choose_model
+    from inferplan.runner.live_query import PlanOverrides
+    from inferplan.runner.queries import as_queries
+    from inferplan.runner.total_budget import run_total_budget
+
+    the_plan, the_queries = load_plan(plan), as_queries(queries)
+    if not isinstance(model, (str, type(None))):
+        check_open_backend(the_plan, model, model_mismatch)
+        return run_total_budget(the_queries, model, the_plan, total_budget, overrides=PlanOverrides(seed=seed))
+    backend = open_backend(choose_model(the_plan, model, model_mismatch).spec, settings)
+    try:
+        return run_total_budget(the_queries, backend, the_plan, total_budget, overrides=PlanOverrides(seed=seed))
+    finally:
+        backend.close()
 
 
 def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
