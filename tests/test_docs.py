@@ -69,7 +69,7 @@ def test_readme_docs_links_point_to_existing_files() -> None:
 def test_every_docs_page_is_linked_from_the_readme_or_the_index() -> None:
     linked = {f for _, f, _ in _local_links(ROOT / "README.md") + _local_links(DOCS / "README.md")}
     orphans = [p.name for p in DOCS.glob("*.md") if p.resolve() not in linked and p.name != "README.md"]
-    assert not orphans, f"docs pages no one links to: {orphans}"
+    assert not orphans, f"docs pages no one links to (add them to docs/README.md): {orphans}"
 
 
 def test_links_between_docs_pages_resolve() -> None:
