@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.planner.allocation import (
+from inferplan.planner.mix_allocation import (
     allocate_pass_at_k,
     coverage_exact,
     success_rates,
@@ -30,7 +30,7 @@ from inferplan.planner.search import HELDOUT_REPS
 from inferplan.planner.space import caps
 from inferplan.replay.cost import cost_model_for
 from inferplan.planner.plan_file import save_plan
-from inferplan.replay.engine import densify, evaluate
+from inferplan.replay.traces import densify, evaluate
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.api import plan
 from inferplan.api import simulate

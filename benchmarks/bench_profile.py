@@ -40,7 +40,7 @@ from inferplan.fitting.model_select import select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.planner.plan_file import save_plan
 from inferplan.profiling.adaptive import run_adaptive, run_uniform
-from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
 from inferplan.importers.published import import_published
 from inferplan.profiling.recorded_source import RecordedSource

@@ -32,7 +32,7 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import parse_rule
 from inferplan.importers.published import import_published
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.engine import densify, evaluate
+from inferplan.replay.traces import densify, evaluate
 from inferplan.replay.split import split_problems
 
 SHARES = (0.1, 0.15, 0.25, 0.4, 0.6)

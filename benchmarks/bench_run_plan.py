@@ -14,7 +14,7 @@ import argparse
 import time
 
 import inferplan as ip
-from inferplan.runner.engine import PlanOverrides, effective_max_tokens
+from inferplan.runner.plan_runner import PlanOverrides, effective_max_tokens
 from inferplan.runner.queries import Query, read_queries
 from inferplan.tasks.prompt_spec import PromptSpec
 

@@ -17,15 +17,15 @@ import pytest
 
 import inferplan as ip
 from inferplan.errors import InvalidValue
-from inferplan.profiling import allocation
+from inferplan.profiling import adaptive_allocation as allocation
 from inferplan.profiling.adaptive import run_adaptive, run_uniform
-from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiling.recorded_source import RecordedSource
 from inferplan.profiles.store import ProfileWriter, iter_records, load_profile
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.engine import densify, draw
+from inferplan.replay.traces import densify, draw
 
 
 @pytest.mark.parametrize("text, amount, unit", [

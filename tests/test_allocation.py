@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.planner.allocation import (
+from inferplan.planner.mix_allocation import (
     allocate_pass_at_k, answer_distributions, coverage_binomial, coverage_exact, greedy, success_rates, vote_accuracy,
 )
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.engine import densify, evaluate, trace
+from inferplan.replay.traces import densify, evaluate, trace
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
@@ -107,7 +107,7 @@ def test_answer_distributions_are_normalised(osca) -> None:
 
 def test_vote_mix_helps_where_configurations_err_differently(tmp_path: Path) -> None:
     """Planner logic on a synthetic profile: config A solves the even problems, B the odd ones."""
-    from inferplan.planner.allocation import allocate_vote
+    from inferplan.planner.mix_allocation import allocate_vote
     from inferplan.profiles.store import ProfileWriter
 
     rng = np.random.default_rng(0)

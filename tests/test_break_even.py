@@ -58,7 +58,7 @@ def test_the_fixed_n_baseline_is_never_a_round_that_stops_at_its_first_finishers
     from inferplan.policy.stopping import make_rule
     from inferplan.profiles.store import load_profile
     from inferplan.replay.cost import cost_model_for
-    from inferplan.replay.engine import Estimate
+    from inferplan.replay.traces import Estimate
 
     table = load_profile(_profile(tmp_path / "p.jsonl"))
     mix = Mix((1.0,), "t0.7")

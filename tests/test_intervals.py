@@ -123,7 +123,7 @@ def test_replayed_accuracy_intervals_cover_at_their_nominal_rate(problems: int) 
     so that small sets often succeed throughout), its replayed accuracy a 0/1 outcome; the 95%
     interval of the mean covers the population's mean at least at its nominal rate, never with
     zero width — the plain percentile bootstrap does not (it collapses on all-correct sets)."""
-    from inferplan.replay.engine import Outcome, estimate
+    from inferplan.replay.traces import Outcome, estimate
 
     rng = np.random.default_rng(problems)
     truth = 0.9  # Beta(4.5, 0.5): mean 0.9, many problems almost always right

@@ -99,3 +99,83 @@ def test_held_out_maj80_from_8_beats_no_extrapolation(shared_data, tmp_path) -> 
             errs_model.append(abs(model.predict_maj_at_k([80])[0] - truth))
             errs_flat.append(abs(model.predict_maj_at_k([8])[0] - truth))
     assert np.mean(errs_model) < 0.8 * np.mean(errs_flat)
+
+
+# ---------------------------------------------------------------- the self-check (issue 28)
+
+
+class _Overconfident(MajorityCurve):
+    """A badly wrong answer model: beyond n it claims every problem is solved."""
+
+    def _simulated(self, k):
+        return np.ones(self.n_.size)
+
+
+class _Oracle(MajorityCurve):
+    """A right answer model: beyond n it knows each problem's maj@k (set by the test)."""
+
+    truth: dict = {}
+
+    def _simulated(self, k):
+        key = "half" if np.all(self.n_ < self.truth["n"]) else "full"
+        return self.truth[key].copy()
+
+
+def _split_votes(P: int, n: int, rng: np.random.Generator):
+    """Problems whose correct answer takes about 40% of the votes against one strong wrong
+    answer: the majority rarely turns correct with more samples."""
+    counts = np.zeros((P, 4), np.int64)
+    for i in range(P):
+        counts[i] = rng.multinomial(n, [0.4, 0.45, 0.1, 0.05])
+    correct = np.zeros((P, 4), bool)
+    correct[:, 0] = True
+    return counts, correct, np.full(P, n)
+
+
+def test_self_check_switches_a_badly_wrong_model_off() -> None:
+    counts, correct, n = _split_votes(60, 16, np.random.default_rng(4))
+    model = _Overconfident(random_state=0).fit(counts, correct, n)
+    check = model.params()["self_check"]
+    assert check["model_error"] > 3 * check["observed_error"]
+    assert model.shrink_ < 0.05
+    observed = maj_at_k(counts, correct, 16, n).mean()
+    assert model.predict_maj_at_k([160])[0] == pytest.approx(observed, abs=0.02)
+    # the old behaviour (a fixed 0.75 of the way to the model) believed it
+    fixed = _Overconfident(shrink=0.75, random_state=0).fit(counts, correct, n)
+    assert fixed.predict_maj_at_k([160])[0] > observed + 0.2
+
+
+def test_self_check_keeps_a_model_that_is_right() -> None:
+    counts, correct, n = _split_votes(60, 16, np.random.default_rng(5))
+    full = maj_at_k(counts, correct, 16, n)
+    _Oracle.truth = {"n": 16, "half": full, "full": np.ones(60)}
+    model = _Oracle(random_state=0).fit(counts, correct, n)
+    check = model.params()["self_check"]
+    assert check["model_error"] < 1e-12 < check["observed_error"]
+    assert check["confirmed"] == pytest.approx(1.0)
+    assert model.shrink_ == pytest.approx(model.prior)
+
+
+def test_self_check_is_reported_and_widens_the_interval() -> None:
+    counts, correct, n = _split_votes(40, 12, np.random.default_rng(6))
+    model = MajorityCurve(random_state=0).fit(counts, correct, n)
+    check = model.params()["self_check"]
+    assert set(check) >= {"weight", "prior", "confirmed", "confirmed_se", "model_error", "observed_error", "error"}
+    assert 0.0 <= check["weight"] == model.shrink_ <= check["prior"]
+    fixed = MajorityCurve(shrink=model.shrink_, random_state=0).fit(counts, correct, n)
+    assert "self_check" not in fixed.params()
+    w_check = np.diff(model.interval([120]), axis=0)[0, 0]
+    w_fixed = np.diff(fixed.interval([120]), axis=0)[0, 0]
+    assert w_check > w_fixed
+
+
+@pytest.mark.parametrize("shrink", [None, 0.0])
+def test_interval_never_has_zero_width(shrink) -> None:
+    counts = np.zeros((20, 3), np.int64)
+    counts[:, 0] = 8  # every problem unanimous and correct: nothing varies in the samples
+    correct = np.zeros((20, 3), bool)
+    correct[:, 0] = True
+    model = MajorityCurve(shrink=shrink, random_state=0).fit(counts, correct, np.full(20, 8))
+    mean, low, high = model.predict_with_interval([80])
+    assert mean[0] == pytest.approx(1.0)
+    assert high[0] - low[0] > 0.0

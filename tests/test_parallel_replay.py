@@ -7,7 +7,7 @@ import pytest
 
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule
-from inferplan.replay.engine import Dense
+from inferplan.replay.traces import Dense
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from inferplan.policy.aggregate import Aggregation
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.engine import capped, densify, evaluate, schedule, trace
+from inferplan.replay.traces import capped, densify, evaluate, schedule, trace
 from inferplan.api import simulate
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile

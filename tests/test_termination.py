@@ -8,7 +8,7 @@ import pytest
 from inferplan.backends.confidence import LOW_STEP, WindowTracker
 from inferplan.errors import InvalidValue
 from inferplan.policy.termination import Termination, crossing, floor_of
-from inferplan.replay.engine import Draws
+from inferplan.replay.traces import Draws
 from inferplan.replay.termination import terminated
 
 

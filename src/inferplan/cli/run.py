@@ -27,7 +27,7 @@ def _queries(prompts: list[str], input: str | None):
     raise InputError("nothing to run: give a prompt, '-' for stdin, or --input FILE")
 
 
-def _the_plan(plan: str | None, n: int | None, max_samples: int | None, temperatures: str, max_tokens: int | None,
+def _plan_to_run(plan: str | None, n: int | None, max_samples: int | None, temperatures: str, max_tokens: int | None,
               system: str | None, raw: bool, extract: str, stop: list[str] | None, top_p: float):
     """The plan to run: the file given, or the fixed plan of -n and the sampling flags."""
     from inferplan import api
@@ -79,7 +79,7 @@ def run(
     from inferplan.cli.render.run import render_results
 
     queries = _queries(list(prompts or []), input)
-    the_plan = _the_plan(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
+    the_plan = _plan_to_run(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
     planned = plan is not None
     results = api.run_iter(
         the_plan, queries, model=model,

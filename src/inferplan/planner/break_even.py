@@ -18,7 +18,7 @@ import numpy as np
 from inferplan.planner.candidates import Candidate
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel
-from inferplan.replay.engine import Estimate
+from inferplan.replay.traces import Estimate
 
 
 @dataclass(frozen=True)

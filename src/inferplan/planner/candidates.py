@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.replay.engine import Dense, Trace, capped, evaluate, first_stop, trace
+from inferplan.replay.traces import Dense, Trace, capped, evaluate, first_stop, trace
 from inferplan.policy.stopping import StoppingRule, make_rule
 from inferplan.policy.termination import Termination
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from inferplan.planner.candidates import Candidate, Mix
-from inferplan.planner.extrapolate import Extrapolator
+from inferplan.planner.curve_predictions import Extrapolator
 from inferplan.policy.stopping import make_rule
 
 EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fixed N the curves may predict

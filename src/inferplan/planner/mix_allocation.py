@@ -18,7 +18,7 @@ import numpy as np
 
 from inferplan.errors import InputError
 from inferplan.stats.estimators import pass_at_k
-from inferplan.replay.engine import Dense
+from inferplan.replay.traces import Dense
 
 
 @dataclass(frozen=True)

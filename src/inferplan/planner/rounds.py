@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inferplan.planner.allocation import recorded_slots
+from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.planner.candidates import RULE_GRID, Candidate, Mix
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule, make_rule
-from inferplan.replay.engine import Dense, Estimate, estimate
+from inferplan.replay.traces import Dense, Estimate, estimate
 from inferplan.replay.parallel import ParallelOutcome, ParallelTrace, evaluate_parallel, parallel_trace
 
 LAUNCH_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)

@@ -25,14 +25,14 @@ from inferplan.planner.candidates import (
 )
 from inferplan.replay.cost import cost_model_for
 from inferplan.fitting.model_select import select_family
-from inferplan.planner.allocation import recorded_slots
+from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
-from inferplan.planner.extrapolate import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
-from inferplan.planner.extrapolated import extrapolated_candidates
+from inferplan.planner.curve_predictions import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
+from inferplan.planner.extrapolated_candidates import extrapolated_candidates
 from inferplan.planner.plan_file import PlanModel, Plan, Prediction
 from inferplan.planner.selection import choose
 from inferplan.planner.space import caps, mixes
-from inferplan.replay.engine import Dense, Estimate, densify, estimate, evaluate
+from inferplan.replay.traces import Dense, Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
 from inferplan.replay.split import split_problems
 from inferplan.profiles.profile import Profile
@@ -73,7 +73,7 @@ class PlanResult:
     train_per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # chosen, training
 
 
-def _checked(table: SampleTable, budget: float | None, target_accuracy: float | None, agg: Aggregation) -> Aggregation:
+def _checked_aggregation(table: SampleTable, budget: float | None, target_accuracy: float | None, agg: Aggregation) -> Aggregation:
     """The aggregation, once the objective and the profile's answers allow the plan."""
     if (budget is None) == (target_accuracy is None):
         raise InvalidValue(("budget", "target_accuracy"), "give exactly one of {0} or {1}")
@@ -86,7 +86,7 @@ def _checked(table: SampleTable, budget: float | None, target_accuracy: float | 
 
 
 @dataclass
-class _Search:
+class _SequentialSearch:
     """The two halves of one split, replayed and (where supported) extrapolated."""
 
     table: SampleTable
@@ -102,9 +102,9 @@ class _Search:
         valid = recorded_slots(self.train)
         self.unit_cost = np.array([self.train.cost[:, c][valid[:, c]].mean() if valid[:, c].any() else np.inf
                                    for c in range(self.train.cost.shape[1])])
-        self.tr_cache = TraceCache(self.train, self.agg, self.reps, self.seed)
+        self.train_traces = TraceCache(self.train, self.agg, self.reps, self.seed)
         # Held-out replay uses the same orders `simulate --plan` will (its default 20 per problem).
-        self.te_cache = TraceCache(self.test, self.agg, HELDOUT_REPS, self.seed)
+        self.test_traces = TraceCache(self.test, self.agg, HELDOUT_REPS, self.seed)
         can = self.agg.kind in ("oracle", "vote")
         self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
         self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
@@ -121,7 +121,7 @@ class _Search:
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
             for cap in caps(self.train, unit):
                 for term in self.terms:
-                    cands.extend(candidates_on(self.tr_cache.get(mix, cap, term), mix, cap, self.agg, self.weighted,
+                    cands.extend(candidates_on(self.train_traces.get(mix, cap, term), mix, cap, self.agg, self.weighted,
                                                term))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
@@ -145,7 +145,7 @@ class _Search:
             if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
                 self._heldout[key] = self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
             else:
-                self._heldout[key] = estimate(evaluate(self.te_cache.get(c.mix, c.cap, c.term), c.rule), seed=self.seed)
+                self._heldout[key] = estimate(evaluate(self.test_traces.get(c.mix, c.cap, c.term), c.rule), seed=self.seed)
         return self._heldout[key]
 
 
@@ -175,14 +175,14 @@ def plan(
     A parallel-round plan (unit latency, or tokens) launches at most ``parallel`` samples at once."""
     t0 = time.perf_counter()
     table = profile.table
-    agg = _checked(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
+    agg = _checked_aggregation(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
     cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
                           parameters=parameters)
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
     names = tuple(c.name for c in table.configs)
-    search, cands = _searched(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
+    search, cands = _search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
                               reps, seed, family, budget, unit, parallel)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     pred = search.heldout(chosen)
@@ -211,8 +211,8 @@ def plan(
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)
 
 
-def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
-              budget: float | None, unit: str, parallel: int) -> tuple[_Search | RoundSearch, list[Candidate]]:
+def _search_space(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
+              budget: float | None, unit: str, parallel: int) -> tuple[_SequentialSearch | RoundSearch, list[Candidate]]:
     """The search for the unit, and its candidates on the training problems."""
     if parallel < 1:
         raise InvalidValue("parallel", "{name} must be at least 1")
@@ -220,7 +220,7 @@ def _searched(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, r
     if unit == "latency":  # one parallel round read in finish order (planner/rounds.py)
         search = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel)
         return search, search.candidates()
-    search = _Search(table, train, test, agg, reps, seed, family)
+    search = _SequentialSearch(table, train, test, agg, reps, seed, family)
     if unit == "tokens" and parallel > 1 and has_lengths(train):  # cancelled samples cost what they generated
         search.rounds = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel, charge="tokens")
     return search, search.candidates(budget, unit)

@@ -17,9 +17,9 @@ from inferplan.policy.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache, unequal_counts_note
 from inferplan.policy.termination import Termination
 from inferplan.replay.cost import cost_model_for
-from inferplan.planner.extrapolate import NOTE, Extrapolator, supported
+from inferplan.planner.curve_predictions import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan
-from inferplan.replay.engine import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
+from inferplan.replay.traces import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.split import split_problems
 from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule

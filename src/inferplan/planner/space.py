@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.planner.allocation import allocate_pass_at_k, allocate_vote
+from inferplan.planner.mix_allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import Mix
-from inferplan.planner.extrapolate import Extrapolator
+from inferplan.planner.curve_predictions import Extrapolator
 from inferplan.policy.aggregate import Aggregation
 from inferplan.profiles.store import SampleTable
-from inferplan.replay.engine import Dense
+from inferplan.replay.traces import Dense
 
 
 def mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, budget: float | None,

@@ -70,7 +70,7 @@ class SampleTable:
     conf_low: np.ndarray | None = None
     conf_tail: np.ndarray | None = None
     # Some samples were allocated adaptively (``profile --strategy adaptive``): problems
-    # hold unequal counts by design, the settled ones fewest (see replay.engine.draw).
+    # hold unequal counts by design, the settled ones fewest (see replay.traces.draw).
     adaptive: bool = False
     # Per sample, the window mean's successive lows ((tokens, mean) pairs; None unrecorded):
     # where online low-confidence termination would have cut it (backends/confidence.py).

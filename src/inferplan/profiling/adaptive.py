@@ -20,8 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from inferplan.profiling import allocation
-from inferplan.profiling.allocation import Ledger
+from inferplan.profiling import adaptive_allocation as allocation
+from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
 
 ROUND_SHARE = 0.1  # a round spends about this share of the whole budget (adaptivity vs batching)

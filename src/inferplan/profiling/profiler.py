@@ -23,7 +23,7 @@ from inferplan.tasks import builtin
 from inferplan.tasks import templates as prompts
 from inferplan.tasks.task_grader import TaskGrader, truncated_default
 from inferplan.profiling.adaptive import AdaptiveResult, run_adaptive, run_uniform
-from inferplan.profiling.allocation import Ledger
+from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiling.live_sampler import LiveSampler, Progress, asked

@@ -26,7 +26,7 @@ import numpy as np
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule
-from inferplan.replay.engine import Dense, Outcome, Trace, draw, stop_steps, tally_trace
+from inferplan.replay.traces import Dense, Outcome, Trace, draw, stop_steps, tally_trace
 
 
 @dataclass(frozen=True)

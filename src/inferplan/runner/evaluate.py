@@ -27,8 +27,8 @@ from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
-from inferplan.replay.engine import densify, estimate, evaluate
-from inferplan.runner.engine import PlanOverrides, run_plan
+from inferplan.replay.traces import densify, estimate, evaluate
+from inferplan.runner.plan_runner import PlanOverrides, run_plan
 from inferplan.runner.plan_model import ModelChoice
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult

@@ -1,6 +1,6 @@
 """Fixed-N runs as plans: ``run -n N --temperatures …`` is the plan ``fixed:N``.
 
-There is one run engine (:mod:`inferplan.runner.engine`); a fixed-N run builds the
+There is one run engine (:mod:`inferplan.runner.plan_runner`); a fixed-N run builds the
 plan it would be — one configuration per listed temperature, in equal shares, so
 the planned round robin draws them in the listed order, cycled — and runs it.
 """

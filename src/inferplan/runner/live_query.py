@@ -10,7 +10,7 @@ what is still in flight) or asks for the next round. A "parallel:K" plan (a
 latency plan) instead launches all K at once and shows the rule each answer as
 its sample finishes, stopping (and cancelling the rest) the moment the rule
 holds. The drivers decide when queries arrive: a fixed list
-(:mod:`inferplan.runner.engine`) or requests from many clients
+(:mod:`inferplan.runner.plan_runner`) or requests from many clients
 (:mod:`inferplan.runner.service`).
 """
 
@@ -29,7 +29,7 @@ from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.confidence_vote import confidence_vote
 from inferplan.policy.termination import crossing, floor_of
 from inferplan.policy.vote import majority, vote_counts
-from inferplan.replay.engine import schedule
+from inferplan.replay.traces import schedule
 from inferplan.runner.fixed import FIXED
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult

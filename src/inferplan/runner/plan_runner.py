@@ -1,7 +1,7 @@
 """The run engine: execute a plan on a list of queries in one backend stream.
 
 A fixed-N run is the plan ``fixed:N`` (:mod:`inferplan.runner.fixed`). How one
-query moves (rounds, the rule, stop and cancel) is :mod:`inferplan.runner.plan_core`;
+query moves (rounds, the rule, stop and cancel) is :mod:`inferplan.runner.live_query`;
 this driver keeps a window of queries in flight and yields results in input order.
 All queries share one backend stream, so a file of queries keeps the engine's
 batch full instead of being answered one at a time.
@@ -15,7 +15,7 @@ from inferplan.backends import prepare
 from inferplan.backends.base import Backend
 from inferplan.errors import InputError
 from inferplan.planner.plan_file import Plan
-from inferplan.runner.plan_core import (DEFAULT_MAX_TOKENS, PlanCore, PlanOverrides, Verifier, effective_max_tokens,
+from inferplan.runner.live_query import (DEFAULT_MAX_TOKENS, PlanCore, PlanOverrides, Verifier, effective_max_tokens,
                                         effective_rule)
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult

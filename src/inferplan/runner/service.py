@@ -24,13 +24,13 @@ from inferplan.backends import prepare
 from inferplan.backends.base import Backend
 from inferplan.errors import InferplanError
 from inferplan.planner.plan_file import Plan
-from inferplan.runner.plan_core import LiveQuery, PlanCore, PlanOverrides
+from inferplan.runner.live_query import LiveQuery, PlanCore, PlanOverrides
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
 
 log = logging.getLogger(__name__)
 
-# Queries decoding at once, per parallel slot: as in ``run --plan`` (runner.engine),
+# Queries decoding at once, per parallel slot: as in ``run --plan`` (runner.plan_runner),
 # one per slot keeps the batch full and every active query's prompt cached.
 ACTIVE_PER_SLOT = 1
 # --ctx auto on llama.cpp: room for a request's prompt beside the plan's max_tokens. Modest, because a

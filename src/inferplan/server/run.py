@@ -11,7 +11,7 @@ from typing import Callable
 from inferplan.backends import Backend, BackendSettings, open_backend
 from inferplan.errors import DependencyError, InputError
 from inferplan.planner.plan_file import Plan
-from inferplan.runner.plan_core import PlanOverrides, effective_max_tokens
+from inferplan.runner.live_query import PlanOverrides, effective_max_tokens
 from inferplan.runner.service import PlanService
 from inferplan.server.protocol import prompts_for
 

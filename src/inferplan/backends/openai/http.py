@@ -95,7 +95,7 @@ async def post_json(client: httpx.AsyncClient, path: str, body: dict, policy: Re
     raise BackendError(f"server at {where} failed after {policy.attempts} attempts: {last}")
 
 
-def _checked(choice: object) -> dict:
+def _choice_object(choice: object) -> dict:
     if not isinstance(choice, dict):
         raise BackendError(f"server sent a choice that is not a JSON object: {json.dumps(choice)[:60]}")
     return choice
@@ -103,7 +103,7 @@ def _checked(choice: object) -> dict:
 
 def choice_text(choice: dict) -> str:
     """The generated text of a completions or chat choice."""
-    choice = _checked(choice)
+    choice = _choice_object(choice)
     text = choice.get("text")
     if text is None:
         message = choice.get("message")
@@ -119,7 +119,7 @@ def choice_logprobs(choice: dict) -> tuple[float | None, int | None, Confidence 
     Completions: ``{"token_logprobs": [...]}``; chat: ``{"content": [{"logprob": x}, ...]}``;
     anything else (absent, null, unknown shape) → (None, None, None).
     """
-    lp = _checked(choice).get("logprobs")
+    lp = _choice_object(choice).get("logprobs")
     if not isinstance(lp, dict):
         return None, None, None
     values = None
@@ -139,4 +139,4 @@ def choice_logprobs(choice: dict) -> tuple[float | None, int | None, Confidence 
 
 def finish_reason(choice: dict) -> str:
     """Map a server's finish reason onto inferplan's: "length" or "stop"."""
-    return "length" if _checked(choice).get("finish_reason") == "length" else "stop"
+    return "length" if _choice_object(choice).get("finish_reason") == "length" else "stop"
