@@ -16,7 +16,6 @@ renders what comes back. Heavy modules are imported inside the functions, so tha
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from inferplan.runner.queries import Query
     from inferplan.runner.results import QueryResult
 
-_log = logging.getLogger("inferplan")
 
 # The types and helpers a client needs beside the verbs (``from inferplan.api import PlanResult``),
 # imported on first use so that ``import inferplan`` stays fast.
@@ -196,23 +194,21 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Non
     when the iterator is exhausted or closed.
     """
     from inferplan.backends import open_backend
+    from inferplan.runner.plan_model import model_for
     from inferplan.runner.plan_runner import PlanExecution, PlanOverrides
-    from inferplan.runner.plan_model import check_open_backend, choose_model
     from inferplan.runner.queries import as_queries
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
     execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
-    if isinstance(model, (str, type(None))):
-        choice = choose_model(the_plan, model, model_mismatch)
-        owned = open_backend(choice.spec, settings)  # closed when the results end
-        return _results(execution, owned, owned, choice)
-    return _results(execution, model, None, check_open_backend(the_plan, model, model_mismatch))
+    choice, given = model_for(the_plan, model, model_mismatch)
+    if given is not None:
+        return _results(execution, given, None, choice)
+    owned = open_backend(choice.spec, settings)  # closed when the results end
+    return _results(execution, owned, owned, choice)
 
 
 def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator["QueryResult"]:
-    if choice.warning:
-        _log.warning(choice.warning)
     try:
         for result in execution.results(backend):
             yield replace(result, model=choice.label, model_warning=choice.warning)
@@ -234,20 +230,19 @@ def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: int, model:
     """Answer queries under a plan within ``total_budget`` completion tokens in all (a hard limit;
     freed slots go to the queries whose next sample is worth most): a ``BudgetedRun``."""
     from inferplan.backends import open_backend
-    from inferplan.runner.plan_model import check_open_backend, choose_model
     from inferplan.runner.live_query import PlanOverrides
+    from inferplan.runner.plan_model import model_for
     from inferplan.runner.queries import as_queries
     from inferplan.runner.total_budget import run_total_budget
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
-    if not isinstance(model, (str, type(None))):
-        check_open_backend(the_plan, model, model_mismatch)
-        return run_total_budget(the_queries, model, the_plan, total_budget, overrides=PlanOverrides(seed=seed))
-    backend = open_backend(choose_model(the_plan, model, model_mismatch).spec, settings)
+    choice, given = model_for(the_plan, model, model_mismatch)
+    backend = given or open_backend(choice.spec, settings)
     try:
         return run_total_budget(the_queries, backend, the_plan, total_budget, overrides=PlanOverrides(seed=seed))
     finally:
-        backend.close()
+        if given is None:
+            backend.close()
 
 
 def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
@@ -258,15 +253,10 @@ def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: Ba
 
     ``model`` as in :func:`run_iter`: by default the model the plan was made for."""
     from inferplan.runner.evaluate import evaluate_plan
-    from inferplan.runner.plan_model import check_open_backend, choose_model
+    from inferplan.runner.plan_model import model_for
 
     the_plan = load_plan(plan)
-    if isinstance(model, (str, type(None))):
-        choice, backend = choose_model(the_plan, model, model_mismatch), None
-    else:  # an open backend is used as is
-        choice, backend = check_open_backend(the_plan, model, model_mismatch), model
-    if choice.warning:
-        _log.warning(choice.warning)
+    choice, backend = model_for(the_plan, model, model_mismatch)  # an open backend is used as is
     return evaluate_plan(the_plan, tasks=tasks, limit=limit, model=choice, settings=settings, seed=seed,
                          max_samples=max_samples, allow_code_execution=allow_code_execution, backend=backend,
                          on_result=on_result)
@@ -285,19 +275,13 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
     listens (``port`` 0: any free port). For a server in-process, build one with
     :func:`inferplan.server.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
     """
-    from inferplan.runner.plan_model import check_open_backend, choose_model
+    from inferplan.runner.plan_model import model_for
     from inferplan.server.run import serve as run_server
 
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
     the_plan = load_plan(plan)
-    if isinstance(model, (str, type(None))):
-        choice = choose_model(the_plan, model, model_mismatch)
-        target: str | Backend = choice.spec
-    else:
-        choice, target = check_open_backend(the_plan, model, model_mismatch), model
-    if choice.warning:
-        _log.warning(choice.warning)
-    run_server(the_plan, model=target, settings=settings, host=host, port=port, api_key=api_key,
+    choice, given = model_for(the_plan, model, model_mismatch)
+    run_server(the_plan, model=given or choice.spec, settings=settings, host=host, port=port, api_key=api_key,
                as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
                on_ready=on_ready or (lambda url, model_id: None))
 

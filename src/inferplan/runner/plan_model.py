@@ -110,3 +110,16 @@ def check_open_backend(plan: Plan, backend: Backend, mismatch: str = "refuse", *
         raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
     info = backend.info
     return _given(plan_model(plan), info.model, lambda: info.model_sha256, mismatch, source)
+
+
+def model_for(plan: Plan, model: str | Backend | None, mismatch: str = "refuse") -> tuple[ModelChoice, Backend | None]:
+    """The model that runs ``plan`` — a spec string (or None: the plan's own) checked before anything
+    loads, or a backend the caller opened — and that backend (None: open ``choice.spec``). The
+    warning of an accepted mismatch is logged here, once."""
+    if isinstance(model, (str, type(None))):
+        choice, given = choose_model(plan, model, mismatch), None
+    else:
+        choice, given = check_open_backend(plan, model, mismatch), model
+    if choice.warning:
+        log.warning(choice.warning)
+    return choice, given
