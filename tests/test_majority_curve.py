@@ -122,11 +122,11 @@ class _Oracle(MajorityCurve):
 
 
 def _split_votes(P: int, n: int, rng: np.random.Generator):
-    """Problems whose correct answer takes about 40% of the votes against one strong wrong
-    answer: the majority rarely turns correct with more samples."""
+    """Problems whose correct answer takes about 30% of the votes against one wrong answer
+    with 55%: the more samples, the more surely the majority is wrong."""
     counts = np.zeros((P, 4), np.int64)
     for i in range(P):
-        counts[i] = rng.multinomial(n, [0.4, 0.45, 0.1, 0.05])
+        counts[i] = rng.multinomial(n, [0.3, 0.55, 0.1, 0.05])
     correct = np.zeros((P, 4), bool)
     correct[:, 0] = True
     return counts, correct, np.full(P, n)

@@ -77,6 +77,11 @@ def _render_config(cfg, report) -> None:
         line = f"k=1…{ks[-1]} {sparkline(vals, min(vals), max(vals))} ({100 * vals[0]:.1f}→{100 * vals[-1]:.1f}%)" if ks else ""
         out.print(f"  {m}: ceiling {100 * cfg.ceiling[m]:.1f}%, saturates at k ≈ {sat if sat else '> 10^6'}   {line}",
                   highlight=False)
+    if (sc := cfg.params.get("maj@k", {}).get("self_check")) and sc.get("halves"):
+        out.print(f"  maj@k self-check: from half of each problem's samples the model missed the observed maj@n by "
+                  f"{100 * sc['model_error']:.2f} points, not predicting by {100 * sc['observed_error']:.2f}; so it moves "
+                  f"{sc['weight']:.2f} of the way to the model (at most {sc['prior']:.2f}), interval widened by "
+                  f"{100 * sc['bias']:.2f} points", highlight=False)
 
 
 def check_plot_output(path: Path, force: bool = False) -> None:

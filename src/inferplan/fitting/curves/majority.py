@@ -35,9 +35,65 @@ from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 from inferplan.stats.estimators import maj_at_k
 
 SHRINK = 0.75
+HALVES = 8  # random halvings behind the self-check
+BOOT = 200  # bootstrap resamples of problems behind the self-check's standard error
+Z = 3.0  # the model keeps the prior share unless the halves' upper bound (share + Z × se) is lower
 DISCOUNTS = (0.0, 0.25, 0.5, 0.75, 0.9)
 CONCENTRATIONS = np.geomspace(0.02, 50.0, 24)
 STICKS = 16  # new wrong answers tracked individually; the rest is diffuse (never wins)
+
+
+def _exact_at(counts: np.ndarray, correct: np.ndarray, n: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """Exact maj@k_i of each problem at its own k_i ≤ n_i (0 where k_i is 0)."""
+    out = np.zeros(n.size)
+    for k in np.unique(ks[ks > 0]):
+        rows = ks == k
+        out[rows] = maj_at_k(counts[rows], correct[rows], int(k), n[rows])
+    return out
+
+
+def confirmed_share(target: np.ndarray, flat: np.ndarray, model: np.ndarray,
+                    rng: np.random.Generator, n_boot: int = BOOT) -> tuple[float, float]:
+    """The share of the model's move that the halves confirm, and its standard error.
+
+    ``target`` (P,) is each problem's observed maj@n, ``flat`` and ``model`` (H, P) the
+    halves' own maj@(n/2) and the model's maj@n from them. The share is the least-squares
+    w of the mean observed maj@n on the halves' mean maj@(n/2) plus w × the model's mean
+    move (unclipped: below 0 the model moved the wrong way, above 1 too little); its
+    standard error is a bootstrap over problems. Where the model does not move there is
+    nothing to confirm: (0, inf)."""
+
+    def ls(T, F, M):  # T (...), F and M (..., H)
+        move = M - F
+        den = (move ** 2).sum(-1)
+        return np.where(den > 1e-18, ((T[..., None] - F) * move).sum(-1) / np.where(den > 1e-18, den, 1.0), np.nan)
+
+    w = float(ls(target.mean(), flat.mean(1), model.mean(1)))
+    if not np.isfinite(w):
+        return 0.0, float("inf")
+    idx = rng.integers(0, target.size, (n_boot, target.size))
+    boot = ls(target[idx].mean(1), flat[:, idx].mean(-1).T, model[:, idx].mean(-1).T)
+    boot = boot[np.isfinite(boot)]
+    return w, float(boot.std()) if boot.size > 1 else float("inf")
+
+
+def check_errors(target: np.ndarray, flat: np.ndarray, model: np.ndarray, weight: float) -> tuple[float, float]:
+    """(error, bias) of the self-check at ``weight``: the root mean square error of the mean
+    prediction over the halves, and what of it exceeds the check's own noise (its target
+    is one draw of each problem's vote, variance b(1 − b) for a predicted b)."""
+    each = (1 - weight) * flat + weight * model
+    error = float(np.sqrt(np.mean((each.mean(1) - target.mean()) ** 2)))
+    noise = float(np.sqrt(np.mean((each * (1 - each)).sum(1)))) / target.size
+    return error, float(np.sqrt(max(0.0, error ** 2 - noise ** 2)))
+
+
+def spread_half_width(per: np.ndarray, bias: np.ndarray | float, mc_se: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, half-width) per column of the per-problem predictions ``per`` (P, k): the
+    outcome spread (variance ≤ m(1 − m) per problem), the check's bias and the Monte Carlo
+    error, never below half a problem's worth (1 / 2P)."""
+    P = per.shape[0]
+    spread = np.sqrt((per * (1 - per)).sum(0) / P ** 2 + np.asarray(bias) ** 2) + mc_se
+    return per.mean(0), ndtri(0.5 + level / 2) * np.maximum(spread, 0.5 / P)
 
 
 def _eppf_grid(wrong: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,12 +125,16 @@ def _posterior_grid(loglik: np.ndarray, iters: int = 200) -> np.ndarray:
 class MajorityCurve(CurveEstimator):
     """maj@k per problem: exact at k ≤ n, shrunk model prediction beyond (see module doc)."""
 
-    def __init__(self, shrink: float = SHRINK, n_draws: int | None = None, max_answers: int = 8,
-                 random_state: int | np.random.Generator | None = None) -> None:
+    def __init__(self, shrink: float | None = None, n_draws: int | None = None, max_answers: int = 8,
+                 random_state: int | np.random.Generator | None = None, halves: int = HALVES,
+                 prior: float = SHRINK, z: float = Z) -> None:
         self.shrink = shrink
         self.n_draws = n_draws
         self.max_answers = max_answers
         self.random_state = random_state
+        self.halves = halves
+        self.prior = prior
+        self.z = z
 
     def fit(self, answer_counts: np.ndarray, answer_correct: np.ndarray, n: np.ndarray) -> "MajorityCurve":
         counts = np.asarray(answer_counts, dtype=np.int64)
@@ -90,8 +150,46 @@ class MajorityCurve(CurveEstimator):
         self.draws_ = int(self.n_draws) if self.n_draws else int(np.clip(np.ceil(40_000 / max(n.size, 1)), 128, 4096))
         rng = as_rng(self.random_state)
         self._rng = rng
+        self._exact_n = self._exact(n)
+        if self.shrink is None:
+            self.self_check_ = self._self_check(rng)
+            self.shrink_ = self.self_check_["weight"]
+        else:
+            self.self_check_ = None
+            self.shrink_ = float(self.shrink)
         self._build(rng)
         return self
+
+    def _self_check(self, rng: np.random.Generator) -> dict:
+        """How far to trust the model on THIS profile (module doc): predict each problem's
+        observed maj@n from random halves of its samples, with the model and without it
+        (the halves' own maj@(n/2)), and keep of the model's move what the halves confirm."""
+        ok = self.n_ >= 2
+        H = int(self.halves)
+        out = {"weight": 0.0, "prior": self.prior, "halves": 0, "problems": int(ok.sum()), "confirmed": None,
+               "confirmed_se": None, "model_error": None, "observed_error": None, "error": None, "bias": None}
+        if ok.sum() < 2 or H < 1:
+            return out
+        counts, correct, n = self.counts_[ok], self.correct_[ok], self.n_[ok]
+        half = n // 2
+        pool = np.column_stack([counts, n - counts.sum(1)])
+        target = self._exact_n[ok]
+        flat, model = np.zeros((H, n.size)), np.zeros((H, n.size))
+        draws = max(64, self.draws_ // 4)
+        for h in range(H):
+            sub = np.array([rng.multivariate_hypergeometric(row, int(k)) for row, k in zip(pool, half)])[:, :-1]
+            flat[h] = _exact_at(sub, correct, half, half)
+            m = type(self)(shrink=1.0, n_draws=draws, max_answers=self.max_answers, random_state=rng, halves=0)
+            model[h] = m.fit(sub, correct, half)._simulated(n)
+        self._check = (target, flat, model)
+        confirmed, se = confirmed_share(target, flat, model, rng)
+        weight = float(np.clip(min(self.prior, confirmed + self.z * se), 0.0, 1.0))
+        T, F, M = target.mean(), flat.mean(1), model.mean(1)
+        error, bias = check_errors(target, flat, model, weight)
+        out.update(weight=weight, halves=H, confirmed=confirmed, confirmed_se=se,
+                   model_error=float(np.abs(M - T).mean()), observed_error=float(np.abs(F - T).mean()),
+                   error=error, bias=bias)
+        return out
 
     def _build(self, rng: np.random.Generator) -> None:
         """Posterior draws of each problem's answer distribution, ``probs_`` (P, D, columns):
@@ -108,9 +206,8 @@ class MajorityCurve(CurveEstimator):
         self._observed = np.concatenate([right, wrong[:, :top], np.zeros((P, 1 + STICKS), np.int64)], 1)
         self._is_right = np.arange(self._observed.shape[1]) < right.shape[1]
         self._voting = np.arange(self._observed.shape[1]) != right.shape[1] + top  # the quiet bucket
-        self._exact_n = self._exact(n)
         winner = np.where(self._voting, self.probs_, -np.inf).argmax(-1)
-        self.problem_ceiling_ = (1 - self.shrink) * self._exact_n + self.shrink * self._is_right[winner].mean(1)
+        self.problem_ceiling_ = (1 - self.shrink_) * self._exact_n + self.shrink_ * self._is_right[winner].mean(1)
         self.ceiling_ = float(self.problem_ceiling_.mean())
 
     def _right_shares(self, right: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -137,6 +234,7 @@ class MajorityCurve(CurveEstimator):
         parts = np.concatenate([np.where(top[:, None, :] > 0, top[:, None, :] - d[..., None], 0.0),
                                 quiet[..., None], (theta + K * d)[..., None]], -1)
         g = rng.standard_gamma(np.where(parts > 0, parts, 1.0)) * (parts > 0)
+        g[..., -1] = np.maximum(g[..., -1], 1e-300)  # a tiny θ's gamma draw can underflow to 0
         share = g / g.sum(-1, keepdims=True)
         j = np.arange(1, STICKS + 1)
         v = rng.beta(np.broadcast_to(1.0 - d[..., None], (P, D, STICKS)), (theta + K * d)[..., None] + j * d[..., None])
@@ -147,15 +245,12 @@ class MajorityCurve(CurveEstimator):
 
     def _exact(self, ks: np.ndarray) -> np.ndarray:
         """Exact maj@k_i of each problem at its own k_i ≤ n_i (0 where a problem has no samples)."""
-        out = np.zeros(self.n_.size)
-        for k in np.unique(ks[ks > 0]):
-            rows = ks == k
-            out[rows] = maj_at_k(self.counts_[rows], self.correct_[rows], int(k), self.n_[rows])
-        return out
+        return _exact_at(self.counts_, self.correct_, self.n_, ks)
 
-    def _simulated(self, k: int) -> np.ndarray:
-        """Model maj@k per problem: the recorded samples plus k − n posterior draws."""
-        extra = np.maximum(k - self.n_, 0)[:, None]
+    def _simulated(self, k: int | np.ndarray) -> np.ndarray:
+        """Model maj@k per problem (k one number or one per problem): the recorded samples
+        plus k − n posterior draws."""
+        extra = np.maximum(np.asarray(k) - self.n_, 0)[:, None]
         add = self._rng.multinomial(extra, self.probs_)
         votes = self._observed[:, None, :] + add
         score = np.where(self._voting & (votes > 0), votes + self._rng.random(votes.shape) * 0.5, -1.0)
@@ -170,7 +265,7 @@ class MajorityCurve(CurveEstimator):
             inside = kk <= self.n_
             col = self._exact(np.where(inside, kk, 0))
             if not inside.all():
-                beyond = (1 - self.shrink) * self._exact_n + self.shrink * self._simulated(int(kk))
+                beyond = (1 - self.shrink_) * self._exact_n + self.shrink_ * self._simulated(int(kk))
                 col = np.where(inside, col, beyond)
             cols.append(col)
         return np.column_stack(cols)
@@ -184,15 +279,16 @@ class MajorityCurve(CurveEstimator):
 
         The prediction ± the normal quantile of the spread it leaves: each problem's
         outcome is uncertain with variance at most m(1 − m) for a predicted m, plus the
-        Monte Carlo error. That bound is loose enough to hold the model's own error too:
-        on the 21 Best-of-∞ files (8 → 80 samples) it covered 94% at the 90% level, and
-        adding a term for the gap between the model and the exact maj@n only widened it
-        (``benchmarks/bench_fit.py``).
+        Monte Carlo error, plus — beyond n — the bias the self-check found (its error in
+        excess of its own noise), and never less than half a problem's worth (1 / 2P), so
+        that a profile of unanimous votes still gets an interval. On the 21 Best-of-∞
+        files (8 → 80 samples) it covers 94–95% at the 90% level
+        (``benchmarks/bench_majority_selfcheck.py``).
         """
-        per = self.problem_maj_at_k(k)
-        spread = np.sqrt((per * (1 - per)).sum(0)) / per.shape[0] + self.mc_se_
-        half = ndtri(0.5 + level / 2) * spread  # the normal quantile
-        mean = per.mean(0)
+        ks = as_k(k)
+        per = self.problem_maj_at_k(ks)
+        bias = (self.self_check_ or {}).get("bias") or 0.0
+        mean, half = spread_half_width(per, np.where(ks > self.n_.min(), bias, 0.0), self.mc_se_, level)
         return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
 
     def interval(self, k: int | np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +298,10 @@ class MajorityCurve(CurveEstimator):
     @property
     def mc_se_(self) -> float:
         """Upper bound on the Monte Carlo standard error of a predicted maj@k."""
-        return float(self.shrink * 0.5 / np.sqrt(self.draws_ * self.n_.size))
+        return float(self.shrink_ * 0.5 / np.sqrt(self.draws_ * self.n_.size))
 
     def params(self) -> dict:
-        return {"shrink": self.shrink, "ceiling": self.ceiling_, "draws": self.draws_}
+        out = {"shrink": self.shrink_, "ceiling": self.ceiling_, "draws": self.draws_}
+        if self.self_check_ is not None:
+            out["self_check"] = dict(self.self_check_)
+        return out
