@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.api import plan, save_plan, simulate
-from inferplan.planner.batch import make_streams, price_online, replay_batch, replay_online, replay_uniform
-from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.importers.published import import_published
+from inferplan.planner.batch import make_streams, replay_batch, replay_uniform
+from inferplan.planner.batch_online import price_online, replay_online
+from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.profiles.store import load_profile
 from inferplan.replay.split import split_problems
 
@@ -102,7 +103,7 @@ def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
         n = st.n
         out["n"] = n
         uni = replay_uniform(st)
-        bat = replay_batch(st, make=lambda q: BatchAllocator(q, n_options=n_options, random_state=s))
+        bat = replay_batch(st, make=lambda q, s=s: BatchAllocator(q, n_options=n_options, random_state=s))
         for r in (0.95, 0.99):
             out["sc"][r]["uniform"].append(uni.cost_to_reach(r) / n)
             out["sc"][r]["batch"].append(bat.cost_to_reach(r) / n)
@@ -114,7 +115,7 @@ def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
                 out["sc"][r]["plan"].append(min(hit) if hit else float("nan"))
             for k in ACC_GRID:
                 c, acc = per_query(prof, k * mean_tok, s, work)
-                full = replay_batch(st, c * n, make=lambda q: BatchAllocator(q, n_options=n_options, random_state=s),
+                full = replay_batch(st, c * n, make=lambda q, s=s: BatchAllocator(q, n_options=n_options, random_state=s),
                                     stop_at_full=False)
                 out["acc"].append((k, c, acc, full.at(c * n)[1], uni.at(c * n)[1]))
                 if k in ONLINE:

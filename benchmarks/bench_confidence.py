@@ -27,8 +27,8 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule, parse_rule
 from inferplan.profiles.store import load_profile
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.traces import densify, evaluate, trace
 from inferplan.replay.split import split_problems
+from inferplan.replay.traces import densify, evaluate, trace
 from inferplan.stats.intervals import bootstrap_diff
 
 KEEPS = (0.9, 0.5, 0.1)

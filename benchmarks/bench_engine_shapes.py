@@ -31,7 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_generate import LONG, engine_run, model_path, raw_run  # noqa: E402
-
 from inferplan.backends import BackendSettings, SampleRequest  # noqa: E402
 from inferplan.backends.llamacpp.engine import LlamaCppBackend  # noqa: E402
 
@@ -63,7 +62,7 @@ def layouts(model: str, n: int, steps: int, repeat: int) -> None:
             b = LlamaCppBackend(str(path), BackendSettings(parallel=n, ctx=512, weights="native", extra={}))
             tokens = b.prompt_tokens(SampleRequest(messages=({"role": "user", "content": LONG},)))
             raw_run(b, tokens, n, 2)  # warm-up
-            rate = best_rate(lambda: raw_run(b, tokens, n, steps), repeat)
+            rate = best_rate(lambda b=b, tokens=tokens: raw_run(b, tokens, n, steps), repeat)
             print(f"layouts  {label:<9} raw decode, {n} sequences × {steps} steps: {rate:7.1f} tok/s "
                   f"(extra_bufts {b.extra_bufts})", flush=True)
             b.close()
@@ -73,7 +72,7 @@ def length(model: str, n: int, tokens: int, repeat: int) -> None:
     for parallel in (n, 2 * n):
         b = LlamaCppBackend(model, BackendSettings(parallel=parallel, ctx=tokens + 256, extra={}))
         engine_run(b, LONG, 2, 4, True)  # warm-up
-        rate = best_rate(lambda: engine_run(b, LONG, parallel, tokens, True), repeat)
+        rate = best_rate(lambda b=b, parallel=parallel: engine_run(b, LONG, parallel, tokens, True), repeat)
         print(f"length   engine, {parallel} samples × {tokens} tokens: {rate:7.1f} tok/s", flush=True)
         b.close()
 

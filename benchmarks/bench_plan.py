@@ -18,26 +18,25 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from inferplan.policy.aggregate import Aggregation
+from inferplan.api import plan, simulate
+from inferplan.importers.published import import_published
+from inferplan.planner.candidates import Mix, TraceCache, candidates_on
 from inferplan.planner.mix_allocation import (
     allocate_pass_at_k,
     coverage_exact,
     success_rates,
 )
-from inferplan.planner.candidates import Mix, TraceCache, candidates_on
+from inferplan.planner.plan_file import save_plan
 from inferplan.planner.rounds import parallel_rules
 from inferplan.planner.search import HELDOUT_REPS
 from inferplan.planner.space import caps
-from inferplan.replay.cost import cost_model_for
-from inferplan.planner.plan_file import save_plan
-from inferplan.replay.traces import densify, evaluate
-from inferplan.replay.parallel import evaluate_parallel, parallel_trace
-from inferplan.api import plan
-from inferplan.api import simulate
-from inferplan.replay.split import split_problems
+from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule, parse_rule
-from inferplan.importers.published import import_published
 from inferplan.profiles.store import load_profile
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.parallel import evaluate_parallel, parallel_trace
+from inferplan.replay.split import split_problems
+from inferplan.replay.traces import densify, evaluate
 
 ROWS: list[tuple[str, str, str, str]] = []
 

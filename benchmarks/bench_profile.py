@@ -38,15 +38,15 @@ from inferplan import api
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
+from inferplan.importers.published import import_published
 from inferplan.planner.plan_file import save_plan
+from inferplan.profiles.counts import config_counts, count_matrix
+from inferplan.profiles.store import ProfileWriter, load_profile
 from inferplan.profiling.adaptive import run_adaptive, run_uniform
 from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
-from inferplan.importers.published import import_published
 from inferplan.profiling.recorded_source import RecordedSource
-from inferplan.profiles.store import ProfileWriter, load_profile
 from inferplan.stats.estimators import maj_at_k, pass_at_k
-from inferplan.profiles.counts import config_counts, count_matrix
 
 K = 80
 CAP = 32  # the most samples adaptive gives one problem (``--samples`` under --strategy adaptive)

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.api import open_profile, plan
+from inferplan.importers.published import import_published
+from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import parse_rule
-from inferplan.importers.published import import_published
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.traces import densify, evaluate
 from inferplan.replay.split import split_problems
+from inferplan.replay.traces import densify, evaluate
 
 SHARES = (0.1, 0.15, 0.25, 0.4, 0.6)
 

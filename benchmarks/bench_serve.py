@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from lmeval_task import write_task  # noqa: E402
 from plan_server import PlanServer  # noqa: E402
 
+
 def _served(server: PlanServer, questions: list[str], clients: int) -> tuple[float, list, list[float]]:
     import openai
 

@@ -24,12 +24,11 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, expit, log_expit
 
-from inferplan.fitting.curves.base import CurveEstimator, as_k
 from inferplan.fitting.curves import AveragedDifficulty
+from inferplan.fitting.curves.base import CurveEstimator, as_k
 from inferplan.fitting.curves.difficulty import log_betabinom
 from inferplan.profiles.store import SampleTable
 from inferplan.stats.estimators import pass_at_k
-
 
 COVARIATES = ("log_mean_tokens", "distinct_share", "modal_share", "abstain_share")
 
@@ -72,7 +71,7 @@ class CovariateDifficulty(CurveEstimator):
             l_solv = comp
         return l_never, l_solv, a, b
 
-    def fit(self, n: np.ndarray, c: np.ndarray, X: np.ndarray) -> "CovariateDifficulty":
+    def fit(self, n: np.ndarray, c: np.ndarray, X: np.ndarray) -> CovariateDifficulty:
         n = np.asarray(n, dtype=np.float64).ravel()
         c = np.asarray(c, dtype=np.float64).ravel()
         X = np.asarray(X, dtype=np.float64)

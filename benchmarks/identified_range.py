@@ -26,9 +26,9 @@ from scipy.optimize import linprog
 from scipy.stats import binom, hypergeom
 
 from inferplan.importers.published import import_published
+from inferplan.profiles.counts import count_matrix
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import pass_at_k
-from inferplan.profiles.counts import count_matrix
 
 M, K = 8, 80
 GRID = np.unique(np.concatenate([[0.0, 1.0], np.logspace(-6, 0, 4000)]))

@@ -28,7 +28,7 @@ class PlanServer:
         self.url = ""
         self.stderr = ""
 
-    def start(self) -> "PlanServer":
+    def start(self) -> PlanServer:
         # stderr goes to a file, never a pipe nobody drains (a full pipe would block the server)
         self.log = self.plan.with_name(f"serve-{os.getpid()}-{time.monotonic_ns()}.log")
         with open(self.log, "w") as err:

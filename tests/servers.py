@@ -61,7 +61,7 @@ class LlamaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LlamaServer":
+    def start(self) -> LlamaServer:
         from inferplan.backends.gguf_info import read_gguf_info
         from inferplan.backends.llamacpp.guard import extra_bufts_safe
 
@@ -97,11 +97,11 @@ class LlamaServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
-    def restart(self) -> "LlamaServer":
+    def restart(self) -> LlamaServer:
         self.stop()
         return self.start()
 
-    def __enter__(self) -> "LlamaServer":
+    def __enter__(self) -> LlamaServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

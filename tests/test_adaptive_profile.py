@@ -17,13 +17,13 @@ import pytest
 
 import inferplan as ip
 from inferplan.errors import InvalidValue
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter, iter_records, load_profile
 from inferplan.profiling import adaptive_allocation as allocation
 from inferplan.profiling.adaptive import run_adaptive, run_uniform
 from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
-from inferplan.profiles.header import ConfigSpec
 from inferplan.profiling.recorded_source import RecordedSource
-from inferplan.profiles.store import ProfileWriter, iter_records, load_profile
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.traces import densify, draw
 

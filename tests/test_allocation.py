@@ -8,15 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferplan.policy.aggregate import Aggregation
 from inferplan.planner.mix_allocation import (
-    allocate_pass_at_k, answer_distributions, coverage_binomial, coverage_exact, greedy, success_rates, vote_accuracy,
+    allocate_pass_at_k,
+    answer_distributions,
+    coverage_binomial,
+    coverage_exact,
+    greedy,
+    success_rates,
+    vote_accuracy,
 )
-from inferplan.replay.cost import cost_model_for
-from inferplan.replay.traces import densify, evaluate, trace
-from inferplan.replay.split import split_problems
+from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.split import split_problems
+from inferplan.replay.traces import densify, evaluate, trace
 
 
 def test_coverage_exact_matches_enumeration() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve, PowerLawCurve
-from inferplan.stats.estimators import pass_at_k
 from inferplan.fitting.model_select import FAMILIES, select_family
+from inferplan.stats.estimators import pass_at_k
 
 
 def _synthetic(P: int, n: int, a: float, b: float, pi0: float, Q: int = 1, seed: int = 0):

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from inferplan._util.paths import data_dir
 from inferplan.backends import BackendSettings, SampleRequest
 from inferplan.errors import InputError
-from inferplan._util.paths import data_dir
 
 pytestmark = pytest.mark.slow
 

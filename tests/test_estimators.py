@@ -102,8 +102,8 @@ def test_best_of_k_against_brute_force() -> None:
 
 
 def test_estimators_on_real_boinf(shared_data, tmp_path) -> None:
-    from inferplan.profiles.counts import config_counts
     from inferplan.importers.published import import_published
+    from inferplan.profiles.counts import config_counts
     from inferplan.profiles.store import load_profile
 
     table = load_profile(import_published("boinf", shared_data / "boinf" / "aime2025_Qwen3-4B.jsonl", tmp_path / "p.jsonl"))

@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.policy.vote import majority, vote_counts
 from inferplan.grading.extract import (
-    extract_answer_is, extract_auto, extract_boxed, extract_choice, extract_number, extract_text,
-    get_extractor, latex_to_plain, normalize_number,
+    extract_answer_is,
+    extract_auto,
+    extract_boxed,
+    extract_choice,
+    extract_number,
+    extract_text,
+    get_extractor,
+    latex_to_plain,
+    normalize_number,
 )
+from inferplan.policy.vote import majority, vote_counts
 
 
 @pytest.mark.parametrize("raw, key", [

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from inferplan.errors import ConflictError, InputError
-from inferplan.policy.vote import majority
 from inferplan.importers.published import extract_last_letters, import_published, run_import
+from inferplan.policy.vote import majority
 from inferplan.profiles.store import load_profile, read_header
 
 

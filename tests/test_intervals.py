@@ -94,9 +94,9 @@ def _width(interval) -> float:
 
 def test_no_interval_collapses_on_a_five_problem_all_correct_profile(tmp_path, fake_backend) -> None:
     """fit, plan, simulate and evaluate on 5 problems that all succeed: no "100% [100, 100]" anywhere."""
-    import inferplan as ip
-
     import json
+
+    import inferplan as ip
 
     tasks = tmp_path / "sums.jsonl"
     tasks.write_text("".join(json.dumps({"id": f"s{a}", "question": f"What is {a} + {a + 3}?", "answer": str(2 * a + 3)})

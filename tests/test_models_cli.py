@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from inferplan.backends.embedded import embedded_model_path
 from inferplan._util.paths import data_dir
+from inferplan.backends.embedded import embedded_model_path
 
 
 def test_lists_default_model(cli):

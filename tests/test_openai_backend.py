@@ -14,7 +14,6 @@ from inferplan.backends.embedded import embedded_model_path
 from inferplan.backends.openai.backend import OpenAIBackend
 from inferplan.backends.openai.stream import plan_jobs
 from inferplan.errors import BackendError, ExitCode, InputError
-
 from scripted_http import CUT, DELAY, ScriptedServer, completion_reply
 from servers import LlamaServer, free_port
 

@@ -7,8 +7,8 @@ import pytest
 
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule
-from inferplan.replay.traces import Dense
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
+from inferplan.replay.traces import Dense
 
 
 def one_problem(lengths, answers, correct_answer=0) -> Dense:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from inferplan.errors import ConflictError
-from inferplan.profiling.live_sampler import sample_seed
-from inferplan.profiling.profiler import ProfileOptions, run_profile
-from inferplan.profiles.store import iter_records, load_profile
 from fakes import FakeBackend
 from inferplan.backends.base import BackendInfo
+from inferplan.errors import ConflictError
+from inferplan.profiles.store import iter_records, load_profile
+from inferplan.profiling.live_sampler import sample_seed
+from inferplan.profiling.profiler import ProfileOptions, run_profile
 
 
 def _keys(path: Path) -> Counter:

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferplan.policy.aggregate import Aggregation
-from inferplan.replay.cost import cost_model_for
-from inferplan.replay.traces import capped, densify, evaluate, schedule, trace
 from inferplan.api import simulate
+from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.traces import capped, densify, evaluate, schedule, trace
 
 pytestmark = pytest.mark.data
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-
 FAST = ("--max-tokens", "32", "--parallel", "8", "--ctx", "512")
 
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.tasks.task_grader import TaskGrader
 from inferplan.grading.sandbox import SandboxLimits, build_program, network_isolation, run_program
+from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import Task, TaskSet
 
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'

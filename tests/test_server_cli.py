@@ -17,7 +17,6 @@ import pytest
 
 from inferplan.backends.embedded import embedded_model_path
 from inferplan.profiles.store import iter_records, read_header
-
 from servers import LlamaServer
 
 pytestmark = pytest.mark.slow

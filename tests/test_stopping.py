@@ -9,9 +9,9 @@ import pytest
 from scipy import integrate, special
 
 from inferplan.errors import InputError
-from inferplan.replay.tally import tally_prefixes
 from inferplan.policy.rule_math import bayes_factor, mode_probability
 from inferplan.policy.stopping import RULES, Tally, make_rule, parse_rule
+from inferplan.replay.tally import tally_prefixes
 
 
 def tally(v1: int, v2: int = 0, m: int | None = None) -> Tally:

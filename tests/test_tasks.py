@@ -8,8 +8,8 @@ import pytest
 
 from inferplan.errors import InputError
 from inferplan.tasks.builtin import builtin_set
-from inferplan.tasks.templates import render
 from inferplan.tasks.taskset import load_tasks
+from inferplan.tasks.templates import render
 
 
 def _write(tmp_path, rows, name="t.jsonl"):

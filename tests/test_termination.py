@@ -8,8 +8,8 @@ import pytest
 from inferplan.backends.confidence import LOW_STEP, WindowTracker
 from inferplan.errors import InvalidValue
 from inferplan.policy.termination import Termination, crossing, floor_of
-from inferplan.replay.traces import Draws
 from inferplan.replay.termination import terminated
+from inferplan.replay.traces import Draws
 
 
 def test_lows_say_where_any_floor_is_first_crossed() -> None:

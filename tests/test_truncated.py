@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from inferplan.errors import InputError
-from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.prompt_spec import PromptSpec
+from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import load_tasks
 
 

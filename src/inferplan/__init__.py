@@ -25,9 +25,9 @@ from inferplan.api import (
     profile,
     run,
     run_iter,
+    run_total,
     save_plan,
     serve,
-    run_total,
     simulate,
     summarize,
 )

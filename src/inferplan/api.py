@@ -26,19 +26,16 @@ from inferplan.profiles.profile import Profile, as_profile
 
 if TYPE_CHECKING:
     from inferplan.fitting.report import FitReport
+    from inferplan.importers.published import ImportResult
     from inferplan.planner.plan_file import Plan
     from inferplan.planner.search import PlanResult
-    from inferplan.importers.published import ImportResult
     from inferplan.planner.simulate import SimulationResult
     from inferplan.runner.evaluate import EvaluationResult
     from inferplan.runner.queries import Query
     from inferplan.runner.results import QueryResult
 
 
-# The types and helpers a client needs beside the verbs (``from inferplan.api import PlanResult``),
-# imported on first use so that ``import inferplan`` stays fast.
-__getattr__ = client_attribute
-
+__getattr__ = client_attribute  # the types and helpers a client needs beside the verbs (api_types)
 
 ProfileLike = Union[Profile, Path, str]
 PlanLike = Union["Plan", Path, str]
@@ -80,7 +77,7 @@ def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builti
 
 
 def import_profile(kind: str, source: Path | str, *, out: Path | str, force: bool = False, model: str | None = None,
-                   filter_name: str | None = None) -> "ImportResult":
+                   filter_name: str | None = None) -> ImportResult:
     """Convert a sample set (``boinf``, ``osca``, ``esc``, ``lm-eval``) into a profile at ``out``.
 
     ``lm-eval``: ``filter_name`` picks the task's filter; ``model`` counts tokens with its tokenizer.
@@ -91,7 +88,7 @@ def import_profile(kind: str, source: Path | str, *, out: Path | str, force: boo
 
 
 def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: float = 0.9, seed: int = 0,
-        threshold: float = 1e-3) -> "FitReport":
+        threshold: float = 1e-3) -> FitReport:
     """Observed and extrapolated accuracy-vs-samples curves with intervals, per configuration."""
     from inferplan.errors import InvalidValue
     from inferplan.fitting.report import fit_profile
@@ -105,7 +102,7 @@ def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: floa
 def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
          target_accuracy: float | None = None, aggregate: str = "vote", keep: float = 0.9, false_positive: float = 0.0,
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
-         fit: "FitReport | Path | str | None" = None, parallel: int = 16) -> "PlanResult":
+         fit: FitReport | Path | str | None = None, parallel: int = 16) -> PlanResult:
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
 
     Under ``unit="latency"`` a plan is one round of at most ``parallel`` samples launched at
@@ -128,7 +125,7 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     prof = as_profile(profile)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
 
-    def plan_with(kind: str, share: float) -> "PlanResult":
+    def plan_with(kind: str, share: float) -> PlanResult:
         return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=kind, keep=share,
                            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                            price_in=price_in, price_out=price_out, family=family,
@@ -143,7 +140,7 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
              unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
              price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None,
-             terminate: str | None = None) -> "SimulationResult":
+             terminate: str | None = None) -> SimulationResult:
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
     ``parallel=K``: the rule on one round of K samples read in finish order; ``terminate="W:η"``:
     with online low-confidence termination (policy/termination.py)."""
@@ -157,14 +154,15 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
                   terminate=terminate)
 
 
-def load_plan(plan: PlanLike) -> "Plan":
+def load_plan(plan: PlanLike) -> Plan:
     """A plan file (or a Plan, returned as it is)."""
-    from inferplan.planner.plan_file import Plan, load_plan as read_plan
+    from inferplan.planner.plan_file import Plan
+    from inferplan.planner.plan_file import load_plan as read_plan
 
     return plan if isinstance(plan, Plan) else read_plan(plan)
 
 
-def save_plan(plan: "Plan", path: Path | str, *, force: bool = False) -> Path:
+def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:
     """Write a plan file atomically (over nothing but another plan unless ``force``)."""
     from inferplan.planner.plan_file import save_plan as write
 
@@ -173,9 +171,10 @@ def save_plan(plan: "Plan", path: Path | str, *, force: bool = False) -> Path:
 
 def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens: int = 256,
                system: str | None = None, raw: bool = False, extract: str = "auto", stop: Sequence[str] = (),
-               top_p: float = 1.0) -> "Plan":
+               top_p: float = 1.0) -> Plan:
     """The plan of a fixed-N majority-vote run (what ``run -n`` executes)."""
-    from inferplan.runner.fixed import RunSettings, fixed_plan as build
+    from inferplan.runner.fixed import RunSettings
+    from inferplan.runner.fixed import fixed_plan as build
 
     return build(RunSettings(n=n, temperatures=tuple(temperatures), max_tokens=max_tokens, system=system, raw=raw,
                              extract=extract, stop=tuple(stop), top_p=top_p))
@@ -184,7 +183,7 @@ def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens
 def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
              settings: BackendSettings | None = None, max_samples: int | None = None,
              max_tokens: int | None = None, seed: int = 0, system: str | None = None,
-             model_mismatch: str = "refuse") -> Iterator["QueryResult"]:
+             model_mismatch: str = "refuse") -> Iterator[QueryResult]:
     """Answer queries under a plan; results in input order as they complete.
 
     ``model`` None runs the plan on the model it was made for (a fixed-N plan: the
@@ -208,7 +207,7 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Non
     return _results(execution, owned, owned, choice)
 
 
-def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator["QueryResult"]:
+def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator[QueryResult]:
     try:
         for result in execution.results(backend):
             yield replace(result, model=choice.label, model_warning=choice.warning)
@@ -219,7 +218,7 @@ def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iter
 
 def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
         settings: BackendSettings | None = None, max_samples: int | None = None, max_tokens: int | None = None,
-        seed: int = 0, system: str | None = None, model_mismatch: str = "refuse") -> list["QueryResult"]:
+        seed: int = 0, system: str | None = None, model_mismatch: str = "refuse") -> list[QueryResult]:
     """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan (see :func:`run_iter`)."""
     return list(run_iter(plan, queries, model=model, settings=settings, max_samples=max_samples,
                          max_tokens=max_tokens, seed=seed, system=system, model_mismatch=model_mismatch))
@@ -248,7 +247,7 @@ def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: int, model:
 def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
              tasks: str | None = None, limit: int | None = None, seed: int = 0, max_samples: int | None = None,
              allow_code_execution: bool = False, on_result: Callable | None = None,
-             model_mismatch: str = "refuse") -> "EvaluationResult":
+             model_mismatch: str = "refuse") -> EvaluationResult:
     """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N.
 
     ``model`` as in :func:`run_iter`: by default the model the plan was made for."""

@@ -91,7 +91,7 @@ class SampleStream(Protocol):
     can be submitted or cancelled without waiting for the next completion.
     """
 
-    tick: "Callable[[], None] | None"
+    tick: Callable[[], None] | None
 
     def __iter__(self) -> Iterator[Completion]: ...
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 
-from inferplan.errors import ModelError
 from inferplan._util.hashing import sha256_file
 from inferplan._util.paths import data_dir
+from inferplan.errors import ModelError
 
 # GGUF value types → struct format (scalars); 8 = string, 9 = array.
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}

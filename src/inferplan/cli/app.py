@@ -9,8 +9,6 @@ from __future__ import annotations
 import typer
 
 from inferplan import __version__
-from inferplan.cli.help import Command, Group
-from inferplan.cli.render.run import install_log_handler
 from inferplan.cli import (
     demo,
     evaluate,
@@ -23,6 +21,8 @@ from inferplan.cli import (
     serve,
     simulate,
 )
+from inferplan.cli.help import Command, Group
+from inferplan.cli.render.run import install_log_handler
 
 app = typer.Typer(
     name="inferplan",

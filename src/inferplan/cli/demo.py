@@ -25,9 +25,9 @@ def demo(
     Uses the embedded SmolLM2-135M model and a built-in arithmetic set, so it needs
     no data and no download.
     """
+    import inferplan as ip
     from inferplan.api import BackendSettings
     from inferplan.cli.render.demo import DemoNarrator
-    import inferplan as ip
 
     settings = ip.DemoSettings(workdir=workdir, model=model, problems=problems, samples=samples, budget=budget,
                             seed=seed, backend=BackendSettings(threads=threads, parallel=parallel))

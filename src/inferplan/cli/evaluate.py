@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from inferplan.cli import options as opt
 from inferplan.api import BackendSettings
+from inferplan.cli import options as opt
 from inferplan.errors import InputError
 
 
@@ -32,8 +32,8 @@ def evaluate(
     Also shows fixed-N majority vote at the same realised cost, replayed on the
     profile's recorded samples of the same problems.
     """
-    from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
     from inferplan import api
+    from inferplan.cli.render.evaluate import EvalProgress, render_evaluation
 
     if field and tasks is None:
         raise InputError("--field goes with --tasks (the plan's own task source already carries its options)")

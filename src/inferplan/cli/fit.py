@@ -47,8 +47,8 @@ def fit_cmd(
     force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
 ) -> None:
     from inferplan import api
-    from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
     from inferplan.api import check_report_output
+    from inferplan.cli.render.fit import check_plot_output, render_fit, write_plot, write_report
 
     # Refuse before fitting, not after it.
     if output is not None:

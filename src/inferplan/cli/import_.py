@@ -30,8 +30,8 @@ def import_cmd(
         None, "--filter", help="lm-eval: the task's filter whose answers to import (default: the first)."),
 ) -> None:
     """Import a published sample set into the profile format (rerunning is a no-op)."""
-    from inferplan.cli.render.profile import render_import
     from inferplan import api
+    from inferplan.cli.render.profile import render_import
 
     render_import(api.import_profile(kind.value, src, out=out, force=force, model=model, filter_name=filter_name),
                   as_json=as_json)

@@ -14,7 +14,7 @@ def models(
     no_hash: bool = typer.Option(False, "--no-hash", help="Skip the sha256 (computed once per file, then cached)."),
 ) -> None:
     """List the default model, or describe a GGUF file: architecture, parameters, quantisation, context, size, sha256."""
-    from inferplan.cli.render.models import render_models
     from inferplan import api
+    from inferplan.cli.render.models import render_models
 
     render_models(api.describe_models(model, with_hash=not no_hash), json_out)

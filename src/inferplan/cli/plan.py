@@ -49,9 +49,9 @@ def plan_cmd(
 ) -> None:
     """Search temperature mix, stopping rule, max samples and token cap on a training split;
     predict accuracy and cost on held-out problems."""
-    from inferplan.cli.render.plan import render_plan
     from inferplan import api
     from inferplan.api import check_plan_output, save_plan
+    from inferplan.cli.render.plan import render_plan
 
     if out is not None:  # refuse before the search, not after it
         check_plan_output(out, force=force)

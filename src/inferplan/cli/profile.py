@@ -68,7 +68,7 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable summary on stdout."),
 ) -> None:
     """Problems, samples per configuration, pass@1 with a Beta-posterior interval, tokens, throughput."""
-    from inferplan.cli.render.profile import render_summary
     from inferplan import api
+    from inferplan.cli.render.profile import render_summary
 
     render_summary(api.summarize(path), as_json=as_json)

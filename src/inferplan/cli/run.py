@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
+from inferplan.api import EXTRACTORS, BackendSettings
 from inferplan.cli import options as opt
-from inferplan.api import BackendSettings
 from inferplan.errors import InputError
-from inferplan.api import EXTRACTORS
 
 
 def _queries(prompts: list[str], input: str | None):
@@ -45,7 +44,7 @@ def _plan_to_run(plan: str | None, n: int | None, max_samples: int | None, tempe
 
 @opt.backend_options()
 def run(
-    prompts: Optional[List[str]] = typer.Argument(
+    prompts: Optional[list[str]] = typer.Argument(
         None, help="Prompt(s) to answer; '-' reads stdin, one prompt per line.", show_default=False),
     input: Optional[str] = typer.Option(
         None, "--input", "-i", help="JSONL file: one query a line with id and prompt|messages|input|question."),
@@ -60,7 +59,7 @@ def run(
     system: Optional[str] = typer.Option(None, "--system", help="System message for chat prompts."),
     raw: bool = typer.Option(False, "--raw", help="Send prompts as raw text, without the chat template."),
     extract: str = typer.Option("auto", "--extract", help=f"Answer extractor: {', '.join(EXTRACTORS)}."),
-    stop: Optional[List[str]] = typer.Option(None, "--stop", help="Stop string (repeatable); the text is cut there."),
+    stop: Optional[list[str]] = typer.Option(None, "--stop", help="Stop string (repeatable); the text is cut there."),
     top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling threshold (1 = off)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per prompt on stdout."),
     show_samples: bool = typer.Option(False, "--show-samples", help="Also show (or, with --json, include) each sample's text."),

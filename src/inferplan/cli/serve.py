@@ -8,10 +8,9 @@ from typing import Optional
 
 import typer
 
+from inferplan.api import PROMPTS, BackendSettings, prompts_for
 from inferplan.cli import options as opt
-from inferplan.api import BackendSettings
 from inferplan.errors import InputError
-from inferplan.api import PROMPTS, prompts_for
 
 PROMPTS_OPTION = typer.Option(
     None, "--prompts",

@@ -36,8 +36,8 @@ def simulate_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
-    from inferplan.cli.render.plan import render_simulation
     from inferplan import api
+    from inferplan.cli.render.plan import render_simulation
 
     result = api.simulate(
         profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,

@@ -20,12 +20,12 @@ from inferplan._util.files import check_replaceable, json_format_is, write_atomi
 from inferplan._util.jsonl import dumps
 from inferplan.errors import InputError, InvalidValue
 from inferplan.fitting.curves import MajorityCurve
-from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
-from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 from inferplan.fitting.model_select import FAMILIES, Selection, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
+from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
+from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 
 FORMAT = "inferplan.fit/1"
 FEW_SUCCESSES = 5  # below this many correct samples, an extrapolated curve is mostly its prior

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from inferplan.errors import InputError
 from inferplan._util.hashing import sha256_file
+from inferplan.errors import InputError
 from inferplan.importers.common import read_objects, sample_record
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import ProfileWriter

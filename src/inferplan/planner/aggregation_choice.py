@@ -26,8 +26,8 @@ if TYPE_CHECKING:  # search imports the planner's parts; this module only passes
 KEEPS = (0.9, 0.5, 0.1)  # DeepConf's two settings (top 90%, top 10%) and one between
 
 
-def choose_aggregation(plan_with: Callable[[str, float], "PlanResult"], table: SampleTable,
-                       budget: float | None) -> "PlanResult":
+def choose_aggregation(plan_with: Callable[[str, float], PlanResult], table: SampleTable,
+                       budget: float | None) -> PlanResult:
     """The vote plan, or the conf-vote plan that beats it clearly on the training problems.
 
     ``plan_with(kind, keep)`` plans with one aggregation; accuracies are compared at one budget."""
@@ -48,5 +48,5 @@ def choose_aggregation(plan_with: Callable[[str, float], "PlanResult"], table: S
                         f"SE: {line}; conf-vote is kept only beyond {DEPART_SE:g} SE)")
 
 
-def _noted(result: "PlanResult", note: str) -> "PlanResult":
+def _noted(result: PlanResult, note: str) -> PlanResult:
     return replace(result, plan=replace(result.plan, notes=result.plan.notes + (note,)))

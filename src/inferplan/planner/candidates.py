@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.replay.traces import Dense, Trace, capped, evaluate, first_stop, trace
 from inferplan.policy.stopping import StoppingRule, make_rule
 from inferplan.policy.termination import Termination
+from inferplan.replay.traces import Dense, Trace, capped, evaluate, first_stop, trace
 
 # ConSol's own defaults (``confidence_models.py``): a Wald SPRT with p1 = 0.5001 whose bounds
 # amount to "the leader is 3 votes ahead", and a mixture SPRT with a Beta(10⁶, 10⁶) prior.

@@ -23,12 +23,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from inferplan.policy.aggregate import Aggregation
-from inferplan.planner.mix_allocation import greedy, recorded_slots, success_rates
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
-from inferplan.stats.intervals import bootstrap_indices, widen_by_problem_count
+from inferplan.planner.mix_allocation import greedy, recorded_slots, success_rates
+from inferplan.policy.aggregate import Aggregation
 from inferplan.replay.traces import Dense, Estimate, Outcome, estimate, schedule
+from inferplan.stats.intervals import bootstrap_indices, widen_by_problem_count
 
 DEFAULT_FAMILY = "beta-binomial-averaged"  # the fit's preferred family
 DRAWS = 256  # posterior draws of p per problem

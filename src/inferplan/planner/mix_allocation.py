@@ -17,8 +17,8 @@ from typing import Callable
 import numpy as np
 
 from inferplan.errors import InputError
-from inferplan.stats.estimators import pass_at_k
 from inferplan.replay.traces import Dense
+from inferplan.stats.estimators import pass_at_k
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from inferplan.policy.termination import Termination
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule
+from inferplan.policy.termination import Termination
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import check_format
 from inferplan.tasks.prompt_spec import PromptSpec
@@ -61,13 +61,13 @@ class PlanModel:
         return {"spec": self.spec, "sha256": self.sha256, "name": self.name}
 
     @classmethod
-    def from_json(cls, d: dict | None) -> "PlanModel | None":
+    def from_json(cls, d: dict | None) -> PlanModel | None:
         if not isinstance(d, dict):
             return None
         return cls(spec=d.get("spec"), sha256=d.get("sha256"), name=d.get("name"))
 
     @classmethod
-    def of(cls, header) -> "PlanModel":
+    def of(cls, header) -> PlanModel:
         """The model of a profile (its :class:`ProfileHeader`): one made by ``inferplan profile``
         names its spec; an imported sample set only a name, and cannot be run."""
         model, backend = header.model, header.backend
@@ -151,7 +151,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, d: dict, path: Path | str = "plan") -> "Plan":
+    def from_json(cls, d: dict, path: Path | str = "plan") -> Plan:
         check_format(d.get("format"), "inferplan.plan", 1, path)
         missing = [k for k in REQUIRED if k not in d]
         if missing:  # a deleted block must not silently fall back to a default (another template …)

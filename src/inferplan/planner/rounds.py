@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.planner.candidates import RULE_GRID, Candidate, Mix
+from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule, make_rule
-from inferplan.replay.traces import Dense, Estimate, estimate
 from inferplan.replay.parallel import ParallelOutcome, ParallelTrace, evaluate_parallel, parallel_trace
+from inferplan.replay.traces import Dense, Estimate, estimate
 
 LAUNCH_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SHORT_M = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -104,21 +104,21 @@ class RoundSearch:
     def _cost(self, o: ParallelOutcome) -> np.ndarray:
         return o.latency if self.charge == "latency" else o.cost
 
-    def outcome(self, c: "RoundCandidate") -> ParallelOutcome:
+    def outcome(self, c: RoundCandidate) -> ParallelOutcome:
         used = int(np.argmax(c.mix.shares))
         return evaluate_parallel(self._trace(self.test, "test", used, c.launch, self.heldout_reps), c.rule)
 
-    def batch_of(self, c: "RoundCandidate") -> str:
+    def batch_of(self, c: RoundCandidate) -> str:
         return parallel_spec(c.launch)
 
-    def round_notes(self, c: "RoundCandidate") -> tuple[str, ...]:
+    def round_notes(self, c: RoundCandidate) -> tuple[str, ...]:
         """What the round costs besides time: every sample it launched generates until the stop."""
         o = self.outcome(c)
         return (f"{c.policy}: launch {c.launch} samples at once and read them as they finish; on the held-out "
                 f"problems it reads {o.samples.mean():.2f} and generates {o.cost.mean():,.0f} completion tokens per "
                 "query (the samples cancelled at the stop included)",)
 
-    def heldout(self, c: "RoundCandidate") -> Estimate:
+    def heldout(self, c: RoundCandidate) -> Estimate:
         key = (c.mix.shares, c.launch, c.rule)
         if key not in self._heldout:
             o = self.outcome(c)

@@ -13,31 +13,31 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inferplan.errors import InvalidValue
-from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.fitting.model_select import select_family
 from inferplan.planner.break_even import BreakEven, break_even
 from inferplan.planner.candidates import (
+    TERM_GRID,
     Candidate,
     TraceCache,
-    TERM_GRID,
     candidates_on,
     pareto,
     unequal_counts_note,
 )
-from inferplan.replay.cost import cost_model_for
-from inferplan.fitting.model_select import select_family
-from inferplan.planner.mix_allocation import recorded_slots
-from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.curve_predictions import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
 from inferplan.planner.extrapolated_candidates import extrapolated_candidates
-from inferplan.planner.plan_file import PlanModel, Plan, Prediction
+from inferplan.planner.mix_allocation import recorded_slots
+from inferplan.planner.plan_file import Plan, PlanModel, Prediction
+from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.selection import choose
-from inferplan.planner.space import caps, mixes
-from inferplan.replay.traces import Dense, Estimate, densify, estimate, evaluate
 from inferplan.planner.simulate import Baseline
-from inferplan.replay.split import split_problems
+from inferplan.planner.space import caps, mixes
+from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.profiles.counts import count_matrix
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
-from inferplan.profiles.counts import count_matrix
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.split import split_problems
+from inferplan.replay.traces import Dense, Estimate, densify, estimate, evaluate
 from inferplan.tasks.prompt_spec import from_header
 
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from inferplan.errors import InputError, InvalidValue
-from inferplan.policy.aggregate import Aggregation, check_answers
 from inferplan.planner.candidates import Mix, TraceCache, unequal_counts_note
-from inferplan.policy.termination import Termination
-from inferplan.replay.cost import cost_model_for
 from inferplan.planner.curve_predictions import NOTE, Extrapolator, supported
 from inferplan.planner.plan_file import Plan
-from inferplan.replay.traces import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
+from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule
+from inferplan.policy.termination import Termination
+from inferplan.profiles.profile import Profile
+from inferplan.replay.cost import cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.split import split_problems
-from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule
-from inferplan.profiles.profile import Profile
+from inferplan.replay.traces import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
 
 
 @dataclass(frozen=True)

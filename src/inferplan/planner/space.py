@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.planner.mix_allocation import allocate_pass_at_k, allocate_vote
 from inferplan.planner.candidates import Mix
 from inferplan.planner.curve_predictions import Extrapolator
+from inferplan.planner.mix_allocation import allocate_pass_at_k, allocate_vote
 from inferplan.policy.aggregate import Aggregation
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.traces import Dense

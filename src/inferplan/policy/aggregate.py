@@ -51,7 +51,7 @@ class Aggregation:
         return {**out, "keep": self.keep} if self.kind == "conf-vote" else out
 
     @classmethod
-    def from_json(cls, d: dict) -> "Aggregation":
+    def from_json(cls, d: dict) -> Aggregation:
         return cls(kind=d.get("kind", "vote"), false_positive=float(d.get("false_positive", 0.0)),
                    penalty=float(d.get("penalty", 0.0)), keep=float(d.get("keep", 0.9)))
 

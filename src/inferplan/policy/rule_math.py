@@ -6,7 +6,7 @@ functions fast and accurately, not about when to stop.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -47,7 +47,7 @@ def msprt_log_ratio(v1: np.ndarray, v2: np.ndarray, c: float) -> np.ndarray:
 _NODES = 128  # Gauss–Legendre nodes: the mode probability to ~1e-12 for counts below 30, 1e-3 at 250
 
 
-@lru_cache(maxsize=None)
+@cache
 def _legendre(q: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = special.roots_legendre(q)
     return (x + 1) / 2, w / 2

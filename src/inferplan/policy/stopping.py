@@ -116,7 +116,7 @@ class StoppingRule:
                 return extra
         return max(room, 0)
 
-    def start(self) -> "RuleState":
+    def start(self) -> RuleState:
         return RuleState(self)
 
     @property
@@ -130,7 +130,7 @@ class StoppingRule:
                 "max_samples": self.max_samples}
 
     @classmethod
-    def from_json(cls, d: dict) -> "StoppingRule":
+    def from_json(cls, d: dict) -> StoppingRule:
         return make_rule(d["name"], d.get("params", ()), min_samples=int(d.get("min_samples", 1)),
                          max_samples=int(d.get("max_samples", 40)))
 

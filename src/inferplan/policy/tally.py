@@ -42,7 +42,7 @@ class Tally:
     wlead: Any = 0.0
     wtotal: Any = 0.0
 
-    def project(self, extra: int) -> "Tally":
+    def project(self, extra: int) -> Tally:
         """The tally after ``extra`` more samples that all agree with the leader
         (weighted like the samples so far, on average)."""
         new_v1 = self.v1 + extra
@@ -57,7 +57,7 @@ class Tally:
             wlead=self.wlead + extra * w, wtotal=self.wtotal + extra * w,
         )
 
-    def extend_streak(self, extra: int) -> "Tally":
+    def extend_streak(self, extra: int) -> Tally:
         """The tally after ``extra`` more samples that repeat the latest answer.
 
         Exact in what streak rules read (n, k, run); the leader/runner-up counts are

@@ -28,7 +28,7 @@ class Termination:
     keep: float  # share of warm-up chains above the floor
 
     @classmethod
-    def parse(cls, text: str) -> "Termination":
+    def parse(cls, text: str) -> Termination:
         try:
             w, k = text.split(":")
             term = cls(int(w), float(k))
@@ -46,7 +46,7 @@ class Termination:
         return {"warmup": self.warmup, "keep": self.keep}
 
     @classmethod
-    def from_json(cls, d: object) -> "Termination | None":
+    def from_json(cls, d: object) -> Termination | None:
         if d is None:
             return None
         if not isinstance(d, dict):

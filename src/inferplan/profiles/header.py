@@ -39,7 +39,7 @@ class ConfigSpec:
         return {"name": self.name, "temperature": self.temperature, **self.settings}
 
     @classmethod
-    def from_json(cls, d: dict) -> "ConfigSpec":
+    def from_json(cls, d: dict) -> ConfigSpec:
         if not isinstance(d, dict) or "name" not in d:
             raise InputError(f"configuration without a name: {str(d)[:80]}")
         rest = {k: v for k, v in d.items() if k not in ("name", "temperature")}
@@ -106,7 +106,7 @@ class ProfileHeader:
         return 1
 
     @classmethod
-    def parse(cls, d: dict, path: Path | str = "profile") -> "ProfileHeader":
+    def parse(cls, d: dict, path: Path | str = "profile") -> ProfileHeader:
         """Validate and type a header dictionary (as read from line 1 of a profile)."""
         try:
             configs = tuple(ConfigSpec.from_json(c) for c in d.get("configs") or [])

@@ -20,7 +20,7 @@ class Profile:
     run: object | None = field(default=None, repr=False)  # the ProfileResult of the run that just wrote it
 
     @classmethod
-    def open(cls, path: Path | str) -> "Profile":
+    def open(cls, path: Path | str) -> Profile:
         path = Path(path)
         return cls(path, ProfileHeader.parse(read_header(path), path))
 
@@ -34,6 +34,6 @@ class Profile:
         return sha256_file(self.path)
 
 
-def as_profile(profile: "Profile | Path | str") -> Profile:
+def as_profile(profile: Profile | Path | str) -> Profile:
     """A :class:`Profile` from a Profile or a path."""
     return profile if isinstance(profile, Profile) else Profile.open(profile)

@@ -19,10 +19,15 @@ import numpy as np
 from inferplan._util.files import WriterLock, check_replaceable, new_file_mode
 from inferplan.errors import ConflictError, InputError
 from inferplan.profiles.format import (  # noqa: F401  (check_format, FORMAT*: imported from here too)
-    FORMAT, FORMAT_MAJOR, FORMAT_NAME, check_format, check_profile_header, is_profile,
+    FORMAT,
+    FORMAT_MAJOR,
+    FORMAT_NAME,
+    check_format,
+    check_profile_header,
+    is_profile,
 )
-from inferplan.profiles.record_schema import NUMERIC, confidence_lows, number, record_key
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
+from inferplan.profiles.record_schema import NUMERIC, confidence_lows, number, record_key
 
 # Fields of one sample line; ``text`` is optional.
 RECORD_FIELDS = (
@@ -281,7 +286,7 @@ class ProfileWriter:
         self._file.close()
         self._lock.release()
 
-    def __enter__(self) -> "ProfileWriter":
+    def __enter__(self) -> ProfileWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,7 @@ class ProfileBudget:
     unit: str  # "tokens" or "seconds"
 
     @classmethod
-    def parse(cls, text: str) -> "ProfileBudget":
+    def parse(cls, text: str) -> ProfileBudget:
         """``20000``, ``400k``, ``2M`` tokens; ``90s``, ``30m``, ``2h`` of wall time."""
         m = _FORM.match(str(text))
         if m is None:

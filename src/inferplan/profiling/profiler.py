@@ -19,15 +19,15 @@ from typing import Callable
 from inferplan._version import __version__
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend, prepare
 from inferplan.errors import InvalidValue
-from inferplan.tasks import builtin
-from inferplan.tasks import templates as prompts
-from inferplan.tasks.task_grader import TaskGrader, truncated_default
+from inferplan.profiles.header import ConfigSpec
+from inferplan.profiles.store import ProfileWriter, check_profile_output, iter_records
 from inferplan.profiling.adaptive import AdaptiveResult, run_adaptive, run_uniform
 from inferplan.profiling.adaptive_allocation import Ledger
 from inferplan.profiling.budget import ProfileBudget
-from inferplan.profiles.header import ConfigSpec
 from inferplan.profiling.live_sampler import LiveSampler, Progress, asked
-from inferplan.profiles.store import ProfileWriter, check_profile_output, iter_records
+from inferplan.tasks import builtin
+from inferplan.tasks import templates as prompts
+from inferplan.tasks.task_grader import TaskGrader, truncated_default
 from inferplan.tasks.taskset import load_tasks
 
 DEFAULT_MAX_TOKENS = 128

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from inferplan.profiles.store import load_profile
+from inferplan.profiles.throughput import measured_throughput
 from inferplan.stats.estimators import pass_at_k
 from inferplan.stats.intervals import beta_interval
-from inferplan.profiles.throughput import measured_throughput
 
 LEVEL = 0.95
 

@@ -17,13 +17,13 @@ import numpy as np
 
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation, score, step_outcomes
-from inferplan.replay.cost import CostModel
-from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 from inferplan.policy.stopping import StoppingRule, Tally
 from inferplan.policy.termination import Termination
-from inferplan.replay.termination import padded_lows, terminated
-from inferplan.replay.tally import tally_prefixes
 from inferplan.profiles.store import SampleTable
+from inferplan.replay.cost import CostModel
+from inferplan.replay.tally import tally_prefixes
+from inferplan.replay.termination import padded_lows, terminated
+from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ class Outcome:
     cost: np.ndarray  # (P,)
     samples: np.ndarray  # (P,)
 
-    def summary(self, *, boot: int = 1000, seed: int = 0) -> "Estimate":
+    def summary(self, *, boot: int = 1000, seed: int = 0) -> Estimate:
         return estimate(self, boot=boot, seed=seed)
 
 

@@ -16,10 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from inferplan.backends.describe import model_parameters
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend
+from inferplan.backends.describe import model_parameters
 from inferplan.errors import InputError
-from inferplan.tasks.task_grader import TaskGrader
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.planner.plan_file import Plan, Prediction
 from inferplan.policy.stopping import make_rule
@@ -28,11 +27,12 @@ from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.traces import densify, estimate, evaluate
-from inferplan.runner.plan_runner import PlanOverrides, run_plan
 from inferplan.runner.plan_model import ModelChoice
+from inferplan.runner.plan_runner import PlanOverrides, run_plan
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
 from inferplan.stats.intervals import beta_interval, bootstrap_mean
+from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import TaskSet, load_tasks
 
 LEVEL = 0.95  # the plan's prediction interval is 95% too

@@ -25,8 +25,8 @@ import numpy as np
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.errors import InputError, InvalidValue
 from inferplan.planner.plan_file import Plan
-from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.confidence_vote import confidence_vote
+from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.termination import crossing, floor_of
 from inferplan.policy.vote import majority, vote_counts
 from inferplan.replay.traces import schedule

@@ -15,8 +15,14 @@ from inferplan.backends import prepare
 from inferplan.backends.base import Backend
 from inferplan.errors import InputError
 from inferplan.planner.plan_file import Plan
-from inferplan.runner.live_query import (DEFAULT_MAX_TOKENS, PlanCore, PlanOverrides, Verifier, effective_max_tokens,
-                                        effective_rule)
+from inferplan.runner.live_query import (
+    DEFAULT_MAX_TOKENS,
+    PlanCore,
+    PlanOverrides,
+    Verifier,
+    effective_max_tokens,
+    effective_rule,
+)
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from inferplan.errors import InputError
 from inferplan._util.jsonl import read_json_lines
+from inferplan.errors import InputError
 
 _TEXT_FIELDS = ("prompt", "input", "question")
 
@@ -132,7 +132,7 @@ def read_queries(path: str | Path) -> list[Query]:
     return queries
 
 
-def as_queries(queries: "str | Path | Sequence[str | dict | Query]") -> list[Query]:
+def as_queries(queries: str | Path | Sequence[str | dict | Query]) -> list[Query]:
     """Queries from a JSONL path, or a list of prompt strings, query dicts or :class:`Query` objects."""
     if isinstance(queries, (str, Path)):
         return read_queries(queries)

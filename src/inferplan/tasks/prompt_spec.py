@@ -16,8 +16,8 @@ from typing import Callable
 
 from inferplan.errors import InferplanError, InputError
 from inferplan.grading.graders import answer_reader
-from inferplan.tasks.task_grader import TRUNCATED, abstains
 from inferplan.tasks import templates
+from inferplan.tasks.task_grader import TRUNCATED, abstains
 from inferplan.tasks.taskset import Task, load_tasks
 
 
@@ -38,7 +38,7 @@ class PromptSpec:
         templates.check_template(self.template)
         if self.truncated not in TRUNCATED:
             raise InputError(f"prompt: truncated must be one of {', '.join(TRUNCATED)}, not {self.truncated!r}")
-        self.reader  # an unknown grader or extractor fails here, not at the first answer
+        _ = self.reader  # an unknown grader or extractor fails here, not at the first answer
 
     @cached_property
     def reader(self) -> Callable[[str], str | None]:
@@ -84,7 +84,7 @@ class PromptSpec:
         return out
 
     @classmethod
-    def from_json(cls, d: dict) -> "PromptSpec":
+    def from_json(cls, d: dict) -> PromptSpec:
         return cls(template=str(d.get("template") or "chat"),
                    shots=tuple((str(q), str(a)) for q, a in d.get("shots") or ()),
                    grader=str(d.get("grader") or "auto"), max_tokens=d.get("max_tokens"), tasks=d.get("tasks"),

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from inferplan.errors import DependencyError, InputError
 from inferplan._util.jsonl import read_json_lines
+from inferplan.errors import DependencyError, InputError
 
 FIELDS = ("id", "prompt", "question", "input", "messages", "answer", "target", "grader", "test", "tests",
           "entry_point")

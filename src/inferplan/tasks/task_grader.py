@@ -7,7 +7,6 @@ from inferplan.grading.graders import Grade, auto_grader_name, check_grader_name
 from inferplan.grading.sandbox import SandboxLimits, build_program, network_isolation, run_program
 from inferplan.tasks.taskset import Task, TaskSet
 
-
 TRUNCATED = ("abstain", "grade")  # what a sample cut off at the token cap answers
 
 

@@ -12,13 +12,13 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from inferplan.backends.settings import BackendSettings, check_settings
 from inferplan.backends.base import BackendInfo, SampleRequest
 from inferplan.backends.embedded import ALIAS, resolve_model_path
 from inferplan.backends.gguf_info import file_sha256, read_gguf_info
 from inferplan.backends.llamacpp.chat import ChatTemplate
 from inferplan.backends.llamacpp.sizing import KVWork, auto_ctx, size_kv
 from inferplan.backends.llamacpp.weights import f16_copy, wants_f16
+from inferplan.backends.settings import BackendSettings, check_settings
 from inferplan.errors import BackendError, DependencyError, InputError, InvalidValue, ModelError
 
 log = logging.getLogger("inferplan.llamacpp")
@@ -266,7 +266,7 @@ class LlamaCppBackend:
             L.llama_model_free(self._model)
             self._model = None
 
-    def __enter__(self) -> "LlamaCppBackend":
+    def __enter__(self) -> LlamaCppBackend:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -22,9 +22,9 @@ import logging
 import os
 from pathlib import Path
 
+from inferplan._util.paths import data_dir
 from inferplan.backends.gguf_info import GGUFInfo
 from inferplan.errors import InvalidValue
-from inferplan._util.paths import data_dir
 
 log = logging.getLogger("inferplan.llamacpp")
 

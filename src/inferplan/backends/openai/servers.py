@@ -51,7 +51,7 @@ class ServersBackend:
             settings={"servers": [s.info.settings for s in self.servers], "model_name": first.settings["model_name"]},
         )
 
-    def sample(self, requests: Sequence[SampleRequest]) -> "ServersStream":
+    def sample(self, requests: Sequence[SampleRequest]) -> ServersStream:
         return ServersStream(self, requests)
 
     def close(self) -> None:

@@ -17,9 +17,14 @@ from concurrent.futures import Future
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
-from inferplan.backends.openai.http import EXTENSION_KEYS
-from inferplan.backends.openai.http import (HTTPStatusFailure, choice_logprobs, choice_text, finish_reason,
-                                            post_json)
+from inferplan.backends.openai.http import (
+    EXTENSION_KEYS,
+    HTTPStatusFailure,
+    choice_logprobs,
+    choice_text,
+    finish_reason,
+    post_json,
+)
 from inferplan.errors import BackendError, InputError
 
 MAX_N = 64  # largest n sent in one request; bigger groups are split

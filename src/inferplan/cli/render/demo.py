@@ -26,7 +26,7 @@ class DemoNarrator:
         self.bar = ProgressBar()
         self.predicted = None  # the plan's held-out accuracy, said beside its answers
 
-    def __enter__(self) -> "DemoNarrator":
+    def __enter__(self) -> DemoNarrator:
         s = self.settings
         out.print(Panel(
             "A language model often answers better if you ask it several times and take the most common "

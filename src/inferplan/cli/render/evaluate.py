@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from inferplan.cli.render.common import err, fmt_interval, out, print_json
 from inferplan.api import EvaluationResult
+from inferplan.cli.render.common import err, fmt_interval, out, print_json
 
 
 class EvalProgress:
@@ -18,7 +18,7 @@ class EvalProgress:
         self._p = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[acc]}"), TimeElapsedColumn(), console=err, transient=True)
 
-    def __enter__(self) -> "EvalProgress":
+    def __enter__(self) -> EvalProgress:
         if self.enabled:
             self._p.start()
             self._task = self._p.add_task("eval", total=None, acc="")

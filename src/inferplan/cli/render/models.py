@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from inferplan.cli.render.common import out, print_json
 from inferplan.api import ModelEntry
+from inferplan.cli.render.common import out, print_json
 
 
 def _human_size(n: int) -> str:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from inferplan.api import Baseline, PlanResult, SimulationResult
 from inferplan.cli.render.common import fmt_interval, out, print_json, warn
-from inferplan.api import PlanResult
-from inferplan.api import Baseline, SimulationResult
 
 
 def _num(x: float) -> str:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from inferplan.api import ImportResult, ProfileResult, ProfileSummary, Progress
 from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
-from inferplan.api import ImportResult
-from inferplan.api import Progress, ProfileResult
-from inferplan.api import ProfileSummary
 
 
 def render_import(result: ImportResult, *, as_json: bool) -> None:
@@ -38,7 +36,7 @@ class ProgressBar:
         )
         self._task = None
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self  # the bar appears with the first sample (errors before that print alone)
 
     def __exit__(self, *exc: object) -> None:

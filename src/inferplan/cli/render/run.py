@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
 from inferplan.api import QueryResult
+from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
 
 
 class _RichLogHandler(logging.Handler):

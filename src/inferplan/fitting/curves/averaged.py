@@ -35,7 +35,7 @@ class AveragedDifficulty(CurveEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
 
-    def fit(self, N: np.ndarray, C: np.ndarray) -> "AveragedDifficulty":
+    def fit(self, N: np.ndarray, C: np.ndarray) -> AveragedDifficulty:
         N = np.asarray(N)
         N2 = N if N.ndim == 2 else N[:, None]
         if not (self.warm_start and hasattr(self, "never_")):

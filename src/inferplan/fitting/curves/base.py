@@ -19,7 +19,7 @@ class CurveEstimator:
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {name: getattr(self, name) for name in names}
 
-    def set_params(self, **params: object) -> "CurveEstimator":
+    def set_params(self, **params: object) -> CurveEstimator:
         for key, value in params.items():
             if key not in self.get_params():
                 raise ValueError(f"{type(self).__name__} has no parameter {key!r}")

@@ -110,7 +110,7 @@ class BetaBinomialDifficulty(CurveEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, N: np.ndarray, C: np.ndarray) -> "BetaBinomialDifficulty":
+    def fit(self, N: np.ndarray, C: np.ndarray) -> BetaBinomialDifficulty:
         N = np.asarray(N, dtype=np.int64)
         C = np.asarray(C, dtype=np.int64)
         if N.ndim == 1:
@@ -167,7 +167,7 @@ class BetaBinomialDifficulty(CurveEstimator):
             weights[1:] = 1.0 / K
         ll_old, n_iter = -np.inf, 0
         groups = [_groups(C[:, q], N[:, q]) for q in range(N.shape[1])]
-        for n_iter in range(1, int(self.max_iter) + 1):
+        for n_iter in range(1, int(self.max_iter) + 1):  # noqa: B007 (the count is returned)
             L = self._class_loglik(N, C, theta) + np.log(np.where(weights > 0, weights, 1e-300))
             if not self.never_solved:
                 L[:, 0] = -np.inf

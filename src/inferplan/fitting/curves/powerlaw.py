@@ -20,7 +20,7 @@ class PowerLawCurve(CurveEstimator):
         self.loss = loss
         self.f_scale = f_scale
 
-    def fit(self, k: np.ndarray, coverage: np.ndarray) -> "PowerLawCurve":
+    def fit(self, k: np.ndarray, coverage: np.ndarray) -> PowerLawCurve:
         k = as_k(k)
         y = np.asarray(coverage, dtype=np.float64)
         ok = (y > 0) & (y < 1)
