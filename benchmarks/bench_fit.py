@@ -27,7 +27,8 @@ parameter is learned across files), so its figure is held out by construction:
 
 maj@80 — ``maj@8`` (the exact estimator on the subsample: no extrapolation) and the
 ``plug-in`` multinomial (80 draws from the subsample's answer frequencies) are the
-anchors; ``inferplan`` is MajorityCurve with the shipped shrink; ``floor`` is the same oracle
+anchors; ``inferplan`` is MajorityCurve as shipped (share per profile by its self-check:
+bench_majority_selfcheck.py); ``floor`` is the same oracle
 as for pass@80, told every other problem's full answer record: for problem i it predicts
 the mean of maj@80_j over the other problems j, each weighted by the chance that 8 of
 j's samples show i's vote signature (correct votes, top two wrong votes, abstentions;

@@ -17,12 +17,20 @@ has not drawn yet come from a posterior answer distribution with two parts:
 
 The model alone still credits the correct answer's lead a little too much (its share
 is sharpened by the difficulty prior, the wrong answers' are not), while the exact
-maj@n ignores that the lead grows with k. The prediction therefore moves a share
-``shrink`` of the way from a problem's exact maj@n to the model's maj@k. ``SHRINK =
-0.75`` is the value the 21 Best-of-∞ files choose; re-chosen for each file on the other
-files only it is 0.70–0.80, and the held-out error of maj@80 from 8 samples is 1.80
-points against 2.70 for maj@8 and 2.81 for the plug-in multinomial (1.79 leaving out
-each file's model; 2.40 against 4.95 for maj@40 from 4) — ``benchmarks/bench_fit.py``.
+maj@n ignores that the lead grows with k. The prediction therefore moves a share w of
+the way from a problem's exact maj@n to the model's maj@k, and w is decided per profile
+from its own samples (the self-check, ``self_check_``): for ``halves`` random halvings,
+each problem's observed maj@n is predicted from half of its samples by the model and
+without it (the half's own maj@(n/2)); the share of the model's move that the halves
+confirm is the least-squares w there, with a bootstrap-over-problems standard error.
+The model keeps the prior share ``prior`` (0.75, the share the Best-of-∞ files chose
+before) unless the halves' upper bound (confirmed + ``z`` × se, z = 3) is lower: a model
+that the profile's own samples show to be wrong is switched off (w → 0, the prediction
+is the observed maj@n). The check's error beyond its own noise (its bias) widens the
+interval. ``z`` and ``prior`` were chosen leave-one-model-out on the 21 Best-of-∞ files;
+measured in ``benchmarks/bench_majority_selfcheck.py`` and docs/results-majority.md: on
+those files the halves carry little per-file signal (the guard rarely fires and costs
+about 0.01 of the ratio to the better anchor); it is there for models unlike them.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from inferplan.fitting.curves.averaged import AveragedDifficulty
 from inferplan.fitting.curves.base import CurveEstimator, as_k, as_rng
 from inferplan.stats.estimators import maj_at_k
 
-SHRINK = 0.75
+SHRINK = 0.75  # the prior share of the model's move (and the fixed share of shrink=SHRINK)
 HALVES = 8  # random halvings behind the self-check
 BOOT = 200  # bootstrap resamples of problems behind the self-check's standard error
 Z = 3.0  # the model keeps the prior share unless the halves' upper bound (share + Z × se) is lower
@@ -123,7 +131,11 @@ def _posterior_grid(loglik: np.ndarray, iters: int = 200) -> np.ndarray:
 
 
 class MajorityCurve(CurveEstimator):
-    """maj@k per problem: exact at k ≤ n, shrunk model prediction beyond (see module doc)."""
+    """maj@k per problem: exact at k ≤ n, shrunk model prediction beyond (see module doc).
+
+    ``shrink=None`` (default) lets the self-check choose the share per profile
+    (``shrink_``, ``self_check_``); a number fixes it and skips the check.
+    """
 
     def __init__(self, shrink: float | None = None, n_draws: int | None = None, max_answers: int = 8,
                  random_state: int | np.random.Generator | None = None, halves: int = HALVES,
