@@ -6,12 +6,35 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from inferplan.api import dumps
 
+
+def _cell_width(cell: Any) -> int:
+    text = Text.from_markup(cell) if isinstance(cell, str) else cell
+    return text.cell_len if isinstance(text, Text) else 0
+
+
+class _Console(Console):
+    """A console whose tables never cut a cell short ("con…", "10…"): a column keeps the width
+    of its widest cell where the terminal allows, headers wrap instead, and what still does not
+    fit folds onto a second line — every figure stays readable at 80 columns."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        for obj in objects:
+            if isinstance(obj, Table):
+                for column in obj.columns:
+                    column.overflow = "fold"
+                    widest = max((_cell_width(c) for c in column._cells), default=0)
+                    column.min_width = max(column.min_width or 0, min(widest, 14))
+        super().print(*objects, **kwargs)
+
+
 # Results go to stdout; progress, warnings and logs to stderr (pipes stay clean).
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = _Console(soft_wrap=True)
+err = _Console(stderr=True, soft_wrap=True)
 
 
 def print_json(obj: Any) -> None:
