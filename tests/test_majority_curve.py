@@ -8,9 +8,9 @@ import pytest
 
 from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.curves.majority import _eppf_grid
+from inferplan.profiles.counts import config_counts
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import maj_at_k
-from inferplan.profiles.counts import config_counts
 
 
 def _random_answers(P: int, rng: np.random.Generator):

@@ -148,7 +148,7 @@ class MajorityCurve(CurveEstimator):
         self.prior = prior
         self.z = z
 
-    def fit(self, answer_counts: np.ndarray, answer_correct: np.ndarray, n: np.ndarray) -> "MajorityCurve":
+    def fit(self, answer_counts: np.ndarray, answer_correct: np.ndarray, n: np.ndarray) -> MajorityCurve:
         counts = np.asarray(answer_counts, dtype=np.int64)
         correct = np.asarray(answer_correct, dtype=bool) & (counts > 0)
         n = np.asarray(n, dtype=np.int64)
