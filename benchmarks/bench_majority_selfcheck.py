@@ -72,7 +72,8 @@ def rule_prediction(run: dict, prior: float, z: float) -> tuple[float, float, fl
     """(prediction, low, high, weight) of the self-check rule with these hyperparameters,
     by the same functions MajorityCurve uses."""
     sc = run["sc"]
-    w = float(np.clip(min(prior, sc["confirmed"] + z * sc["confirmed_se"]), 0.0, 1.0))
+    upper = np.inf if sc["confirmed"] is None else sc["confirmed"] + z * sc["confirmed_se"]  # None: no move
+    w = float(np.clip(min(prior, upper), 0.0, 1.0))
     per = ((1 - w) * run["exact"] + w * run["sim"])[:, None]
     bias = check_errors(*run["check"], w)[1]
     mean, half = spread_half_width(per, bias, w * run["mc"], LEVEL)
@@ -128,7 +129,7 @@ def main() -> int:
         return float(np.mean([rows[n][key] for n in ns]))
 
     def ratio(ns, key):
-        return mean(ns, key) / min(mean(ns, "maj@n"), mean(ns, "plug-in"))
+        return mean(ns, key) / max(min(mean(ns, "maj@n"), mean(ns, "plug-in")), 1e-9)
 
     M, K = args.samples, args.target
     print(f"maj@{K} from {M} samples per problem, {args.reps} seeded subsamples per file; mean absolute error (points) "

@@ -198,7 +198,8 @@ class MajorityCurve(CurveEstimator):
         weight = float(np.clip(min(self.prior, confirmed + self.z * se), 0.0, 1.0))
         T, F, M = target.mean(), flat.mean(1), model.mean(1)
         error, bias = check_errors(target, flat, model, weight)
-        out.update(weight=weight, halves=H, confirmed=confirmed, confirmed_se=se,
+        moved = bool(np.isfinite(se))  # None where the model did not move on the halves (nothing to confirm; JSON has no inf)
+        out.update(weight=weight, halves=H, confirmed=confirmed if moved else None, confirmed_se=se if moved else None,
                    model_error=float(np.abs(M - T).mean()), observed_error=float(np.abs(F - T).mean()),
                    error=error, bias=bias)
         return out
