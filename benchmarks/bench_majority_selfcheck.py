@@ -36,7 +36,8 @@ import numpy as np
 
 from bench_fit import answer_matrix, model_of, plug_in, subsample_rows
 from inferplan.fitting.curves import MajorityCurve
-from inferplan.fitting.curves.majority import SHRINK, Z, check_errors, spread_half_width
+from inferplan.fitting.curves.majority import SHRINK
+from inferplan.fitting.curves.majority_check import Z, check_errors, spread_half_width
 from inferplan.importers.published import import_published
 from inferplan.profiles.counts import config_counts
 from inferplan.profiles.store import load_profile
