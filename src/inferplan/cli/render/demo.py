@@ -120,6 +120,9 @@ class DemoNarrator:
         out.print(f"{mark[c['accuracy_in_predicted_interval']]} accuracy inside the predicted interval   "
                   f"{mark[c['cost_within_15pct']]} tokens within 15% of the prediction   "
                   f"{mark[c['beats_fixed_n']]} at least as accurate as fixed-N", highlight=False)
+        out.print(f"{mark[c['samples_as_promised']]} samples per question as promised   "
+                  f"{mark[c['completion_tokens_as_promised']]} completion tokens per question as promised",
+                  highlight=False)
 
     def _answers(self, results) -> None:
         _h(5, "Answer questions with the plan", "Each question gets only as many samples as it needs: "
