@@ -25,7 +25,7 @@ from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
-from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
+from inferplan.stats.intervals import bootstrap_mean, widen_to_binomial
 
 FORMAT = "inferplan.fit/1"
 FEW_SUCCESSES = 5  # below this many correct samples, an extrapolated curve is mostly its prior
@@ -192,7 +192,7 @@ def _never_a_point(intervals: dict, values: dict, trials: int, level: float) -> 
     for curve, by_k in intervals.items():
         out[curve] = {}
         for k, (low, high) in by_k.items():
-            lo, hi = widen_by_problem_count(low, high, values[curve][k], trials, level)
+            lo, hi = widen_to_binomial(low, high, values[curve][k], trials, level)
             out[curve][k] = (float(lo), float(hi))
     return out
 

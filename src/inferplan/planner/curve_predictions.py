@@ -28,7 +28,7 @@ from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
 from inferplan.planner.mix_allocation import greedy, recorded_slots, success_rates
 from inferplan.policy.aggregate import Aggregation
 from inferplan.replay.traces import Dense, Estimate, Outcome, estimate, schedule
-from inferplan.stats.intervals import bootstrap_indices, widen_by_problem_count
+from inferplan.stats.intervals import bootstrap_indices, widen_to_binomial
 
 DEFAULT_FAMILY = "beta-binomial-averaged"  # the fit's preferred family
 DRAWS = 256  # posterior draws of p per problem
@@ -158,7 +158,7 @@ class Extrapolator:
             cols = bootstrap_indices(P, boot, rng)
             f_lo, f_hi = np.quantile(per_draw[rows[:, None], cols].mean(axis=1), [0.025, 0.975])
             lo, hi = min(lo, float(f_lo)), max(hi, float(f_hi))
-        lo, hi = widen_by_problem_count(lo, hi, est.accuracy, est.n_problems, 0.95)
+        lo, hi = widen_to_binomial(lo, hi, est.accuracy, est.n_problems, 0.95)
         return replace(est, accuracy_ci=(float(lo), float(hi)))
 
     def _majority(self, config: int, ns: list[int]) -> dict[int, Outcome]:

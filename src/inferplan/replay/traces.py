@@ -23,7 +23,7 @@ from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel
 from inferplan.replay.tally import tally_prefixes
 from inferplan.replay.termination import padded_lows, terminated
-from inferplan.stats.intervals import bootstrap_mean, widen_by_problem_count
+from inferplan.stats.intervals import bootstrap_mean, widen_to_binomial
 
 
 @dataclass(frozen=True)
@@ -295,6 +295,6 @@ class Estimate:
 
 def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
     (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), 0.95, boot, seed)
-    P, (lo, hi) = len(o.accuracy), widen_by_problem_count(lo, hi, o.accuracy.mean(), len(o.accuracy), 0.95)
+    P, (lo, hi) = len(o.accuracy), widen_to_binomial(lo, hi, o.accuracy.mean(), len(o.accuracy), 0.95)
     return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
                     (float(clo), float(chi)), float(o.samples.mean()), P)
