@@ -57,9 +57,9 @@ from inferplan.fitting.curves import BetaBinomialDifficulty, MajorityCurve
 from inferplan.fitting.model_select import make_difficulty, powerlaw_fit, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.importers.published import import_published
+from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import maj_at_k, pass_at_k
-from inferplan.profiles.counts import config_counts, count_matrix
 
 M, K, LEVEL = 8, 80, 0.9
 FLOOR_DRAWS = 200  # subsamples per problem behind the maj@K floor's signature weights

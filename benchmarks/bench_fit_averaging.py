@@ -35,9 +35,9 @@ from bench_fit import subsample_rows
 from inferplan.fitting.model_select import FAMILIES, cv_predictions, make_difficulty, powerlaw_fit, stacked
 from inferplan.fitting.pass_curves import curve_grid, fit_pass_curves
 from inferplan.importers.published import import_published
+from inferplan.profiles.counts import count_matrix
 from inferplan.profiles.store import load_profile
 from inferplan.stats.estimators import pass_at_k
-from inferplan.profiles.counts import count_matrix
 
 RULES = ("first", "inverse", "equal", "stack-abs", "stack-sq", "clear-else-inverse", "bb", "plaw")
 GRID = np.linspace(0, 1, 21)

@@ -42,6 +42,11 @@ class Prediction:
     recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
 
 
+def model_label(spec: str) -> str:
+    """How output names a model spec: a GGUF path by its file name, anything else as given."""
+    return Path(spec).name if spec.endswith(".gguf") else spec
+
+
 @dataclass(frozen=True)
 class PlanModel:
     """The model a plan was made for, as its profile recorded it: what ``run`` opens by default."""
@@ -52,10 +57,8 @@ class PlanModel:
 
     @property
     def label(self) -> str:
-        """How output names the model: the file name of a path, else the spec or name."""
-        if self.spec and self.spec.endswith(".gguf"):
-            return Path(self.spec).name
-        return self.spec or self.name or "?"
+        """How output names the model: the file name of a GGUF path, else the spec or name."""
+        return model_label(self.spec) if self.spec else self.name or "?"
 
     def to_json(self) -> dict:
         return {"spec": self.spec, "sha256": self.sha256, "name": self.name}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from inferplan.backends import DEFAULT_MODEL, Backend, backend_kind, model_sha256
 from inferplan.errors import InputError, InvalidValue, ModelError
-from inferplan.planner.plan_file import Plan, PlanModel
+from inferplan.planner.plan_file import Plan, PlanModel, model_label
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,9 @@ class ModelChoice:
     warning: str | None = None
 
 
-def _label(spec: str) -> str:
-    return Path(spec).name if spec.endswith(".gguf") else spec
+def _check_mismatch(mismatch: str) -> None:
+    if mismatch not in MISMATCH:
+        raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
 
 
 def plan_model(plan: Plan) -> PlanModel | None:
@@ -60,8 +61,7 @@ def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, sou
     Checked before anything loads: a missing model file is one line (ModelError, exit 4),
     and so is a model that is not the plan's unless ``mismatch`` is "ok".
     """
-    if mismatch not in MISMATCH:
-        raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
+    _check_mismatch(mismatch)
     made_for = plan_model(plan)
     if model is None:
         return _the_plans_own(plan, made_for, source)
@@ -71,20 +71,20 @@ def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, sou
 def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source: str) -> ModelChoice:
     """``model``, named by the user, checked against the plan's (``sha256()`` computed only if needed)."""
     if made_for is None:  # a fixed-N plan, or an old plan whose profile is gone: nothing to compare
-        return ModelChoice(model, _label(model))
+        return ModelChoice(model, model_label(model))
     if made_for.spec is None:
-        return ModelChoice(model, _label(model), f"{source} was made from published samples of "
-                           f"{made_for.label}, not of {_label(model)}: its predictions are for that model")
+        return ModelChoice(model, model_label(model), f"{source} was made from published samples of "
+                           f"{made_for.label}, not of {model_label(model)}: its predictions are for that model")
     given = sha256()
     if _same(made_for, model, given):
-        return ModelChoice(model, _label(model))
+        return ModelChoice(model, model_label(model))
     plans = made_for.label + (f", sha256 {made_for.sha256[:12]}…" if made_for.sha256 else "")
-    what = (f"{_label(model)} is not the model {source} was made for ({plans})" if given or not made_for.sha256
-            else f"inferplan cannot check that {_label(model)} serves the model {source} was made for ({plans})")
+    what = (f"{model_label(model)} is not the model {source} was made for ({plans})" if given or not made_for.sha256
+            else f"inferplan cannot check that {model_label(model)} serves the model {source} was made for ({plans})")
     if mismatch != "ok":
         raise ModelError(f"{what}; run it on its own model (leave out --model), or say --model-mismatch ok "
                          "to run it on this one anyway")
-    return ModelChoice(model, _label(model), f"{what}: its predictions do not apply to this model")
+    return ModelChoice(model, model_label(model), f"{what}: its predictions do not apply to this model")
 
 
 def _the_plans_own(plan: Plan, made_for: PlanModel | None, source: str) -> ModelChoice:
@@ -106,8 +106,7 @@ def _the_plans_own(plan: Plan, made_for: PlanModel | None, source: str) -> Model
 def check_open_backend(plan: Plan, backend: Backend, mismatch: str = "refuse", *,
                        source: str = "the plan") -> ModelChoice:
     """The same check for a backend the caller opened: its sha256 (or model id) against the plan's."""
-    if mismatch not in MISMATCH:
-        raise InvalidValue("model_mismatch", f"{{name}} must be one of {', '.join(MISMATCH)}, got {mismatch!r}")
+    _check_mismatch(mismatch)
     info = backend.info
     return _given(plan_model(plan), info.model, lambda: info.model_sha256, mismatch, source)
 

@@ -27,7 +27,7 @@ class _Console(Console):
             if isinstance(obj, Table):
                 for column in obj.columns:
                     column.overflow = "fold"
-                    widest = max((_cell_width(c) for c in column._cells), default=0)
+                    widest = max((_cell_width(c) for c in column.cells), default=0)
                     column.min_width = max(column.min_width or 0, min(widest, 14))
         super().print(*objects, **kwargs)
 
