@@ -224,24 +224,20 @@ def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = N
                          max_tokens=max_tokens, seed=seed, system=system, model_mismatch=model_mismatch))
 
 
-def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: int, model: str | Backend | None = None,
-              settings: BackendSettings | None = None, seed: int = 0, model_mismatch: str = "refuse"):
-    """Answer queries under a plan within ``total_budget`` completion tokens in all (a hard limit;
-    freed slots go to the queries whose next sample is worth most): a ``BudgetedRun``."""
-    from inferplan.backends import open_backend
+def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: float, model: str | Backend | None = None,
+              settings: BackendSettings | None = None, seed: int = 0, model_mismatch: str = "refuse",
+              unit: str | None = None, journal: Path | str | None = None, force: bool = False,
+              max_samples: int | None = None, max_tokens: int | None = None, system: str | None = None):
+    """Answer queries under a plan within ``total_budget`` in all (a hard limit; freed slots go to the queries
+    whose next sample is worth most): a ``BudgetedRun``. ``unit``: tokens or samples (default: the plan's; a
+    fixed-N plan's: tokens). ``journal``: a file that records every sample, so that a rerun resumes."""
     from inferplan.runner.live_query import PlanOverrides
-    from inferplan.runner.plan_model import model_for
     from inferplan.runner.queries import as_queries
-    from inferplan.runner.total_budget import run_total_budget
+    from inferplan.runner.total_budget import run_total as run_it
 
-    the_plan, the_queries = load_plan(plan), as_queries(queries)
-    choice, given = model_for(the_plan, model, model_mismatch)
-    backend = given or open_backend(choice.spec, settings)
-    try:
-        return run_total_budget(the_queries, backend, the_plan, total_budget, overrides=PlanOverrides(seed=seed))
-    finally:
-        if given is None:
-            backend.close()
+    return run_it(load_plan(plan), as_queries(queries), model=model, settings=settings, total=total_budget,
+                  unit=unit, overrides=PlanOverrides(max_samples, max_tokens, seed, system),
+                  model_mismatch=model_mismatch, journal=journal, force=force)
 
 
 def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,

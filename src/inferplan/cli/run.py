@@ -64,6 +64,14 @@ def run(
     json_out: bool = typer.Option(False, "--json", help="One JSON object per prompt on stdout."),
     show_samples: bool = typer.Option(False, "--show-samples", help="Also show (or, with --json, include) each sample's text."),
     no_timing: bool = typer.Option(False, "--no-timing", help="Leave wall-clock 'seconds' out of --json, so reruns are byte-identical."),
+    total_budget: Optional[float] = typer.Option(
+        None, "--total-budget", help="One hard total for all the queries, in the plan's unit (tokens or samples; "
+        "without --plan: tokens): freed slots go to the queries whose next sample is worth most (PETS).",
+        show_default=False),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", help="With --total-budget: record every sample in this JSONL file as it starts and "
+        "ends; rerunning the same command resumes from it."),
+    force: bool = typer.Option(False, "--force", help="With -o: start over, replacing the record."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
     settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
@@ -80,6 +88,11 @@ def run(
     queries = _queries(list(prompts or []), input)
     the_plan = _plan_to_run(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
     planned = plan is not None
+    if total_budget is not None or output is not None:
+        _run_total(the_plan, queries, total_budget, output, force, show_samples, json_out, model=model,
+                   settings=settings, max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,
+                   system=system if planned else None, model_mismatch=model_mismatch)
+        return
     results = api.run_iter(
         the_plan, queries, model=model,
         settings=settings,
@@ -88,3 +101,17 @@ def run(
     pred = the_plan.prediction
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing,
                    predicted=None if pred is None else (pred.accuracy, *pred.accuracy_ci))
+
+
+def _run_total(the_plan, queries, total: float | None, output: str | None, force: bool, show_samples: bool,
+               json_out: bool, **kwargs) -> None:
+    """``run --total-budget X``: one hard total over all the queries (``ip.run_total``)."""
+    from inferplan import api
+    from inferplan.cli.render.total_budget import render_total
+
+    if total is None:
+        raise InputError("-o/--output goes with --total-budget (it records a run under one total)")
+    if show_samples:
+        raise InputError("--show-samples does not go with --total-budget (-o records every sample's answer)")
+    result = api.run_total(the_plan, queries, total_budget=total, journal=output, force=force, **kwargs)
+    render_total(result, json_out)

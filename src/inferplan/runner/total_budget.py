@@ -1,28 +1,37 @@
-"""Run a plan over a file of queries under one hard total of generated tokens (issue 33).
+"""Run a plan over a file of queries under one hard total (issue 33).
 
 The backend's slots are kept full, one sample per request: each freed slot goes to the query
-whose next sample is worth most per expected token (:class:`~inferplan.policy.batch_allocation.
+whose next sample is worth most per expected unit (:class:`~inferplan.policy.batch_allocation.
 BatchAllocator`, PETS's knowledge gradient); the plan's stopping rule and sample cap still end a
-query. The total is a hard limit: a sample starts only if the tokens generated so far, plus
-``max_tokens`` for every sample in flight and for itself, fit in it — a sample never generates
-more than ``max_tokens``, so the spend can never pass the total whatever finishes when. A
-cancelled sample is charged the tokens the stream reports for it, or ``max_tokens`` when it
-reports none (tokens it may have generated are never left uncounted).
+query. The total (completion tokens, or samples) is a hard limit: a sample starts only if the
+spend so far, plus the cap (``max_tokens``, or one sample) for every sample in flight and for
+itself, fits in it — a sample never generates more than ``max_tokens``, so the spend can never
+pass the total whatever finishes when. A cancelled sample is charged the tokens the stream reports
+for it, or the cap when it reports none (tokens it may have generated are never left uncounted).
+
+With a journal (:mod:`inferplan.runner.total_journal`) every sample is recorded as it starts and
+as it finishes, and a rerun resumes: the finished samples are fed back, the unfinished ones are
+charged the cap, and the run goes on from there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from inferplan.backends import prepare
-from inferplan.backends.base import Backend
+from inferplan.backends.base import Backend, Completion
 from inferplan.errors import InputError, InvalidValue
 from inferplan.planner.plan_file import Plan
 from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.policy.vote import vote_counts
+from inferplan.runner.fixed import FIXED
 from inferplan.runner.live_query import PlanCore, PlanOverrides
 from inferplan.runner.queries import Query
+from inferplan.runner.total_journal import TotalJournal, journal_header
+
+UNITS = ("tokens", "samples")  # what a total can count: the runner knows both before a sample ends
 
 
 @dataclass(frozen=True)
@@ -42,80 +51,168 @@ class BudgetedRun:
     """A run under one total: per query what it got, and the spend."""
 
     answers: tuple[BudgetedAnswer, ...]
-    total: int
-    spent: int  # every token generated, cancelled samples included (≤ total)
+    total: float
+    spent: float  # in ``unit``: every token generated (or sample started), cancelled ones included (≤ total)
     cancelled: int  # samples cancelled
+    unit: str = "tokens"
+    resumed: int = 0  # finished samples read back from the journal
+    orphans: int = 0  # samples a killed run started and never recorded: charged the cap
 
     @property
     def unsettled(self) -> int:
         return sum(not a.settled for a in self.answers)
 
 
-def run_total_budget(queries: Sequence[Query], backend: Backend, plan: Plan, total: int, *,
-                     overrides: PlanOverrides = PlanOverrides(), n_options: int = 4, draws: int = 500) -> BudgetedRun:
-    """Run ``plan`` on ``queries`` spending at most ``total`` completion tokens in all."""
+def total_unit(plan: Plan, unit: str | None) -> str:
+    """The unit a total counts: ``unit``, else the plan's (a fixed-N plan: tokens)."""
+    unit = unit or ("tokens" if plan.objective == FIXED else plan.unit)
+    if unit not in UNITS:
+        raise InvalidValue("total_budget", f"{{name}} counts {' or '.join(UNITS)}; this plan's unit is {unit} "
+                           "(its cost is known only after a sample ends, so no total of it can be kept hard)")
+    return unit
+
+
+class _TotalRun:
+    """The state of one run under a total: the allocator, the spend, what is in flight."""
+
+    def __init__(self, queries: Sequence[Query], plan: Plan, total: float, unit: str, overrides: PlanOverrides,
+                 n_options: int, draws: int) -> None:
+        self.queries, self.total, self.unit = queries, total, unit
+        self.core = core = PlanCore(plan, overrides)
+        self.cap = core.max_tokens if unit == "tokens" else 1
+        self.live = [core.new_query(i, q, core.base_request(q)) for i, q in enumerate(queries)]
+        self.alloc = BatchAllocator(len(queries), n_options=n_options, draws=draws, rule=core.rule,
+                                    max_samples=core.rule.max_samples, random_state=overrides.seed)
+        self.answers: list[list[str | None]] = [[] for _ in queries]
+        self.tokens = [0] * len(queries)
+        self.flying: dict[int, tuple[int, int]] = {}  # stream request → (query, sample index)
+        self.spent, self.cancelled, self.resumed, self.orphans = 0.0, 0, 0, 0
+        self.journal: TotalJournal | None = None
+
+    def resume(self, journal: TotalJournal) -> None:
+        self.journal, r = journal, journal.resumed
+        for q, drawn in r.drawn.items():
+            self.live[q].drawn = drawn
+        for rec in r.samples:
+            q = rec["sample"][0]
+            self.tokens[q] += int(rec["tokens"])
+            if rec["finish"] != "cancelled":
+                self._observe(q, rec["answer"], float(rec["cost"]))
+            else:
+                self.cancelled += 1
+        self.spent, self.resumed, self.orphans = r.spent, len(r.samples), r.orphans
+        for q, live in enumerate(self.live):
+            if live.drawn >= self.core.rule.max_samples:
+                self.alloc.close(q)
+        finished: dict[int, int] = {}
+        for rec in r.samples:
+            finished[rec["sample"][0]] = finished.get(rec["sample"][0], 0) + 1
+        for q, n in r.drawn.items():  # an orphan may have generated up to max_tokens: its query is charged them
+            self.tokens[q] += (n - finished.get(q, 0)) * self.core.max_tokens
+
+    def _observe(self, q: int, answer: str | None, cost: float) -> None:
+        self.answers[q].append(answer)
+        self.alloc.observe(q, answer, cost)
+
+    def fits(self) -> bool:
+        return self.spent + self.cap * (len(self.flying) + 1) <= self.total
+
+    def next_samples(self, room: int) -> list[tuple[int, int]]:
+        """Up to ``room`` (query, index) pairs to start now, best first, while the total allows."""
+        out: list[tuple[int, int]] = []
+        busy = {q for q, _ in self.flying.values()}
+        while len(out) < room and self.spent + self.cap * (len(self.flying) + len(out) + 1) <= self.total:
+            q = self.alloc.choose(exclude=busy)
+            if q is None or self.core.rule.max_samples <= self.live[q].drawn:
+                break
+            busy.add(q)
+            out.append((q, self.live[q].drawn))
+        if out and self.journal is not None:
+            self.journal.started(out)
+        return out
+
+    def request(self, q: int):
+        return self.core._round(self.live[q], 1)
+
+    def receive(self, c: Completion) -> None:
+        q, index = self.flying.pop(c.request)
+        cancelled = c.finish == "cancelled"
+        cost = (c.completion_tokens or self.cap if cancelled else c.completion_tokens) if self.unit == "tokens" else 1
+        self.spent += cost
+        self.tokens[q] += c.completion_tokens
+        answer = None if cancelled else self.core.spec.read_answer(c.text, c.finish)
+        if self.journal is not None:
+            self.journal.finished((q, index), self.queries[q].id, answer, c.completion_tokens, c.finish, cost)
+        if cancelled:
+            self.cancelled += 1
+        else:
+            self._observe(q, answer, cost)
+
+    def result(self) -> BudgetedRun:
+        out = []
+        for i, q in enumerate(self.queries):
+            votes = vote_counts(self.answers[i])
+            top = max(votes.values(), default=0)
+            leader = next((a for a in self.answers[i] if a is not None and votes[a] == top), None)
+            out.append(BudgetedAnswer(q.id, leader, votes, len(self.answers[i]), self.tokens[i],
+                                      not self.alloc.is_open(i)))
+        return BudgetedRun(tuple(out), self.total, self.spent, self.cancelled, self.unit, self.resumed, self.orphans)
+
+
+def run_total_budget(queries: Sequence[Query], backend: Backend, plan: Plan, total: float, *,
+                     overrides: PlanOverrides = PlanOverrides(), unit: str = "tokens", n_options: int = 4,
+                     draws: int = 500, journal: TotalJournal | None = None) -> BudgetedRun:
+    """Run ``plan`` on ``queries`` spending at most ``total`` (completion tokens, or samples) in all."""
+    check_total(queries, total, unit)
+    run = _TotalRun(queries, plan, total, unit, overrides, n_options, draws)
+    if journal is not None:
+        run.resume(journal)
+    slots = max(1, backend.info.parallel_slots)
+    first = run.next_samples(slots)
+    if not first:
+        return run.result()
+    prepare(backend, [q.base for q in run.live])
+    stream = backend.sample([run.request(q) for q, _ in first])
+    for number, key in enumerate(first):
+        run.flying[number] = key
+    for c in stream:
+        run.receive(c)
+        for key in run.next_samples(slots - len(run.flying)):
+            run.flying[stream.submit([run.request(key[0])])[0]] = key
+    return run.result()
+
+
+def check_total(queries: Sequence[Query], total: float, unit: str) -> None:
     if not queries:
         raise InputError("no prompts to run")
-    if total < 1:
-        raise InvalidValue("total_budget", f"{{name}} must be a positive number of tokens (got {total})")
-    core = PlanCore(plan, overrides)
-    cap = core.max_tokens
-    live = [core.new_query(i, q, core.base_request(q)) for i, q in enumerate(queries)]
-    alloc = BatchAllocator(len(live), n_options=n_options, draws=draws, rule=core.rule,
-                           max_samples=core.rule.max_samples, random_state=overrides.seed)
-    answers: list[list[str | None]] = [[] for _ in live]
-    tokens = [0] * len(live)
-    owner: dict[int, int] = {}  # stream request → query
-    flying: set[int] = set()  # queries with a sample in flight
-    spent = cancelled = 0
-    slots = max(1, backend.info.parallel_slots)
-    prepare(backend, [q.base for q in live])
-
-    def fits() -> bool:
-        return spent + cap * (len(flying) + 1) <= total
-
-    def pick() -> int | None:
-        q = alloc.choose(exclude=flying)
-        return None if q is None or core.rule.max_samples <= live[q].drawn else q
-
-    first = []
-    while len(first) < slots and fits():
-        q = pick()
-        if q is None:
-            break
-        first.append(q)
-        flying.add(q)
-    if not first:
-        return _result(queries, answers, tokens, alloc, total, spent, cancelled)
-    stream = backend.sample([core._round(live[q], 1) for q in first])
-    for number, q in enumerate(first):
-        owner[number] = q
-    for c in stream:
-        q = owner.pop(c.request)
-        flying.discard(q)
-        spent += c.completion_tokens if c.finish != "cancelled" else (c.completion_tokens or cap)
-        tokens[q] += c.completion_tokens
-        if c.finish == "cancelled":
-            cancelled += 1
-            continue
-        answer = core.spec.read_answer(c.text, c.finish)
-        answers[q].append(answer)
-        alloc.observe(q, answer, c.completion_tokens)
-        while len(flying) < slots and fits():
-            nxt = pick()
-            if nxt is None:
-                break
-            flying.add(nxt)
-            owner[stream.submit([core._round(live[nxt], 1)])[0]] = nxt
-    return _result(queries, answers, tokens, alloc, total, spent, cancelled)
+    if unit not in UNITS:
+        raise InvalidValue("unit", f"{{name}} must be one of {', '.join(UNITS)} (got {unit!r})")
+    if not total > 0 or total != total or total == float("inf"):
+        raise InvalidValue("total_budget", f"{{name}} must be a positive number of {unit} (got {total})")
 
 
-def _result(queries: Sequence[Query], answers: list[list[str | None]], tokens: list[int], alloc: BatchAllocator,
-            total: int, spent: int, cancelled: int) -> BudgetedRun:
-    out = []
-    for i, q in enumerate(queries):
-        votes = vote_counts(answers[i])
-        top = max(votes.values(), default=0)
-        leader = next((a for a in answers[i] if a is not None and votes[a] == top), None)
-        out.append(BudgetedAnswer(q.id, leader, votes, len(answers[i]), tokens[i], not alloc.is_open(i)))
-    return BudgetedRun(tuple(out), total, spent, cancelled)
+def run_total(plan: Plan, queries: Sequence[Query], *, model, settings, total: float, unit: str | None,
+              overrides: PlanOverrides, model_mismatch: str, journal: Path | str | None, force: bool) -> BudgetedRun:
+    """``ip.run_total``: checks everything, opens the journal (when given), then the model, and runs."""
+    from inferplan.backends import open_backend
+    from inferplan.runner.plan_model import model_for
+
+    the_unit = total_unit(plan, unit)
+    check_total(queries, total, the_unit)
+    core = PlanCore(plan, overrides)  # checks the plan before anything is written or loaded
+    choice, given = model_for(plan, model, model_mismatch)
+    cap = core.max_tokens if the_unit == "tokens" else 1
+    record = None if journal is None else TotalJournal(
+        journal, journal_header(plan, queries, unit=the_unit, cap=cap, seed=overrides.seed,
+                                max_samples=core.rule.max_samples, system=overrides.system), force=force)
+    try:
+        backend = given or open_backend(choice.spec, settings)
+        try:
+            return run_total_budget(queries, backend, plan, total, overrides=overrides, unit=the_unit,
+                                    journal=record)
+        finally:
+            if given is None:
+                backend.close()
+    finally:
+        if record is not None:
+            record.close()
