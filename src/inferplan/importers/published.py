@@ -60,7 +60,7 @@ def _boinf(src: Path) -> tuple[dict, Iterator[dict]]:
         ids.append(pid)
         gold[pid] = str(row["gold_answer"])
     # Files are named <dataset>_<model>.jsonl by the Best-of-∞ release.
-    dataset, _, model = src.stem.partition("_")
+    dataset, _, model = src.stem.rpartition("_")  # datasets have underscores (gpqa_diamond), the models none
     header = {
         "model": {"name": model or src.stem, "sha256": None},
         "dataset": dataset,

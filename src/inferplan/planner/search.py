@@ -182,7 +182,7 @@ def plan(
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
     names = tuple(c.name for c in table.configs)
-    search, cands = _search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
+    search, cands = search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
                               reps, seed, family, budget, unit, parallel)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     pred = search.heldout(chosen)
@@ -211,7 +211,7 @@ def plan(
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)
 
 
-def _search_space(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
+def search_space(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
               budget: float | None, unit: str, parallel: int) -> tuple[_SequentialSearch | RoundSearch, list[Candidate]]:
     """The search for the unit, and its candidates on the training problems."""
     if parallel < 1:

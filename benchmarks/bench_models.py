@@ -1,0 +1,122 @@
+"""Plans across models on the Best-of-∞ sets of several models (issue 31).
+
+For every benchmark in ``shared/data/boinf`` with several models, 10 seeded splits (held-out
+half), cost in FLOPs (2 × active parameters × completion tokens). Budgets: the best single
+model's fixed-4 and fixed-16 FLOPs on the training problems ("best": highest fixed-16
+training accuracy) and 4× its fixed-16. At each budget, held-out accuracy of:
+
+- the multi-model plan (``inferplan plan A B …``: choose a model or cascade, on training problems);
+- the best single-model plan, chosen on the training problems (the *choose* policy alone);
+- the oracle single model: every model's own plan at the budget, the best by HELD-OUT accuracy
+  (a bound no planner can promise; the multi-model plan is judged against it);
+- the best cascade found on the training problems, whether or not the plan chose it, and its
+  escalation share.
+
+Differences are paired per split on the same held-out problems; ± is the standard error over
+the 10 splits' mean differences (the splits overlap, so read it as indicative).
+
+    python benchmarks/bench_models.py --data ../shared/data [--seeds 10] [--sets gpqa_diamond,math500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from inferplan.importers.published import import_published
+from inferplan.planner.models import ModelProfile, ModelsSearch, model_name
+from inferplan.profiles.profile import Profile
+from inferplan.replay.cost import CostModel
+
+# Active parameters (REFERENCE.md §9): a sample's FLOPs are 2 × these × its tokens.
+ACTIVE = {"Qwen3-4B": 4.0e9, "Qwen3-14B": 14.8e9, "gpt-oss-20b": 3.6e9, "Phi-4-reasoning": 14.7e9,
+          "NVIDIA-Nemotron-Nano-9B-v2": 9.0e9, "LIMO-v2": 32.8e9, "Datarus-R1-14B-preview": 14.8e9}
+SETS = ("aime2024", "aime2025", "gpqa_diamond", "math500")
+
+
+def load(data: Path, dataset: str, work: Path) -> list[ModelProfile]:
+    out = []
+    for f in sorted((data / "boinf").glob(f"{dataset}_*.jsonl")):
+        dest = work / f.name
+        if not dest.exists():
+            import_published("boinf", f, dest, force=True)
+        prof = Profile.open(dest)
+        name = model_name(prof)
+        out.append(ModelProfile(name, prof, CostModel("flops", parameters=ACTIVE[name])))
+    return out
+
+
+def fixed_point(search, n: int) -> tuple[float, float]:
+    """Training accuracy and cost of fixed-n, the one configuration, no cap."""
+    for c in search.cands:
+        if c.rule.name == "fixed" and c.rule.max_samples == n and c.cap is None and not c.extrapolated and c.term is None:
+            return c.accuracy, c.cost
+    raise LookupError(n)
+
+
+def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
+    rows = []
+    for seed in range(seeds):
+        ms = ModelsSearch(models, unit="flops", seed=seed)
+        f16 = [fixed_point(s, 16) for s in ms.searches]
+        best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
+        b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
+        for label, budget in (("fixed-4", b4), ("fixed-16", b16), ("4x fixed-16", 4 * b16)):
+            r = ms.plan(budget=budget)
+            oracle = max(r.singles, key=lambda s: s.heldout.accuracy)
+            choose_only = ms.plan(budget=budget, cascades=False)
+            rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy, kind=r.kind,
+                             single=choose_only.heldout.accuracy, oracle=oracle.heldout.accuracy,
+                             oracle_model=oracle.model,
+                             cascade=r.cascade.heldout.accuracy if r.cascade else np.nan,
+                             escalation=r.cascade.escalation if r.cascade else np.nan,
+                             cost=r.heldout.cost / budget, best_model=models[best].name,
+                             paired=r.paired_vs_single))
+    return rows
+
+
+def report(rows: list[dict]) -> None:
+    print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'oracle':>6} {'plan−oracle':>12} "
+          f"{'plan−single':>12} {'cascade':>7} {'esc':>5} {'cost/B':>6}  chosen")
+    for dataset in dict.fromkeys(r["set"] for r in rows):
+        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            if not rs:
+                continue
+            g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "oracle", "cascade",
+                                                                           "escalation", "cost")}
+            d_or, d_si = 100 * (g["plan"] - g["oracle"]), 100 * (g["plan"] - g["single"])
+            se = lambda d: d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0  # noqa: E731
+            kinds = sum(r["kind"] == "cascade" for r in rs)
+            print(f"{dataset:<13} {label:<12} {100 * g['plan'].mean():6.2f} {100 * g['single'].mean():6.2f} "
+                  f"{100 * g['oracle'].mean():6.2f} {d_or.mean():+6.2f}±{se(d_or):4.2f} {d_si.mean():+6.2f}±{se(d_si):4.2f} "
+                  f"{100 * np.nanmean(g['cascade']):7.2f} {100 * np.nanmean(g['escalation']):5.1f} "
+                  f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--work", type=Path, default=None, help="keep imported profiles here (default: a temp dir)")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for dataset in args.sets.split(","):
+            models = load(args.data, dataset, work)
+            print(f"{dataset}: {len(models)} models ({', '.join(m.name for m in models)})", flush=True)
+            rows += run(dataset, models, args.seeds)
+        report(rows)
+    print(f"({time.perf_counter() - t0:.0f} s; accuracy in %, held-out half, {args.seeds} seeded splits, FLOPs)")
+
+
+if __name__ == "__main__":
+    main()

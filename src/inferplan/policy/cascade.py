@@ -1,0 +1,96 @@
+"""A cascade across models: a cheap model answers first, a stronger one only when it is unsure.
+
+After the MoT cascade (Yue et al., ICLR 2024; MurongYue/LLM_MoT_cascade): the weaker model
+draws its samples, and its majority answer stands when the answers agree enough — its rule
+ends the query by itself (not by running into its max guard) and the leader holds at least
+``accept_share`` of the samples drawn. Otherwise the query escalates to the next stage, whose
+own vote is the final answer. The same object serves replay (``replay/cascade.py``) and the
+runner, so what was planned is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from inferplan.errors import InputError
+from inferplan.policy.stopping import StoppingRule
+from inferplan.policy.tally import Tally
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One model's turn: which model and configuration draws, under which rule, and (for every
+    stage but the last) how much agreement lets its answer stand."""
+
+    model: str  # the model's name in the plan (its ``models`` entry)
+    config: str  # the configuration (temperature …) of that model's profile
+    rule: StoppingRule
+    accept_share: float | None = None  # None: the last stage, whose answer always stands
+
+    def __post_init__(self) -> None:
+        if self.accept_share is not None and not 0 < self.accept_share <= 1:
+            raise InputError(f"a cascade's accept share must be in (0, 1] (got {self.accept_share})")
+
+    def accepts(self, tally: Tally, stopped_by_rule: bool) -> bool:
+        """The stage's answer stands: its rule ended the query and the leader's share is high enough."""
+        if self.accept_share is None:
+            return True
+        n = int(tally.n)
+        return stopped_by_rule and n > 0 and int(tally.v1) >= self.accept_share * n - 1e-9
+
+    def describe(self) -> str:
+        words = f"{self.model} ({self.config}): {self.rule.describe()}"
+        if self.accept_share is None:
+            return words + "; its vote is the answer"
+        return words + (f"; its answer stands if the rule ends the query and the leading answer holds at least "
+                        f"{100 * self.accept_share:.0f}% of the samples, otherwise escalate")
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "config": self.config, "rule": self.rule.to_json(),
+                "accept_share": self.accept_share}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Stage:
+        try:
+            share = d.get("accept_share")
+            return cls(str(d["model"]), str(d["config"]), StoppingRule.from_json(d["rule"]),
+                       None if share is None else float(share))
+        except (KeyError, TypeError, ValueError):
+            raise InputError("plan's cascade has a malformed stage (model, config, rule, accept_share)") from None
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Stages in order; every stage but the last has an accept share."""
+
+    stages: tuple[Stage, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.stages) < 2:
+            raise InputError("a cascade needs at least two stages")
+        if any(s.accept_share is None for s in self.stages[:-1]) or self.stages[-1].accept_share is not None:
+            raise InputError("every cascade stage but the last needs an accept share, and the last none")
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(s.model for s in self.stages)
+
+    def describe(self) -> str:
+        return "cascade: " + " → then ".join(s.describe() for s in self.stages)
+
+    @property
+    def spec(self) -> str:
+        """A short form for tables: ``A[fixed:4 ≥75%] → B[beta:0.95,max=16]``."""
+        def short(s: Stage) -> str:
+            rule = s.rule.spec.replace(",min=1", "")
+            return f"{s.model}[{rule}" + (f" ≥{100 * s.accept_share:.0f}%]" if s.accept_share is not None else "]")
+        return " → ".join(short(s) for s in self.stages)
+
+    def to_json(self) -> dict:
+        return {"stages": [s.to_json() for s in self.stages]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Cascade:
+        if not isinstance(d, dict) or not isinstance(d.get("stages"), list):
+            raise InputError("plan's cascade is malformed (expected {\"stages\": [...]})")
+        return cls(tuple(Stage.from_json(s) for s in d["stages"]))

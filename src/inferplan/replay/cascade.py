@@ -1,0 +1,64 @@
+"""Replay a cascade across models on recorded samples of the same problems.
+
+The models' samples are independent given the problem, so a cascade's expected outcome per
+problem is exact from each stage's own replay: the first stage's kept score, plus the share
+of its orders that escalate times what the next stage scores on that problem (and the same
+for cost). No joint replay is needed, and every stage-2 candidate combines with every
+stage-1 candidate as array arithmetic — the planner searches thousands of cascades cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.policy.stopping import StoppingRule
+from inferplan.replay.traces import Outcome, Trace, first_stop, stop_steps
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """Per-problem means over the replayed orders of one non-final stage."""
+
+    kept: np.ndarray  # (P,) score where the stage's answer stands (0 where it escalates)
+    escalate: np.ndarray  # (P,) share of orders that escalate
+    cost: np.ndarray  # (P,) cost the stage spends, whether or not it escalates
+    samples: np.ndarray  # (P,)
+
+
+def stage_outcome(tr: Trace, rule: StoppingRule, accept_share: float) -> StageOutcome:
+    """The stage replayed: it stops where ``rule`` stops, and its answer stands when the rule
+    ended the query by itself (not its max guard, not the end of the data) and the leader
+    holds at least ``accept_share`` of the samples drawn (see policy/cascade.Stage.accepts)."""
+    first = first_stop(tr, rule)
+    stop = stop_steps(tr, rule, first)
+    r = np.arange(len(stop))
+    n = tr.tally.n[r, stop].astype(np.float64)
+    v1 = tr.tally.v1[r, stop].astype(np.float64)
+    accept = (first == stop) & (v1 >= accept_share * n - 1e-9) & (n > 0)
+    shape = (tr.n_problems, tr.reps)
+    return StageOutcome((tr.score[r, stop] * accept).reshape(shape).mean(axis=1),
+                        (~accept).reshape(shape).mean(axis=1),
+                        tr.cumcost[r, stop].reshape(shape).mean(axis=1),
+                        (stop + 1.0).reshape(shape).mean(axis=1))
+
+
+def cascade_outcome(first: StageOutcome, last: Outcome) -> Outcome:
+    """Per-problem expectation of a two-stage cascade (stack them for more stages)."""
+    return Outcome(first.kept + first.escalate * last.accuracy, first.cost + first.escalate * last.cost,
+                   first.samples + first.escalate * last.samples)
+
+
+def cascade_grid(first: StageOutcome | list[StageOutcome], last_acc: np.ndarray,
+                 last_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean accuracy and cost over problems of every (stage 1, stage 2) pair at once:
+    ``last_acc``/``last_cost`` are (S2, P); the result is (S1, S2)."""
+    stages = [first] if isinstance(first, StageOutcome) else first
+    kept = np.stack([s.kept for s in stages])  # (S1, P)
+    esc = np.stack([s.escalate for s in stages])
+    cost = np.stack([s.cost for s in stages])
+    P = kept.shape[1]
+    acc = (kept.sum(1)[:, None] + esc @ last_acc.T) / P
+    spend = (cost.sum(1)[:, None] + esc @ last_cost.T) / P
+    return acc, spend
