@@ -6,8 +6,9 @@ predicted maj@k of ``fit`` (the maj@k model of issue 13), the ``bayes`` rule's
 frontier points (its exact Bayes factor), the (m)sprt specs (their β parameter), the search's
 candidate count (ConSol's defaults), the break-even line of ``plan``, the fit footnote
 on what its predicted intervals are for, the intervals widened to at least the binomial
-interval of the problem count (issue 28), maj@k's self-check line, and headers that wrap
-instead of being cut changed. Rewrite it with
+interval of the problem count (issue 28), maj@k's self-check line, headers that wrap
+instead of being cut, and rules, aggregations and curve families said in words with fit's
+raw parameters behind --verbose and plan's and simulate's line on what they buy (issue 29) changed. Rewrite it with
 ``INFERPLAN_WRITE_GOLDEN=1 pytest tests/test_cli_golden.py`` and review the diff.
 Wall-clock times and the install location of the embedded model are masked.
 """

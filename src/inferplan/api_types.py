@@ -25,6 +25,8 @@ _LAZY = {
     "queries_from_texts": "inferplan.runner.queries", "queries_from_stdin_lines": "inferplan.runner.queries",
     "PROMPTS": "inferplan.server.protocol", "prompts_for": "inferplan.server.protocol",
     "is_loopback": "inferplan.server.run",
+    "describe_policy": "inferplan.policy.describe", "describe_fixed": "inferplan.policy.describe",
+    "rule_legend": "inferplan.policy.describe", "describe_batch": "inferplan.policy.describe",
     "dumps": "inferplan._util.jsonl",
     "PNG_SOFTWARE": "inferplan._util.files", "png_drawn_by_inferplan": "inferplan._util.files",
     "check_replaceable": "inferplan._util.files", "write_atomically": "inferplan._util.files",

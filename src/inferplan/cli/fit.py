@@ -45,6 +45,8 @@ def fit_cmd(
     level: float = typer.Option(0.9, "--level", help="Interval level (0 < level < 1)."),
     threshold: float = typer.Option(1e-3, "--threshold", help="Saturation: gain per extra sample below this."),
     force: bool = typer.Option(False, "--force", help="Replace -o / --plot files even if inferplan did not write them."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print the fitted parameters, every family's "
+                                 "cross-validation error and maj@k's self-check."),
 ) -> None:
     from inferplan import api
     from inferplan.api import check_report_output
@@ -60,7 +62,7 @@ def fit_cmd(
         write_report(report, output, force)
     if plot is not None:
         write_plot(report, plot, force)
-    render_fit(report, as_json=as_json)
+    render_fit(report, as_json=as_json, verbose=verbose)
 
 
 fit_cmd.__doc__ = HELP  # the long help (with braces of the JSON shape) kept as a constant above

@@ -46,6 +46,8 @@ def plan_cmd(
     out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print the plan's rule, aggregation and batch "
+                                 "as the specs --rule, --aggregate and a plan file take."),
 ) -> None:
     """Search temperature mix, stopping rule, max samples and token cap on a training split;
     predict accuracy and cost on held-out problems."""
@@ -63,4 +65,4 @@ def plan_cmd(
     )
     if out is not None:
         save_plan(result.plan, out, force=force)
-    render_plan(result, out, as_json=as_json)
+    render_plan(result, out, as_json=as_json, verbose=verbose)

@@ -46,6 +46,18 @@ class Aggregation:
         """The query stops at the first sample the verifier accepts."""
         return self.kind == "oracle"
 
+    def describe(self) -> str:
+        """How the answer is chosen, in plain words."""
+        words = {
+            "vote": "majority vote (ties broken at random)",
+            "conf-vote": f"confidence-weighted vote among the {100 * self.keep:.3g}% most confident samples (DeepConf)",
+            "logprob": "the sample with the best mean token log-probability",
+            "oracle": "the first sample a verifier accepts"
+                      + (f" (it also accepts {100 * self.false_positive:.3g}% of wrong ones)" if self.false_positive
+                         else ""),
+        }[self.kind]
+        return words + (f"; a wrong answer scores −{self.penalty:g}, abstaining 0" if self.penalty else "")
+
     def to_json(self) -> dict:
         out = {"kind": self.kind, "false_positive": self.false_positive, "penalty": self.penalty}
         return {**out, "keep": self.keep} if self.kind == "conf-vote" else out

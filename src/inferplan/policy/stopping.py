@@ -26,6 +26,7 @@ from scipy import special
 from inferplan.errors import InputError
 from inferplan.policy.confidence_vote import vote_weight
 from inferplan.policy.rule_math import bayes_factors, msprt_log_ratio, pairwise
+from inferplan.policy.rule_words import rule_words
 from inferplan.policy.tally import Tally
 
 
@@ -118,6 +119,15 @@ class StoppingRule:
 
     def start(self) -> RuleState:
         return RuleState(self)
+
+    def describe(self) -> str:
+        """The rule in plain words, its guards included (``beta:0.95,max=16`` → "stop once …, at most 16 samples")."""
+        if self.name == "fixed":
+            n = self.max_samples
+            return f"always draw {n} sample{'s' if n != 1 else ''}"
+        guards = f"at least {self.min_samples} and at most {self.max_samples}" if self.min_samples > 1 \
+            else f"at most {self.max_samples}"
+        return f"{rule_words(self.name, self.params)}; {guards} samples"
 
     @property
     def spec(self) -> str:

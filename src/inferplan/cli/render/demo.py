@@ -6,9 +6,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from inferplan.api import describe_fixed
 from inferplan.cli.render.common import err, fmt_interval, out
 from inferplan.cli.render.evaluate import checks
 from inferplan.cli.render.fit import sparkline, write_plot
+from inferplan.cli.render.plan import buys
 from inferplan.cli.render.profile import ProgressBar
 
 
@@ -90,11 +92,13 @@ class DemoNarrator:
            f"problems for a budget of {p.budget:g} tokens per question; predict on the other {r.test_problems}.")
         mix = " + ".join(f"{name} ({100 * share:.0f}%)" for name, share in p.mix.items())
         pr = self.predicted = p.prediction
-        out.print(f"chosen: sample at [bold]{escape(mix)}[/bold], stop with [bold]{escape(p.rule.spec)}[/bold] "
-                  f"(at most {p.max_samples} samples), aggregate by {p.aggregation.kind}.", highlight=False)
+        out.print(f"chosen: sample at [bold]{escape(mix)}[/bold]; {escape(p.rule.describe())}; "
+                  f"answer by {escape(p.aggregation.describe())}.", highlight=False)
         if pr is not None:
             out.print(f"predicted on held-out problems: accuracy {fmt_interval(pr.accuracy, *pr.accuracy_ci)}, "
                       f"{pr.cost:.0f} tokens and {pr.samples:.1f} samples per question.", highlight=False)
+            if line := buys(pr.accuracy, pr.cost, r.baselines, "tokens"):
+                out.print(f"that buys {escape(line)}.", highlight=False)
         t = Table(header_style="bold", box=None, title="baselines on the same held-out problems", title_justify="left")
         t.add_column("strategy")
         t.add_column("accuracy", justify="right")
@@ -113,7 +117,7 @@ class DemoNarrator:
         out.print(f"realised: accuracy {fmt_interval(z.accuracy, *z.accuracy_ci)}, "
                   f"{z.cost_per_query:.0f} tokens and {z.samples_per_query:.1f} samples per question", highlight=False)
         if b is not None:
-            out.print(f"fixed-N majority at the same tokens ({escape(b.name)}): {100 * b.accuracy:.1f}%",
+            out.print(f"fixed N at the same tokens, {escape(describe_fixed(b.samples))}: {100 * b.accuracy:.1f}%",
                       highlight=False)
         c = checks(e)
         mark = {True: "[green]✓[/green]", False: "[red]✗[/red]", None: "–"}

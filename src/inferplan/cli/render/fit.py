@@ -25,15 +25,37 @@ def write_report(report, path: Path, force: bool = False) -> None:
     err.print(f"wrote {path}", highlight=False)
 
 
-def render_fit(report, as_json: bool = False) -> None:
+# The curve families and metrics in plain words (methods.md says how they are fitted).
+FAMILY_WORDS = {
+    "power-law": "the share of problems still unsolved shrinks as a power of k",
+    "beta-binomial-averaged": "each problem has its own chance of success, some never solved",
+    "beta-binomial+never": "each problem has its own chance of success, some never solved",
+    "beta-binomial": "each problem has its own chance of success",
+}
+METRIC_WORDS = {
+    "pass@k": "some one of k samples is right (what a checker of answers would get)",
+    "maj@k": "the most common of k answers is right (majority vote, no checker)",
+    "best@k": "the sample with the best mean token log-probability is right",
+}
+
+
+def render_fit(report, as_json: bool = False, verbose: bool = False) -> None:
     if as_json:
         print_json(report.to_json())
         return
     sel = report.selection
     cv = ", ".join(f"{f} {e:.2f}" for f, e in sel.errors.items() if e == e)
-    out.print(f"[bold]{report.profile}[/bold]  family: [cyan]{sel.family}[/cyan]"
-              + (f"  (CV extrapolation error {sel.subsample}→{sel.target_k} samples, points: {cv})" if cv else ""),
-              highlight=False)
+    own = sel.errors.get(sel.family, float("nan"))
+    words = f" ({FAMILY_WORDS[sel.family]})" if sel.family in FAMILY_WORDS else ""
+    out.print(f"[bold]{report.profile}[/bold]  curve family: [cyan]{sel.family}[/cyan]{words}", highlight=False)
+    if verbose and cv:
+        out.print(f"  CV extrapolation error {sel.subsample}→{sel.target_k} samples, points: {cv}", highlight=False)
+    elif own == own:
+        out.print(f"  chosen by cross-validation: predicting {sel.target_k} samples per problem from "
+                  f"{sel.subsample}, it erred by {own:.2f} points", highlight=False)
+    metrics = dict.fromkeys(m for cfg in report.configs for m in cfg.observed)
+    for m in metrics:
+        out.print(f"  {m}: {METRIC_WORDS.get(m, m)}", highlight=False)
     finite = {f: e for f, e in sel.errors.items() if e == e}
     if finite and finite.get(sel.family, float("inf")) > min(finite.values()):
         out.print(f"  ({sel.family} is kept: another family replaces the preferred one only when its CV error is "
@@ -43,12 +65,12 @@ def render_fit(report, as_json: bool = False) -> None:
         out.print("  pass@k curve: " + " + ".join(f"{w:.2f} × {f}" for f, w in shares.items())
                   + " (least-squares stacking on the same CV)", highlight=False)
     for cfg in report.configs:
-        _render_config(cfg, report)
+        _render_config(cfg, report, verbose)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False)
 
 
-def _render_config(cfg, report) -> None:
+def _render_config(cfg, report, verbose: bool = False) -> None:
     lo_n, hi_n = cfg.samples
     title = f"{cfg.config}: {cfg.problems} problems × {lo_n}{'' if lo_n == hi_n else f'–{hi_n}'} samples"
     table = Table(title=title, title_justify="left", show_edge=False)
@@ -67,8 +89,9 @@ def _render_config(cfg, report) -> None:
         table.add_row(f"[magenta]{k}*[/magenta]", *cells)
     out.print(table)
     p = cfg.params.get("pass@k", {})
-    out.print("  * predicted (" + cfg.family + ": " + ", ".join(f"{k}={v:.3g}" for k, v in p.items()) + "); "
-              "its intervals are for these problems' own curve, the rows above bootstrap over problems", highlight=False)
+    params = (": " + ", ".join(f"{k}={v:.3g}" for k, v in p.items())) if verbose and p else ""
+    out.print(f"  * predicted by the {cfg.family} curve{params}; its intervals are for these problems' own curve, "
+              "the rows above bootstrap over problems", highlight=False)
     for m in pred_metrics:
         sat = cfg.saturation_k.get(m)
         curve = cfg.curve.get(m, {})
@@ -77,7 +100,7 @@ def _render_config(cfg, report) -> None:
         line = f"k=1…{ks[-1]} {sparkline(vals, min(vals), max(vals))} ({100 * vals[0]:.1f}→{100 * vals[-1]:.1f}%)" if ks else ""
         out.print(f"  {m}: ceiling {100 * cfg.ceiling[m]:.1f}%, saturates at k ≈ {sat if sat else '> 10^6'}   {line}",
                   highlight=False)
-    if (sc := cfg.params.get("maj@k", {}).get("self_check")) and sc.get("halves"):
+    if verbose and (sc := cfg.params.get("maj@k", {}).get("self_check")) and sc.get("halves"):
         out.print(f"  maj@k self-check: from half of each problem's samples the model missed the observed maj@n by "
                   f"{100 * sc['model_error']:.2f} points, not predicting by {100 * sc['observed_error']:.2f}; so it moves "
                   f"{sc['weight']:.2f} of the way to the model (at most {sc['prior']:.2f}), interval widened by "

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from rich.table import Table
 
-from inferplan.api import Baseline, PlanResult, SimulationResult
+from inferplan.api import (
+    Baseline,
+    PlanResult,
+    SimulationResult,
+    describe_batch,
+    describe_fixed,
+    describe_policy,
+    rule_legend,
+)
 from inferplan.cli.render.common import fmt_interval, out, print_json, warn
 
 
@@ -31,7 +39,36 @@ def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
     return t
 
 
-def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
+def _gain(accuracy: float, cost: float, b: Baseline, what: str, unit: str, how: str = "") -> str:
+    """"+2.8 points over one sample (80.0% [74.7, 84.6]) for 8.2× the samples"."""
+    ratio = f"{cost / b.cost:.3g}× the {'cost' if unit == 'usd' else unit}" if b.cost > 0 else "its cost"
+    return f"{100 * (accuracy - b.accuracy):+.1f} points over {what} ({fmt_interval(b.accuracy, *b.accuracy_ci)}" \
+           f"{how}) for {ratio}"
+
+
+def buys(accuracy: float, cost: float, baselines: tuple[Baseline, ...], unit: str) -> str | None:
+    """What a plan buys, in one line: against one sample, and against fixed N at no more cost
+    (plan's "best fixed-N at this budget", else simulate's largest fixed-N that costs no more)."""
+    one = next((b for b in baselines if b.name.startswith("one sample") or b.name == "fixed-1"), None)
+    fixed = next((b for b in baselines if b.name.startswith("best fixed-N")), None)
+    if fixed is None:
+        cheaper = [b for b in baselines if b.name.startswith("fixed-") and b.name != "fixed-1"
+                   and b.cost <= cost * (1 + 1e-9)]
+        fixed = max(cheaper, key=lambda b: b.cost, default=None)
+    parts = [_gain(accuracy, cost, one, "one sample", unit)] if one is not None else []
+    if fixed is not None:
+        how = "the best fixed-N within the budget" if fixed.name.startswith("best") else "fixed-N at no more cost"
+        parts.append(_gain(accuracy, cost, fixed, describe_fixed(fixed.samples).replace("always draw", "always"),
+                           unit, f"; {how}"))
+    return "; ".join(parts) or None
+
+
+def _legend(names: list[str]) -> None:
+    for line in rule_legend(names):
+        out.print(f"  [dim]{line}[/dim]", highlight=False)
+
+
+def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: bool = False) -> None:
     p = r.plan
     if as_json:
         print_json({
@@ -51,8 +88,12 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     out.print(f"[bold]Plan[/bold] ({goal}; {r.candidates} candidates searched in {r.seconds:.1f}s)")
     mix = ", ".join(f"{k} {v:.0%}" for k, v in p.mix.items())
     out.print(f"  mix          {mix}")
-    out.print(f"  aggregation  {p.aggregation.kind}")
-    out.print(f"  stopping     {p.rule.spec} (batch: {p.batch})")
+    out.print(f"  stopping     {p.rule.describe()}", highlight=False)
+    out.print(f"  batches      {describe_batch(p.batch)}", highlight=False)
+    out.print(f"  answer       {p.aggregation.describe()}", highlight=False)
+    if verbose:
+        out.print(f"  as specs     rule {p.rule.spec}, aggregation {p.aggregation.kind}, batch {p.batch}",
+                  highlight=False)
     if p.terminate is not None:
         out.print(f"  cut          a sample whose windowed confidence falls under the floor set by each query's "
                   f"first {p.terminate.warmup} samples ({p.terminate.keep:.0%} of them stay above it)", highlight=False)
@@ -64,6 +105,8 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
         where += f"; [bold]extrapolated[/bold]: predicted by the fitted curve, beyond the {p.prediction.recorded_samples} recorded samples"
     out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}{e.samples:.2f} samples/query "
               f"({where})")
+    if line := buys(e.accuracy, e.cost, r.baselines, p.unit):
+        out.print(f"  buys         {line}", highlight=False)
     for note in p.notes:
         out.print(f"  [dim]{note}[/dim]")
     if path:
@@ -81,6 +124,7 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool) -> None:
     if any(x.extrapolated for x in r.pareto):
         t.caption = "* predicted by the fitted curve, beyond the recorded samples"
     out.print(t)
+    _legend([x.rule for x in r.pareto])
     out.print(_baseline_table(r.baselines, p.unit, "Baselines (held-out problems)"))
 
 
@@ -98,6 +142,9 @@ def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
         })
         return
     out.print(f"[bold]{r.rule}[/bold] replayed on {r.source} ({r.problems} problems × {r.reps} orders)")
+    out.print(f"  {describe_policy(r.rule)}", highlight=False)
     cost = "" if r.unit == "samples" else f"{_num(e.cost)} {r.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}]   "
     out.print(f"  accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}   {cost}{e.samples:.2f} samples/query")
+    if line := buys(e.accuracy, e.cost, r.baselines, r.unit):
+        out.print(f"  buys {line}", highlight=False)
     out.print(_baseline_table(r.baselines, r.unit, "Fixed-N majority on the same problems and orders"))
