@@ -27,6 +27,7 @@ from inferplan.profiles.profile import Profile, as_profile
 if TYPE_CHECKING:
     from inferplan.fitting.report import FitReport
     from inferplan.importers.published import ImportResult
+    from inferplan.planner.batch_simulate import TotalSimulation
     from inferplan.planner.plan_file import Plan
     from inferplan.planner.search import PlanResult
     from inferplan.planner.simulate import SimulationResult
@@ -140,14 +141,18 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
              unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
              price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None,
-             terminate: str | None = None) -> SimulationResult:
+             terminate: str | None = None, total_budget: float | None = None) -> SimulationResult | TotalSimulation:
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
     ``parallel=K``: the rule on one round of K samples read in finish order; ``terminate="W:η"``:
-    with online low-confidence termination (policy/termination.py)."""
+    with online low-confidence termination (policy/termination.py); ``total_budget``: one total of tokens over
+    the held-out problems, batch allocation beside uniform and the per-query plan (planner/batch_simulate.py)."""
+    from inferplan.planner.batch_simulate import simulate_total
     from inferplan.planner.simulate import simulate as replay
 
     prof = as_profile(profile)
     the_plan = None if plan is None else load_plan(plan)
+    if total_budget is not None:
+        return simulate_total(prof, total_budget, plan=the_plan, holdout=holdout or 0.5, seed=seed, reps=reps)
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
                   price_out=price_out, parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from inferplan.cli.plan import Aggregate, Unit
+from inferplan.errors import InputError
 
 RULE_HELP = (
     "Stopping rule name[:param[,param]][,min=A][,max=B]: fixed:N, beta:θ (Adaptive-Consistency), esc:w, "
@@ -33,12 +34,24 @@ def simulate_cmd(
     terminate: str = typer.Option(None, "--terminate", help="Replay --rule with online low-confidence termination "
                                   "WARMUP:KEEP (4:0.9): each query's first WARMUP samples set a floor that KEEP of "
                                   "them stay above; later samples stop when their window confidence falls under it."),
+    total_budget: float = typer.Option(
+        None, "--total-budget", help="One total of completion tokens over the held-out problems: batch allocation "
+        "(PETS) beside uniform and the per-query plan (--plan, or the planner's at the total's tokens per query).",
+        show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
     from inferplan import api
     from inferplan.cli.render.plan import render_simulation
 
+    if total_budget is not None:
+        from inferplan.cli.render.total_simulation import render_total_simulation
+
+        if rule is not None:
+            raise InputError("--total-budget replays a plan (--plan, or one made here), not --rule")
+        result = api.simulate(profile, plan=plan, holdout=holdout, seed=seed, reps=reps, total_budget=total_budget)
+        render_total_simulation(result, as_json=as_json)
+        return
     result = api.simulate(
         profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
         aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,

@@ -76,6 +76,8 @@ class BatchTrace:
     correct: np.ndarray  # (T + 1,) queries whose vote is correct
     samples: np.ndarray  # (Q,) samples each query got in the end
     n: int
+    final_agree: np.ndarray | None = None  # (Q,) bool: the query's vote in the end agrees with the reference
+    final_correct: np.ndarray | None = None  # (Q,) bool: … is correct
 
     def at(self, total: float) -> tuple[float, float]:
         """(self-consistency rate, accuracy) when the total first would pass ``total``."""
@@ -104,6 +106,10 @@ class VoteCounts:
 
     def exhausted(self, q: int) -> bool:
         return self.taken[q] >= len(self.s.answers[q])
+
+    def passes(self, q: int, budget: float) -> bool:
+        """Whether ``q``'s next sample would take the total past ``budget`` (a hard total stops before it)."""
+        return self.total + float(self.s.costs[q][int(self.taken[q])]) > budget
 
     def draw(self, q: int) -> tuple[int, float]:
         i = int(self.taken[q])
@@ -135,12 +141,15 @@ class VoteCounts:
         return a in self.s.tied[q] if self.s.tied else a == self.s.reference[q]
 
     def trace(self) -> BatchTrace:
+        agree = np.array([v >= 0 and self._agrees(q, int(v)) for q, v in enumerate(self.vote)], dtype=bool)
+        correct = np.array([v >= 0 and int(v) in self.s.correct[q] for q, v in enumerate(self.vote)], dtype=bool)
         return BatchTrace(np.array(self.log_cost), np.array(self.log_agree), np.array(self.log_correct),
-                          self.taken.copy(), self.s.n)
+                          self.taken.copy(), self.s.n, agree, correct)
 
 
-def replay_uniform(streams: Streams, budget: float | None = None) -> BatchTrace:
-    """Round robin over the queries (each gets one more sample in turn) until ``budget`` or exhaustion."""
+def replay_uniform(streams: Streams, budget: float | None = None, *, hard: bool = False) -> BatchTrace:
+    """Round robin over the queries (each gets one more sample in turn) until ``budget`` or exhaustion;
+    ``hard``: the first sample that would pass ``budget`` is not drawn, and nothing after it."""
     v = VoteCounts(streams)
     budget = np.inf if budget is None else budget
     while v.total < budget:
@@ -148,28 +157,31 @@ def replay_uniform(streams: Streams, budget: float | None = None) -> BatchTrace:
         if not open_q:
             break
         for q in open_q:
-            if v.total >= budget:
-                break
+            if v.total >= budget or (hard and v.passes(q, budget)):
+                return v.trace()
             v.draw(q)
     return v.trace()
 
 
 def replay_batch(streams: Streams, budget: float | None = None, *, make: Callable[[int], BatchAllocator] | None = None,
-                 warmup: int = 1, stop_at_full: bool = True) -> BatchTrace:
+                 warmup: int = 1, stop_at_full: bool = True, hard: bool = False) -> BatchTrace:
     """``warmup`` samples per query in turn (PETS's warm-up: every query gets an answer), then the
     knowledge-gradient allocation until ``budget`` is spent, every stream is exhausted or
-    (``stop_at_full``, a measuring shortcut that changes no decision) every vote agrees."""
+    (``stop_at_full``, a measuring shortcut that changes no decision) every vote agrees; ``hard``: as
+    :func:`replay_uniform`."""
     alloc = (make or (lambda n: BatchAllocator(n)))(streams.n)
     v = VoteCounts(streams)
     budget = np.inf if budget is None else budget
     for _ in range(warmup):
         for q in range(streams.n):
             if v.total < budget and not v.exhausted(q) and alloc.is_open(q):
+                if hard and v.passes(q, budget):
+                    return v.trace()
                 a, c = v.draw(q)
                 alloc.observe(q, None if a < 0 else a, c)
     while v.total < budget and not (stop_at_full and v.agree == streams.n):
         q = alloc.choose()
-        if q is None:
+        if q is None or (hard and v.passes(q, budget)):
             break
         a, c = v.draw(q)
         alloc.observe(q, None if a < 0 else a, c)

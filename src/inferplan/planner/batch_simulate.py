@@ -1,0 +1,131 @@
+"""``simulate --total-budget X``: one total over the held-out problems, replayed (issue 33).
+
+On the per-query plan's held-out problems (the plan given, or the planner's plan at ``X / n``
+tokens per query made on the training problems), every problem's recorded samples (of the plan's
+configurations) are read in ``reps`` seeded random orders, and the same total of completion
+tokens is spent three ways: the knowledge-gradient batch allocation alone (PETS: up to every
+recorded sample of a problem), the same allocation within the plan's stopping rule and sample
+cap (what ``run --plan P --total-budget X`` does), and round robin (uniform). Beside them, the
+per-query plan replayed as ``simulate --plan`` replays it. Each row gives accuracy and the
+self-consistency rate (the vote agrees with the vote of every recorded sample; a tie there:
+agreeing with any of the tied answers), each with a 95% bootstrap-over-problems interval
+widened to the binomial one, and the tokens it spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from inferplan.errors import InvalidValue
+from inferplan.planner.batch import make_streams, replay_batch, replay_uniform, top_answers
+from inferplan.planner.plan_file import Plan
+from inferplan.planner.simulate import simulate
+from inferplan.policy.batch_allocation import BatchAllocator
+from inferplan.profiles.profile import Profile
+from inferplan.replay.cost import cost_model_for
+from inferplan.replay.split import split_problems
+from inferplan.replay.traces import Outcome, densify, estimate
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    """One way of spending the total on the held-out problems (means over problems and orders)."""
+
+    name: str
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    sc_rate: float  # self-consistency rate: the vote agrees with the vote of every recorded sample
+    sc_ci: tuple[float, float]
+    tokens: float  # completion tokens spent on all the problems
+
+
+@dataclass(frozen=True)
+class TotalSimulation:
+    total: float
+    problems: int
+    reps: int
+    rule: str  # the per-query plan's stopping rule
+    planned: bool  # the per-query plan was made here (at total / problems tokens per query)
+    rows: tuple[TotalRow, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed: int) -> TotalRow:
+    """Per-problem shares (P,) over the orders → means with intervals."""
+    acc = estimate(Outcome(correct, np.zeros_like(correct), np.zeros_like(correct)), seed=seed)
+    sc = estimate(Outcome(agree, np.zeros_like(agree), np.zeros_like(agree)), seed=seed)
+    return TotalRow(name, acc.accuracy, acc.accuracy_ci, sc.accuracy, sc.accuracy_ci, tokens)
+
+
+def _streams_input(profile: Profile, plan: Plan, problems: np.ndarray):
+    table = profile.table
+    dense = densify(table, cost_model_for(table, "tokens"), problems)
+    used = [i for i, c in enumerate(table.configs) if plan.mix.get(c.name, 0.0) > 0]
+    answers, costs, correct = [], [], []
+    for p in range(dense.n_problems):
+        a = np.concatenate([dense.answer[p, c, :dense.count[p, c]] for c in used]).astype(np.int64)
+        t = np.concatenate([dense.tokens[p, c, :dense.count[p, c]] for c in used])
+        answers.append(a)
+        costs.append(np.nan_to_num(t, nan=float(np.nanmean(dense.tokens)) if np.isfinite(dense.tokens).any() else 1.0))
+        correct.append(frozenset(int(i) for i in np.flatnonzero(dense.answer_correct[p])))
+    return answers, costs, correct
+
+
+def _self_consistency_profile(profile: Profile) -> Profile:
+    """The profile with each sample 'correct' where its answer is one its problem's recorded samples
+    vote for most: the per-query plan's accuracy on it is its self-consistency rate."""
+    table = profile.table
+    correct = np.zeros_like(table.correct)
+    for p in np.unique(table.problem):
+        rows = np.flatnonzero(table.problem == p)
+        top = top_answers(table.answer[rows])
+        correct[rows] = np.isin(table.answer[rows], list(top)) if top else False
+    sc = Profile(profile.path, profile.header)
+    sc.__dict__.update(table=replace(table, correct=correct), sha256=profile.sha256)
+    return sc
+
+
+def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, holdout: float = 0.5, seed: int = 0,
+                   reps: int = 20, n_options: int = 4) -> TotalSimulation:
+    """Replay one ``total`` of completion tokens over the held-out problems (see the module docstring)."""
+    if not total > 0 or not np.isfinite(total):
+        raise InvalidValue("total_budget", f"{{name}} must be a positive number of tokens (got {total})")
+    if reps < 1:
+        raise InvalidValue("reps", "{name} must be ≥ 1")
+    planned = plan is None
+    if plan is None:
+        from inferplan.planner.search import plan as search_plan
+
+        n = len(split_problems(profile.table, holdout, seed).test)
+        plan = search_plan(profile, budget=total / n, unit="tokens", holdout=holdout, seed=seed).plan
+    elif plan.unit != "tokens":
+        raise InvalidValue("total_budget", f"{{name}} is a total of tokens; this plan's unit is {plan.unit} "
+                           "(make one with `plan --unit tokens`)")
+    per_query = simulate(profile, plan=plan, reps=reps, seed=seed)
+    sc_query = simulate(_self_consistency_profile(profile), plan=plan, reps=reps, seed=seed)
+    ids = {pid: i for i, pid in enumerate(profile.table.problems)}
+    problems = np.array(sorted(ids[x] for x in plan.heldout if x in ids))
+    answers, costs, correct = _streams_input(profile, plan, problems)
+    P = len(answers)
+    shares = {k: [np.zeros(P), np.zeros(P), 0.0] for k in ("batch", "rule", "uniform")}
+    for r in range(reps):
+        st = make_streams(answers, costs, correct, seed=seed + 1000 * r)
+        runs = {"batch": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q, r=r: BatchAllocator(
+                    q, n_options=n_options, random_state=seed + r)),
+                "rule": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q, r=r: BatchAllocator(
+                    q, n_options=n_options, random_state=seed + r, rule=plan.rule, max_samples=plan.rule.max_samples)),
+                "uniform": replay_uniform(st, total, hard=True)}
+        for k, tr in runs.items():
+            shares[k][0] += tr.final_correct / reps
+            shares[k][1] += tr.final_agree / reps
+            shares[k][2] += float(tr.cost[-1]) / reps
+    names = {"batch": "batch allocation (PETS)", "rule": "batch, within the plan's rule and cap",
+             "uniform": "uniform (round robin)"}
+    rows = [_row(names[k], *shares[k], seed=seed) for k in ("batch", "rule", "uniform")]
+    e, s = per_query.estimate, sc_query.estimate
+    rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy, e.accuracy_ci, s.accuracy, s.accuracy_ci,
+                         e.cost * P))
+    return TotalSimulation(float(total), P, reps, plan.rule.spec, planned, tuple(rows),
+                           tuple(dict.fromkeys(per_query.warnings)))
