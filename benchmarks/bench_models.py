@@ -7,8 +7,9 @@ training accuracy) and 4× its fixed-16. At each budget, held-out accuracy of:
 
 - the multi-model plan (``inferplan plan A B …``: choose a model or cascade, on training problems);
 - the best single-model plan, chosen on the training problems (the *choose* policy alone);
-- the oracle single model: every model's own plan at the budget, the best by HELD-OUT accuracy
-  (a bound no planner can promise; the multi-model plan is judged against it);
+- the best single model's plan: every model's own plan at the budget, replayed on the held-out
+  problems; "best" is the model whose plan scores highest on average over the splits (known only
+  in hindsight; the multi-model plan is judged against it: it must find that model itself);
 - the best cascade found on the training problems, whether or not the plan chose it, and its
   escalation share.
 
@@ -67,11 +68,12 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
         b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
         for label, budget in (("fixed-4", b4), ("fixed-16", b16), ("4x fixed-16", 4 * b16)):
             r = ms.plan(budget=budget)
-            oracle = max(r.singles, key=lambda s: s.heldout.accuracy)
+            loose = ms.plan(budget=budget, depart_se=1.0)
             choose_only = ms.plan(budget=budget, cascades=False)
             rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy, kind=r.kind,
-                             single=choose_only.heldout.accuracy, oracle=oracle.heldout.accuracy,
-                             oracle_model=oracle.model,
+                             loose=loose.heldout.accuracy,
+                             single=choose_only.heldout.accuracy,
+                             singles={s.model: s.heldout.accuracy for s in r.singles},
                              cascade=r.cascade.heldout.accuracy if r.cascade else np.nan,
                              escalation=r.cascade.escalation if r.cascade else np.nan,
                              cost=r.heldout.cost / budget, best_model=models[best].name,
@@ -80,22 +82,26 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'oracle':>6} {'plan−oracle':>12} "
+    print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'best':>6} {'plan−best':>12} "
           f"{'plan−single':>12} {'cascade':>7} {'esc':>5} {'cost/B':>6}  chosen")
     for dataset in dict.fromkeys(r["set"] for r in rows):
         for label in ("fixed-4", "fixed-16", "4x fixed-16"):
             rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
             if not rs:
                 continue
-            g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "oracle", "cascade",
-                                                                           "escalation", "cost")}
+            g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "cascade", "escalation",
+                                                                           "cost", "loose")}
+            names = [m for m in rs[0]["singles"] if all(m in r["singles"] for r in rs)]
+            best = max(names, key=lambda m: np.mean([r["singles"][m] for r in rs]))
+            g["oracle"] = np.array([r["singles"][best] for r in rs])
             d_or, d_si = 100 * (g["plan"] - g["oracle"]), 100 * (g["plan"] - g["single"])
             se = lambda d: d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0  # noqa: E731
             kinds = sum(r["kind"] == "cascade" for r in rs)
             print(f"{dataset:<13} {label:<12} {100 * g['plan'].mean():6.2f} {100 * g['single'].mean():6.2f} "
                   f"{100 * g['oracle'].mean():6.2f} {d_or.mean():+6.2f}±{se(d_or):4.2f} {d_si.mean():+6.2f}±{se(d_si):4.2f} "
                   f"{100 * np.nanmean(g['cascade']):7.2f} {100 * np.nanmean(g['escalation']):5.1f} "
-                  f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}")
+                  f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}; best model {best}; guard 1 SE: "
+                  f"{100 * (g['loose'] - g['oracle']).mean():+.2f}")
 
 
 def main() -> None:

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, Union
 
 from inferplan.api_types import client_attribute
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings
+from inferplan.errors import InvalidValue
 from inferplan.profiles.profile import Profile, as_profile
 
 if TYPE_CHECKING:
     from inferplan.fitting.report import FitReport
     from inferplan.importers.published import ImportResult
+    from inferplan.planner.models import ModelsPlanResult
     from inferplan.planner.batch_simulate import TotalSimulation
     from inferplan.planner.plan_file import Plan
     from inferplan.planner.search import PlanResult
@@ -91,7 +93,6 @@ def import_profile(kind: str, source: Path | str, *, out: Path | str, force: boo
 def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: float = 0.9, seed: int = 0,
         threshold: float = 1e-3) -> FitReport:
     """Observed and extrapolated accuracy-vs-samples curves with intervals, per configuration."""
-    from inferplan.errors import InvalidValue
     from inferplan.fitting.report import fit_profile
 
     if not 0 < level < 1:
@@ -100,11 +101,16 @@ def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: floa
     return fit_profile(prof.table, tuple(at), level=level, seed=seed, threshold=threshold, profile=str(prof.path))
 
 
-def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "tokens",
+def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None = None, unit: str = "tokens",
          target_accuracy: float | None = None, aggregate: str = "vote", keep: float = 0.9, false_positive: float = 0.0,
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
-         fit: FitReport | Path | str | None = None, parallel: int = 16) -> PlanResult:
+         fit: FitReport | Path | str | None = None, parallel: int = 16,
+         prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
+         same_token_cost: bool = False) -> PlanResult | ModelsPlanResult:
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
+
+    Several profiles (a list: the same problems, one model each) plan across models: choose
+    the model, or a cascade from one to another (:func:`plan_models`).
 
     Under ``unit="latency"`` a plan is one round of at most ``parallel`` samples launched at
     once (the engine's batch width), read as they finish. Under ``unit="tokens"`` such rounds
@@ -123,6 +129,11 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     from inferplan.planner.aggregation_choice import choose_aggregation
     from inferplan.planner.search import plan as search_plan
 
+    if isinstance(profile, (list, tuple)):
+        if aggregate != "vote" or fit is not None:
+            raise InvalidValue(("aggregate", "fit"), "planning across models uses majority vote and no {1}")
+        return plan_models(profile, budget=budget, unit=unit, target_accuracy=target_accuracy, holdout=holdout,
+                           seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost)
     prof = as_profile(profile)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
 
@@ -135,6 +146,41 @@ def plan(profile: ProfileLike, *, budget: float | None = None, unit: str = "toke
     if aggregate != "auto":
         return plan_with(aggregate, keep)
     return choose_aggregation(plan_with, prof.table, budget)
+
+
+def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
+                target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
+                prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
+                same_token_cost: bool = False) -> ModelsPlanResult:
+    """Plan across models: profiles of the same problems, one model each. Chooses the best single
+    model's plan, or a cascade (a cheap model's vote stands when it agrees enough, otherwise a
+    stronger model answers), on a shared training split; predicts on the held-out problems.
+
+    Costs must be comparable across models: ``unit="seconds"`` (each profile's measured rate),
+    ``"usd"`` (``prices={model: (in, out)}`` per million tokens), ``"flops"`` (2 × active
+    parameters per token, from each profile or ``parameters={model: N}``), or ``"tokens"``/
+    ``"samples"`` only with ``same_token_cost=True``."""
+    from inferplan.planner.models import ModelProfile, model_name
+    from inferplan.planner.models import plan_models as search
+    from inferplan.replay.cost import cost_model_for
+
+    profs = [as_profile(p) for p in profiles]
+    if unit in ("tokens", "samples", "latency") and not same_token_cost:
+        raise InvalidValue("unit", f"{{name}} {unit!r} counts a small and a large model's {unit} alike; plan across "
+                                   "models in seconds, usd or flops, or say the costs are equal (same_token_cost)")
+    names = [model_name(p) for p in profs]
+    unknown = sorted(set(prices or {}) - set(names)) + sorted(set(parameters or {}) - set(names))
+    if unknown:
+        raise InvalidValue(("prices", "parameters"), f"no profile of model {unknown[0]!r} (have {', '.join(names)})")
+    models = []
+    for name, prof in zip(names, profs):
+        p_in, p_out = (prices or {}).get(name, (0.0, 0.0))
+        if unit == "usd" and p_in <= 0 and p_out <= 0:
+            raise InvalidValue("prices", f"unit usd needs a price for every model; {{name}} has none for {name!r}")
+        n_params = (parameters or {}).get(name) or (_parameters(prof) if unit == "flops" else None)
+        models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
+                                                              profile=prof.path, parameters=n_params)))
+    return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
@@ -185,7 +231,7 @@ def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens
                              extract=extract, stop=tuple(stop), top_p=top_p))
 
 
-def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
+def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Mapping | None = None,
              settings: BackendSettings | None = None, max_samples: int | None = None,
              max_tokens: int | None = None, seed: int = 0, system: str | None = None,
              model_mismatch: str = "refuse") -> Iterator[QueryResult]:
@@ -204,12 +250,36 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Non
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
+    if the_plan.escalate is not None:  # a cascade: one model per stage, each opened only if a query reaches it
+        from inferplan.runner.cascade_runner import run_cascade
+
+        return iter(run_cascade(the_queries, the_plan, models=_stage_models(model), settings=settings,
+                                overrides=overrides, mismatch=model_mismatch))
+    if isinstance(model, Mapping):
+        raise InvalidValue("model", "{name} NAME=SPEC names a model of a cascade; this plan runs one model: "
+                                    "give --model SPEC")
     execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
     choice, given = model_for(the_plan, model, model_mismatch)
     if given is not None:
         return _results(execution, given, None, choice)
     owned = open_backend(choice.spec, settings)  # closed when the results end
     return _results(execution, owned, owned, choice)
+
+
+def _stage_models(model) -> Mapping | None:
+    """A cascade's ``model``: None (every stage on its own model) or a mapping NAME → spec or backend."""
+    if model is None or isinstance(model, Mapping):
+        return model
+    raise InvalidValue("model", "this plan is a cascade of several models: say which one {name} replaces "
+                                "(--model NAME=SPEC, or a mapping in Python)")
+
+
+def one_model(plan: Plan, verb: str) -> Plan:
+    """Refuse a cascade plan where only one model's plan can run (yet)."""
+    if plan.escalate is not None:
+        raise InvalidValue("plan", f"{verb} takes one model's plan; this plan is a cascade across models "
+                                   "(run and evaluate execute cascades)")
+    return plan
 
 
 def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator[QueryResult]:
@@ -221,7 +291,7 @@ def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iter
             owned.close()
 
 
-def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | None = None,
+def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Mapping | None = None,
         settings: BackendSettings | None = None, max_samples: int | None = None, max_tokens: int | None = None,
         seed: int = 0, system: str | None = None, model_mismatch: str = "refuse") -> list[QueryResult]:
     """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan (see :func:`run_iter`)."""
@@ -240,12 +310,12 @@ def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: float, mode
     from inferplan.runner.queries import as_queries
     from inferplan.runner.total_budget import run_total as run_it
 
-    return run_it(load_plan(plan), as_queries(queries), model=model, settings=settings, total=total_budget,
+    return run_it(one_model(load_plan(plan), "a total budget"), as_queries(queries), model=model, settings=settings, total=total_budget,
                   unit=unit, overrides=PlanOverrides(max_samples, max_tokens, seed, system),
                   model_mismatch=model_mismatch, journal=journal, force=force)
 
 
-def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
+def evaluate(plan: PlanLike, *, model: str | Backend | Mapping | None = None, settings: BackendSettings | None = None,
              tasks: str | None = None, limit: int | None = None, seed: int = 0, max_samples: int | None = None,
              allow_code_execution: bool = False, on_result: Callable | None = None,
              model_mismatch: str = "refuse") -> EvaluationResult:
@@ -256,6 +326,12 @@ def evaluate(plan: PlanLike, *, model: str | Backend | None = None, settings: Ba
     from inferplan.runner.plan_model import model_for
 
     the_plan = load_plan(plan)
+    if the_plan.escalate is not None:
+        from inferplan.runner.evaluate_cascade import evaluate_cascade
+
+        return evaluate_cascade(the_plan, tasks=tasks, limit=limit, models=_stage_models(model), settings=settings,
+                                seed=seed, max_samples=max_samples, allow_code_execution=allow_code_execution,
+                                on_result=on_result, mismatch=model_mismatch)
     choice, backend = model_for(the_plan, model, model_mismatch)  # an open backend is used as is
     return evaluate_plan(the_plan, tasks=tasks, limit=limit, model=choice, settings=settings, seed=seed,
                          max_samples=max_samples, allow_code_execution=allow_code_execution, backend=backend,
@@ -279,7 +355,7 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
     from inferplan.server.run import serve as run_server
 
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
-    the_plan = load_plan(plan)
+    the_plan = one_model(load_plan(plan), "serve")
     choice, given = model_for(the_plan, model, model_mismatch)
     run_server(the_plan, model=given or choice.spec, settings=settings, host=host, port=port, api_key=api_key,
                as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,

@@ -18,7 +18,7 @@ _LAZY = {
     "check_report_output": "inferplan.fitting.report",
     "Plan": "inferplan.planner.plan_file",
     "check_plan_output": "inferplan.planner.plan_file",
-    "PlanResult": "inferplan.planner.search",
+    "PlanResult": "inferplan.planner.search", "ModelsPlanResult": "inferplan.planner.models",
     "Baseline": "inferplan.planner.simulate", "SimulationResult": "inferplan.planner.simulate",
     "EvaluationResult": "inferplan.runner.evaluate", "QueryResult": "inferplan.runner.results",
     "Query": "inferplan.runner.queries", "read_queries": "inferplan.runner.queries",

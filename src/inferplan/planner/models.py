@@ -20,6 +20,7 @@ import numpy as np
 from inferplan.errors import InfeasibleError, InputError, InvalidValue
 from inferplan.planner.candidates import FIXED_N, MAXES, RULE_GRID, Candidate, Mix
 from inferplan.planner.curve_predictions import DEFAULT_FAMILY
+from inferplan.planner.plan_file import Escalation, Plan, PlanModel, Prediction
 from inferplan.planner.search import search_space
 from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain
 from inferplan.policy.aggregate import Aggregation
@@ -30,6 +31,7 @@ from inferplan.replay.cascade import StageOutcome, cascade_grid, cascade_outcome
 from inferplan.replay.cost import CostModel
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Estimate, Outcome, densify, estimate, evaluate
+from inferplan.tasks.prompt_spec import from_header
 
 # A cascade must beat the best single-model plan on the training problems by this many paired
 # standard errors: the cascade space is far larger than one model's rules, so its best
@@ -89,6 +91,7 @@ class ModelsPlanResult:
     train_problems: int
     test_problems: int
     seconds: float
+    plan: Plan | None = None  # the plan file to save and run
     chosen_single: Candidate | None = None
     paired_vs_single: tuple[float, float] | None = None  # held-out cascade − chosen single (mean, se)
 
@@ -226,6 +229,25 @@ def _replay_cascade(searches: list[_ModelSearch], where: tuple[int, int, int, in
     return cascade_outcome(first, last), first
 
 
+def stage_plan(m: ModelProfile, *, mix: dict[str, float], rule: StoppingRule, unit: str, budget: float | None,
+               target_accuracy: float | None, cap: int | None = None, term=None, prediction: Prediction | None = None,
+               heldout: tuple[str, ...] = (), seed: int = 0, notes: tuple[str, ...] = (),
+               escalate: Escalation | None = None) -> Plan:
+    """One model's plan in a plan across models: its own profile, prompt, configurations and model."""
+    table = m.profile.table
+    return Plan(profile=str(m.profile.path), profile_sha256=m.profile.sha256,
+                objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
+                target_accuracy=target_accuracy, unit=unit, mix=mix,
+                configs={c.name: c for c in table.configs if c.name in mix}, aggregation=Aggregation("vote"),
+                rule=rule, max_tokens=cap, prediction=prediction, heldout=heldout, seed=seed, notes=notes,
+                prompt=from_header(table.header), price_in=m.cost.price_in, price_out=m.cost.price_out,
+                terminate=term, model=PlanModel.of(table.header), escalate=escalate)
+
+
+def _prediction(e: Estimate, escalation: float | None = None) -> Prediction:
+    return Prediction(e.accuracy, e.accuracy_ci, e.cost, e.cost_ci, e.samples, e.n_problems, escalation=escalation)
+
+
 class ModelsSearch:
     """Every model's single-model search and the cascade stages on one shared split; plan at any
     budget from it (the benchmark asks at several)."""
@@ -250,7 +272,7 @@ class ModelsSearch:
         self._stages: _CascadeStages | None = None
 
     def plan(self, *, budget: float | None = None, target_accuracy: float | None = None,
-             cascades: bool = True) -> ModelsPlanResult:
+             cascades: bool = True, depart_se: float = DEPART_SE) -> ModelsPlanResult:
         """Choose among models and cascades on the training problems; report on the held-out ones."""
         t0 = time.perf_counter()
         if (budget is None) == (target_accuracy is None):
@@ -282,24 +304,35 @@ class ModelsSearch:
                                        float(test_first.escalate.mean()), float(train_first.escalate.mean()))
             gain, se = paired_gain(train_out.accuracy, chosen.per_problem)
             cheaper = target_accuracy is not None and cost_tr < chosen.cost
-            if (target_accuracy is None and gain > max(DEPART_SE * se, TIE_TOLERANCE)) or cheaper:
+            if (target_accuracy is None and gain > max(depart_se * se, TIE_TOLERANCE)) or cheaper:
                 kind = "cascade"
             elif target_accuracy is None:
                 notes.append(f"kept the single model: the best cascade ({cascade.spec}) scored {100 * gain:+.2f} pt on "
-                             f"the training problems, not more than {DEPART_SE:g} paired standard errors "
+                             f"the training problems, not more than {depart_se:g} paired standard errors "
                              f"({100 * se:.2f} pt)")
             chosen_test = chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term)
             paired = paired_gain(test_out.accuracy, evaluate(chosen_test, chosen.rule).accuracy)
         elapsed = time.perf_counter() - t0
+        common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
+                      seed=seed)
         if kind == "cascade":
             c = cascade_plan
+            first, last = c.cascade.stages
+            by_name = {s.model.name: s.model for s in searches}
+            nxt = stage_plan(by_name[last.model], mix={last.config: 1.0}, rule=last.rule, **common)
+            plan = stage_plan(by_name[first.model], mix={first.config: 1.0}, rule=first.rule,
+                              prediction=_prediction(c.heldout, c.escalation), notes=tuple(notes),
+                              escalate=Escalation(first.accept_share, nxt), **common)
             return ModelsPlanResult("cascade", None, c.cascade.spec, c.cascade.describe(), c.heldout, c.escalation,
                                     tuple(singles), c, tuple(notes), len(self.ids_train), len(self.ids_test), elapsed,
-                                    chosen, paired)
+                                    plan, chosen, paired)
         name = chosen_search.model.name
+        names = tuple(x.name for x in chosen_search.search.table.configs)
+        plan = stage_plan(chosen_search.model, mix=chosen.mix.as_dict(names), rule=chosen.rule, cap=chosen.cap,
+                          term=chosen.term, prediction=_prediction(single_pred), notes=tuple(notes), **common)
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, tuple(singles), cascade_plan, tuple(notes), len(self.ids_train),
-                                len(self.ids_test), elapsed, chosen, paired)
+                                len(self.ids_test), elapsed, plan, chosen, paired)
 
 
 def plan_models(models: list[ModelProfile], *, budget: float | None = None, target_accuracy: float | None = None,

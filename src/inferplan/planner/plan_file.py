@@ -17,6 +17,7 @@ from pathlib import Path
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
+from inferplan.policy.cascade import Cascade, Stage
 from inferplan.policy.stopping import StoppingRule
 from inferplan.policy.termination import Termination
 from inferplan.profiles.header import ConfigSpec
@@ -40,6 +41,7 @@ class Prediction:
     problems: int
     extrapolated: bool = False  # predicted by the fitted curve: N exceeds the recorded samples
     recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
+    escalation: float | None = None  # a cascade: share of queries expected to reach its next stage
 
 
 def model_label(spec: str) -> str:
@@ -85,8 +87,22 @@ class PlanModel:
 
 
 @dataclass(frozen=True)
+class Escalation:
+    """Where a cascade goes when this plan's answer does not stand: the next stage's plan.
+
+    The answer stands when the plan's rule ended the query by itself (not its max guard) and
+    the leading answer holds at least ``accept_share`` of the samples drawn (policy/cascade.py)."""
+
+    accept_share: float
+    plan: Plan
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A sampling plan for one kind of task (see the module docstring)."""
+    """A sampling plan for one kind of task (see the module docstring).
+
+    A cascade across models is a chain: this plan is its first stage, and ``escalate`` holds
+    the next stage's own complete plan (its model, prompt, configuration and rule)."""
 
     profile: str
     profile_sha256: str
@@ -112,6 +128,24 @@ class Plan:
     family: str | None = None  # the curve family that predicted beyond the recorded samples
     terminate: Termination | None = None  # online low-confidence termination (policy/termination.py)
     model: PlanModel | None = None  # the model it was made for (None: a fixed-N plan, or an older plan file)
+    escalate: Escalation | None = None  # a cascade's next stage (None: one model answers)
+
+    @property
+    def stages(self) -> tuple[Plan, ...]:
+        """The cascade's stage plans in order (just this plan where one model answers)."""
+        return (self,) + (self.escalate.plan.stages if self.escalate else ())
+
+    @property
+    def cascade(self) -> Cascade | None:
+        """The cascade as a policy object (policy/cascade.Cascade), or None for one model."""
+        if self.escalate is None:
+            return None
+        stages, plan = [], self
+        while plan is not None:
+            share = plan.escalate.accept_share if plan.escalate else None
+            stages.append(Stage(plan.model.label if plan.model else "?", next(iter(plan.mix)), plan.rule, share))
+            plan = plan.escalate.plan if plan.escalate else None
+        return Cascade(tuple(stages))
 
     @property
     def parallel(self) -> int | None:
@@ -151,6 +185,8 @@ class Plan:
             **({"extrapolation_family": self.family} if self.family else {}),
             **({"terminate": self.terminate.to_json()} if self.terminate else {}),
             **({"model": self.model.to_json()} if self.model else {}),
+            **({"escalate": {"accept_share": self.escalate.accept_share, "plan": self.escalate.plan.to_json()}}
+               if self.escalate else {}),
         }
 
     @classmethod
@@ -172,12 +208,14 @@ class Plan:
                 prediction=None if pred is None else Prediction(
                     pred["accuracy"], tuple(pred["accuracy_ci"]), pred["cost"], tuple(pred["cost_ci"]),
                     pred["samples"], pred["problems"], bool(pred.get("extrapolated", False)),
-                    pred.get("recorded_samples")),
+                    pred.get("recorded_samples"), pred.get("escalation")),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
                 notes=tuple(d.get("notes", [])), prompt=PromptSpec.from_json(d["prompt"]) if d.get("prompt") else None,
                 family=d.get("extrapolation_family"), terminate=Termination.from_json(d.get("terminate")),
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
                 model=PlanModel.from_json(d.get("model")),
+                escalate=None if d.get("escalate") is None else Escalation(
+                    float(d["escalate"]["accept_share"]), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None

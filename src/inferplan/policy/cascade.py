@@ -17,6 +17,13 @@ from inferplan.policy.stopping import StoppingRule
 from inferplan.policy.tally import Tally
 
 
+def answer_stands(accept_share: float, leader_votes: int, samples: int, stopped_by_rule: bool) -> bool:
+    """A non-final stage's answer stands: its rule ended the query by itself (not its max guard)
+    and the leading answer holds at least ``accept_share`` of the samples drawn (abstentions count
+    in the samples, as in replay)."""
+    return stopped_by_rule and samples > 0 and leader_votes >= accept_share * samples - 1e-9
+
+
 @dataclass(frozen=True)
 class Stage:
     """One model's turn: which model and configuration draws, under which rule, and (for every
@@ -33,10 +40,8 @@ class Stage:
 
     def accepts(self, tally: Tally, stopped_by_rule: bool) -> bool:
         """The stage's answer stands: its rule ended the query and the leader's share is high enough."""
-        if self.accept_share is None:
-            return True
-        n = int(tally.n)
-        return stopped_by_rule and n > 0 and int(tally.v1) >= self.accept_share * n - 1e-9
+        return self.accept_share is None or answer_stands(self.accept_share, int(tally.v1), int(tally.n),
+                                                          stopped_by_rule)
 
     def describe(self) -> str:
         words = f"{self.model} ({self.config}): {self.rule.describe()}"

@@ -57,12 +57,13 @@ class Checks:
     beats_fixed_n: bool | None  # realised accuracy ≥ fixed-N majority at the same cost
     samples_as_promised: bool | None = None  # samples per query inside the promised interval
     completion_tokens_as_promised: bool | None = None  # completion tokens per query inside it
+    escalation_as_predicted: bool | None = None  # a cascade: escalated share within ESCALATION_TOLERANCE
 
     @property
     def passed(self) -> bool:
         return all(v is not False for v in (self.accuracy_in_predicted_interval, self.cost_within_tolerance,
                                              self.beats_fixed_n, self.samples_as_promised,
-                                             self.completion_tokens_as_promised))
+                                             self.completion_tokens_as_promised, self.escalation_as_predicted))
 
 
 def _within(value: float, point: float | None, interval: tuple[float, float] | None) -> bool | None:
@@ -107,9 +108,10 @@ class EvaluationResult:
     promised: Promised | None = None  # samples and completion tokens per query, replayed
     model: str = DEFAULT_MODEL  # the model that answered
     model_warning: str | None = None  # set when it is not the model the plan was made for
+    escalation: float | None = None  # a cascade: the share of queries that reached its next stage
 
 
-def _tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int | None) -> tuple[TaskSet, str]:
+def tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int | None) -> tuple[TaskSet, str]:
     """The graded problems: ``tasks`` as given, else the profile's task set cut to the held-out ids."""
     if tasks is not None:
         return load_tasks(tasks, limit=limit), f"{tasks} ({'first ' + str(limit) if limit else 'all'})"
@@ -128,7 +130,7 @@ def _tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: in
     return replace(full, tasks=chosen), f"the plan's {len(chosen)} held-out problems"
 
 
-def _query_cost(r: QueryResult, cost: CostModel) -> float:
+def query_cost(r: QueryResult, cost: CostModel) -> float:
     """A query's realised cost in the plan's unit: every token generated, wasted ones too."""
     if cost.unit == "samples":
         return float(r.samples)
@@ -157,8 +159,9 @@ def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, 
     return results, correct
 
 
-def _realised(results: list[QueryResult], correct: list[bool], cost: CostModel, wall: float) -> Realised:
-    per_query = [_query_cost(r, cost) for r in results]
+def realised_of(results: list[QueryResult], correct: list[bool], cost: CostModel | Callable[[QueryResult], float],
+                wall: float) -> Realised:
+    per_query = [cost(r) if callable(cost) else query_cost(r, cost) for r in results]
     k, m = sum(correct), len(correct)
     low, high = beta_interval(k, m, LEVEL)
     return Realised(
@@ -184,7 +187,7 @@ def evaluate_plan(
 ) -> EvaluationResult:
     """Run the plan on graded problems; realised accuracy and cost beside prediction and baseline."""
     profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
-    taskset, source = _tasks_for(plan, profile, tasks, limit)
+    taskset, source = tasks_for(plan, profile, tasks, limit)
     # The profile's grader grades (a fixed-N plan only extracts answers: the tasks' own graders grade).
     profiled = plan.prompt.grader if plan.prompt else "mixed"
     grader_name = None if profiled == "mixed" or profiled.startswith("extract:") else profiled
@@ -203,7 +206,7 @@ def evaluate_plan(
     if table is not None:
         params = model_parameters(profile.header.parameters, profile.header.model_path)
         cost = cost_model_for(table, plan.unit, profile=profile.path, parameters=params, **prices)
-    realised = _realised(results, correct, cost, time.monotonic() - start)
+    realised = realised_of(results, correct, cost, time.monotonic() - start)
     baseline = promise = None
     if table is not None:
         ids = [t.id for t in taskset.tasks]

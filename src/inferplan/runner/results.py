@@ -28,3 +28,18 @@ class QueryResult:
     sample_tokens: tuple[int, ...] = ()  # completion tokens of each consumed sample
     model: str | None = None  # the model that answered (set by the API)
     model_warning: str | None = None  # set when that model is not the one the plan was made for
+    stages: tuple[StageResult, ...] = ()  # a cascade: what each stage that ran did (the last one answered)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """One cascade stage's part of a query: its model, what it spent, and whether its answer stood."""
+
+    model: str
+    answer: str | None
+    votes: dict[str, int]
+    samples: int
+    completion_tokens: int  # every token it generated (samples cancelled by its rule too)
+    prompt_tokens: int
+    seconds: float
+    stood: bool  # its answer is the query's (the last stage's always is)

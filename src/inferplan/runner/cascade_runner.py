@@ -1,0 +1,105 @@
+"""Run a cascade plan: each stage on its own model, the next stage only for the queries that escalate.
+
+Stage by stage over the whole list of queries, so each model's batch stays full and a model
+is opened only when some query reaches it (one that no query escalates to is never loaded).
+Every stage's model is resolved and checked before the first one loads: a missing model is
+one line (exit 4) before any work starts. A stage's answer stands by the same test replay
+used (:func:`inferplan.policy.cascade.answer_stands`), so what runs is what was planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Mapping, Sequence
+
+from inferplan.backends import Backend, BackendSettings, open_backend
+from inferplan.errors import InvalidValue
+from inferplan.planner.plan_file import Plan
+from inferplan.policy.cascade import answer_stands
+from inferplan.runner.live_query import PlanOverrides, Verifier
+from inferplan.runner.plan_model import ModelChoice, model_for
+from inferplan.runner.plan_runner import PlanExecution
+from inferplan.runner.queries import Query
+from inferplan.runner.results import QueryResult, StageResult
+
+ModelOverrides = Mapping[str, "str | Backend"]
+
+
+def stage_names(plan: Plan) -> list[str]:
+    """How each stage's model is named (its label: a GGUF's file name, "smollm2", a server's model)."""
+    return [s.model.label if s.model else "?" for s in plan.stages]
+
+
+def _override(stage: Plan, models: ModelOverrides) -> str | Backend | None:
+    if stage.model is None:
+        return None
+    for key in (stage.model.label, stage.model.name, stage.model.spec):
+        if key and key in models:
+            return models[key]
+    return None
+
+
+def resolve_models(plan: Plan, models: ModelOverrides | None, mismatch: str) -> list[tuple[ModelChoice, Backend | None]]:
+    """Each stage's model, checked now (before anything loads); ``models`` overrides where one lives."""
+    models = dict(models or {})
+    names = stage_names(plan)
+    known = set(names) | {s.model.name for s in plan.stages if s.model and s.model.name}
+    unknown = [k for k in models if k not in known and k not in {s.model.spec for s in plan.stages if s.model}]
+    if unknown:
+        raise InvalidValue("model", f"{{name}} {unknown[0]!r}: the plan's cascade has no such model "
+                                    f"(it runs {', '.join(names)}); say --model NAME=SPEC with one of those")
+    return [model_for(stage, _override(stage, models), mismatch) for stage in plan.stages]
+
+
+def stood(plan: Plan, r: QueryResult) -> bool:
+    """Whether this stage's answer is the query's (the last stage's always is)."""
+    if plan.escalate is None:
+        return True
+    leader = max(r.votes.values(), default=0)
+    return answer_stands(plan.escalate.accept_share, leader, r.samples, r.stop_reason in ("rule", "fixed", "accepted"))
+
+
+def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides | None = None,
+                settings: BackendSettings | None = None, overrides: PlanOverrides = PlanOverrides(),
+                mismatch: str = "refuse", verify: Verifier | None = None,
+                open_model: Callable[[str, BackendSettings | None], Backend] = open_backend) -> list[QueryResult]:
+    """Answer every query through the cascade; results in input order, each with its stages."""
+    stages = plan.stages
+    chosen = resolve_models(plan, models, mismatch)
+    for stage in stages:  # plan, queries and limits checked for every stage before a model loads
+        PlanExecution(queries, stage, overrides)
+    pending = list(range(len(queries)))
+    final: dict[int, QueryResult] = {}
+    parts: dict[int, list[StageResult]] = {i: [] for i in pending}
+    for stage, (choice, given) in zip(stages, chosen):
+        if not pending:
+            break  # no query reached this stage: its model is never opened
+        subset = [queries[i] for i in pending]
+        sub_verify = None if verify is None else (lambda pos, text, ids=tuple(pending): verify(ids[pos], text))
+        execution = PlanExecution(subset, stage, overrides, sub_verify)
+        backend = given or open_model(choice.spec, settings)
+        try:
+            results = list(execution.results(backend))
+        finally:
+            if given is None:
+                backend.close()
+        escalated = []
+        for i, r in zip(pending, results):
+            ok = stood(stage, r)
+            parts[i].append(StageResult(choice.label, r.answer, r.votes, r.samples, r.completion_tokens + r.wasted_tokens,
+                                        r.prompt_tokens, r.seconds, ok))
+            if ok:
+                final[i] = replace(r, model=choice.label, model_warning=choice.warning)
+            else:
+                escalated.append(i)
+        pending = escalated
+    return [_merged(final[i], parts[i]) for i in range(len(queries))]
+
+
+def _merged(answered: QueryResult, parts: list[StageResult]) -> QueryResult:
+    """The answering stage's result, charged what every stage spent."""
+    earlier = parts[:-1]
+    return replace(answered, stages=tuple(parts),
+                   samples=answered.samples + sum(p.samples for p in earlier),
+                   completion_tokens=answered.completion_tokens + sum(p.completion_tokens for p in earlier),
+                   seconds=round(answered.seconds + sum(p.seconds for p in earlier), 4))

@@ -1,0 +1,88 @@
+"""Closed-loop check of a cascade plan: run it for real, stage by stage, on graded problems.
+
+As ``evaluate`` does for one model (runner/evaluate.py), on the plan's held-out problems: the
+realised accuracy against the predicted interval, the realised cost — each stage charged in
+its own model's cost (its seconds per token, its price, its parameters) — against the
+predicted cost, and the share of queries that escalated against the share replay predicted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+from inferplan.backends import BackendSettings
+from inferplan.backends.describe import model_parameters
+from inferplan.errors import InputError
+from inferplan.planner.plan_file import Plan
+from inferplan.profiles.profile import Profile
+from inferplan.replay.cost import CostModel, cost_model_for
+from inferplan.runner.cascade_runner import run_cascade, stage_names
+from inferplan.runner.evaluate import Checks, EvaluationResult, check, realised_of, tasks_for
+from inferplan.runner.live_query import PlanOverrides
+from inferplan.runner.queries import Query
+from inferplan.runner.results import QueryResult
+from inferplan.tasks.task_grader import TaskGrader
+
+ESCALATION_TOLERANCE = 0.10  # realised share of queries escalated within ±10 points of the predicted
+
+
+def _stage_cost(stage: Plan) -> CostModel:
+    if not stage.profile or not Path(stage.profile).exists():
+        raise InputError(f"the profile of the cascade's stage on {stage.model.label if stage.model else '?'} is gone "
+                         f"({stage.profile}); evaluate needs it for that model's costs")
+    prof = Profile.open(stage.profile)
+    params = model_parameters(prof.header.parameters, prof.header.model_path) if stage.unit == "flops" else None
+    return cost_model_for(prof.table, stage.unit, profile=prof.path, parameters=params, price_in=stage.price_in,
+                          price_out=stage.price_out)
+
+
+def _cost_of(costs: list[CostModel]) -> Callable[[QueryResult], float]:
+    """A query's realised cost: every stage it reached, in that stage's own model's cost."""
+    def cost(r: QueryResult) -> float:
+        total = 0.0
+        for model, part in zip(costs, r.stages):
+            if model.unit == "samples":
+                total += part.samples
+                continue
+            prompt = part.prompt_tokens if model.shared_prefix else part.prompt_tokens * part.samples
+            total += float(model.token_cost(part.completion_tokens, prompt))
+        return total
+    return cost
+
+
+def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None = None,
+                     models: Mapping | None = None, settings: BackendSettings | None = None, seed: int = 0,
+                     max_samples: int | None = None, allow_code_execution: bool = False,
+                     on_result: Callable[[QueryResult, bool], None] | None = None,
+                     mismatch: str = "refuse") -> EvaluationResult:
+    """Run the cascade on graded problems; realised accuracy, cost and escalation beside the prediction."""
+    profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
+    taskset, source = tasks_for(plan, profile, tasks, limit)
+    profiled = plan.prompt.grader if plan.prompt else "mixed"
+    grader = TaskGrader(taskset, None if profiled == "mixed" or profiled.startswith("extract:") else profiled,
+                        allow_code_execution=allow_code_execution)
+    costs = [_stage_cost(stage) for stage in plan.stages]
+    queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
+    start = time.monotonic()
+    results = run_cascade(queries, plan, models=models, settings=settings,
+                          overrides=PlanOverrides(max_samples=max_samples, seed=seed), mismatch=mismatch)
+    wall = time.monotonic() - start
+    correct = []
+    for task, r in zip(taskset.tasks, results):
+        ok = r.answer is not None and any(a == r.answer and grader.grade(task, text).correct
+                                          for a, text in zip(r.answers, r.texts))
+        correct.append(ok)
+        if on_result is not None:
+            on_result(r, ok)
+    realised = realised_of(results, correct, _cost_of(costs), wall)
+    escalated = sum(len(r.stages) > 1 for r in results) / len(results)
+    checks = check(plan.prediction, realised, None)
+    predicted = plan.prediction.escalation if plan.prediction else None
+    if predicted is not None:
+        checks = Checks(checks.accuracy_in_predicted_interval, checks.cost_within_tolerance, None, None, None,
+                        bool(abs(escalated - predicted) <= ESCALATION_TOLERANCE))
+    warnings = sorted({r.model_warning for r in results if r.model_warning})
+    return EvaluationResult(plan, plan.unit, plan.prediction, realised, None, source, tuple(results), tuple(correct),
+                            checks, None, " → ".join(stage_names(plan)), "; ".join(warnings) or None, escalated)
