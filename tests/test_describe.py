@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inferplan.policy.aggregate import Aggregation
-from inferplan.policy.describe import describe_batch, describe_fixed, describe_policy, rule_legend
-from inferplan.policy.rule_words import describe_family
+from inferplan.policy.describe import describe_batch, describe_family, describe_fixed, describe_policy, rule_legend
 from inferplan.policy.stopping import RULES, make_rule, parse_rule
 
 

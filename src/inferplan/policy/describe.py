@@ -3,7 +3,8 @@
 A result names a strategy by a short text: a stopping rule's spec (``beta:0.97,min=1,max=40``),
 a parallel round (``majority@8``, ``first@4``, ``short-2@4``, ``beta:0.9@8``) or a fixed-N
 baseline (``fixed-4``, ``fixed-2.7 (interpolated)``). Each rule says itself in words
-(:meth:`StoppingRule.describe`, :func:`describe_family`); this module reads the texts around it.
+(:meth:`StoppingRule.describe`, over its class in :mod:`inferplan.policy.rules`); this module
+reads the texts around it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import re
 from typing import Iterable
 
-from inferplan.policy.rule_words import describe_family
+from inferplan.policy.rules import rule_type
 from inferplan.policy.stopping import RULES, parse_rule
 
 _ROUND = re.compile(r"^(majority|first|short-(\d+)|(.+))@(\d+)$")
@@ -46,6 +47,12 @@ def describe_policy(text: str) -> str:
             return launch + f"keep the first {m.group(2)} to finish"
         return launch + "read them as they finish: " + parse_rule(m.group(3), max_samples=k).describe()
     return parse_rule(text).describe()
+
+
+def describe_family(name: str) -> str:
+    """A rule family in words with its parameters as symbols, for a legend: ``beta:θ  stop once …``."""
+    kind = rule_type(name)
+    return f"{name}:{','.join(kind.symbols)}  {kind.words(kind.symbols)}"
 
 
 def describe_batch(batch: str) -> str:
