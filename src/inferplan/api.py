@@ -18,8 +18,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
 
+from inferplan.api_run import (  # noqa: F401  (the verbs that answer queries, re-exported)
+    PlanLike,
+    QueriesLike,
+    evaluate,
+    load_plan,
+    one_model,
+    run,
+    run_iter,
+    run_total,
+    serve,
+)
 from inferplan.api_types import client_attribute
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings
 from inferplan.errors import InvalidValue
@@ -28,21 +39,16 @@ from inferplan.profiles.profile import Profile, as_profile
 if TYPE_CHECKING:
     from inferplan.fitting.report import FitReport
     from inferplan.importers.published import ImportResult
-    from inferplan.planner.models import ModelsPlanResult
     from inferplan.planner.batch_simulate import TotalSimulation
+    from inferplan.planner.models import ModelsPlanResult
     from inferplan.planner.plan_file import Plan
     from inferplan.planner.search import PlanResult
     from inferplan.planner.simulate import SimulationResult
-    from inferplan.runner.evaluate import EvaluationResult
-    from inferplan.runner.queries import Query
-    from inferplan.runner.results import QueryResult
 
 
 __getattr__ = client_attribute  # the types and helpers a client needs beside the verbs (api_types)
 
 ProfileLike = Union[Profile, Path, str]
-PlanLike = Union["Plan", Path, str]
-QueriesLike = Union[str, Path, Sequence[Union[str, dict, "Query"]]]
 
 
 def _parameters(prof: Profile) -> float | None:
@@ -151,7 +157,7 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
 def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
                 target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
                 prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
-                same_token_cost: bool = False) -> ModelsPlanResult:
+                same_token_cost: bool = False, policy: str = "auto") -> ModelsPlanResult:
     """Plan across models: profiles of the same problems, one model each. Chooses the best single
     model's plan, or a cascade (a cheap model's vote stands when it agrees enough, otherwise a
     stronger model answers), on a shared training split; predicts on the held-out problems.
@@ -159,15 +165,17 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     Costs must be comparable across models: ``unit="seconds"`` (each profile's measured rate),
     ``"usd"`` (``prices={model: (in, out)}`` per million tokens), ``"flops"`` (2 × active
     parameters per token, from each profile or ``parameters={model: N}``), or ``"tokens"``/
-    ``"samples"`` only with ``same_token_cost=True``."""
+    ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto", "choose" (one model) or
+    "cascade" (the best cascade even where it does not win, to run or evaluate it)."""
     from inferplan.planner.models import ModelProfile, model_name
     from inferplan.planner.models import plan_models as search
     from inferplan.replay.cost import cost_model_for
 
     profs = [as_profile(p) for p in profiles]
     if unit in ("tokens", "samples", "latency") and not same_token_cost:
-        raise InvalidValue("unit", f"{{name}} {unit!r} counts a small and a large model's {unit} alike; plan across "
-                                   "models in seconds, usd or flops, or say the costs are equal (same_token_cost)")
+        raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
+                                                        "alike; plan across models in seconds, usd or flops, or say "
+                                                        "with {1} that they cost the same")
     names = [model_name(p) for p in profs]
     unknown = sorted(set(prices or {}) - set(names)) + sorted(set(parameters or {}) - set(names))
     if unknown:
@@ -180,7 +188,8 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
         n_params = (parameters or {}).get(name) or (_parameters(prof) if unit == "flops" else None)
         models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
                                                               profile=prof.path, parameters=n_params)))
-    return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed)
+    return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
+                  policy=policy)
 
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
@@ -205,14 +214,6 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
                   terminate=terminate)
 
 
-def load_plan(plan: PlanLike) -> Plan:
-    """A plan file (or a Plan, returned as it is)."""
-    from inferplan.planner.plan_file import Plan
-    from inferplan.planner.plan_file import load_plan as read_plan
-
-    return plan if isinstance(plan, Plan) else read_plan(plan)
-
-
 def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:
     """Write a plan file atomically (over nothing but another plan unless ``force``)."""
     from inferplan.planner.plan_file import save_plan as write
@@ -229,137 +230,6 @@ def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens
 
     return build(RunSettings(n=n, temperatures=tuple(temperatures), max_tokens=max_tokens, system=system, raw=raw,
                              extract=extract, stop=tuple(stop), top_p=top_p))
-
-
-def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Mapping | None = None,
-             settings: BackendSettings | None = None, max_samples: int | None = None,
-             max_tokens: int | None = None, seed: int = 0, system: str | None = None,
-             model_mismatch: str = "refuse") -> Iterator[QueryResult]:
-    """Answer queries under a plan; results in input order as they complete.
-
-    ``model`` None runs the plan on the model it was made for (a fixed-N plan: the
-    embedded default); another model must be the same weights, or ``model_mismatch="ok"``
-    runs it with a warning in every result. Plan, model, queries and limits are checked
-    before the model loads; a model given as a spec string is opened here and closed
-    when the iterator is exhausted or closed.
-    """
-    from inferplan.backends import open_backend
-    from inferplan.runner.plan_model import model_for
-    from inferplan.runner.plan_runner import PlanExecution, PlanOverrides
-    from inferplan.runner.queries import as_queries
-
-    the_plan, the_queries = load_plan(plan), as_queries(queries)
-    overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
-    if the_plan.escalate is not None:  # a cascade: one model per stage, each opened only if a query reaches it
-        from inferplan.runner.cascade_runner import run_cascade
-
-        return iter(run_cascade(the_queries, the_plan, models=_stage_models(model), settings=settings,
-                                overrides=overrides, mismatch=model_mismatch))
-    if isinstance(model, Mapping):
-        raise InvalidValue("model", "{name} NAME=SPEC names a model of a cascade; this plan runs one model: "
-                                    "give --model SPEC")
-    execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
-    choice, given = model_for(the_plan, model, model_mismatch)
-    if given is not None:
-        return _results(execution, given, None, choice)
-    owned = open_backend(choice.spec, settings)  # closed when the results end
-    return _results(execution, owned, owned, choice)
-
-
-def _stage_models(model) -> Mapping | None:
-    """A cascade's ``model``: None (every stage on its own model) or a mapping NAME → spec or backend."""
-    if model is None or isinstance(model, Mapping):
-        return model
-    raise InvalidValue("model", "this plan is a cascade of several models: say which one {name} replaces "
-                                "(--model NAME=SPEC, or a mapping in Python)")
-
-
-def one_model(plan: Plan, verb: str) -> Plan:
-    """Refuse a cascade plan where only one model's plan can run (yet)."""
-    if plan.escalate is not None:
-        raise InvalidValue("plan", f"{verb} takes one model's plan; this plan is a cascade across models "
-                                   "(run and evaluate execute cascades)")
-    return plan
-
-
-def _results(execution, backend: Backend, owned: Backend | None, choice) -> Iterator[QueryResult]:
-    try:
-        for result in execution.results(backend):
-            yield replace(result, model=choice.label, model_warning=choice.warning)
-    finally:
-        if owned is not None:
-            owned.close()
-
-
-def run(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Mapping | None = None,
-        settings: BackendSettings | None = None, max_samples: int | None = None, max_tokens: int | None = None,
-        seed: int = 0, system: str | None = None, model_mismatch: str = "refuse") -> list[QueryResult]:
-    """Answer queries (strings, query dicts, Query objects or a JSONL path) under a plan (see :func:`run_iter`)."""
-    return list(run_iter(plan, queries, model=model, settings=settings, max_samples=max_samples,
-                         max_tokens=max_tokens, seed=seed, system=system, model_mismatch=model_mismatch))
-
-
-def run_total(plan: PlanLike, queries: QueriesLike, *, total_budget: float, model: str | Backend | None = None,
-              settings: BackendSettings | None = None, seed: int = 0, model_mismatch: str = "refuse",
-              unit: str | None = None, journal: Path | str | None = None, force: bool = False,
-              max_samples: int | None = None, max_tokens: int | None = None, system: str | None = None):
-    """Answer queries under a plan within ``total_budget`` in all (a hard limit; freed slots go to the queries
-    whose next sample is worth most): a ``BudgetedRun``. ``unit``: tokens or samples (default: the plan's; a
-    fixed-N plan's: tokens). ``journal``: a file that records every sample, so that a rerun resumes."""
-    from inferplan.runner.live_query import PlanOverrides
-    from inferplan.runner.queries import as_queries
-    from inferplan.runner.total_budget import run_total as run_it
-
-    return run_it(one_model(load_plan(plan), "a total budget"), as_queries(queries), model=model, settings=settings, total=total_budget,
-                  unit=unit, overrides=PlanOverrides(max_samples, max_tokens, seed, system),
-                  model_mismatch=model_mismatch, journal=journal, force=force)
-
-
-def evaluate(plan: PlanLike, *, model: str | Backend | Mapping | None = None, settings: BackendSettings | None = None,
-             tasks: str | None = None, limit: int | None = None, seed: int = 0, max_samples: int | None = None,
-             allow_code_execution: bool = False, on_result: Callable | None = None,
-             model_mismatch: str = "refuse") -> EvaluationResult:
-    """Run a plan on graded problems (by default its held-out ones): realised vs predicted vs fixed-N.
-
-    ``model`` as in :func:`run_iter`: by default the model the plan was made for."""
-    from inferplan.runner.evaluate import evaluate_plan
-    from inferplan.runner.plan_model import model_for
-
-    the_plan = load_plan(plan)
-    if the_plan.escalate is not None:
-        from inferplan.runner.evaluate_cascade import evaluate_cascade
-
-        return evaluate_cascade(the_plan, tasks=tasks, limit=limit, models=_stage_models(model), settings=settings,
-                                seed=seed, max_samples=max_samples, allow_code_execution=allow_code_execution,
-                                on_result=on_result, mismatch=model_mismatch)
-    choice, backend = model_for(the_plan, model, model_mismatch)  # an open backend is used as is
-    return evaluate_plan(the_plan, tasks=tasks, limit=limit, model=choice, settings=settings, seed=seed,
-                         max_samples=max_samples, allow_code_execution=allow_code_execution, backend=backend,
-                         on_result=on_result)
-
-
-def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: BackendSettings | None = None,
-          host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None,
-          timeout: float = 600.0, seed: int = 0, plan_source: str | None = None,
-          on_ready: Callable[[str, str], None] | None = None, model_mismatch: str = "refuse") -> None:
-    """Serve a plan as an OpenAI-compatible endpoint until interrupted (``inferplan serve``).
-
-    ``model`` as in :func:`run_iter`: by default the model the plan was made for.
-    ``as_profiled`` None: questions are asked with the plan's template when that template
-    is not a chat template (a base-template plan's prediction holds only for prompts asked
-    its way), else as sent. ``on_ready(url, model_id)`` hears the base URL once the socket
-    listens (``port`` 0: any free port). For a server in-process, build one with
-    :func:`inferplan.server.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
-    """
-    from inferplan.runner.plan_model import model_for
-    from inferplan.server.run import serve as run_server
-
-    source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
-    the_plan = one_model(load_plan(plan), "serve")
-    choice, given = model_for(the_plan, model, model_mismatch)
-    run_server(the_plan, model=given or choice.spec, settings=settings, host=host, port=port, api_key=api_key,
-               as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
-               on_ready=on_ready or (lambda url, model_id: None))
 
 
 def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:

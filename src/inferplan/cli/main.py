@@ -18,7 +18,7 @@ _CLICK_ERRORS = (click.exceptions.ClickException, _TyperClickException)
 
 
 # API parameter → the flag a CLI user typed, where it is not simply --name-with-dashes.
-_FLAGS = {"n": "-n"}
+_FLAGS = {"n": "-n", "prices": "--price", "parameters": "--params", "profiles": "PROFILE"}
 
 
 def flag(param: str) -> str:

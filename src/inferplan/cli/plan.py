@@ -26,7 +26,9 @@ class Aggregate(str, Enum):
 
 
 def plan_cmd(
-    profile: Path = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`."),
+    profiles: list[Path] = typer.Argument(..., help="Profile (.jsonl) from `inferplan profile` or `inferplan import`; "
+                                          "several (one model each, the same problems) plan across models: choose one "
+                                          "or cascade from a cheap one to a stronger one."),
     budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
     unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
     target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
@@ -43,6 +45,15 @@ def plan_cmd(
     parallel: int = typer.Option(16, "--parallel", help="The most samples a parallel-round plan may launch at "
                                  "once (the engine's --parallel; a wider round would not decode at once). Under "
                                  "unit tokens, 1 offers sequential plans only."),
+    price: list[str] = typer.Option([], "--price", help="Across models, unit usd: MODEL=IN,OUT USD per million "
+                                    "prompt and completion tokens, once per model."),
+    params: list[str] = typer.Option([], "--params", help="Across models, unit flops: MODEL=N active parameters "
+                                     "(e.g. 3.6e9) where a profile does not record them."),
+    policy: str = typer.Option("auto", "--policy", help="Across models: auto (a cascade only where it clearly "
+                               "beats the best single model on the training problems), choose (one model), or "
+                               "cascade (the best cascade, to run or evaluate it)."),
+    same_token_cost: bool = typer.Option(False, "--same-token-cost", help="Across models: a token (or sample) of "
+                                         "every model costs the same, so --unit tokens or samples may compare them."),
     out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
@@ -58,11 +69,40 @@ def plan_cmd(
     if out is not None:  # refuse before the search, not after it
         check_plan_output(out, force=force)
 
+    if len(profiles) > 1:
+        from inferplan.cli.render.models_plan import render_models_plan
+
+        result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
+                                 holdout=holdout, seed=seed, prices=_per_model(price, "--price", pair=True),
+                                 parameters=_per_model(params, "--params"), same_token_cost=same_token_cost,
+                                 policy=policy)
+        if out is not None:
+            save_plan(result.plan, out, force=force)
+        render_models_plan(result, out, as_json=as_json)
+        return
     result = api.plan(
-        profile, budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value, keep=keep,
-        false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
+        profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
+        keep=keep, false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
         price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
     )
     if out is not None:
         save_plan(result.plan, out, force=force)
     render_plan(result, out, as_json=as_json, verbose=verbose)
+
+
+def _per_model(items: list[str], flag: str, pair: bool = False) -> dict:
+    """``MODEL=N`` (or ``MODEL=IN,OUT``) flags as a mapping; a malformed one is one line (exit 2)."""
+    from inferplan.errors import InvalidValue
+
+    found = {}
+    for item in items:
+        name, eq, value = item.rpartition("=")
+        try:
+            numbers = tuple(float(x) for x in value.split(","))
+            if not eq or not name or len(numbers) != (2 if pair else 1):
+                raise ValueError
+        except ValueError:
+            shape = "MODEL=IN,OUT" if pair else "MODEL=N"
+            raise InvalidValue(flag.lstrip("-"), f"{{name}} {item!r}: expected {shape}") from None
+        found[name] = numbers if pair else numbers[0]
+    return found

@@ -85,10 +85,11 @@ class Cascade:
 
     @property
     def spec(self) -> str:
-        """A short form for tables: ``A[fixed:4 ≥75%] → B[beta:0.95,max=16]``."""
+        """A short form for tables: ``A (fixed:4, stands at 75%) → B (beta:0.95,max=16)``."""
         def short(s: Stage) -> str:
-            rule = s.rule.spec.replace(",min=1", "")
-            return f"{s.model}[{rule}" + (f" ≥{100 * s.accept_share:.0f}%]" if s.accept_share is not None else "]")
+            rule = f"fixed:{s.rule.max_samples}" if s.rule.name == "fixed" else s.rule.spec.replace(",min=1,", ",")
+            return f"{s.model} ({rule}" + (f", stands at {100 * s.accept_share:.0f}%)" if s.accept_share is not None
+                                           else ")")
         return " → ".join(short(s) for s in self.stages)
 
     def to_json(self) -> dict:

@@ -1,0 +1,71 @@
+"""Rendering of a plan across models (`inferplan plan A.jsonl B.jsonl …`): the choice, each model's
+own best plan and the best cascade, all replayed on the same held-out problems."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.table import Table
+
+from rich.markup import escape
+
+from inferplan.api import ModelsPlanResult
+from inferplan.cli.render.common import fmt_interval, out, print_json
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) >= 1e6 or abs(x) < 100 else f"{x:,.0f}"
+
+
+def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
+    c = r.cascade
+    return {
+        "kind": r.kind, "model": r.model, "policy": r.policy, "describe": r.describe,
+        "heldout": asdict(r.heldout), "escalation": r.escalation,
+        "models": [{"model": s.model, "policy": s.policy, "describe": s.describe, "train_accuracy": s.train_accuracy,
+                    "train_cost": s.train_cost, "heldout": asdict(s.heldout)} for s in r.singles],
+        "best_cascade": None if c is None else {
+            "policy": c.cascade.spec, "describe": c.cascade.describe(), "train_accuracy": c.train_accuracy,
+            "train_cost": c.train_cost, "heldout": asdict(c.heldout), "escalation": c.escalation},
+        "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
+        "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
+    }
+
+
+def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool) -> None:
+    if as_json:
+        print_json(models_plan_json(r, path))
+        return
+    p = r.plan
+    goal = (f"max accuracy at ≤ {p.budget:g} {p.unit}/query" if p.budget is not None
+            else f"min {p.unit} for accuracy ≥ {p.target_accuracy:g}")
+    out.print(f"[bold]Plan across {r.models} models[/bold] ({goal}; searched in {r.seconds:.1f}s)")
+    out.print(f"  chosen       {'a cascade' if r.kind == 'cascade' else 'one model: ' + str(r.model)}", highlight=False)
+    if r.kind == "cascade":
+        for i, stage in enumerate(r.cascade.cascade.stages, start=1):
+            out.print(f"  stage {i}      {stage.describe()}", highlight=False)
+    else:
+        out.print(f"  stopping     {r.describe}", highlight=False)
+    e = r.heldout
+    cost = f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}]"
+    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}, {e.samples:.2f} samples/query "
+              "(held-out problems)", highlight=False)
+    if r.escalation is not None:
+        out.print(f"  escalates    {100 * r.escalation:.0f}% of queries reach the next model (held-out)", highlight=False)
+    for note in r.notes:
+        out.print(f"  [dim]{escape(note)}[/dim]", highlight=False)
+    if path:
+        out.print(f"  written to   {path}")
+    t = Table(title="Each model's own best plan, and the best cascade (held-out problems)", title_justify="left")
+    for col in ("policy", "held-out accuracy", f"{p.unit}/query", "escalates"):
+        t.add_column(col, justify="left" if col == "policy" else "right")
+    for s in r.singles:
+        t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_interval(s.heldout.accuracy, *s.heldout.accuracy_ci),
+                  _num(s.heldout.cost), "–")
+    if r.cascade is not None:
+        c = r.cascade
+        t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
+                  fmt_interval(c.heldout.accuracy, *c.heldout.accuracy_ci), _num(c.heldout.cost),
+                  f"{100 * c.escalation:.0f}%")
+    out.print(t)
