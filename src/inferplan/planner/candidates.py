@@ -136,7 +136,7 @@ def rules_for(agg: Aggregation, length: int, weighted: bool = False) -> list[tup
     for n in FIXED_N:
         if n <= length:
             out.append((make_rule("fixed", (n,)), [n]))
-    if agg.kind == "oracle":  # first pass stops the query; answer-agreement rules do not apply
+    if agg.first_pass:  # first pass stops the query; answer-agreement rules do not apply
         return out
     for name, values in RULE_GRID.items():
         for v in values:

@@ -41,9 +41,9 @@ NOTE = "predicted by the fitted curve, beyond the {n} recorded samples"
 def supported(agg: Aggregation, mix_shares: tuple[float, ...]) -> bool:
     """Which plans the fitted models can predict: perfect-verifier first pass, or plain majority vote
     of one configuration."""
-    if agg.kind == "oracle":
+    if agg.first_pass:
         return agg.false_positive == 0
-    return agg.kind == "vote" and agg.penalty == 0 and sum(s > 0 for s in mix_shares) == 1
+    return agg.majority and agg.penalty == 0 and sum(s > 0 for s in mix_shares) == 1
 
 
 @dataclass
@@ -95,7 +95,7 @@ class Extrapolator:
         """Per-problem expected accuracy, cost and samples of fixed-N plans of this mix."""
         if not ns:
             return {}
-        if self.agg.kind == "oracle":
+        if self.agg.first_pass:
             return self._first_pass(shares, ns)
         return self._majority(int(np.flatnonzero(np.asarray(shares) > 0)[0]), ns)
 
@@ -145,7 +145,7 @@ class Extrapolator:
         disagree most exactly there, so the interval spans every difficulty family's.
         """
         est = estimate(self.outcomes(shares, [n])[n], boot=boot, seed=self.seed)
-        if self.agg.kind != "oracle":
+        if not self.agg.first_pass:
             return est  # maj@n: MajorityCurve's posterior draws are inside each problem's value; bootstrap over problems
         sched = schedule(np.asarray(shares), n)
         k = np.bincount(sched, minlength=len(shares)).astype(np.float64)

@@ -19,7 +19,7 @@ EXTRA_N = (24, 32, 40, 48, 64, 80, 96, 128, 192, 256, 384, 512, 768, 1024)  # fi
 def extrapolated_candidates(ex: Extrapolator, mix: Mix, budget: float | None, unit_cost: np.ndarray) -> list[Candidate]:
     """Fixed-N candidates beyond the recorded samples, predicted by the fitted curves."""
     ns = ex.grid(mix.shares, EXTRA_N)
-    if budget is not None and ex.agg.kind == "vote":
+    if budget is not None and ex.agg.majority:
         # Majority vote spends all N samples: skip what cannot fit the budget.
         per = float(np.dot(mix.shares, unit_cost))
         ns = [n for n in ns if n * per <= 1.5 * budget]

@@ -41,7 +41,7 @@ SHORT_M = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 def parallel_rules(k: int, agg: Aggregation) -> list[StoppingRule]:
     """Rules on the finishers of a round of k: majority@k, short-m@k, adaptive rules."""
     rules = [make_rule("fixed", (m,)) for m in SHORT_M if m <= k]
-    if agg.kind != "oracle" and k > 2:  # answer-agreement rules; a verifier stops at its first accept
+    if not agg.first_pass and k > 2:  # answer-agreement rules; a verifier stops at its first accept
         # θ = 0.5 is first@k under another name (1 − I½(2, 1) = 0.75 holds at the first answer, so
         # 0.6 and 0.7 are too; they stay, as the reference rule selection reads beta's thresholds).
         rules += [make_rule("beta", (t,), max_samples=k) for t in RULE_GRID["beta"] if t > 0.5]

@@ -105,14 +105,14 @@ class _SequentialSearch:
         self.train_traces = TraceCache(self.train, self.agg, self.reps, self.seed)
         # Held-out replay uses the same orders `simulate --plan` will (its default 20 per problem).
         self.test_traces = TraceCache(self.test, self.agg, HELDOUT_REPS, self.seed)
-        can = self.agg.kind in ("oracle", "vote")
+        can = self.agg.first_pass or self.agg.majority
         self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
         self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
         self._heldout: dict[tuple, Estimate] = {}
         # Samples with recorded confidences: the confidence-weighted stop is a candidate too.
         self.weighted = self.train.confidence is not None and not np.isnan(self.train.confidence).all()
         # Samples with recorded confidence lows: online low-confidence termination is tried too.
-        lows = self.weighted and self.train.lows_v is not None and self.agg.kind in ("vote", "conf-vote")
+        lows = self.weighted and self.train.lows_v is not None and self.agg.votes
         self.terms = (None,) + (TERM_GRID if lows else ())
 
     def candidates(self, budget: float | None, unit: str) -> list[Candidate]:
@@ -180,7 +180,7 @@ def plan(
                           parameters=parameters)
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
-        family or (_fitted_family(table, split.train, seed) if agg.kind == "oracle" else DEFAULT_FAMILY))
+        family or (_fitted_family(table, split.train, seed) if agg.first_pass else DEFAULT_FAMILY))
     names = tuple(c.name for c in table.configs)
     search, cands = search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
                               reps, seed, family, budget, unit, parallel)

@@ -28,13 +28,13 @@ def mixes(table: SampleTable, dense, agg: Aggregation, unit_cost: np.ndarray, bu
             budgets.add(max(1.0, budget / float(np.mean(unit_cost))))
         for b in sorted(budgets):
             b_cost = b * float(np.mean(unit_cost))
-            alloc = (allocate_pass_at_k(dense, b_cost, unit_cost) if agg.kind == "oracle"
+            alloc = (allocate_pass_at_k(dense, b_cost, unit_cost) if agg.first_pass
                      else allocate_vote(dense, b_cost, unit_cost, sims=64))
             k = np.asarray(alloc.counts, dtype=float)
             if k.sum() > 0 and (k > 0).sum() > 1:
                 mixes.append(Mix(tuple(k / k.sum()), "mix@" + "+".join(
                     f"{table.configs[i].name}×{int(k[i])}" for i in np.flatnonzero(k))))
-        if ex is not None and agg.kind == "oracle":
+        if ex is not None and agg.first_pass:
             sizes = {64.0, 256.0} | ({budget / float(np.mean(unit_cost)) * f for f in (1, 2, 4)} if budget else set())
             for b in sorted(sizes):
                 if b <= float(dense.count.min()):

@@ -25,10 +25,9 @@ import numpy as np
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.errors import InputError, InvalidValue
 from inferplan.planner.plan_file import Plan
-from inferplan.policy.confidence_vote import confidence_vote
 from inferplan.policy.stopping import RuleState, StoppingRule
 from inferplan.policy.termination import crossing, floor_of
-from inferplan.policy.vote import majority, vote_counts
+from inferplan.policy.vote import vote_counts
 from inferplan.replay.traces import schedule
 from inferplan.runner.fixed import FIXED
 from inferplan.runner.queries import Query
@@ -102,7 +101,7 @@ class PlanCore:
 
     def __init__(self, plan: Plan, overrides: PlanOverrides = PlanOverrides(),
                  verify: Verifier | None = None) -> None:
-        if plan.aggregation.kind == "oracle" and verify is None:
+        if plan.aggregation.first_pass and verify is None:
             raise InputError("this plan returns the first sample a verifier accepts (oracle aggregation); "
                              "run it with `inferplan evaluate` on graded tasks")
         unknown = [n for n in plan.mix if n not in plan.configs]
@@ -239,22 +238,16 @@ class PlanCore:
         used = [q.got[i] for i in range(q.fed)]
         answers = tuple(q.answers)
         rng = np.random.default_rng(list(q.entropy))
-        kind = self.plan.aggregation.kind
-        if kind == "logprob":
-            scored = [(c.logprob / max(c.completion_tokens, 1), i) for i, c in enumerate(used)
-                      if c.logprob is not None and answers[i] is not None]
-            answer = answers[max(scored)[1]] if scored else None
-        elif kind == "oracle":
-            answer = answers[q.accepted] if q.accepted is not None else None
-        elif kind == "conf-vote":
-            conf = [c.confidence.lowest if c.confidence is not None else None for c in used]
-            answer = confidence_vote(answers, conf, self.plan.aggregation.keep, rng)
-        else:
-            answer = majority(answers, rng)
+        agg = self.plan.aggregation
+        answer = agg.answer(
+            answers, mean_logprobs=[c.logprob / max(c.completion_tokens, 1) if c.logprob is not None else None
+                                    for c in used],
+            confidences=[c.confidence.lowest if c.confidence is not None else None for c in used],
+            accepted=q.accepted, rng=rng)
         fixed = self.plan.objective == FIXED
         if fixed:
             reason = "fixed"
-        elif kind == "oracle":
+        elif agg.first_pass:
             reason = "accepted" if q.accepted is not None else "max-samples"
         else:
             reason = "rule" if bool(self.rule.satisfied(q.state.tally)) and q.fed >= self.rule.min_samples \
