@@ -61,33 +61,30 @@ def plan_cmd(
                                  "as the specs --rule, --aggregate and a plan file take."),
 ) -> None:
     """Search temperature mix, stopping rule, max samples and token cap on a training split;
-    predict accuracy and cost on held-out problems."""
+    predict accuracy and cost on held-out problems. Several profiles: plan across models."""
     from inferplan import api
     from inferplan.api import check_plan_output, save_plan
+    from inferplan.cli.render.models_plan import render_models_plan
     from inferplan.cli.render.plan import render_plan
 
     if out is not None:  # refuse before the search, not after it
         check_plan_output(out, force=force)
-
     if len(profiles) > 1:
-        from inferplan.cli.render.models_plan import render_models_plan
-
         result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                                  holdout=holdout, seed=seed, prices=_per_model(price, "--price", pair=True),
                                  parameters=_per_model(params, "--params"), same_token_cost=same_token_cost,
                                  policy=policy)
-        if out is not None:
-            save_plan(result.plan, out, force=force)
-        render_models_plan(result, out, as_json=as_json)
-        return
-    result = api.plan(
-        profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy, aggregate=aggregate.value,
-        keep=keep, false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
-        price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
-    )
+    else:
+        result = api.plan(profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy,
+                          aggregate=aggregate.value, keep=keep, false_positive=false_positive, penalty=penalty,
+                          holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
+                          parallel=parallel)
     if out is not None:
         save_plan(result.plan, out, force=force)
-    render_plan(result, out, as_json=as_json, verbose=verbose)
+    if len(profiles) > 1:
+        render_models_plan(result, out, as_json=as_json)
+    else:
+        render_plan(result, out, as_json=as_json, verbose=verbose)
 
 
 def _per_model(items: list[str], flag: str, pair: bool = False) -> dict:

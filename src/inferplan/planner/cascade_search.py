@@ -112,8 +112,8 @@ def best_cascade(searches: list[ModelSearch], stages: CascadeStages, budget: flo
     best, best_key = None, None
     for (i, ca), (firsts, outs) in stages.first.items():
         for (j, cb), (rules, acc2, cost2) in stages.second.items():
-            if j == i or stages.unit_cost[i, ca] >= stages.unit_cost[j, cb]:
-                continue  # a cascade escalates from a cheaper model to a dearer one
+            if j == i or stages.unit_cost[i, ca] > stages.unit_cost[j, cb]:
+                continue  # a cascade escalates to a model no cheaper than the first
             acc, cost = cascade_grid(outs, acc2, cost2)
             if target is None:
                 ok = cost <= budget * (1 + 1e-9)

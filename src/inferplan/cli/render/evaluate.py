@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -63,6 +64,9 @@ def evaluation_json(r: EvaluationResult) -> dict:
         "baseline": None if b is None else {
             "name": b.name, "accuracy": b.accuracy, "cost_per_query": b.cost_per_query, "samples_per_query": b.samples},
         "checks": checks(r),
+        **({} if r.escalation is None else {"escalation": {
+            "predicted": p.escalation if p is not None else None, "realised": r.escalation,
+            "stages": [s.model.label if s.model else None for s in r.plan.stages]}}),
     }
 
 
@@ -72,7 +76,8 @@ def checks(r: EvaluationResult) -> dict:
     return {"accuracy_in_predicted_interval": c.accuracy_in_predicted_interval,
             "cost_within_15pct": c.cost_within_tolerance, "beats_fixed_n": c.beats_fixed_n,
             "samples_as_promised": c.samples_as_promised,
-            "completion_tokens_as_promised": c.completion_tokens_as_promised}
+            "completion_tokens_as_promised": c.completion_tokens_as_promised,
+            **({} if c.escalation_as_predicted is None else {"escalation_within_10pt": c.escalation_as_predicted})}
 
 
 def _per_query(point: float | None, interval: tuple[float, float] | None, digits: str = ".2f") -> str:
@@ -87,7 +92,8 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
         print_json(evaluation_json(r))
         return
     p, z, b, w = r.predicted, r.realised, r.baseline, r.promised
-    out.print(f"Evaluated [bold]{r.plan.rule.spec}[/bold] on {r.source} with {r.model} "
+    policy = r.plan.cascade.spec if r.plan.escalate is not None else r.plan.rule.spec
+    out.print(f"Evaluated [bold]{escape(policy)}[/bold] on {r.source} with {r.model} "
               f"({z.problems} problems, {z.seconds:.0f} s).", highlight=False)
     if r.model_warning:
         out.print(f"[yellow]warning:[/yellow] {r.model_warning}", highlight=False)
@@ -116,6 +122,10 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     out.print(f"accuracy inside the predicted interval: {verdict[c['accuracy_in_predicted_interval']]} · "
               f"cost within 15% of predicted: {verdict[c['cost_within_15pct']]} · "
               f"at least fixed-N at equal cost: {verdict[c['beats_fixed_n']]}", highlight=False)
+    if r.escalation is not None:
+        predicted = f"{100 * p.escalation:.0f}%" if p is not None and p.escalation is not None else "–"
+        out.print(f"escalated to the next model: {100 * r.escalation:.0f}% of queries (predicted {predicted}) · "
+                  f"within 10 points: {verdict[c.get('escalation_within_10pt')]}", highlight=False)
     out.print(f"samples per query as promised: {verdict[c['samples_as_promised']]} · "
               f"completion tokens per query as promised: {verdict[c['completion_tokens_as_promised']]}",
               highlight=False)

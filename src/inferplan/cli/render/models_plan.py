@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from rich.table import Table
-
 from rich.markup import escape
+from rich.table import Table
 
 from inferplan.api import ModelsPlanResult
 from inferplan.cli.render.common import fmt_interval, out, print_json

@@ -47,8 +47,14 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     }
     if r.model_warning:
         obj["model_mismatch"] = r.model_warning
+    if r.stages:  # a cascade: which models ran for this query and what each spent
+        obj["stages"] = [{"model": s.model, "answer": s.answer, "votes": s.votes, "samples": s.samples,
+                          "completion_tokens": s.completion_tokens, "prompt_tokens": s.prompt_tokens,
+                          "seconds": round(s.seconds, 3), "stood": s.stood} for s in r.stages]
     if not timing:
         del obj["seconds"]
+        for stage in obj.get("stages", ()):
+            del stage["seconds"]
     if r.rule is not None:  # planned runs also say why the query stopped
         obj.update({"rule": r.rule, "statistic": None if r.statistic != r.statistic else round(r.statistic, 6),
                     "wasted_tokens": r.wasted_tokens, "configs": list(r.configs)})
@@ -75,24 +81,29 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
     else:
         share = r.votes.get(r.answer, 0)
         tie = "  [yellow]tie: the answer was drawn at random among the leaders[/yellow]" if tied(r) else ""
-        out.print(f"{head}Answer: [bold green]{escape(r.answer)}[/bold green]  ({share}/{r.samples} votes){tie}",
+        out.print(f"{head}Answer: [bold green]{escape(r.answer)}[/bold green]  ({share}/{r.stages[-1].samples if r.stages else r.samples} votes){tie}",
                   highlight=False)
     if r.votes:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("answer")
         table.add_column("votes", justify="right")
         table.add_column("share", justify="right")
+        voters = r.stages[-1].samples if r.stages else r.samples  # a cascade: the answering stage voted
         for answer, count in r.votes.items():
-            table.add_row(escape(answer), str(count), f"{100 * count / r.samples:.0f}%")
-        abstained = r.samples - sum(r.votes.values())
+            table.add_row(escape(answer), str(count), f"{100 * count / voters:.0f}%")
+        abstained = voters - sum(r.votes.values())
         if abstained:
-            table.add_row("[dim](none)[/dim]", str(abstained), f"{100 * abstained / r.samples:.0f}%")
+            table.add_row("[dim](none)[/dim]", str(abstained), f"{100 * abstained / voters:.0f}%")
         out.print(table)
     out.print(
         f"[dim]{r.samples} samples · {r.completion_tokens} completion tokens "
         f"({r.completion_tokens / max(r.samples, 1):.1f}/sample) · {r.prompt_tokens} prompt tokens · "
         f"{r.seconds:.1f} s" + (f" · {escape(r.model)}" if r.model else "") + "[/dim]", highlight=False,
     )
+    if r.stages:
+        steps = " → ".join(f"{escape(p.model)}: {p.samples} sample{'s' if p.samples != 1 else ''}, "
+                           + ("answer stood" if p.stood else "escalated") for p in r.stages)
+        out.print(f"[dim]cascade: {steps}[/dim]", highlight=False)
     if r.rule is not None:
         out.print(f"[dim]stopped by {escape(r.stop_reason)} ({escape(r.rule)}, statistic {r.statistic:.3g})[/dim]",
                   highlight=False)
