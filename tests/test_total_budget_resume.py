@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.fakes import FakeBackend
 
 import inferplan as ip
+from fakes import FakeBackend
 from inferplan.errors import ConflictError, InvalidValue
 from inferplan.runner.live_query import PlanOverrides
 from inferplan.runner.queries import Query
