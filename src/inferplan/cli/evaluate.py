@@ -23,7 +23,7 @@ def evaluate(
     allow_code_execution: bool = typer.Option(
         False, "--allow-code-execution", help="Allow grading by running model-written code (sandboxed)."),
     json_out: bool = typer.Option(False, "--json", help="Print {predicted, realised, baseline} as JSON."),
-    model: Optional[str] = opt.PLAN_MODEL,
+    model: Optional[list[str]] = opt.PLAN_MODELS,
     model_mismatch: str = opt.MODEL_MISMATCH,
     settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
@@ -37,9 +37,11 @@ def evaluate(
 
     if field and tasks is None:
         raise InputError("--field goes with --tasks (the plan's own task source already carries its options)")
+    the_plan = api.load_plan(plan)
+    model = opt.plan_models(model, the_plan.escalate is not None)
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
-            plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
+            the_plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,
             settings=settings,
             allow_code_execution=allow_code_execution, on_result=progress.update, model_mismatch=model_mismatch,
         )

@@ -22,6 +22,13 @@ PLAN_MODEL = typer.Option(
     "hf:DIR, or http(s)://HOST:PORT/v1. Another model than the plan's must have the same sha256.",
     show_default=False,
 )
+PLAN_MODELS = typer.Option(
+    None, "--model", "-m",
+    help="Model (default: the one the plan was made for; without --plan, 'smollm2'): 'smollm2', a .gguf path, "
+    "hf:DIR, or http(s)://HOST:PORT/v1. Another model than the plan's must have the same sha256. A cascade "
+    "plan: NAME=SPEC runs its stage on model NAME (its file name, e.g. big.gguf) on SPEC instead.",
+    show_default=False,
+)
 MODEL_MISMATCH = typer.Option(
     "refuse", "--model-mismatch",
     help="refuse: a --model that is not the plan's model stops with an error; ok: run it anyway, with a "
@@ -77,6 +84,29 @@ def backend_settings(
         threads=threads, ctx=parse_ctx(ctx), gpu_layers=gpu_layers, parallel=parallel,
         model_name=model_name, api_key_env=api_key_env, weights=weights, kv_cache=kv_cache,
     )
+
+
+def plan_models(values: list[str] | None, cascade: bool) -> str | dict[str, str] | None:
+    """``--model`` as the API takes it: one spec, or for a cascade plan NAME=SPEC pairs (a mapping)."""
+    values = list(values or [])
+    if not values:
+        return None
+    if not cascade:
+        if len(values) > 1:
+            raise InputError("--model once: this plan runs one model (several --model NAME=SPEC name the "
+                             "models of a cascade plan)")
+        return values[0]
+    if len(values) == 1 and "=" not in values[0]:
+        return values[0]  # a plain spec: the API says in one line that a cascade wants NAME=SPEC
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, spec = value.partition("=")
+        if not (sep and name and spec):
+            raise InputError(f"--model {value!r}: a cascade plan takes --model NAME=SPEC, NAME one of its models")
+        if name in pairs:
+            raise InputError(f"--model {name}=… given twice")
+        pairs[name] = spec
+    return pairs
 
 
 def parse_temperatures(text: str) -> tuple[float, ...]:

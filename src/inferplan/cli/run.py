@@ -72,7 +72,7 @@ def run(
         None, "--output", "-o", help="With --total-budget: record every sample in this JSONL file as it starts and "
         "ends; rerunning the same command resumes from it."),
     force: bool = typer.Option(False, "--force", help="With -o: start over, replacing the record."),
-    model: Optional[str] = opt.PLAN_MODEL,
+    model: Optional[list[str]] = opt.PLAN_MODELS,
     model_mismatch: str = opt.MODEL_MISMATCH,
     settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
 ) -> None:
@@ -88,6 +88,7 @@ def run(
     queries = _queries(list(prompts or []), input)
     the_plan = _plan_to_run(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p)
     planned = plan is not None
+    model = opt.plan_models(model, the_plan.escalate is not None)
     if total_budget is not None or output is not None:
         _run_total(the_plan, queries, total_budget, output, force, show_samples, json_out, model=model,
                    settings=settings, max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,

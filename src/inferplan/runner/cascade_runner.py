@@ -48,7 +48,9 @@ def resolve_models(plan: Plan, models: ModelOverrides | None, mismatch: str) -> 
     if unknown:
         raise InvalidValue("model", f"{{name}} {unknown[0]!r}: the plan's cascade has no such model "
                                     f"(it runs {', '.join(names)}); say --model NAME=SPEC with one of those")
-    return [model_for(stage, _override(stage, models), mismatch) for stage in plan.stages]
+    return [model_for(stage, _override(stage, models), mismatch, source=f"stage {k} of the cascade",
+                      flag=f"--model {name}=PATH")
+            for k, (stage, name) in enumerate(zip(plan.stages, names), start=1)]
 
 
 def stood(plan: Plan, r: QueryResult) -> bool:
@@ -71,12 +73,15 @@ def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides 
     pending = list(range(len(queries)))
     final: dict[int, QueryResult] = {}
     parts: dict[int, list[StageResult]] = {i: [] for i in pending}
-    for stage, (choice, given) in zip(stages, chosen):
+    for number, (stage, (choice, given)) in enumerate(zip(stages, chosen), start=1):
         if not pending:
             break  # no query reached this stage: its model is never opened
         subset = [queries[i] for i in pending]
         sub_verify = None if verify is None else (lambda pos, text, ids=tuple(pending): verify(ids[pos], text))
-        execution = PlanExecution(subset, stage, overrides, sub_verify)
+        # A later stage seeds each query by its own position and the stage, not by where it falls among
+        # the queries that escalated: its draws do not hang on which others escalated, nor repeat stage 1's.
+        entropy = None if number == 1 else [(overrides.seed, i, number) for i in pending]
+        execution = PlanExecution(subset, stage, overrides, sub_verify, entropy)
         backend = given or open_model(choice.spec, settings)
         try:
             results = list(execution.results(backend))

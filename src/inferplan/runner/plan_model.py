@@ -55,20 +55,23 @@ def _same(made_for: PlanModel, spec: str, sha256: str | None) -> bool:
     return spec == made_for.spec  # nothing to compare but the names (a server, a transformers folder)
 
 
-def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, source: str = "the plan") -> ModelChoice:
+def choose_model(plan: Plan, model: str | None, mismatch: str = "refuse", *, source: str = "the plan",
+                 flag: str = "--model") -> ModelChoice:
     """The model that runs ``plan``: ``model`` when given (checked against the plan's), else the plan's own.
 
     Checked before anything loads: a missing model file is one line (ModelError, exit 4),
-    and so is a model that is not the plan's unless ``mismatch`` is "ok".
+    and so is a model that is not the plan's unless ``mismatch`` is "ok". ``flag``: how the
+    messages tell the user to name another model (a cascade's stage: ``--model NAME=PATH``).
     """
     _check_mismatch(mismatch)
     made_for = plan_model(plan)
     if model is None:
-        return _the_plans_own(plan, made_for, source)
-    return _given(made_for, model, lambda: model_sha256(model), mismatch, source)
+        return _the_plans_own(plan, made_for, source, flag)
+    return _given(made_for, model, lambda: model_sha256(model), mismatch, source, flag)
 
 
-def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source: str) -> ModelChoice:
+def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source: str,
+           flag: str = "--model") -> ModelChoice:
     """``model``, named by the user, checked against the plan's (``sha256()`` computed only if needed)."""
     if made_for is None:  # a fixed-N plan, or an old plan whose profile is gone: nothing to compare
         return ModelChoice(model, model_label(model))
@@ -82,43 +85,44 @@ def _given(made_for: PlanModel | None, model: str, sha256, mismatch: str, source
     what = (f"{model_label(model)} is not the model {source} was made for ({plans})" if given or not made_for.sha256
             else f"inferplan cannot check that {model_label(model)} serves the model {source} was made for ({plans})")
     if mismatch != "ok":
-        raise ModelError(f"{what}; run it on its own model (leave out --model), or say --model-mismatch ok "
+        raise ModelError(f"{what}; run it on its own model (leave out {flag}), or say --model-mismatch ok "
                          "to run it on this one anyway")
     return ModelChoice(model, model_label(model), f"{what}: its predictions do not apply to this model")
 
 
-def _the_plans_own(plan: Plan, made_for: PlanModel | None, source: str) -> ModelChoice:
+def _the_plans_own(plan: Plan, made_for: PlanModel | None, source: str, flag: str) -> ModelChoice:
     if made_for is None:
         if not plan.profile:  # a fixed-N plan (`run -n`) runs on the default model
             return ModelChoice(DEFAULT_MODEL, DEFAULT_MODEL)
         raise InputError(f"{source} does not say which model it was made for (an older plan file, and its "
-                         f"profile {plan.profile} is gone): give --model")
+                         f"profile {plan.profile} is gone): give {flag}")
     if made_for.spec is None:
         raise InputError(f"{source} was made from published samples of {made_for.label} (imported), which "
-                         "inferplan cannot run: give --model (its predictions are for that model)")
+                         f"inferplan cannot run: give {flag} (its predictions are for that model)")
     spec = made_for.spec
     if backend_kind(spec) == "llamacpp" and spec != DEFAULT_MODEL and not Path(spec).expanduser().exists():
-        raise ModelError(f"the model {source} was made for is not there: {spec}; give --model with the same "
+        raise ModelError(f"the model {source} was made for is not there: {spec}; give {flag} with the same "
                          "file where it lives now")
     return ModelChoice(spec, made_for.label)
 
 
 def check_open_backend(plan: Plan, backend: Backend, mismatch: str = "refuse", *,
-                       source: str = "the plan") -> ModelChoice:
+                       source: str = "the plan", flag: str = "--model") -> ModelChoice:
     """The same check for a backend the caller opened: its sha256 (or model id) against the plan's."""
     _check_mismatch(mismatch)
     info = backend.info
-    return _given(plan_model(plan), info.model, lambda: info.model_sha256, mismatch, source)
+    return _given(plan_model(plan), info.model, lambda: info.model_sha256, mismatch, source, flag)
 
 
-def model_for(plan: Plan, model: str | Backend | None, mismatch: str = "refuse") -> tuple[ModelChoice, Backend | None]:
+def model_for(plan: Plan, model: str | Backend | None, mismatch: str = "refuse", *, source: str = "the plan",
+              flag: str = "--model") -> tuple[ModelChoice, Backend | None]:
     """The model that runs ``plan`` — a spec string (or None: the plan's own) checked before anything
     loads, or a backend the caller opened — and that backend (None: open ``choice.spec``). The
     warning of an accepted mismatch is logged here, once."""
     if isinstance(model, (str, type(None))):
-        choice, given = choose_model(plan, model, mismatch), None
+        choice, given = choose_model(plan, model, mismatch, source=source, flag=flag), None
     else:
-        choice, given = check_open_backend(plan, model, mismatch), model
+        choice, given = check_open_backend(plan, model, mismatch, source=source, flag=flag), model
     if choice.warning:
         log.warning(choice.warning)
     return choice, given

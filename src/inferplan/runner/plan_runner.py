@@ -45,9 +45,11 @@ class PlanExecution:
     """
 
     def __init__(self, queries: Sequence[Query], plan: Plan, overrides: PlanOverrides = PlanOverrides(),
-                 verify: Verifier | None = None) -> None:
+                 verify: Verifier | None = None, entropy: Sequence[tuple[int, ...]] | None = None) -> None:
+        """``entropy``: what seeds each query's samples (default: the run's seed and its position here)."""
         if not queries:
             raise InputError("no prompts to run")
+        self.entropy = None if entropy is None else list(entropy)
         self.core = PlanCore(plan, overrides, verify)
         self.queries = queries
         self.base_requests = [self.core.base_request(q) for q in queries]
@@ -55,7 +57,8 @@ class PlanExecution:
     def results(self, backend: Backend) -> Iterator[QueryResult]:
         """Results in input order, each as soon as it and all before it are done."""
         core = self.core
-        qs = [core.new_query(i, query, base) for i, (query, base) in enumerate(zip(self.queries, self.base_requests))]
+        qs = [core.new_query(i, query, base, None if self.entropy is None else self.entropy[i])
+              for i, (query, base) in enumerate(zip(self.queries, self.base_requests))]
         window = max(1, ACTIVE_PER_SLOT * backend.info.parallel_slots)
         if core.rule.name == "fixed":  # one round per query: nothing waits, so queue them all
             window = len(qs)

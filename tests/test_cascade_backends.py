@@ -1,0 +1,220 @@
+"""Cascade plans end to end on real backends (issue 31), one test per backend pairing.
+
+Two GGUFs in-process (the embedded model copied as small.gguf and big.gguf: two model files,
+the same weights), and a GGUF in-process beside a llama-cpp-python server this file starts.
+Each pairing is profiled on the same few built-in problems, planned across models
+(``policy="cascade"``), saved, and run through the CLI; the first stage's accept share is
+raised where needed so that some queries escalate. A plan whose model is not there fails in
+one line before any work starts, and a model no query reaches is never opened.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import inferplan as ip
+from inferplan.backends import open_backend
+from inferplan.backends.embedded import embedded_model_path
+from inferplan.errors import ModelError
+from inferplan.planner.plan_file import Escalation, Plan, PlanModel, load_plan, save_plan
+from inferplan.policy.stopping import make_rule
+from inferplan.runner.cascade_runner import run_cascade
+from inferplan.runner.queries import as_queries
+from servers import LlamaServer
+
+pytestmark = pytest.mark.slow
+
+TASKS = "builtin:arith:12"
+QUESTIONS = ["What is 2 + 2?", "What is 17 + 25?", "What is 9 × 7?", "What is 81 - 39?", "What is 6 + 13?",
+             "What is 12 × 11?"]
+FLOPS = dict(unit="flops", budget=1e12)  # per-model parameters make the first model the cheap one
+
+
+def _profile(spec: str, out: Path) -> Path:
+    ip.profile(spec, out=out, tasks=TASKS, temperatures=(0.7,), samples=4, max_tokens=48)
+    return out
+
+
+def _cascade(profiles: list[Path], parameters: dict[str, float]) -> Plan:
+    r = ip.plan_models(profiles, parameters=parameters, policy="cascade", **FLOPS)
+    assert r.kind == "cascade" and r.plan.escalate is not None
+    assert [s.model.label for s in r.plan.stages] == list(parameters)  # cheap first, dear second
+    return r.plan
+
+
+def _escalating(plan: Plan) -> Plan:
+    """The same cascade, its first stage drawing 3 and standing only on a unanimous vote: some escalate."""
+    return replace(plan, rule=make_rule("fixed", (3,)), escalate=Escalation(1.0, plan.escalate.plan))
+
+
+def _never_escalating(plan: Plan) -> Plan:
+    """The same cascade, its first stage's single sample standing whenever it answers."""
+    return replace(plan, rule=make_rule("fixed", (1,)), escalate=Escalation(0.5, plan.escalate.plan))
+
+
+def _check_stages(lines: list[dict], first: str, second: str) -> int:
+    """Every query's stages read right; how many escalated."""
+    assert len(lines) == len(QUESTIONS)
+    escalated = 0
+    for d in lines:
+        stages = d["stages"]
+        assert stages and stages[0]["model"] == first and stages[0]["samples"] == 3
+        assert d["answer"] is not None and d["model"] == stages[-1]["model"]
+        if stages[0]["stood"]:
+            assert len(stages) == 1 and d["answer"] == stages[0]["answer"]
+        else:
+            escalated += 1
+            assert len(stages) == 2 and stages[1]["model"] == second and stages[1]["stood"]
+            assert d["answer"] == stages[1]["answer"] and d["votes"] == stages[1]["votes"]
+        assert d["samples"] == sum(s["samples"] for s in stages)
+        assert d["completion_tokens"] + d["wasted_tokens"] == sum(s["completion_tokens"] for s in stages)
+        assert sum(d["votes"].values()) <= stages[-1]["samples"]  # votes are the answering stage's
+    return escalated
+
+
+@pytest.fixture(scope="module")
+def ggufs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """small.gguf and big.gguf, each profiled on the same problems, and their cascade plan."""
+    work = tmp_path_factory.mktemp("ggufs")
+    small, big = work / "small.gguf", work / "big.gguf"
+    shutil.copyfile(embedded_model_path(), small)
+    shutil.copyfile(embedded_model_path(), big)
+    profiles = [_profile(str(small), work / "small.jsonl"), _profile(str(big), work / "big.jsonl")]
+    plan = _cascade(profiles, {"small.gguf": 1.35e8, "big.gguf": 1.35e9})
+    return {"small": small, "big": big, "work": work,
+            "plan": save_plan(_escalating(plan), work / "casc.json"),
+            "calm": save_plan(_never_escalating(plan), work / "calm.json")}
+
+
+def test_two_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
+    r = cli("run", "--plan", ggufs["plan"], *QUESTIONS, "--json", "--no-timing")
+    assert r.code == 0, r.err
+    escalated = _check_stages(r.json_lines(), "small.gguf", "big.gguf")
+    assert escalated >= 1  # unanimity of 3 samples at T = 0.7 on a 135M model: not for every question
+
+    r = cli("evaluate", "--plan", ggufs["plan"], "--limit", "4", "--json")
+    assert r.code == 0, r.err
+    d = r.json()
+    assert d["escalation"]["stages"] == ["small.gguf", "big.gguf"]
+    assert 0 <= d["escalation"]["realised"] <= 1 and d["escalation"]["predicted"] is not None
+
+
+def test_a_model_that_is_not_there_fails_in_one_line_before_any_work(cli, ggufs, tmp_path) -> None:
+    gone = tmp_path / "big.gguf"
+    shutil.copyfile(ggufs["big"], gone)
+    plan = load_plan(ggufs["calm"])  # no query would reach the second model: it is still checked first
+    second = plan.escalate.plan
+    moved = replace(plan, escalate=Escalation(0.5, replace(second, model=PlanModel(str(gone), second.model.sha256))))
+    path = save_plan(moved, tmp_path / "moved.json")
+    gone.unlink()
+    start = time.monotonic()
+    r = cli("run", "--plan", path, *QUESTIONS, "--json")
+    assert r.code == 4 and r.out == ""
+    assert time.monotonic() - start < 10  # nothing loaded, nothing sampled
+    (line,) = [x for x in r.err.splitlines() if x.strip()]
+    assert "big.gguf" in line and "Traceback" not in r.err
+
+    opened: list[str] = []  # through the API: the first model is not opened either
+    with pytest.raises(ModelError, match="big.gguf"):
+        run_cascade(as_queries(QUESTIONS), moved, open_model=lambda spec, s: opened.append(spec) or open_backend(spec, s))
+    assert opened == []
+
+
+def test_a_model_no_query_reaches_is_never_opened(ggufs) -> None:
+    opened: list[str] = []
+
+    def counting_open(spec, settings):
+        opened.append(Path(spec).name)
+        return open_backend(spec, settings)
+
+    results = run_cascade(as_queries(QUESTIONS), load_plan(ggufs["calm"]), open_model=counting_open)
+    assert all(len(r.stages) == 1 and r.stages[0].stood for r in results)
+    assert all(r.model == "small.gguf" and r.answer is not None for r in results)
+    assert opened == ["small.gguf"]
+
+
+def test_model_name_equals_spec_replaces_one_stage(cli, ggufs, tmp_path) -> None:
+    other = tmp_path / "other.gguf"
+    shutil.copyfile(ggufs["big"], other)  # the same weights under another name: the plan's model, moved
+    r = cli("run", "--plan", ggufs["plan"], *QUESTIONS[:3], "--model", f"big.gguf={other}", "--json", "--no-timing")
+    assert r.code == 0, r.err
+    lines = r.json_lines()
+    assert all(d["stages"][0]["model"] == "small.gguf" for d in lines)
+    assert all(s["model"] == "other.gguf" for d in lines for s in d["stages"][1:])
+
+    for args, needle in ((("--model", f"huge.gguf={other}"), "huge.gguf"),
+                         (("--model", str(other)), "NAME=SPEC"),
+                         (("--model", f"big.gguf={other}", "--model", f"big.gguf={other}"), "twice")):
+        r = cli("run", "--plan", ggufs["plan"], "What is 1 + 1?", *args)
+        lines = [x for x in r.err.splitlines() if x.strip()]
+        assert r.code == 3 and len(lines) == 1 and needle in lines[0] and r.out == "", (args, r.err)
+    r = cli("evaluate", "--plan", ggufs["plan"], "--model", f"huge.gguf={other}")
+    assert r.code == 3 and "huge.gguf" in r.err
+
+
+def _question(request) -> str:
+    """The question a request asks (the last one in its prompt: a few-shot prompt asks others first)."""
+    text = request.messages[-1]["content"] if request.messages else request.prompt
+    return re.findall(r"What is \d+ \+ \d+\?", text)[-1]
+
+
+class _Steady:
+    """A fake first stage (tests/fakes.py) that is always right, and so unanimous, except on one question."""
+
+    def __init__(self, shaky: str) -> None:
+        from fakes import FakeBackend
+
+        self.inner, self.shaky = FakeBackend(), shaky
+        self.info = self.inner.info
+
+    def sample(self, requests):
+        return self.inner.sample([r if _question(r) == self.shaky else replace(r, temperatures=(0.0,))
+                                  for r in requests])
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_later_stage_draws_by_the_query_not_by_who_else_escalated(ggufs) -> None:
+    """A query's second-stage seeds hang on its position and the stage only: the same whether or not
+    other queries escalated beside it, and never its first stage's seeds again."""
+    from fakes import FakeBackend
+
+    questions = [f"What is {a} + {b}?" for a, b in ((3, 4), (12, 9), (25, 17), (8, 8), (40, 2), (13, 29), (7, 51),
+                                                     (66, 5), (19, 19), (31, 44))]
+    plan = load_plan(ggufs["plan"])
+
+    def second_stage_seeds(first) -> dict[str, tuple]:
+        second = FakeBackend()
+        run_cascade(as_queries(questions), plan, models={"small.gguf": first, "big.gguf": second}, mismatch="ok")
+        return {_question(r): r.seeds for r in second.requests}
+
+    first = FakeBackend()
+    crowd = second_stage_seeds(first)
+    assert len(crowd) >= 2
+    alone = questions[max(questions.index(q) for q in crowd)]  # not the first to escalate: its place among them moves
+    assert second_stage_seeds(_Steady(alone)) == {alone: crowd[alone]}
+    own_first = {s for r in first.requests if _question(r) == alone for s in r.seeds}
+    assert not own_first & set(crowd[alone])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    with LlamaServer(embedded_model_path(), log=tmp_path_factory.mktemp("server") / "server.log") as s:
+        yield s
+
+
+def test_a_gguf_in_process_then_a_server(cli, ggufs, server: LlamaServer) -> None:
+    work = ggufs["work"]
+    remote = _profile(server.url, work / "server.jsonl")
+    plan = _cascade([work / "small.jsonl", remote], {"small.gguf": 1.35e8, server.url: 1.35e9})
+    path = save_plan(_escalating(plan), work / "casc-server.json")
+    r = cli("run", "--plan", path, *QUESTIONS, "--json", "--no-timing")
+    assert r.code == 0, r.err
+    assert _check_stages(r.json_lines(), "small.gguf", server.url) >= 1
