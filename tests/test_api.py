@@ -23,7 +23,8 @@ def test_the_documented_snippet_runs_end_to_end(tmp_path: Path) -> None:
     assert len(answers) == 1 and answers[0].rule == result.plan.rule.spec and answers[0].samples >= 1
     assert check.realised.problems == len(result.plan.heldout)
     assert set(vars(check.checks)) == {"accuracy_in_predicted_interval", "cost_within_tolerance", "beats_fixed_n",
-                                       "samples_as_promised", "completion_tokens_as_promised"}
+                                       "samples_as_promised", "completion_tokens_as_promised",
+                                       "escalation_as_predicted"}
     assert check.model == "smollm2" and check.promised is not None
     # A rerun of the same profile call resumes: nothing new is sampled.
     again = ip.profile("smollm2", tasks="builtin:arith", temperatures=(0.4, 1.0), samples=8, out=tmp_path / "p.jsonl")

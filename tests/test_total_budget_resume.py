@@ -136,7 +136,7 @@ def test_cli_bad_values_are_one_line_and_exit_3(cli, tmp_path):
     q.write_text('{"id": 1, "prompt": "What is 2 + 2?"}\n')
     for args, text in ((["--total-budget", "0"], "--total-budget must be a positive number of tokens"),
                        (["--total-budget", "-5"], "--total-budget must be a positive"),
-                       (["-o", str(tmp_path / "r.jsonl")], "-o/--output goes with --total-budget"),
+                       (["-o", str(tmp_path / "r.jsonl")], "-o/--out goes with --total-budget"),
                        (["--total-budget", "100", "--show-samples"], "--show-samples does not go")):
         res = cli("run", "--input", str(q), *args)
         assert res.code == 3, (args, res.err)

@@ -69,7 +69,7 @@ def run(
         "without --plan: tokens): freed slots go to the queries whose next sample is worth most (PETS).",
         show_default=False),
     output: Optional[str] = typer.Option(
-        None, "--output", "-o", help="With --total-budget: record every sample in this JSONL file as it starts and "
+        None, "--out", "-o", help="With --total-budget: record every sample in this JSONL file as it starts and "
         "ends; rerunning the same command resumes from it."),
     force: bool = typer.Option(False, "--force", help="With -o: start over, replacing the record."),
     model: Optional[list[str]] = opt.PLAN_MODELS,
@@ -111,7 +111,7 @@ def _run_total(the_plan, queries, total: float | None, output: str | None, force
     from inferplan.cli.render.total_budget import render_total
 
     if total is None:
-        raise InputError("-o/--output goes with --total-budget (it records a run under one total)")
+        raise InputError("-o/--out goes with --total-budget (it records a run under one total)")
     if show_samples:
         raise InputError("--show-samples does not go with --total-budget (-o records every sample's answer)")
     result = api.run_total(the_plan, queries, total_budget=total, journal=output, force=force, **kwargs)

@@ -90,6 +90,11 @@ def _winner(ok: list[Candidate]) -> Candidate:
     return min((c for c in ok if c.accuracy >= top - TIE_TOLERANCE), key=lambda c: c.cost)
 
 
+def reference_within(cands: list[Candidate], budget: float) -> Candidate | None:
+    """The reference rule (see _reference) among the candidates that cost at most ``budget``."""
+    return _reference([c for c in cands if c.cost <= budget * (1 + 1e-9)])
+
+
 def _reference(ok: list[Candidate]) -> Candidate | None:
     """The published default among affordable candidates: Adaptive-Consistency's beta rule
     with no binding max guard (all recorded samples) and no token cap, at its best threshold.
