@@ -70,7 +70,7 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
             r = ms.plan(budget=budget)
             variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se).heldout.accuracy
                         for sel in ("union", "reference") for se in (1.0, 2.0)}
-            choose_only = ms.plan(budget=budget, cascades=False)
+            choose_only = ms.plan(budget=budget, policy="choose")
             rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy, kind=r.kind,
                              variants=variants,
                              single=choose_only.heldout.accuracy,

@@ -131,10 +131,6 @@ def stage_plan(m: ModelProfile, *, mix: dict[str, float], rule: StoppingRule, un
                 terminate=term, model=PlanModel.of(table.header), escalate=escalate)
 
 
-def _prediction(e: Estimate, escalation: float | None = None) -> Prediction:
-    return Prediction(e.accuracy, e.accuracy_ci, e.cost, e.cost_ci, e.samples, e.n_problems, escalation=escalation)
-
-
 class ModelsSearch:
     """Every model's single-model search and the cascade stages on one shared split; plan at any
     budget from it (the benchmark asks at several)."""
@@ -159,8 +155,7 @@ class ModelsSearch:
         self._stages: CascadeStages | None = None
 
     def plan(self, *, budget: float | None = None, target_accuracy: float | None = None,
-             cascades: bool = True, depart_se: float = DEPART_SE, policy: str = "auto",
-             select: str = SELECT) -> ModelsPlanResult:
+             depart_se: float = DEPART_SE, policy: str = "auto", select: str = SELECT) -> ModelsPlanResult:
         """Choose among models and cascades on the training problems; report on the held-out ones.
 
         ``select``: how the single model is chosen — "reference" (the model whose reference rule,
@@ -171,7 +166,6 @@ class ModelsSearch:
         "choose" (single models only) or "cascade" (the best cascade, to run or evaluate it)."""
         if policy not in POLICIES:
             raise InvalidValue("policy", f"{{name}} must be one of {', '.join(POLICIES)}, got {policy!r}")
-        cascades = cascades and policy != "choose"
         t0 = time.perf_counter()
         if (budget is None) == (target_accuracy is None):
             raise InvalidValue(("budget", "target_accuracy"), "give exactly one of {0} or {1}")
@@ -181,7 +175,7 @@ class ModelsSearch:
         notes = [f"planned on {len(self.ids_train)} problems, predicted on {len(self.ids_test)} held-out problems "
                  f"(seeded split, seed {self.seed}), every model on the same problems"] + ([kept_note] if kept_note else [])
         cascade_plan, kind, paired = None, "single", None
-        if cascades:
+        if policy != "choose":
             if self._stages is None:
                 self._stages = CascadeStages.of(searches)
             best = best_cascade(searches, self._stages, budget, target_accuracy)
@@ -205,14 +199,14 @@ class ModelsSearch:
             by_name = {s.model.name: s.model for s in searches}
             nxt = stage_plan(by_name[last.model], mix={last.config: 1.0}, rule=last.rule, **common)
             plan = stage_plan(by_name[first.model], mix={first.config: 1.0}, rule=first.rule,
-                              prediction=_prediction(c.heldout, c.escalation), notes=tuple(notes),
+                              prediction=Prediction.of(c.heldout, escalation=c.escalation), notes=tuple(notes),
                               escalate=Escalation(first.accept_share, nxt), **common)
             return ModelsPlanResult("cascade", None, c.cascade.spec, c.cascade.describe(), c.heldout, c.escalation,
                                     singles, c, tuple(notes), *sizes, plan, chosen, len(searches), paired)
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
         names = tuple(x.name for x in chosen_search.search.table.configs)
         plan = stage_plan(chosen_search.model, mix=chosen.mix.as_dict(names), rule=chosen.rule, cap=chosen.cap,
-                          term=chosen.term, prediction=_prediction(single_pred), notes=tuple(notes), **common)
+                          term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes), **common)
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
                                 len(searches), paired)
@@ -264,7 +258,7 @@ class ModelsSearch:
 
 def plan_models(models: list[ModelProfile], *, budget: float | None = None, target_accuracy: float | None = None,
                 unit: str = "tokens", holdout: float = 0.5, seed: int = 0, reps: int = 16,
-                cascades: bool = True, policy: str = "auto") -> ModelsPlanResult:
+                policy: str = "auto") -> ModelsPlanResult:
     """Choose among models and cascades on a training split; report on the held-out problems."""
     return ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget).plan(
-        budget=budget, target_accuracy=target_accuracy, cascades=cascades, policy=policy)
+        budget=budget, target_accuracy=target_accuracy, policy=policy)

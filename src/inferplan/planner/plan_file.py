@@ -43,6 +43,13 @@ class Prediction:
     recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
     escalation: float | None = None  # a cascade: share of queries expected to reach its next stage
 
+    @classmethod
+    def of(cls, estimate, **extra) -> Prediction:
+        """The plan's prediction from a held-out replay (replay.traces.Estimate) and what only the
+        plan knows (``extrapolated``, ``recorded_samples``, ``escalation``)."""
+        e = estimate
+        return cls(e.accuracy, e.accuracy_ci, e.cost, e.cost_ci, e.samples, e.n_problems, **extra)
+
 
 def model_label(spec: str) -> str:
     """How output names a model spec: a GGUF path by its file name, anything else as given."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from inferplan.errors import InputError
 from inferplan.policy.stopping import StoppingRule
-from inferplan.policy.tally import Tally
 
 
 def answer_stands(accept_share: float, leader_votes: int, samples: int, stopped_by_rule: bool) -> bool:
@@ -37,11 +36,6 @@ class Stage:
     def __post_init__(self) -> None:
         if self.accept_share is not None and not 0 < self.accept_share <= 1:
             raise InputError(f"a cascade's accept share must be in (0, 1] (got {self.accept_share})")
-
-    def accepts(self, tally: Tally, stopped_by_rule: bool) -> bool:
-        """The stage's answer stands: its rule ended the query and the leader's share is high enough."""
-        return self.accept_share is None or answer_stands(self.accept_share, int(tally.v1), int(tally.n),
-                                                          stopped_by_rule)
 
     def describe(self) -> str:
         words = f"{self.model} ({self.config}): {self.rule.describe()}"
@@ -75,10 +69,6 @@ class Cascade:
             raise InputError("a cascade needs at least two stages")
         if any(s.accept_share is None for s in self.stages[:-1]) or self.stages[-1].accept_share is not None:
             raise InputError("every cascade stage but the last needs an accept share, and the last none")
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        return tuple(s.model for s in self.stages)
 
     def describe(self) -> str:
         return "cascade: " + " → then ".join(s.describe() for s in self.stages)

@@ -30,7 +30,7 @@ class StageOutcome:
 def stage_outcome(tr: Trace, rule: StoppingRule, accept_share: float) -> StageOutcome:
     """The stage replayed: it stops where ``rule`` stops, and its answer stands when the rule
     ended the query by itself (not its max guard, not the end of the data) and the leader
-    holds at least ``accept_share`` of the samples drawn (see policy/cascade.Stage.accepts)."""
+    holds at least ``accept_share`` of the samples drawn (see policy/cascade.answer_stands)."""
     first = first_stop(tr, rule)
     stop = stop_steps(tr, rule, first)
     r = np.arange(len(stop))

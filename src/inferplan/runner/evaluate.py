@@ -130,14 +130,42 @@ def tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int
     return replace(full, tasks=chosen), f"the plan's {len(chosen)} held-out problems"
 
 
+def charge(cost: CostModel, samples: int, completion_tokens: int, prompt_tokens: int) -> float:
+    """What ``samples`` samples of ``completion_tokens`` in all after one prompt cost in the unit
+    (the prompt once where the backend shares it, else once per sample)."""
+    if cost.unit == "samples":
+        return float(samples)
+    prompt = prompt_tokens if cost.shared_prefix else prompt_tokens * samples
+    return float(cost.token_cost(completion_tokens, prompt))
+
+
 def query_cost(r: QueryResult, cost: CostModel) -> float:
     """A query's realised cost in the plan's unit: every token generated, wasted ones too."""
-    if cost.unit == "samples":
-        return float(r.samples)
     if cost.unit == "latency":  # a parallel round lasts as long as the last sample it read
         return float(max(r.sample_tokens, default=0))
-    prompt = r.prompt_tokens if cost.shared_prefix else r.prompt_tokens * r.samples
-    return float(cost.token_cost(r.completion_tokens + r.wasted_tokens, prompt))
+    return charge(cost, r.samples, r.completion_tokens + r.wasted_tokens, r.prompt_tokens)
+
+
+def plan_cost(plan: Plan, profile: Profile | None) -> CostModel:
+    """The plan's unit priced from its profile (measured rate, parameters), or bare where it is gone."""
+    prices = dict(price_in=plan.price_in, price_out=plan.price_out)
+    if profile is None:
+        return CostModel(unit=plan.unit, **prices)
+    params = model_parameters(profile.header.parameters, profile.header.model_path) if plan.unit == "flops" else None
+    return cost_model_for(profile.table, plan.unit, profile=profile.path, parameters=params, **prices)
+
+
+def plan_grader(plan: Plan, taskset: TaskSet, allow_code_execution: bool) -> TaskGrader:
+    """The profile's grader grades (a fixed-N plan only extracts answers: the tasks' own graders grade)."""
+    profiled = plan.prompt.grader if plan.prompt else "mixed"
+    name = None if profiled == "mixed" or profiled.startswith("extract:") else profiled
+    return TaskGrader(taskset, name, allow_code_execution=allow_code_execution)
+
+
+def answered_right(task, r: QueryResult, grader: TaskGrader) -> bool:
+    """The returned answer is right if a sample giving that answer was graded right."""
+    return r.answer is not None and any(a == r.answer and grader.grade(task, text).correct
+                                        for a, text in zip(r.answers, r.texts))
 
 
 def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,
@@ -149,9 +177,7 @@ def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, 
     results, correct = [], []
     for pos, r in enumerate(run_plan(queries, backend, plan, PlanOverrides(max_samples=max_samples, seed=seed),
                                      verify=verify)):
-        # The returned answer is right if a sample giving that answer was graded right.
-        ok = r.answer is not None and any(
-            a == r.answer and grader.grade(by_pos[pos], text).correct for a, text in zip(r.answers, r.texts))
+        ok = answered_right(by_pos[pos], r, grader)
         results.append(r)
         correct.append(ok)
         if on_result is not None:
@@ -188,10 +214,7 @@ def evaluate_plan(
     """Run the plan on graded problems; realised accuracy and cost beside prediction and baseline."""
     profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
     taskset, source = tasks_for(plan, profile, tasks, limit)
-    # The profile's grader grades (a fixed-N plan only extracts answers: the tasks' own graders grade).
-    profiled = plan.prompt.grader if plan.prompt else "mixed"
-    grader_name = None if profiled == "mixed" or profiled.startswith("extract:") else profiled
-    grader = TaskGrader(taskset, grader_name, allow_code_execution=allow_code_execution)
+    grader = plan_grader(plan, taskset, allow_code_execution)
     own = backend is None
     backend = backend or open_backend(model.spec, settings)
     start = time.monotonic()
@@ -200,12 +223,8 @@ def evaluate_plan(
     finally:
         if own:
             backend.close()
-    prices = dict(price_in=plan.price_in, price_out=plan.price_out)
     table = profile.table if profile is not None else None
-    cost = CostModel(unit=plan.unit, **prices)
-    if table is not None:
-        params = model_parameters(profile.header.parameters, profile.header.model_path)
-        cost = cost_model_for(table, plan.unit, profile=profile.path, parameters=params, **prices)
+    cost = plan_cost(plan, profile)
     realised = realised_of(results, correct, cost, time.monotonic() - start)
     baseline = promise = None
     if table is not None:

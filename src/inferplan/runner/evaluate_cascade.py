@@ -13,17 +13,25 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from inferplan.backends import BackendSettings
-from inferplan.backends.describe import model_parameters
 from inferplan.errors import InputError
 from inferplan.planner.plan_file import Plan
 from inferplan.profiles.profile import Profile
-from inferplan.replay.cost import CostModel, cost_model_for
+from inferplan.replay.cost import CostModel
 from inferplan.runner.cascade_runner import run_cascade, stage_names
-from inferplan.runner.evaluate import Checks, EvaluationResult, check, realised_of, tasks_for
+from inferplan.runner.evaluate import (
+    Checks,
+    EvaluationResult,
+    answered_right,
+    charge,
+    check,
+    plan_cost,
+    plan_grader,
+    realised_of,
+    tasks_for,
+)
 from inferplan.runner.live_query import PlanOverrides
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
-from inferplan.tasks.task_grader import TaskGrader
 
 ESCALATION_TOLERANCE = 0.10  # realised share of queries escalated within ±10 points of the predicted
 
@@ -32,23 +40,14 @@ def _stage_cost(stage: Plan) -> CostModel:
     if not stage.profile or not Path(stage.profile).exists():
         raise InputError(f"the profile of the cascade's stage on {stage.model.label if stage.model else '?'} is gone "
                          f"({stage.profile}); evaluate needs it for that model's costs")
-    prof = Profile.open(stage.profile)
-    params = model_parameters(prof.header.parameters, prof.header.model_path) if stage.unit == "flops" else None
-    return cost_model_for(prof.table, stage.unit, profile=prof.path, parameters=params, price_in=stage.price_in,
-                          price_out=stage.price_out)
+    return plan_cost(stage, Profile.open(stage.profile))
 
 
 def _cost_of(costs: list[CostModel]) -> Callable[[QueryResult], float]:
     """A query's realised cost: every stage it reached, in that stage's own model's cost."""
     def cost(r: QueryResult) -> float:
-        total = 0.0
-        for model, part in zip(costs, r.stages):
-            if model.unit == "samples":
-                total += part.samples
-                continue
-            prompt = part.prompt_tokens if model.shared_prefix else part.prompt_tokens * part.samples
-            total += float(model.token_cost(part.completion_tokens, prompt))
-        return total
+        return sum(charge(model, part.samples, part.completion_tokens, part.prompt_tokens)
+                   for model, part in zip(costs, r.stages))
     return cost
 
 
@@ -60,9 +59,7 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
     """Run the cascade on graded problems; realised accuracy, cost and escalation beside the prediction."""
     profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
     taskset, source = tasks_for(plan, profile, tasks, limit)
-    profiled = plan.prompt.grader if plan.prompt else "mixed"
-    grader = TaskGrader(taskset, None if profiled == "mixed" or profiled.startswith("extract:") else profiled,
-                        allow_code_execution=allow_code_execution)
+    grader = plan_grader(plan, taskset, allow_code_execution)
     costs = [_stage_cost(stage) for stage in plan.stages]
     queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     start = time.monotonic()
@@ -71,8 +68,7 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
     wall = time.monotonic() - start
     correct = []
     for task, r in zip(taskset.tasks, results):
-        ok = r.answer is not None and any(a == r.answer and grader.grade(task, text).correct
-                                          for a, text in zip(r.answers, r.texts))
+        ok = answered_right(task, r, grader)
         correct.append(ok)
         if on_result is not None:
             on_result(r, ok)
