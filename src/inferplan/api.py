@@ -67,19 +67,28 @@ def profile(model: str = DEFAULT_MODEL, *, out: Path | str, tasks: str = "builti
             limit: int | None = None, shuffle: bool = False, seed: int = 0, grader: str | None = None,
             template: str | None = None, truncated: str | None = None, allow_code_execution: bool = False,
             force: bool = False, keep_text: bool = True, backend: Backend | BackendSettings | None = None,
-            on_progress: Callable | None = None, budget: str | None = None, strategy: str = "uniform") -> Profile:
+            on_progress: Callable | None = None, budget: str | None = None, strategy: str = "uniform",
+            force_answer: str | None = None, answer_tokens: int = 32, probes: int = 0,
+            probe_depths: Sequence[int] = ()) -> Profile:
     """Sample ``model`` on a task set into ``out`` (resuming it); the profile, with ``.run`` set.
 
     ``budget`` ("400k" completion tokens, "30m" of sampling) caps the whole profile, earlier
     runs included; then ``samples`` is the most any (problem, temperature) gets, and
-    ``strategy`` "adaptive" spends the budget where the answers are least settled."""
+    ``strategy`` "adaptive" spends the budget where the answers are least settled.
+
+    Thinking budgets: ``probes`` (a count, spread over max_tokens) or ``probe_depths`` (token
+    counts) record an answer-now probe of every sample at those depths, and a sample at
+    ``max_tokens`` is made to answer; ``force_answer`` alone does the latter (its text is the
+    answer prompt), ``answer_tokens`` bounds each forced answer. See docs/thinking-budgets.md."""
     from inferplan.profiling.profiler import ProfileOptions, run_profile
 
     settings = backend if isinstance(backend, BackendSettings) else BackendSettings()
     opts = ProfileOptions(out=Path(out), model=model, tasks=tasks, temperatures=tuple(temperatures), samples=samples,
                           max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
                           template=template, truncated=truncated, allow_code_execution=allow_code_execution,
-                          force=force, keep_text=keep_text, backend=settings, budget=budget, strategy=strategy)
+                          force=force, keep_text=keep_text, backend=settings, budget=budget, strategy=strategy,
+                          force_answer=force_answer, answer_tokens=answer_tokens, probes=probes,
+                          probe_depths=tuple(probe_depths))
     result = run_profile(opts, backend=None if isinstance(backend, BackendSettings) else backend,
                          on_progress=on_progress)
     return replace(Profile.open(result.path), run=result)

@@ -49,6 +49,19 @@ class SampleRequest:
     # Online low-confidence termination: a sample whose mean token logprob over the last
     # confidence.WINDOW tokens falls under this stops with finish "lowconf" (llama.cpp engine).
     conf_floor: float | None = None
+    # Thinking budgets (issue 30). ``force_answer``: text appended when a sample spends
+    # max_tokens without ending (its end-of-thinking marker and an answer prompt); the model
+    # then answers greedily in at most ``answer_tokens`` tokens and the sample finishes
+    # "forced" instead of "length". ``probe_depths``: token counts at which the same forced
+    # answer is also asked on the side and the thinking goes on (answer-now probes).
+    force_answer: str | None = None
+    answer_tokens: int = 32
+    probe_depths: tuple[int, ...] = ()
+
+    @property
+    def forces(self) -> bool:
+        """Whether this request asks for forced answers (at its cap, or as probes)."""
+        return bool(self.force_answer)
 
     def temperature(self, i: int) -> float:
         return self.temperatures[i % len(self.temperatures)]
@@ -57,6 +70,16 @@ class SampleRequest:
         if i < len(self.seeds):
             return self.seeds[i]
         return self.seeds[i % len(self.seeds)] + 1_000_003 * (i // len(self.seeds))
+
+
+@dataclass(frozen=True)
+class ForcedAnswer:
+    """The answer a sample gave when made to answer after ``depth`` thinking tokens."""
+
+    depth: int  # thinking tokens before the answer prompt
+    text: str  # the answer prompt and what the model wrote after it
+    tokens: int  # tokens it took: the answer prompt's plus the answer's
+    ended: bool  # the answer ended by itself (a line break or end of text), not at answer_tokens
 
 
 @dataclass(frozen=True)
@@ -69,11 +92,20 @@ class Completion:
     completion_tokens: int
     prompt_tokens: int
     logprob: float | None  # sum of token logprobs (None if unavailable)
-    finish: str  # "stop" (EOS or stop string), "length", "lowconf" (under conf_floor), "cancelled"
+    finish: str  # "stop" (EOS or stop string), "length", "forced", "lowconf" (under conf_floor), "cancelled"
     seconds: float  # wall time from the sample's start to its end
     temperature: float
     seed: int
     confidence: Confidence | None = None  # windowed token-logprob confidence, where logprobs are known
+    # finish "forced": the answer forced at max_tokens (``text`` ends with its text; its tokens
+    # are in completion_tokens). ``probes``: the answers forced on the side at probe depths.
+    forced: ForcedAnswer | None = None
+    probes: tuple[ForcedAnswer, ...] = ()
+
+    @property
+    def thinking_tokens(self) -> int:
+        """Tokens before any forced answer (all of them when none was forced)."""
+        return self.completion_tokens - (self.forced.tokens if self.forced else 0)
 
 
 @runtime_checkable

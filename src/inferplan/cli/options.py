@@ -120,6 +120,16 @@ def parse_temperatures(text: str) -> tuple[float, ...]:
     return values
 
 
+def parse_ints(text: str | None, flag: str) -> tuple[int, ...]:
+    """Comma-separated whole numbers (token counts); a bad list is one input error (exit 3)."""
+    if not text:
+        return ()
+    try:
+        return tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise InputError(f"{flag} must be comma-separated whole numbers, got {text!r}") from None
+
+
 def task_spec(tasks: str, field: str | None) -> str:
     """The task source with ``--field`` options attached (``PATH#question=q,answer=a``)."""
     if not field:

@@ -37,6 +37,10 @@ def profile_cmd(
     grader: Optional[str] = typer.Option(None, "--grader", help="auto, numeric, exact, choice, regex:PATTERN, math or code (default: per task / set)."),
     template: Optional[str] = typer.Option(None, "--template", help="Prompt template: chat, chat-short, base or raw (default: the set's)."),
     truncated: Optional[str] = typer.Option(None, "--truncated", help="A sample cut off at --max-tokens: 'abstain' (no vote, not correct) or 'grade' its text as any other (default: abstain for the chat template, grade otherwise)."),
+    probes: int = typer.Option(0, "--probes", help="Answer-now probes per sample: at this many depths spread over --max-tokens (4: 1/8, 1/4, 1/2, 3/4) the sample is also made to answer on the side while it goes on, and at --max-tokens it is made to answer instead of abstaining; the planner then chooses a thinking budget."),
+    probe_depths: Optional[str] = typer.Option(None, "--probe-depths", help="Probe at these token counts instead (64,128,256)."),
+    force_answer: Optional[str] = typer.Option(None, "--force-answer", help="The answer prompt of a forced answer (default: 'Therefore, the final answer is', after the model's end-of-thinking marker where its template has one); alone, it makes a sample at --max-tokens answer instead of abstaining."),
+    answer_tokens: int = typer.Option(32, "--answer-tokens", help="Most tokens of a forced answer (it ends at its first line break)."),
     allow_code_execution: bool = typer.Option(False, "--allow-code-execution", help="Allow the code grader to run model-written code (sandboxed)."),
     force: bool = typer.Option(False, "--force", help="Start OUT over if it was made with other settings."),
     no_text: bool = typer.Option(False, "--no-text", help="Do not keep completion texts in the profile."),
@@ -58,7 +62,8 @@ def profile_cmd(
                            max_tokens=max_tokens, limit=limit, shuffle=shuffle, seed=seed, grader=grader,
                            template=template, truncated=truncated, allow_code_execution=allow_code_execution, force=force,
                            keep_text=not no_text, backend=settings, on_progress=bar.update, budget=budget,
-                           strategy=strategy)
+                           strategy=strategy, probes=probes, probe_depths=options.parse_ints(probe_depths, "--probe-depths"),
+                           force_answer=force_answer, answer_tokens=answer_tokens)
     render_profile_result(prof.run, as_json=as_json)
 
 

@@ -204,7 +204,7 @@ def check_profile_output(path: Path | str, *, force: bool = False) -> None:
 
 
 # Header keys that must match for a rerun to resume an existing profile.
-IDENTITY_KEYS = ("model", "backend", "tasks", "grader", "prompt_template", "max_tokens", "configs", "seed")
+IDENTITY_KEYS = ("model", "backend", "tasks", "grader", "prompt_template", "max_tokens", "forcing", "configs", "seed")
 
 
 def _identity(header: dict) -> dict:

@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from inferplan.backends.base import SampleRequest
+from inferplan.backends.base import ForcedAnswer, SampleRequest
+from inferplan.policy.forcing import Forcing
 from inferplan.profiles.header import ConfigSpec
 from inferplan.tasks import templates as prompts
 
@@ -38,10 +39,12 @@ def sample_seed(seed: int, task: str, config: str, index: int) -> int:
     return int.from_bytes(digest, "little") & 0x7FFFFFFF
 
 
-def asked(task, template, taskset, max_tokens: int) -> SampleRequest:
-    """One sample of ``task`` as the profile asks it (the prompt, its stop strings, the cap)."""
+def asked(task, template, taskset, max_tokens: int, forcing: Forcing | None = None) -> SampleRequest:
+    """One sample of ``task`` as the profile asks it (the prompt, its stop strings, the cap, and
+    any forced answer and probes)."""
     rp = prompts.render(task, template, taskset.shots)
-    return SampleRequest(prompt=rp.prompt, messages=rp.messages, stop=rp.stop, max_tokens=max_tokens)
+    request = SampleRequest(prompt=rp.prompt, messages=rp.messages, stop=rp.stop, max_tokens=max_tokens)
+    return forcing.apply(request) if forcing else request
 
 
 class LiveSampler:
@@ -53,10 +56,12 @@ class LiveSampler:
     turns true (a budget is spent) the requests still in flight are cancelled.
     """
 
-    def __init__(self, backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress):
+    def __init__(self, backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress,
+                 forcing: Forcing | None = None):
         self.backend, self.writer, self.taskset, self.template = backend, writer, taskset, template
         self.grader, self.configs, self.opts, self.max_tokens = grader, configs, opts, max_tokens
         self.on_progress = on_progress
+        self.forcing = forcing
         self.run_id = int(time.time() * 1000)
         self.start = time.monotonic()
         self.done = self.tokens = self.scheduled = 0
@@ -86,7 +91,7 @@ class LiveSampler:
         for p, missing in by_task.items():
             task = self.taskset.tasks[p]
             requests.append(replace(
-                asked(task, self.template, self.taskset, self.max_tokens), n=len(missing),
+                asked(task, self.template, self.taskset, self.max_tokens, self.forcing), n=len(missing),
                 temperatures=tuple(c.temperature for c, _, _ in missing),
                 seeds=tuple(sample_seed(self.opts.seed, task.id, c.name, i) for c, i, _ in missing),
             ))
@@ -127,7 +132,9 @@ class LiveSampler:
             self.writer.write(buffer)  # keep every graded sample, also on Ctrl-C
 
     def _record(self, task, config, index, alloc, comp) -> dict:
-        grade = self.grader.grade(task, comp.text, comp.finish)
+        # A forced answer is graded on its own text (the answer prompt and what followed): the
+        # thinking before it was cut mid-way, and its last number is a step, not the answer.
+        grade = self.grader.grade(task, comp.forced.text if comp.forced else comp.text, comp.finish)
         rec = {
             "problem": task.id, "config": config.name, "index": index, "seed": comp.seed,
             "answer": grade.answer, "correct": grade.correct,
@@ -141,10 +148,19 @@ class LiveSampler:
             conf = comp.confidence
             rec.update(conf_low=round(conf.lowest, 5), conf_low_at=conf.lowest_at, conf_tail=round(conf.tail, 5),
                        conf_lows=[[n, round(v, 4)] for n, v in conf.lows])
+        if comp.forced is not None:
+            rec.update(thinking_tokens=comp.thinking_tokens, forced=self._forced(task, comp.forced))
+        if comp.probes:
+            rec["probes"] = [self._forced(task, p) for p in comp.probes]
         if self.opts.keep_text:
             rec["text"] = comp.text
         self.done += 1
-        self.tokens += comp.completion_tokens
+        self.tokens += comp.completion_tokens + sum(p.tokens for p in comp.probes)
         self.acc[config.name][0] += grade.correct
         self.acc[config.name][1] += 1
         return rec
+
+    def _forced(self, task, answer: ForcedAnswer) -> list:
+        """A forced answer as recorded: [depth, answer, correct, tokens, ended]."""
+        grade = self.grader.grade(task, answer.text, "forced")
+        return [answer.depth, grade.answer, grade.correct, answer.tokens, answer.ended]

@@ -18,7 +18,9 @@ from typing import Callable
 
 from inferplan._version import __version__
 from inferplan.backends import DEFAULT_MODEL, Backend, BackendSettings, open_backend, prepare
+from inferplan.backends.base import SampleRequest
 from inferplan.errors import InvalidValue
+from inferplan.policy.forcing import ANSWER_TOKENS, Forcing, check_forcing, force_text, probe_depths_for
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import ProfileWriter, check_profile_output, iter_records
 from inferplan.profiling.adaptive import AdaptiveResult, run_adaptive, run_uniform
@@ -57,6 +59,13 @@ class ProfileOptions:
     # "uniform" fills every pair level by level, "adaptive" spends where it settles most.
     budget: str | None = None
     strategy: str = "uniform"
+    # Thinking budgets (issue 30): a sample at max_tokens is made to answer (``force_answer``,
+    # the answer prompt; None → the default when forcing), and answer-now probes ask the same
+    # at ``probe_depths`` (or at ``probes`` depths spread over max_tokens) while it goes on.
+    force_answer: str | None = None
+    answer_tokens: int = ANSWER_TOKENS
+    probes: int = 0
+    probe_depths: tuple[int, ...] = ()
     backend: BackendSettings = field(default_factory=BackendSettings)
 
 
@@ -104,6 +113,20 @@ def _check(opts: ProfileOptions) -> None:
         ProfileBudget.parse(opts.budget)  # a bad budget fails before the model loads
     if opts.max_tokens is not None and opts.max_tokens < 1:
         raise InvalidValue("max_tokens", f"{{name}} must be at least 1, got {opts.max_tokens}")
+    if opts.probes < 0 or opts.probes > 16:
+        raise InvalidValue("probes", f"{{name}} must be between 0 and 16, got {opts.probes}")
+
+
+def profile_forcing(opts: ProfileOptions, backend: Backend, max_tokens: int) -> Forcing | None:
+    """The profile's forced answers and probes (None: samples at the cap just stop), checked
+    against ``max_tokens`` before anything is sampled."""
+    depths = tuple(sorted(set(opts.probe_depths))) or (probe_depths_for(max_tokens, opts.probes) if opts.probes else ())
+    if opts.force_answer is None and not depths:
+        return None
+    template = getattr(getattr(backend, "gguf", None), "chat_template", None)
+    forcing = Forcing(force_text(template, opts.force_answer), opts.answer_tokens, depths)
+    check_forcing(forcing.apply(SampleRequest(prompt="?", max_tokens=max_tokens)))
+    return forcing
 
 
 def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
@@ -122,7 +145,8 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
     backend = backend or open_backend(opts.model, opts.backend)
     try:
         # llama.cpp --ctx auto: sized for every problem, before the header records the context
-        prepare(backend, [asked(task, template, taskset, max_tokens) for task in taskset.tasks])
+        forcing = profile_forcing(opts, backend, max_tokens)
+        prepare(backend, [asked(task, template, taskset, max_tokens, forcing) for task in taskset.tasks])
         info = backend.info
         header = {
             "model": {"spec": opts.model, "path": info.model, "sha256": info.model_sha256,
@@ -137,6 +161,7 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
             "grader": grader.describe(),
             "prompt_template": prompts.describe(template, taskset),
             "max_tokens": max_tokens,
+            "forcing": forcing.to_json() if forcing else None,
             "configs": [c.to_json() for c in configs],
             "seed": opts.seed,
             "problem_ids": [t.id for t in taskset.tasks],
@@ -148,7 +173,8 @@ def run_profile(opts: ProfileOptions, *, backend: Backend | None = None,
             header["strategy"] = {"name": opts.strategy, "budget": opts.budget, "most_per_pair": opts.samples}
         with ProfileWriter(opts.out, header, force=opts.force) as writer:
             already = len(writer.done)
-            sampler = LiveSampler(backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress)
+            sampler = LiveSampler(backend, writer, taskset, template, grader, configs, opts, max_tokens, on_progress,
+                                  forcing)
             budgeted = _sample(sampler, opts)
     finally:
         if own:

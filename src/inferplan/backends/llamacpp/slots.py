@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
 from inferplan.backends.confidence import WindowTracker
 
 # llama.cpp treats this seed value as "pick a random seed": never pass it through.
@@ -43,16 +43,47 @@ def make_sampler(L, request: SampleRequest, temperature: float, seed: int, banne
     return None, chain
 
 
+class _Greedy:
+    """How a forced answer is drawn: the most likely token (no generator, no chain)."""
+
+    rng = chain = None
+    temperature = 0.0
+
+
+GREEDY = _Greedy()
+
+
+@dataclass
+class Answering:
+    """A forced answer being decoded: at the cap (``probe`` False) or on the side at a probe depth."""
+
+    depth: int  # thinking tokens before the answer prompt
+    resume_pos: int  # position of the last thinking token: the cells from here on go after a probe
+    resume_token: int  # that token, fed again when the thinking goes on
+    probe: bool
+    prompt_tokens: int
+    text: bytearray = field(default_factory=bytearray)
+    n: int = 0  # answer tokens drawn
+
+    def result(self, ended: bool, prompt_text: bytes) -> ForcedAnswer:
+        return ForcedAnswer(self.depth, (prompt_text + self.text).decode("utf-8", errors="replace"),
+                            self.prompt_tokens + self.n, ended)
+
+
 @dataclass
 class Slot:
-    """A live sample: the next token to decode, its position, and the text so far."""
+    """A live sample: the tokens to feed next, their first position, and the text so far.
+
+    ``pending`` is usually the one token just drawn; when an answer is forced it is that
+    token followed by the answer prompt's tokens, all fed in one decode step.
+    """
 
     request: int
     index: int
     rng: np.random.Generator | None  # temperature sampling
     chain: object | None  # llama.cpp sampler chain (top-k/top-p/min-p)
-    next_token: int
-    pos: int
+    pending: list[int]
+    pos: int  # position of pending[0]
     max_tokens: int
     temperature: float
     seed: int
@@ -63,9 +94,24 @@ class Slot:
     text: bytearray = field(default_factory=bytearray)
     windows: WindowTracker = field(default_factory=WindowTracker)
     floor: float | None = None  # stop ("lowconf") once a full window's mean logprob is under it
+    force: tuple[int, ...] = ()  # the answer prompt's tokens (empty: a sample at the cap just ends)
+    force_text: bytes = b""
+    answer_tokens: int = 32
+    probe_depths: frozenset = frozenset()
+    answering: Answering | None = None
+    probes: list = field(default_factory=list)
+    forced: ForcedAnswer | None = None
+    rewind: int | None = None  # after a probe: drop this sequence's cells from here on (the stream does)
+
+    @property
+    def draw(self):
+        """Who draws this slot's next token: its own sampler, or greedy while answering."""
+        return self if self.answering is None else GREEDY
 
     def advance(self, token: int, logprob: float, piece: bytes, eog: bool) -> str | None:
-        """Take a sampled token; return the finish reason if the sample is complete."""
+        """Take a drawn token; return the finish reason if the sample is complete."""
+        if self.answering is not None:
+            return self._answer(token, piece, eog)
         self.n_tokens += 1
         self.logprob += logprob
         self.windows.add(logprob)
@@ -82,17 +128,53 @@ class Slot:
             if at >= 0:
                 del self.text[at:]
                 return "stop"
-        if self.n_tokens >= self.max_tokens:
+        if self.n_tokens >= self.max_tokens and not self.force:
             return "length"
-        self.next_token = token
-        self.pos += 1
+        self._feed([token])
+        if self.force and (self.n_tokens >= self.max_tokens or self.n_tokens in self.probe_depths):
+            probe = self.n_tokens < self.max_tokens
+            self.answering = Answering(self.n_tokens, self.pos, token, probe, len(self.force))
+            self.pending += self.force
+        return None
+
+    def _feed(self, tokens: list[int]) -> None:
+        self.pos += len(self.pending)
+        self.pending = tokens
+
+    def _answer(self, token: int, piece: bytes, eog: bool) -> str | None:
+        """A token of a forced answer: it ends at a line break after some text, at the end of
+        text, or at ``answer_tokens``; a probe then hands the slot back to the thinking."""
+        a = self.answering
+        a.n += 1
+        ended = eog
+        if not eog:
+            joined = a.text + piece
+            nl = joined.find(b"\n", len(a.text))
+            while nl >= 0 and not joined[:nl].strip():  # line breaks before any answer text
+                nl = joined.find(b"\n", nl + 1)
+            ended = nl >= 0
+            a.text = joined[:nl] if ended else joined
+        if not ended and a.n < self.answer_tokens:
+            self._feed([token])
+            return None
+        result = a.result(ended, self.force_text)
+        self.answering = None
+        if not a.probe:
+            self.forced = result
+            self.text += result.text.encode("utf-8")
+            return "forced"
+        self.probes.append(result)
+        self.rewind = self.pos = a.resume_pos
+        self.pending = [a.resume_token]
         return None
 
     def completion(self, finish: str, prompt_tokens: int, now: float) -> Completion:
+        answer = self.forced.tokens if self.forced else 0
         return Completion(
             request=self.request, index=self.index,
             text=self.text.decode("utf-8", errors="replace"),
-            completion_tokens=self.n_tokens, prompt_tokens=prompt_tokens,
+            completion_tokens=self.n_tokens + answer, prompt_tokens=prompt_tokens,
             logprob=self.logprob, finish=finish, seconds=now - self.started,
             temperature=self.temperature, seed=self.seed, confidence=self.windows.result(),
+            forced=self.forced, probes=tuple(self.probes),
         )

@@ -26,6 +26,7 @@ import numpy as np
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.backends.llamacpp.prompt_cache import PromptCache
 from inferplan.backends.llamacpp.slots import Slot, make_sampler
+from inferplan.policy.forcing import check_forcing
 from inferplan.backends.llamacpp.stream_state import StreamRequest, defer_sigint
 from inferplan.errors import BackendError, InputError
 
@@ -70,12 +71,17 @@ class LlamaCppStream:
             tokens = self._b.prompt_tokens(request)
             if not tokens:
                 raise InputError("the prompt is empty (no tokens to condition a sample on)")
-            if len(tokens) + request.max_tokens > self._b.n_ctx:
+            force = tuple(self._b.tokenize(request.force_answer, add_special=False)) if request.forces else ()
+            room = request.max_tokens + (len(force) + request.answer_tokens if force else 0)
+            if len(tokens) + room > self._b.n_ctx:
                 raise InputError(
-                    f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens}) exceeds the "
-                    f"context of {self._b.n_ctx} tokens per sample; raise --ctx or lower --max-tokens"
+                    f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens})"
+                    + (f" + a forced answer ({room - request.max_tokens})" if force else "")
+                    + f" exceeds the context of {self._b.n_ctx} tokens per sample; raise --ctx or lower --max-tokens"
                 )
-            req = StreamRequest(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s))
+            check_forcing(request)
+            req = StreamRequest(len(self._reqs), request, tokens, tuple(s.encode() for s in request.stop if s),
+                                force=force, room=room)
             self._reqs.append(req)
             if request.n > 0:
                 self._pending.append(req)
@@ -144,14 +150,14 @@ class LlamaCppStream:
         fresh: list[int] = []  # slots started now, their first token still to draw
         for req in list(self._pending):
             if req.prompt is None:
-                req.prompt = self._cache.hold(tuple(req.tokens), req.request.max_tokens)
+                req.prompt = self._cache.hold(tuple(req.tokens), req.room)
                 if req.prompt is None:
                     break  # keep FIFO order: no holder (or cells) for this prompt yet
             if not req.prompt.ready:
                 if not free:
                     break
                 continue  # prefill under way; later requests may use free slots meanwhile
-            while free and req.started < req.request.n and self._cache.make_room(req.request.max_tokens):
+            while free and req.started < req.request.n and self._cache.make_room(req.room):
                 fresh.append(self._start(req, free.pop(0)))
             if req.started == req.request.n:
                 self._pending.remove(req)
@@ -175,12 +181,14 @@ class LlamaCppStream:
         mem = self._b._memory
         self._L.llama_memory_seq_rm(mem, s, -1, -1)
         self._L.llama_memory_seq_cp(mem, req.prompt.seq, s, -1, -1)
-        self._cache.sample_started(req.prompt, r.max_tokens)
+        self._cache.sample_started(req.prompt, req.room)
         temperature, seed = r.temperature(i), r.seed(i)
         rng, chain = make_sampler(self._L, r, temperature, seed, self._eog_ids, self._b.n_vocab)
-        # pos: the prompt's last position; advance() moves it to the first drawn token's.
-        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, -1, len(req.tokens) - 1,
-                              r.max_tokens, temperature, seed, req.stops, time.monotonic(), floor=r.conf_floor)
+        # pos: where the first drawn token will sit (it is drawn from the prompt's kept logits).
+        self._slots[s] = Slot(req.number, r.first_index + i, rng, chain, [], len(req.tokens),
+                              r.max_tokens, temperature, seed, req.stops, time.monotonic(), floor=r.conf_floor,
+                              force=req.force, force_text=(r.force_answer or "").encode(),
+                              answer_tokens=r.answer_tokens, probe_depths=frozenset(r.probe_depths))
         req.live.add(s)
         return s
 
@@ -198,7 +206,7 @@ class LlamaCppStream:
         self._L.llama_memory_seq_rm(self._b._memory, s, -1, -1)
         req = self._reqs[slot.request]
         req.live.discard(s)
-        self._cache.sample_ended(req.prompt, req.request.max_tokens)
+        self._cache.sample_ended(req.prompt, req.room)
 
     def _compact(self) -> None:
         """Move samples down into free slots so the live slots are sequences 0..k-1.
@@ -232,12 +240,19 @@ class LlamaCppStream:
         self._admit()
         self._compact()
         L, b, batch = self._L, self._b, self._batch
-        live = [(s, slot) for s, slot in enumerate(self._slots) if slot is not None]
-        n = 0
-        for s, slot in live:
-            batch.token[n], batch.pos[n], batch.n_seq_id[n] = slot.next_token, slot.pos, 1
-            batch.seq_id[n][0], batch.logits[n] = s, True
-            n += 1
+        live, n = [], 0  # live: the slots whose tokens are all fed this step (each gets an output row)
+        for s, slot in enumerate(self._slots):
+            if slot is None:
+                continue
+            take = min(len(slot.pending), b.n_batch - n)  # a forced answer prompt may not fit whole
+            for j in range(take):
+                batch.token[n], batch.pos[n], batch.n_seq_id[n] = slot.pending[j], slot.pos + j, 1
+                batch.seq_id[n][0], batch.logits[n] = s, j == len(slot.pending) - 1
+                n += 1
+            if take == len(slot.pending):
+                live.append((s, slot))
+            else:
+                slot.pos, slot.pending = slot.pos + take, slot.pending[take:]
         prefilled = []
         for p in self._cache.prompts.values():
             if p.ready or n >= b.n_batch:
@@ -255,7 +270,7 @@ class LlamaCppStream:
         batch.n_tokens = n
         started = time.perf_counter()
         rc = L.llama_decode(b._ctx, batch)
-        if not prefilled:  # a pure decode step: its time tells whether the cores are still ours
+        if not prefilled and n == len(live):  # a pure decode step: its time tells whether the cores are still ours
             b.step_watch.record(len(live), time.perf_counter() - started)
         if rc != 0:
             raise BackendError(f"llama_decode failed (code {rc}); try a larger --ctx or a smaller --parallel")
@@ -274,7 +289,8 @@ class LlamaCppStream:
         """Draw the next token of each (slot number, slot) from its row of ``logits`` (the
         context's own output rows when ``from_context``), and finish the samples that end."""
         L, b = self._L, self._b
-        tokens, logprobs = self._sampler.sample(L, b._ctx if from_context else None, logits, [slot for _, slot in live])
+        tokens, logprobs = self._sampler.sample(L, b._ctx if from_context else None, logits,
+                                                [slot.draw for _, slot in live])
         now = time.monotonic()
         for i, (s, slot) in enumerate(live):
             tok = int(tokens[i])
@@ -282,3 +298,6 @@ class LlamaCppStream:
             if finish is not None:
                 self._done.append(slot.completion(finish, len(self._reqs[slot.request].tokens), now))
                 self._free_slot(s)
+            elif slot.rewind is not None:  # a probe answered: its cells go, the thinking goes on
+                L.llama_memory_seq_rm(b._memory, s, slot.rewind, -1)
+                slot.rewind = None

@@ -51,3 +51,5 @@ class StreamRequest:
     cancelled: bool = False
     prompt: HeldPrompt | None = None
     live: set = field(default_factory=set)
+    force: tuple[int, ...] = ()  # the forced answer prompt's tokens
+    room: int = 0  # KV cells one sample may fill: max_tokens, plus a forced answer's

@@ -25,6 +25,7 @@ from inferplan.backends.openai.http import (
     finish_reason,
     post_json,
 )
+from inferplan.policy.forcing import refuse_forcing
 from inferplan.errors import BackendError, InputError
 
 MAX_N = 64  # largest n sent in one request; bigger groups are split
@@ -74,6 +75,7 @@ class OpenAIStream:
                 raise InputError("a request needs exactly one of prompt or messages")
             if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
                 raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
+            refuse_forcing(request, "OpenAI-compatible")
             number = len(self._remaining)
             self._remaining.append(request.n)
             self._cancelled.append(False)

@@ -12,6 +12,7 @@ from collections import deque
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.policy.forcing import refuse_forcing
 from inferplan.errors import InputError
 
 
@@ -42,6 +43,7 @@ class TransformersStream:
         for request in requests:
             if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
                 raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
+            refuse_forcing(request, "transformers")
             number = len(self._requests)
             self._requests.append(request)
             self._ids.append(self._b.prompt_ids(request))
