@@ -11,8 +11,9 @@ from inferplan.api import simulate
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
+from inferplan.replay.budgets import capped
 from inferplan.replay.cost import cost_model_for
-from inferplan.replay.traces import capped, densify, evaluate, schedule, trace
+from inferplan.replay.traces import densify, evaluate, schedule, trace
 
 pytestmark = pytest.mark.data
 

@@ -141,7 +141,9 @@ def extract_auto(text: str) -> str | None:
     matches = _ANSWER_IS.findall(text)
     if matches:
         raw = matches[-1]
-        # The first number after "the answer is" is the answer ("12 apples, not 13").
+        # The first number after "the answer is" is the answer ("12 apples, not 13"), after the
+        # last equals sign when it is worked out there ("16 + 3 = 19").
+        raw = raw.rsplit("=", 1)[-1] if "=" in raw and _NUMBER.search(raw.rsplit("=", 1)[-1]) else raw
         number = next((v for v in map(normalize_number, filter(None, _numbers(raw))) if v is not None), None)
         return number if number is not None else _short_text(raw)
     return extract_number(text)

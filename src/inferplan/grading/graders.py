@@ -54,8 +54,7 @@ def read_numeric(text: str) -> str | None:
     """The completion's answer as a number: boxed / "answer is" / last number (None if none)."""
     answer = extract_auto(text)
     if _as_fraction(answer) is None and answer is not None:  # "answer is forty apples" → a number inside
-        # "the answer is 16 + 3 = 19": the result, after the last equals sign
-        answer = extract_number(answer.rsplit("=", 1)[-1]) or extract_number(answer)
+        answer = extract_number(answer)
     return answer if _as_fraction(answer) is not None else None
 
 

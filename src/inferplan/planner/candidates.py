@@ -13,7 +13,8 @@ import numpy as np
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule, make_rule
 from inferplan.policy.termination import Termination
-from inferplan.replay.traces import Dense, Trace, capped, evaluate, first_stop, trace
+from inferplan.replay.budgets import at_budget, capped
+from inferplan.replay.traces import Dense, Trace, evaluate, first_stop, trace
 
 # ConSol's own defaults (``confidence_models.py``): a Wald SPRT with p1 = 0.5001 whose bounds
 # amount to "the leader is 3 votes ahead", and a mixture SPRT with a Beta(10⁶, 10⁶) prior.
@@ -59,12 +60,14 @@ class Candidate:
     samples: float
     extrapolated: bool = False  # predicted by the fitted curves, not replayed (N > recorded)
     term: Termination | None = None  # online low-confidence termination
+    forced: bool = False  # at ``cap`` a sample is made to answer (a thinking budget), not cut
     per_problem: np.ndarray | None = field(default=None, compare=False, repr=False)  # accuracy per problem
 
     @property
     def policy(self) -> str:
         """The rule as a user reads it (a latency candidate adds its parallel round)."""
-        return self.rule.spec + (f" +cut-lowconf {self.term.spec}" if self.term else "")
+        return self.rule.spec + (f" +cut-lowconf {self.term.spec}" if self.term else "") \
+            + (f" +think≤{self.cap}" if self.forced else "")
 
     @property
     def waits_for_all(self) -> bool:
@@ -112,10 +115,10 @@ class TraceCache:
     seed: int
     _cache: dict = field(default_factory=dict)
 
-    def get(self, mix: Mix, cap: int | None, term: Termination | None = None) -> Trace:
-        key = (mix.shares, cap, term)
+    def get(self, mix: Mix, cap: int | None, term: Termination | None = None, forced: bool = False) -> Trace:
+        key = (mix.shares, cap, term, forced)
         if key not in self._cache:
-            d = capped(self.dense, cap)
+            d = at_budget(self.dense, cap) if forced else capped(self.dense, cap)
             self._cache[key] = trace(d, np.asarray(mix.shares), sequence_length(d, mix), self.agg,
                                      reps=self.reps, seed=self.seed, term=term)
         return self._cache[key]
@@ -147,7 +150,7 @@ def rules_for(agg: Aggregation, length: int, weighted: bool = False) -> list[tup
 
 
 def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weighted: bool = False,
-                  term: Termination | None = None) -> list[Candidate]:
+                  term: Termination | None = None, forced: bool = False) -> list[Candidate]:
     """Every rule × max guard on one trace (the rule's statistic is computed once)."""
     out = []
     for base, maxes in rules_for(agg, tr.score.shape[1], weighted):
@@ -156,7 +159,7 @@ def candidates_on(tr: Trace, mix: Mix, cap: int | None, agg: Aggregation, weight
             rule = base if base.name == "fixed" else make_rule(base.name, base.params, max_samples=mx)
             o = evaluate(tr, rule, first)
             out.append(Candidate(mix, cap, rule, float(o.accuracy.mean()), float(o.cost.mean()),
-                                 float(o.samples.mean()), term=term, per_problem=o.accuracy))
+                                 float(o.samples.mean()), term=term, forced=forced, per_problem=o.accuracy))
     return out
 
 

@@ -18,6 +18,7 @@ from inferplan._util.files import check_replaceable, json_format_is, write_atomi
 from inferplan.errors import InputError
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade, Stage
+from inferplan.policy.forcing import Forcing
 from inferplan.policy.stopping import StoppingRule
 from inferplan.policy.termination import Termination
 from inferplan.profiles.header import ConfigSpec
@@ -136,6 +137,9 @@ class Plan:
     terminate: Termination | None = None  # online low-confidence termination (policy/termination.py)
     model: PlanModel | None = None  # the model it was made for (None: a fixed-N plan, or an older plan file)
     escalate: Escalation | None = None  # a cascade's next stage (None: one model answers)
+    # A thinking budget: at max_tokens a sample is made to answer (this text, then a greedy
+    # answer of at most answer_tokens) instead of being cut (None: a plain cap).
+    thinking: Forcing | None = None
 
     @property
     def stages(self) -> tuple[Plan, ...]:
@@ -192,6 +196,7 @@ class Plan:
             **({"extrapolation_family": self.family} if self.family else {}),
             **({"terminate": self.terminate.to_json()} if self.terminate else {}),
             **({"model": self.model.to_json()} if self.model else {}),
+            **({"thinking": self.thinking.to_json()} if self.thinking else {}),
             **({"escalate": {"accept_share": self.escalate.accept_share, "plan": self.escalate.plan.to_json()}}
                if self.escalate else {}),
         }
@@ -221,6 +226,7 @@ class Plan:
                 family=d.get("extrapolation_family"), terminate=Termination.from_json(d.get("terminate")),
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
                 model=PlanModel.from_json(d.get("model")),
+                thinking=Forcing.from_json(d.get("thinking"), f"{path}: thinking"),
                 escalate=None if d.get("escalate") is None else Escalation(
                     float(d["escalate"]["accept_share"]), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
             )

@@ -30,8 +30,9 @@ from inferplan.planner.plan_file import Plan, PlanModel, Prediction
 from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.selection import choose
 from inferplan.planner.simulate import Baseline
-from inferplan.planner.space import caps, mixes
+from inferplan.planner.space import budgets, mixes
 from inferplan.policy.aggregate import Aggregation, check_answers
+from inferplan.policy.forcing import profile_forcing
 from inferplan.profiles.counts import count_matrix
 from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
@@ -119,10 +120,11 @@ class _SequentialSearch:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
-            for cap in caps(self.train, unit):
-                for term in self.terms:
-                    cands.extend(candidates_on(self.train_traces.get(mix, cap, term), mix, cap, self.agg, self.weighted,
-                                               term))
+            for cap, forced in budgets(self.train, unit):
+                # Online termination reads the confidence of the whole thinking: not with a forced budget.
+                for term in (None,) if forced else self.terms:
+                    tr = self.train_traces.get(mix, cap, term, forced)
+                    cands.extend(candidates_on(tr, mix, cap, self.agg, self.weighted, term, forced))
             if self.ex_tr is not None and supported(self.agg, mix.shares):
                 cands.extend(extrapolated_candidates(self.ex_tr, mix, budget, self.unit_cost))
         return cands + (self.rounds.candidates() if self.rounds else [])
@@ -140,12 +142,13 @@ class _SequentialSearch:
         the plan, its frontier, the baselines and the break-even all ask."""
         if isinstance(c, RoundCandidate):
             return self.rounds.heldout(c)
-        key = (c.mix.shares, c.cap, c.rule, c.extrapolated, c.term)
+        key = (c.mix.shares, c.cap, c.rule, c.extrapolated, c.term, c.forced)
         if key not in self._heldout:
             if c.extrapolated:  # the held-out problems' own recorded samples, through the curves
                 self._heldout[key] = self.ex_te.estimate(c.mix.shares, c.rule.max_samples)
             else:
-                self._heldout[key] = estimate(evaluate(self.test_traces.get(c.mix, c.cap, c.term), c.rule), seed=self.seed)
+                tr = self.test_traces.get(c.mix, c.cap, c.term, c.forced)
+                self._heldout[key] = estimate(evaluate(tr, c.rule), seed=self.seed)
         return self._heldout[key]
 
 
@@ -205,6 +208,7 @@ def plan(
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
         family=family if chosen.extrapolated else None, terminate=chosen.term, model=PlanModel.of(table.header),
+        thinking=profile_forcing(table.header) if chosen.forced else None,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)

@@ -80,6 +80,7 @@ class _Replayed:
     price_out: float
     parallel: int | None = None  # one round of this many samples, read in finish order
     term: Termination | None = None  # online low-confidence termination
+    forced: bool = False  # a thinking budget: at ``cap`` a sample is made to answer
 
 
 def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, warnings: list[str]) -> _Replayed:
@@ -97,7 +98,7 @@ def _from_plan(profile: Profile, p: Plan, price_in: float, price_out: float, war
         raise InputError(f"plan uses configurations not in the profile: {', '.join(sorted(unknown))}")
     mix = Mix(tuple(float(p.mix.get(n, 0.0)) for n in names), "plan")
     return _Replayed(p.rule, p.aggregation, mix, p.max_tokens, problems, "the plan's held-out problems", p.unit,
-                     price_in or p.price_in, price_out or p.price_out, p.parallel, p.terminate)
+                     price_in or p.price_in, price_out or p.price_out, p.parallel, p.terminate, p.thinking is not None)
 
 
 def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples: int | None, agg: Aggregation,
@@ -186,7 +187,7 @@ def _replay_sequential(dense: Dense, r: _Replayed, reps: int, seed: int,
                        warnings: list[str]) -> tuple[Estimate, tuple[Baseline, ...]]:
     """The rule on the recorded samples in random orders, and fixed-N baselines on the same orders."""
     cache = TraceCache(dense, r.agg, reps, seed)
-    tr = cache.get(r.mix, r.cap, r.term)
+    tr = cache.get(r.mix, r.cap, r.term, r.forced)
     length = tr.score.shape[1]
     if r.rule.max_samples > length and r.rule.name == "fixed" and r.cap is None and supported(r.agg, r.mix.shares):
         # A fixed N the recorded samples cannot replay: the fitted curves predict it (as `plan` did).

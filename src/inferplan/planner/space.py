@@ -56,3 +56,12 @@ def caps(dense: Dense, unit: str) -> list[int | None]:
     if unit == "samples" or tok.size == 0:
         return [None]
     return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
+
+
+def budgets(dense: Dense, unit: str) -> list[tuple[int | None, bool]]:
+    """(cap, forced) pairs to try: the plain caps, then every thinking budget the profile probed
+    (a sample still thinking there is made to answer; see ``replay.budgets.at_budget``)."""
+    plain = [(cap, False) for cap in caps(dense, unit)]
+    if dense.probes is None or unit == "samples":
+        return plain
+    return plain + [(d, True) for d in dense.probes.depths]

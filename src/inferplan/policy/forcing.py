@@ -37,11 +37,28 @@ def probe_depths_for(max_tokens: int, count: int = 4) -> tuple[int, ...]:
     return tuple(sorted({max(1, int(max_tokens * f)) for f in shares}))
 
 
-def refuse_forcing(request, backend: str) -> None:
-    """One line for a backend that cannot force answers yet (never a silent plain cap)."""
-    if request.forces:
-        raise InputError(f"forced answers and thinking budgets are not available on the {backend} backend yet; "
-                         "use the llama.cpp backend (a GGUF model)")
+def refuse_probes(request, backend: str) -> None:
+    """One line for a backend that forces answers at the cap but cannot probe on the side."""
+    if request.probe_depths:
+        raise InputError(f"answer-now probes (probe_depths) are not available on the {backend} backend; "
+                         "use the llama.cpp backend (a GGUF model), or force answers at max_tokens only")
+
+
+def answer_end(text: str) -> int | None:
+    """Where a forced answer's text ends: its first line break after some non-blank text
+    (None: not yet). The llama.cpp engine's rule (``Slot._answer``), for backends that
+    continue a sample instead of decoding the answer in place."""
+    start = len(text) - len(text.lstrip())
+    at = text.find("\n", start) if start < len(text) else -1
+    return at if at >= 0 else None
+
+
+def finish_forced(completion, answer, seconds: float):
+    """``completion`` (finished "length") finished instead by its forced ``answer`` (a
+    ForcedAnswer), which took ``seconds`` more: its text and tokens follow the thinking."""
+    return replace(completion, text=completion.text + answer.text, finish="forced", forced=answer,
+                   completion_tokens=completion.completion_tokens + answer.tokens,
+                   seconds=completion.seconds + seconds)
 
 
 def check_forcing(request) -> None:
@@ -86,3 +103,10 @@ class Forcing:
                        tuple(int(x) for x in d.get("probe_depths") or ()))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise InputError(f"{where}: needs text, answer_tokens and probe_depths (a list of token counts)") from None
+
+
+def profile_forcing(header) -> Forcing | None:
+    """How a profile forced its answers (its header's ``forcing``), without the probes: what a
+    plan with a thinking budget asks of every sample."""
+    forcing = Forcing.from_json(header.raw.get("forcing"), "profile header: forcing")
+    return None if forcing is None else replace(forcing, probe_depths=())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from inferplan.errors import InputError
+from inferplan.profiles.probes import record_probes
 
 INDEX_MAX = 2**31 - 1  # indices are stored as int32
 # In the table's column order; conf_* are the windowed confidences (backends/confidence.py).
@@ -51,3 +52,20 @@ def confidence_lows(value: object) -> tuple[tuple[int, float], ...] | None:
         return tuple((int(n), float(v)) for n, v in value)
     except (TypeError, ValueError):
         return None
+
+
+def record_row(rec: dict, answers: dict[str, int], where: str, with_text: bool, probed: bool) -> tuple:
+    """A record as the table's row: (answer id, correct, the NUMERIC fields, text, cut at the cap,
+    confidence lows, forced answers). ``answers`` maps the problem's answer strings to ids.
+
+    A sample made to answer at the cap (finish "forced") is the plain view here: cut at the cap,
+    it abstains and cost its thinking tokens; its forced answer is among the forced answers."""
+    forced = rec.get("finish") == "forced"
+    ans = None if forced else rec.get("answer")
+    a = -1 if ans is None else answers.setdefault(str(ans), len(answers))
+    nums = [number(rec.get(f), f, where) for f in NUMERIC]
+    if forced and rec.get("thinking_tokens") is not None:
+        nums[0] = number(rec["thinking_tokens"], "thinking_tokens", where)
+    return (a, bool(rec.get("correct")) and not forced, *nums, rec.get("text") if with_text else None,
+            rec.get("finish") in ("length", "forced"), confidence_lows(rec.get("conf_lows")),
+            record_probes(rec, where) if probed else ())

@@ -27,7 +27,8 @@ from inferplan.profiles.format import (  # noqa: F401  (check_format, FORMAT*: i
     is_profile,
 )
 from inferplan.profiles.header import ConfigSpec, ProfileHeader
-from inferplan.profiles.record_schema import NUMERIC, confidence_lows, number, record_key
+from inferplan.profiles.probes import ProbeColumns, pack_probes, probe_depths
+from inferplan.profiles.record_schema import NUMERIC, record_key, record_row
 
 # Fields of one sample line; ``text`` is optional.
 RECORD_FIELDS = (
@@ -80,6 +81,9 @@ class SampleTable:
     # Per sample, the window mean's successive lows ((tokens, mean) pairs; None unrecorded):
     # where online low-confidence termination would have cut it (backends/confidence.py).
     conf_lows: tuple[tuple[tuple[int, float], ...] | None, ...] | None = None
+    # Forced answers per (sample, depth) where the profile recorded them (``--probes``); the
+    # columns above are the plain view, where a sample cut at the cap abstains.
+    probes: ProbeColumns | None = None
 
     @property
     def n_samples(self) -> int:
@@ -155,6 +159,7 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
     duplicates = 0
     adaptive = False
     where = str(path)
+    depths = probe_depths(header.raw)
     for rec in iter_records(path):
         adaptive = adaptive or str(rec.get("alloc", "")).startswith("adaptive")
         pid, cname, index = record_key(rec, where)
@@ -163,20 +168,14 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         p = problem_ix.setdefault(pid, len(problem_ix))
         if p == len(answers):
             answers.append({})
-        ans = rec.get("answer")
-        a = -1 if ans is None else answers[p].setdefault(str(ans), len(answers[p]))
         key = (p, config_ix[cname], index)
         duplicates += key in rows
-        rows[key] = (
-            a, bool(rec.get("correct")), *(number(rec.get(f), f, where) for f in NUMERIC),
-            rec.get("text") if with_text else None,
-            rec.get("finish") == "length",
-            confidence_lows(rec.get("conf_lows")),
-        )
+        rows[key] = record_row(rec, answers[p], where, with_text, bool(depths))
     keys = sorted(rows)
-    width = 5 + len(NUMERIC)  # answer, correct, the numbers, text, truncated, lows
+    width = 6 + len(NUMERIC)  # answer, correct, the numbers, text, truncated, lows, forced answers
     cols = list(zip(*(rows[k] for k in keys))) if keys else [()] * width
     num = {f: np.array(cols[2 + i], dtype=np.float64) for i, f in enumerate(NUMERIC)}
+    probes = pack_probes(depths, [(k[0], f) for k, f in zip(keys, cols[-1])], answers) if depths else None
     key_arr = np.array(keys, dtype=np.int32).reshape(-1, 3)
     return SampleTable(
         header=header,
@@ -189,11 +188,12 @@ def load_profile(path: Path | str, *, with_text: bool = False) -> SampleTable:
         correct=np.array(cols[1], dtype=bool),
         **num,
         answer_names=tuple(tuple(a) for a in answers),
-        texts=tuple(cols[-3]) if with_text else None,
+        texts=tuple(cols[-4]) if with_text else None,
         duplicates=duplicates,
-        truncated=np.array(cols[-2], dtype=bool),
-        conf_lows=tuple(cols[-1]) if any(x is not None for x in cols[-1]) else None,
+        truncated=np.array(cols[-3], dtype=bool),
+        conf_lows=tuple(cols[-2]) if any(x is not None for x in cols[-2]) else None,
         adaptive=adaptive,
+        probes=probes,
     )
 
 

@@ -161,6 +161,7 @@ class LiveSampler:
         return rec
 
     def _forced(self, task, answer: ForcedAnswer) -> list:
-        """A forced answer as recorded: [depth, answer, correct, tokens, ended]."""
+        """A forced answer as recorded: [depth, answer, correct, tokens, ended(, text)]."""
         grade = self.grader.grade(task, answer.text, "forced")
-        return [answer.depth, grade.answer, grade.correct, answer.tokens, answer.ended]
+        out = [answer.depth, grade.answer, grade.correct, answer.tokens, answer.ended]
+        return out + [answer.text] if self.opts.keep_text else out

@@ -17,6 +17,7 @@ import numpy as np
 
 from inferplan.profiles.store import load_profile
 from inferplan.profiles.throughput import measured_throughput
+from inferplan.profiling.budget_curve import BudgetRow, budget_curve, probe_overhead
 from inferplan.stats.estimators import pass_at_k
 from inferplan.stats.intervals import beta_interval
 
@@ -60,6 +61,9 @@ class ProfileSummary:
     level: float = LEVEL
     duplicates: int = 0  # records repeating an earlier (problem, config, index): written twice by an old version
     truncated_policy: str = "grade"  # how cut-off samples were read: "grade" (answered) or "abstain"
+    # A profile with forced answers (--probes): accuracy per sample against the thinking budget.
+    budgets: tuple[BudgetRow, ...] = ()
+    probe_overhead: float | None = None  # its tokens over its samples' own (the probes' price)
 
 
 def summarize(path: Path | str) -> ProfileSummary:
@@ -101,4 +105,5 @@ def summarize(path: Path | str) -> ProfileSummary:
         split={k: len(v) for k, v in split.items()} if split else None,
         tokens_per_second=speed.tokens_per_second, samples_per_second=speed.samples_per_second,
         duplicates=tab.duplicates, truncated_policy=h.truncated,
+        budgets=budget_curve(tab), probe_overhead=probe_overhead(tab),
     )

@@ -11,7 +11,7 @@ correlated, so resampling samples would be too narrow).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from inferplan.policy.aggregate import Aggregation, score, step_outcomes
 from inferplan.policy.stopping import StoppingRule, Tally
 from inferplan.policy.termination import Termination
 from inferplan.profiles.store import SampleTable
+from inferplan.replay.budgets import DenseProbes, dense_probes
 from inferplan.replay.cost import CostModel
 from inferplan.replay.tally import tally_prefixes
 from inferplan.replay.termination import padded_lows, terminated
@@ -46,6 +47,8 @@ class Dense:
     # Each sample's recorded window-mean lows, padded (P, C, N, R): tokens (0) and means (+inf).
     lows_n: np.ndarray | None = None
     lows_v: np.ndarray | None = None
+    # Forced answers per depth (profile --probes): what each sample answers at a thinking budget.
+    probes: DenseProbes | None = None
 
     @property
     def n_problems(self) -> int:
@@ -98,23 +101,12 @@ def densify(table: SampleTable, cost: CostModel, problems: np.ndarray | None = N
     if table.conf_low is not None:
         conf[idx] = table.conf_low[keep]
     lows_n, lows_v = padded_lows(table, keep, idx, (P, C, N))
+    probes = dense_probes(table, keep, idx, (P, C, N))
+    if probes is not None:  # a forced answer may be right where no sample's own answer was
+        ok = probes.correct & (probes.answer >= 0)
+        answer_correct[np.nonzero(ok)[0], probes.answer[ok]] = True
     return Dense(p_all, answer, correct, costs, toks, sc, count, answer_correct, cost.query_overhead(table, p_all),
-                 conf, extend=table.adaptive, lows_n=lows_n, lows_v=lows_v)
-
-
-def capped(dense: Dense, cap: int | None) -> Dense:
-    """The samples as a per-sample max-token cap would have left them.
-
-    A sample longer than the cap would have been cut before its answer, so it
-    abstains (we cannot know what a truncated sample would have answered) and
-    costs only ``cap`` tokens' worth.
-    """
-    if cap is None:
-        return dense
-    over = dense.tokens > cap
-    scale = np.where(over, cap / np.where(over, dense.tokens, 1.0), 1.0)
-    return replace(dense, answer=np.where(over, -1, dense.answer), correct=dense.correct & ~over,
-                   cost=dense.cost * scale)
+                 conf, extend=table.adaptive, lows_n=lows_n, lows_v=lows_v, probes=probes)
 
 
 def schedule(counts: dict[int, int] | np.ndarray, length: int) -> np.ndarray:

@@ -136,8 +136,10 @@ class PlanCore:
             own = tuple(s for s in self.spec.render(query.prompt).stop if s not in self.spec.stop)
             rendered = self.spec.with_system(query.prompt, None, own)
         cap = self.max_tokens if max_tokens is None else min(self.max_tokens, max_tokens)
-        return SampleRequest(prompt=rendered.prompt, messages=rendered.messages, max_tokens=cap,
-                             stop=tuple(rendered.stop) + tuple(stop))
+        request = SampleRequest(prompt=rendered.prompt, messages=rendered.messages, max_tokens=cap,
+                                stop=tuple(rendered.stop) + tuple(stop))
+        # A thinking budget: at the cap the sample is made to answer, as it was in replay.
+        return self.plan.thinking.apply(request) if self.plan.thinking else request
 
     def new_query(self, position: int, query: Query, base: SampleRequest,
                   entropy: tuple[int, ...] | None = None) -> LiveQuery:

@@ -94,8 +94,8 @@ def promised(table: SampleTable, plan: Plan, problem_ids: list[str], *, seed: in
                                              seed=seed), plan.rule)
         samples = np.full(len(problems), float(plan.parallel))  # a round launches all its samples
     else:
-        o = evaluate(TraceCache(dense, plan.aggregation, 20, seed).get(mix, plan.max_tokens, plan.terminate),
-                     plan.rule)
+        cache = TraceCache(dense, plan.aggregation, 20, seed)
+        o = evaluate(cache.get(mix, plan.max_tokens, plan.terminate, plan.thinking is not None), plan.rule)
         samples = o.samples
     (s_lo, t_lo), (s_hi, t_hi) = bootstrap_mean(np.column_stack([samples, o.cost]), LEVEL, 1000, seed)
     return Promised(float(samples.mean()), (float(s_lo), float(s_hi)), float(o.cost.mean()),

@@ -132,10 +132,10 @@ class LlamaCppBackend:
         if self._ctx is not None:
             return
         prompts = [len(self.prompt_tokens(r)) for r in requests]
-        needed = max([0, *(p + r.max_tokens for p, r in zip(prompts, requests))])
+        needed = max([0, *(p + self.forced_room(r)[1] for p, r in zip(prompts, requests))])
         room = min(tokens, self.gguf.context_length or tokens)  # a wish for room, capped by the model
         ctx = auto_ctx(max(needed, room) or 512, self.gguf)
-        work = KVWork(max(prompts), max(r.max_tokens for r in requests),
+        work = KVWork(max(prompts), max(self.forced_room(r)[1] for r in requests),
                       min(max(1, r.n) for r in requests)) if requests and needed >= room else None
         self.kv = size_kv(self.gguf, self.settings.kv_cache, ctx, self.parallel,
                           self._weights_bytes(self.settings), bool(self.settings.gpu_layers), work)
@@ -218,6 +218,14 @@ class LlamaCppBackend:
         if len(tokens) > 1 and tokens[0] == bos and tokens[1] == bos:
             tokens = tokens[1:]  # the template wrote a BOS and tokenize added another
         return tokens
+
+    def forced_room(self, request: SampleRequest) -> tuple[tuple[int, ...], int]:
+        """The forced answer prompt's tokens, and the KV cells one sample may fill: max_tokens,
+        plus the answer prompt and answer_tokens when the request forces answers."""
+        if not request.forces:
+            return (), request.max_tokens
+        force = tuple(self.tokenize(request.force_answer, add_special=False))
+        return force, request.max_tokens + len(force) + request.answer_tokens
 
     def chat_template(self) -> ChatTemplate:
         if self._template is None:

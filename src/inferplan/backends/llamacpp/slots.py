@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +10,8 @@ import numpy as np
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
 from inferplan.backends.confidence import WindowTracker
 
+# A forced answer ends at a line break only once it holds a letter or digit (or non-ASCII text).
+_ANSWER_TEXT = re.compile(rb"[0-9A-Za-z\x80-\xff]")
 # llama.cpp treats this seed value as "pick a random seed": never pass it through.
 _RANDOM_SEED = 0xFFFFFFFF
 
@@ -142,7 +145,7 @@ class Slot:
         self.pending = tokens
 
     def _answer(self, token: int, piece: bytes, eog: bool) -> str | None:
-        """A token of a forced answer: it ends at a line break after some text, at the end of
+        """A token of a forced answer: it ends at a line break after some answer text, at the end of
         text, or at ``answer_tokens``; a probe then hands the slot back to the thinking."""
         a = self.answering
         a.n += 1
@@ -150,7 +153,7 @@ class Slot:
         if not eog:
             joined = a.text + piece
             nl = joined.find(b"\n", len(a.text))
-            while nl >= 0 and not joined[:nl].strip():  # line breaks before any answer text
+            while nl >= 0 and not _ANSWER_TEXT.search(joined, 0, nl):  # "is:\n\n18": not yet an answer
                 nl = joined.find(b"\n", nl + 1)
             ended = nl >= 0
             a.text = joined[:nl] if ended else joined

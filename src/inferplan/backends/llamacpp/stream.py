@@ -26,9 +26,9 @@ import numpy as np
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.backends.llamacpp.prompt_cache import PromptCache
 from inferplan.backends.llamacpp.slots import Slot, make_sampler
-from inferplan.policy.forcing import check_forcing
 from inferplan.backends.llamacpp.stream_state import StreamRequest, defer_sigint
 from inferplan.errors import BackendError, InputError
+from inferplan.policy.forcing import check_forcing
 
 
 class LlamaCppStream:
@@ -71,8 +71,7 @@ class LlamaCppStream:
             tokens = self._b.prompt_tokens(request)
             if not tokens:
                 raise InputError("the prompt is empty (no tokens to condition a sample on)")
-            force = tuple(self._b.tokenize(request.force_answer, add_special=False)) if request.forces else ()
-            room = request.max_tokens + (len(force) + request.answer_tokens if force else 0)
+            force, room = self._b.forced_room(request)
             if len(tokens) + room > self._b.n_ctx:
                 raise InputError(
                     f"prompt ({len(tokens)} tokens) + max_tokens ({request.max_tokens})"

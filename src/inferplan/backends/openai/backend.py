@@ -23,7 +23,14 @@ from typing import Sequence
 import httpx
 
 from inferplan.backends.base import BackendInfo, SampleRequest
-from inferplan.backends.openai.http import EXTENSIONS, HTTPStatusFailure, RetryPolicy, describe, post_json
+from inferplan.backends.openai.http import (
+    EXTENSION_KEYS,
+    EXTENSIONS,
+    HTTPStatusFailure,
+    RetryPolicy,
+    describe,
+    post_json,
+)
 from inferplan.errors import BackendError, InputError
 
 
@@ -63,6 +70,7 @@ class OpenAIBackend:
         self.semaphore: asyncio.Semaphore = self.call(_make_semaphore(self.parallel))
         self.logprobs_ok: dict[str, bool] = {}  # endpoint → server accepts our logprobs field
         self.extensions_ok: dict[str, bool] = {}  # endpoint → server accepts top_k/min_p/penalties
+        self._kind: str | None = None  # see server_kind
         try:
             self.model_name = settings.model_name or self._first_model()
             self.n_supported = self._probe_n()
@@ -84,8 +92,8 @@ class OpenAIBackend:
         """Run a coroutine on the backend's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    def _first_model(self) -> str:
-        """The server's first model id, when --model-name was not given."""
+    def _models(self) -> list:
+        """The server's model list (GET /models)."""
 
         async def get() -> dict:
             try:
@@ -97,10 +105,30 @@ class OpenAIBackend:
                                    "pass --model-name")
             return response.json()
 
-        data = self.call(get()).get("data") or []
-        if not data or "id" not in data[0]:
+        data = self.call(get())
+        return (data.get("data") if isinstance(data, dict) else None) or []
+
+    def _first_model(self) -> str:
+        """The server's first model id, when --model-name was not given."""
+        data = self._models()
+        if not data or not isinstance(data[0], dict) or "id" not in data[0]:
             raise BackendError(f"server at {self.base_url} lists no models; pass --model-name")
         return str(data[0]["id"])
+
+    def server_kind(self) -> str:
+        """Which server this is, from its model's ``owned_by`` in GET /models: "vllm",
+        "llamacpp" (llama.cpp's llama-server), "me" (llama-cpp-python's server), another
+        name, or "unknown". Asked once, and only when a request needs it (a forced answer
+        on chat messages), so opening a backend costs no extra request."""
+        if self._kind is None:
+            try:
+                models = [m for m in self._models() if isinstance(m, dict)]
+            except BackendError:
+                models = []
+            mine = [m for m in models if m.get("id") == self.model_name] or models
+            owner = mine[0].get("owned_by") if mine else None
+            self._kind = owner.strip().lower() if isinstance(owner, str) and owner.strip() else "unknown"
+        return self._kind
 
     def _probe_n(self) -> bool:
         """Does the server honour ``n``? One tiny request: n=2, max_tokens=1."""
@@ -147,6 +175,20 @@ class OpenAIBackend:
             else:
                 body["logprobs"] = 1
         return body
+
+    async def post(self, endpoint: str, body: dict) -> dict:
+        """POST ``body``; a strict server (400/422) gets it again without our non-standard
+        sampling fields, then without logprobs, and the verdict is remembered per endpoint."""
+        for flag, keys in ((self.extensions_ok, EXTENSION_KEYS), (self.logprobs_ok, ("logprobs", "top_logprobs"))):
+            try:
+                return await post_json(self.client, endpoint, body, self.policy, self.base_url)
+            except HTTPStatusFailure as e:
+                if e.status not in (400, 422) or not any(k in body for k in keys):
+                    raise
+                for k in keys:
+                    body.pop(k, None)
+                flag[endpoint] = False
+        return await post_json(self.client, endpoint, body, self.policy, self.base_url)
 
     # -- Backend protocol ------------------------------------------------------------
 

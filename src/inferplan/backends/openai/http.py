@@ -140,3 +140,22 @@ def choice_logprobs(choice: dict) -> tuple[float | None, int | None, Confidence 
 def finish_reason(choice: dict) -> str:
     """Map a server's finish reason onto inferplan's: "length" or "stop"."""
     return "length" if _choice_object(choice).get("finish_reason") == "length" else "stop"
+
+
+def reply_parts(reply: object, where: str) -> tuple[list[dict], dict]:
+    """The choices (in index order) and usage of a reply, or a BackendError naming what is wrong."""
+    choices = reply.get("choices") if isinstance(reply, dict) else None
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise BackendError(f"server at {where} sent a reply without a list of choices")
+    usage = reply.get("usage")
+    order = [c.get("index") if isinstance(c.get("index"), int) else 0 for c in choices]
+    return [c for _, c in sorted(zip(order, choices), key=lambda oc: oc[0])], usage if isinstance(usage, dict) else {}
+
+
+def token_count(value: object, where: str) -> int | None:
+    """A token count from ``usage``: a non-negative integer, or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
+        raise BackendError(f"server at {where} sent an unreadable token count: {str(value)[:40]}")
+    return int(value)

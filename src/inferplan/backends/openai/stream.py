@@ -18,15 +18,12 @@ from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
 from inferplan.backends.openai.http import (
-    EXTENSION_KEYS,
-    HTTPStatusFailure,
     choice_logprobs,
     choice_text,
     finish_reason,
-    post_json,
 )
-from inferplan.policy.forcing import refuse_forcing
 from inferplan.errors import BackendError, InputError
+from inferplan.policy.forcing import refuse_forcing
 
 MAX_N = 64  # largest n sent in one request; bigger groups are split
 
@@ -140,7 +137,7 @@ class OpenAIStream:
                 if self._cancelled[number]:
                     return
                 start = time.monotonic()
-                reply = await self._post(endpoint, request, len(offsets), temperature, seed)
+                reply = await b.post(endpoint, b.body(request, endpoint, len(offsets), temperature, seed))
                 seconds = time.monotonic() - start
             for completion in self._completions(number, request, offsets, temperature, seed, reply, seconds):
                 self._put(completion)
@@ -152,29 +149,13 @@ class OpenAIStream:
     def _put(self, item: Completion | BaseException) -> None:
         self._queue.put((self._tag, item) if self._shared else item)
 
-    async def _post(self, endpoint: str, request: SampleRequest, count: int, temperature: float, seed: int) -> dict:
-        b = self._b
-        body = b.body(request, endpoint, count, temperature, seed)
-        # Feature tests: a strict server (400/422) gets the request again without our
-        # non-standard sampling fields, then without logprobs; the verdict is remembered.
-        for flag, keys in ((b.extensions_ok, EXTENSION_KEYS), (b.logprobs_ok, ("logprobs", "top_logprobs"))):
-            try:
-                return await post_json(b.client, endpoint, body, b.policy, b.base_url)
-            except HTTPStatusFailure as e:
-                if e.status not in (400, 422) or not any(k in body for k in keys):
-                    raise
-                for k in keys:
-                    body.pop(k, None)
-                flag[endpoint] = False
-        return await post_json(b.client, endpoint, body, b.policy, b.base_url)
-
     def _completions(self, number: int, request: SampleRequest, offsets: list[int], temperature: float,
                      seed: int, reply: dict, seconds: float) -> list[Completion]:
-        choices, usage = _reply_parts(reply, self._b.base_url)
+        choices, usage = reply_parts(reply, self._b.base_url)
         if len(choices) < len(offsets):
             raise BackendError(f"server at {self._b.base_url} returned {len(choices)} choices for n={len(offsets)}")
-        prompt_tokens = _count(usage.get("prompt_tokens"), self._b.base_url) or 0
-        total = _count(usage.get("completion_tokens"), self._b.base_url)
+        prompt_tokens = token_count(usage.get("prompt_tokens"), self._b.base_url) or 0
+        total = token_count(usage.get("completion_tokens"), self._b.base_url)
         out = []
         for k, (offset, choice) in enumerate(zip(offsets, choices)):
             logprob, counted, confidence = choice_logprobs(choice)
@@ -191,22 +172,3 @@ class OpenAIStream:
                 confidence=confidence,
             ))
         return out
-
-
-def _reply_parts(reply: object, where: str) -> tuple[list[dict], dict]:
-    """The choices (in index order) and usage of a reply, or a BackendError naming what is wrong."""
-    choices = reply.get("choices") if isinstance(reply, dict) else None
-    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-        raise BackendError(f"server at {where} sent a reply without a list of choices")
-    usage = reply.get("usage")
-    order = [c.get("index") if isinstance(c.get("index"), int) else 0 for c in choices]
-    return [c for _, c in sorted(zip(order, choices), key=lambda oc: oc[0])], usage if isinstance(usage, dict) else {}
-
-
-def _count(value: object, where: str) -> int | None:
-    """A token count from ``usage``: a non-negative integer, or None when absent."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
-        raise BackendError(f"server at {where} sent an unreadable token count: {str(value)[:40]}")
-    return int(value)

@@ -12,8 +12,8 @@ from collections import deque
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
-from inferplan.policy.forcing import refuse_forcing
 from inferplan.errors import InputError
+from inferplan.policy.forcing import refuse_forcing
 
 
 def plan_waves(request: SampleRequest, wave: int) -> list[tuple[float, list[int]]]:

@@ -113,8 +113,32 @@ def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
     if cut:  # an answer read from text cut off at the cap is usually not the model's answer
         counted = ("counted as abstentions (--truncated abstain)" if s.truncated_policy == "abstain"
                    else "counted in 'answered' above")
-        warn(f"samples cut off at the token cap (finish = length), {counted}: "
+        warn(f"samples cut off at the token cap (finish = length, or forced: their forced answers are in the "
+             f"thinking-budgets table), {counted}: "
              + ", ".join(f"{c.name} {100 * c.truncated:.0f}%" for c in cut)
              + "; raise --max-tokens when profiling if these matter")
     out.print("pass@1 interval: Jeffreys Beta posterior with the number of problems as sample size "
               "(samples of one problem are correlated).", style="dim", highlight=False)
+    if s.budgets:
+        render_budgets(s)
+
+
+def render_budgets(s) -> None:
+    """Accuracy per sample against the thinking budget: a plain cap (a sample still thinking
+    abstains) beside a forced answer (it is made to answer), censored shares apart."""
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold", title="Thinking budgets (one sample; forced answers "
+                  "from the profile's probes)")
+    for col in ("budget", "still thinking", "plain cap", "forced answer", "censored plain → forced", "escaped",
+                "tokens plain → forced"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in s.budgets:
+        table.add_row(str(r.budget), f"{100 * r.thinking:.0f}%", fmt_interval(r.plain, *r.plain_ci),
+                      fmt_interval(r.forced, *r.forced_ci),
+                      f"{100 * r.censored_plain:.0f}% → {100 * r.censored_forced:.0f}%", f"{100 * r.escaped:.0f}%",
+                      f"{r.tokens_plain:.0f} → {r.tokens_forced:.0f}")
+    out.print(table)
+    out.print("censored: no answer because of the budget (cut, or made to answer with nothing readable) — an "
+              "abstention, never counted as wrong; escaped: forced answers still going at --answer-tokens. "
+              f"Recording them cost {s.probe_overhead:.2f}x the samples' own tokens.", style="dim", highlight=False)

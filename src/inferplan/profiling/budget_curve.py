@@ -1,0 +1,81 @@
+"""Accuracy per sample against the thinking budget: a plain cap beside a forced answer.
+
+From a profile with answer-now probes (``profile --probes``): at each probed depth, how
+many samples were still thinking there, what one sample scores when a sample still
+thinking abstains (a plain cap) and when it is made to answer (its probe), how many are
+censored (no answer: cut under a plain cap; forced but nothing extractable), how often a
+forced answer ran on to ``answer_tokens`` (the *escape rate*), and the tokens a sample
+costs. Intervals are Jeffreys intervals with the number of problems as the sample size,
+as for pass@1 (samples of one problem are correlated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.profiles.probes import NOT_PROBED
+from inferplan.profiles.store import SampleTable
+from inferplan.stats.intervals import beta_interval
+
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    budget: int  # thinking tokens a sample may spend
+    thinking: float  # share of samples still thinking at the budget
+    plain: float  # accuracy per sample, a sample still thinking abstains
+    plain_ci: tuple[float, float]
+    forced: float  # accuracy per sample, a sample still thinking is made to answer
+    forced_ci: tuple[float, float]
+    censored_plain: float  # share with no answer because of the budget, plain cap
+    censored_forced: float  # share made to answer with nothing extractable
+    escaped: float  # of the forced answers, share that did not end by answer_tokens
+    tokens_plain: float  # mean tokens per sample
+    tokens_forced: float
+
+
+def _per_problem(table: SampleTable, values: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """Mean over problems of the per-sample mean, and its Jeffreys interval (n = problems)."""
+    P = len(table.problems)
+    n = np.bincount(table.problem, minlength=P)
+    has = n > 0
+    frac = np.bincount(table.problem, weights=values.astype(float), minlength=P)[has] / n[has]
+    m = float(frac.mean())
+    low, high = beta_interval(m * has.sum(), has.sum(), LEVEL)
+    return m, (float(low), float(high))
+
+
+def budget_curve(table: SampleTable) -> tuple[BudgetRow, ...]:
+    """One row per probed depth (the last is the cap); () for a profile without forced answers."""
+    cols = table.probes
+    if cols is None or table.n_samples == 0:
+        return ()
+    tokens = np.nan_to_num(table.completion_tokens)
+    rows = []
+    for j, d in enumerate(cols.depths):
+        asked = cols.answer[:, j] != NOT_PROBED
+        cut = asked | (tokens > d) | (table.truncated & (tokens >= d))
+        plain_ok = table.correct & ~cut
+        forced_ok = np.where(asked, cols.correct[:, j], plain_ok)
+        spent = np.where(asked, d + np.nan_to_num(cols.tokens[:, j]), np.minimum(tokens, d))
+        plain, plain_ci = _per_problem(table, plain_ok)
+        forced, forced_ci = _per_problem(table, forced_ok)
+        rows.append(BudgetRow(
+            d, float(cut.mean()), plain, plain_ci, forced, forced_ci, float(cut.mean()),
+            float((cut & ~asked).mean() + (asked & (cols.answer[:, j] < 0)).mean()),
+            float((~cols.ended[asked, j]).mean()) if asked.any() else 0.0,
+            float(np.minimum(tokens, d).mean()), float(spent.mean())))
+    return tuple(rows)
+
+
+def probe_overhead(table: SampleTable) -> float | None:
+    """Tokens the profile spent with its forced answers and probes over what its samples alone
+    spent (completion tokens up to the cap): the price of recording the budgets."""
+    cols = table.probes
+    if cols is None:
+        return None
+    plain = float(np.nansum(table.completion_tokens))
+    return (plain + float(np.nansum(cols.tokens))) / plain if plain else None
