@@ -103,6 +103,12 @@ class Completion:
     probes: tuple[ForcedAnswer, ...] = ()
 
     @property
+    def answer_text(self) -> str:
+        """What the answer is read from: a forced answer's own text (the thinking before it was
+        cut mid-way; its last number is a step, not the answer), else the whole text."""
+        return self.forced.text if self.forced else self.text
+
+    @property
     def thinking_tokens(self) -> int:
         """Tokens before any forced answer (all of them when none was forced)."""
         return self.completion_tokens - (self.forced.tokens if self.forced else 0)

@@ -23,10 +23,11 @@ from inferplan.planner.candidates import (
     pareto,
     unequal_counts_note,
 )
-from inferplan.planner.curve_predictions import DEFAULT_FAMILY, NOTE, Extrapolator, extrapolation_family, supported
+from inferplan.planner.curve_predictions import DEFAULT_FAMILY, Extrapolator, extrapolation_family, supported
 from inferplan.planner.extrapolated_candidates import extrapolated_candidates
 from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.planner.plan_file import Plan, PlanModel, Prediction
+from inferplan.planner.plan_notes import plan_caveats, plan_notes, thinking_note
 from inferplan.planner.rounds import RoundCandidate, RoundSearch, has_lengths
 from inferplan.planner.selection import choose
 from inferplan.planner.simulate import Baseline
@@ -194,8 +195,8 @@ def plan(
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     even = None if unit == "latency" else break_even(table, cost, cands, search.heldout, pred)
-    notes = _notes(split, seed, kept_note, chosen, recorded, family, family_note) + _caveats(split, pred, baselines) \
-        + unequal_counts_note(search.train, chosen.mix.shares) + ((even.note,) if even else ()) + search.round_notes(chosen)
+    notes = plan_notes(split, seed, kept_note, chosen, recorded, family, family_note) + plan_caveats(split, pred, baselines) \
+        + unequal_counts_note(search.train, chosen.mix.shares) + thinking_note(table, split.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
@@ -239,39 +240,6 @@ def _fitted_family(table: SampleTable, train: np.ndarray, seed: int) -> str:
     return select_family(N[rows], C[rows], random_state=seed).family
 
 
-FEW_TRAINING_PROBLEMS = 20  # below this, the search's ranking is mostly noise
-
-
-def _caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[str, ...]:
-    """Warnings a user must see: too few training problems, or a plan a baseline beats."""
-    out = []
-    if len(split.train) < FEW_TRAINING_PROBLEMS and not split.in_sample:
-        out.append(f"warning: planned on only {len(split.train)} training problems; profile more problems "
-                   f"(≥ {FEW_TRAINING_PROBLEMS}) before trusting the choice")
-    best = max(baselines, key=lambda b: b.accuracy, default=None)
-    if best is not None and best.accuracy - pred.accuracy >= 0.0005:  # at least the 0.1 point it prints
-        out.append(f"warning: on the held-out problems the baseline '{best.name}' scores "
-                   f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
-                   f"{best.samples:.2f} samples/query); consider it instead")
-    return tuple(out)
-
-
-def _notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,
-           family: str, family_note: str | None) -> tuple[str, ...]:
-    notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
-             + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
-    if split.in_sample:
-        notes = ["holdout 0: planned and evaluated on the same problems; the prediction is optimistic"]
-    if kept_note:
-        notes.append(kept_note)
-    if chosen.extrapolated:
-        notes.append(NOTE.format(n=recorded) + f" (N = {chosen.rule.max_samples}, {family}; interval: bootstrap "
-                     "over held-out problems and posterior draws, spanning the difficulty families)")
-        if family_note:
-            notes.append(family_note)
-    return tuple(notes)
-
-
 def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, heldout) -> tuple[Baseline, ...]:
     """Best fixed-N majority and best single configuration at the budget, and one greedy sample."""
     out: list[Baseline] = []
@@ -285,6 +253,8 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
             out.append(Baseline(f"{name} ({best.mix.name}, {best.policy.split(',min')[0]}{tag})",
                                 e.accuracy, e.accuracy_ci, e.cost, e.samples))
 
+    if any(c.forced for c in cands):  # what the thinking budget is judged against
+        add("best plan without a thinking budget", [c for c in cands if not c.forced])
     plain = [c for c in cands if c.cap is None and c.term is None and sum(s > 0 for s in c.mix.shares) == 1]
     # Fixed N waits for all N: a latency round that reads only its first m finishers is not one.
     plain = [c for c in plain if c.waits_for_all]

@@ -37,38 +37,41 @@ class BudgetRow:
     tokens_forced: float
 
 
-def _per_problem(table: SampleTable, values: np.ndarray) -> tuple[float, tuple[float, float]]:
+def _per_problem(table: SampleTable, values: np.ndarray, rows: np.ndarray) -> tuple[float, tuple[float, float]]:
     """Mean over problems of the per-sample mean, and its Jeffreys interval (n = problems)."""
     P = len(table.problems)
-    n = np.bincount(table.problem, minlength=P)
+    n = np.bincount(table.problem[rows], minlength=P)
     has = n > 0
-    frac = np.bincount(table.problem, weights=values.astype(float), minlength=P)[has] / n[has]
+    frac = np.bincount(table.problem[rows], weights=values[rows].astype(float), minlength=P)[has] / n[has]
     m = float(frac.mean())
     low, high = beta_interval(m * has.sum(), has.sum(), LEVEL)
     return m, (float(low), float(high))
 
 
-def budget_curve(table: SampleTable) -> tuple[BudgetRow, ...]:
-    """One row per probed depth (the last is the cap); () for a profile without forced answers."""
+def budget_curve(table: SampleTable, problems: np.ndarray | None = None) -> tuple[BudgetRow, ...]:
+    """One row per probed depth (the last is the cap), over ``problems`` (indices; default all);
+    () for a profile without forced answers."""
     cols = table.probes
-    if cols is None or table.n_samples == 0:
+    rows = np.ones(table.n_samples, bool) if problems is None else np.isin(table.problem, problems)
+    if cols is None or not rows.any():
         return ()
     tokens = np.nan_to_num(table.completion_tokens)
-    rows = []
+    out = []
     for j, d in enumerate(cols.depths):
         asked = cols.answer[:, j] != NOT_PROBED
         cut = asked | (tokens > d) | (table.truncated & (tokens >= d))
         plain_ok = table.correct & ~cut
         forced_ok = np.where(asked, cols.correct[:, j], plain_ok)
         spent = np.where(asked, d + np.nan_to_num(cols.tokens[:, j]), np.minimum(tokens, d))
-        plain, plain_ci = _per_problem(table, plain_ok)
-        forced, forced_ci = _per_problem(table, forced_ok)
-        rows.append(BudgetRow(
+        plain, plain_ci = _per_problem(table, plain_ok, rows)
+        forced, forced_ci = _per_problem(table, forced_ok, rows)
+        asked, cut, spent = asked & rows, cut[rows], spent[rows]
+        out.append(BudgetRow(
             d, float(cut.mean()), plain, plain_ci, forced, forced_ci, float(cut.mean()),
-            float((cut & ~asked).mean() + (asked & (cols.answer[:, j] < 0)).mean()),
+            float((cut & ~asked[rows]).mean() + (cols.answer[asked, j] < 0).sum() / rows.sum()),
             float((~cols.ended[asked, j]).mean()) if asked.any() else 0.0,
-            float(np.minimum(tokens, d).mean()), float(spent.mean())))
-    return tuple(rows)
+            float(np.minimum(tokens[rows], d).mean()), float(spent.mean())))
+    return tuple(out)
 
 
 def probe_overhead(table: SampleTable) -> float | None:

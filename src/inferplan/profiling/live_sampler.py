@@ -132,9 +132,7 @@ class LiveSampler:
             self.writer.write(buffer)  # keep every graded sample, also on Ctrl-C
 
     def _record(self, task, config, index, alloc, comp) -> dict:
-        # A forced answer is graded on its own text (the answer prompt and what followed): the
-        # thinking before it was cut mid-way, and its last number is a step, not the answer.
-        grade = self.grader.grade(task, comp.forced.text if comp.forced else comp.text, comp.finish)
+        grade = self.grader.grade(task, comp.answer_text, comp.finish)
         rec = {
             "problem": task.id, "config": config.name, "index": index, "seed": comp.seed,
             "answer": grade.answer, "correct": grade.correct,

@@ -165,7 +165,7 @@ def plan_grader(plan: Plan, taskset: TaskSet, allow_code_execution: bool) -> Tas
 def answered_right(task, r: QueryResult, grader: TaskGrader) -> bool:
     """The returned answer is right if a sample giving that answer was graded right."""
     return r.answer is not None and any(a == r.answer and grader.grade(task, text).correct
-                                        for a, text in zip(r.answers, r.texts))
+                                        for a, text in zip(r.answers, r.answer_texts or r.texts))
 
 
 def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,

@@ -200,7 +200,7 @@ class PlanCore:
         """Show the rule the answers now complete in sample order; stop or ask for more."""
         while q.fed in q.got and not q.stopped:
             c = q.got[q.fed]
-            answer = None if self._cut(q, c) else self.spec.read_answer(c.text, c.finish)
+            answer = None if self._cut(q, c) else self.spec.read_answer(c.answer_text, c.finish)
             q.answers.append(answer)
             q.state.add(answer, c.confidence.lowest if c.confidence is not None and answer is not None else None)
             if self.verify is not None and q.accepted is None and self.verify(q.position, c.text):
@@ -261,6 +261,8 @@ class PlanCore:
             seconds=round(max(q.end - q.start, 0.0), 4) if used else 0.0, stop_reason=reason, answers=answers,
             finishes=tuple(c.finish for c in used), logprobs=tuple(c.logprob for c in used),
             texts=tuple(c.text for c in used), rule=None if fixed else self.rule.spec, statistic=q.state.statistic,
+            thinking_tokens=tuple(c.thinking_tokens for c in used) if self.plan.thinking else (),
+            answer_texts=tuple(c.answer_text for c in used) if self.plan.thinking else (),
             wasted_tokens=q.wasted, configs=tuple(self.names[self.order[i]] for i in range(len(used))),
             sample_tokens=tuple(c.completion_tokens for c in used),
         )

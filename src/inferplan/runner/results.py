@@ -29,6 +29,10 @@ class QueryResult:
     model: str | None = None  # the model that answered (set by the API)
     model_warning: str | None = None  # set when that model is not the one the plan was made for
     stages: tuple[StageResult, ...] = ()  # a cascade: what each stage that ran did (the last one answered)
+    # A plan with a thinking budget: each sample's thinking tokens, and the text its answer was
+    # read from (a forced answer's own; finishes say "forced").
+    thinking_tokens: tuple[int, ...] = ()
+    answer_texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class _TotalRun:
         cost = (c.completion_tokens or self.cap if cancelled else c.completion_tokens) if self.unit == "tokens" else 1
         self.spent += cost
         self.tokens[q] += c.completion_tokens
-        answer = None if cancelled else self.core.spec.read_answer(c.text, c.finish)
+        answer = None if cancelled else self.core.spec.read_answer(c.answer_text, c.finish)
         if self.journal is not None:
             self.journal.finished((q, index), self.queries[q].id, answer, c.completion_tokens, c.finish, cost)
         if cancelled:
