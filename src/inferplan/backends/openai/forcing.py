@@ -36,8 +36,8 @@ def check_forcing_on(backend, request: SampleRequest) -> None:
     server would answer the forced text in a new turn instead of continuing it."""
     if not request.forces and not request.probe_depths:
         return
-    check_forcing(request)
     refuse_probes(request, "OpenAI-compatible")
+    check_forcing(request)
     if request.messages is not None and backend.server_kind() not in CHAT_CONTINUES:
         raise InputError(f"forced answers on chat messages need a server that continues a trailing assistant "
                          f"message (llama.cpp's llama-server, vLLM); the server at {backend.base_url} "
@@ -68,7 +68,7 @@ def continuation(backend, request: SampleRequest, text: str) -> tuple[str, dict]
         asked = replace(request, messages=(*request.messages, {"role": "assistant", "content": text}))
     asked = replace(asked, max_tokens=request.answer_tokens, stop=("\n",), top_k=0, top_p=1.0, min_p=0.0)
     body = backend.body(asked, endpoint, 1, 0.0, 0)
-    if request.messages is not None:
+    if request.messages is not None:  # the kind was asked at submit (check_forcing_on): no request from the loop
         body.update(CHAT_CONTINUES.get(backend.server_kind(), {}))
     return endpoint, body
 

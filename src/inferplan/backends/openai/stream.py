@@ -17,13 +17,9 @@ from concurrent.futures import Future
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
-from inferplan.backends.openai.http import (
-    choice_logprobs,
-    choice_text,
-    finish_reason,
-)
+from inferplan.backends.openai.forcing import check_forcing_on, force_answers
+from inferplan.backends.openai.http import choice_logprobs, choice_text, finish_reason, reply_parts, token_count
 from inferplan.errors import BackendError, InputError
-from inferplan.policy.forcing import refuse_forcing
 
 MAX_N = 64  # largest n sent in one request; bigger groups are split
 
@@ -72,7 +68,7 @@ class OpenAIStream:
                 raise InputError("a request needs exactly one of prompt or messages")
             if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
                 raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
-            refuse_forcing(request, "OpenAI-compatible")
+            check_forcing_on(self._b, request)
             number = len(self._remaining)
             self._remaining.append(request.n)
             self._cancelled.append(False)
@@ -139,7 +135,8 @@ class OpenAIStream:
                 start = time.monotonic()
                 reply = await b.post(endpoint, b.body(request, endpoint, len(offsets), temperature, seed))
                 seconds = time.monotonic() - start
-            for completion in self._completions(number, request, offsets, temperature, seed, reply, seconds):
+            completions = self._completions(number, request, offsets, temperature, seed, reply, seconds)
+            for completion in await force_answers(b, request, completions):  # samples at max_tokens answer
                 self._put(completion)
         except asyncio.CancelledError:
             return  # cancelled by cancel(): nothing to report

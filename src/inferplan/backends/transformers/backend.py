@@ -144,8 +144,8 @@ class TransformersBackend:
     # -- one wave ----------------------------------------------------------------------
 
     def generate(self, ids: list[int], request: SampleRequest, count: int, temperature: float,
-                 seed: int) -> tuple[list[tuple[str, int, float, str]], float]:
-        """``count`` samples of one prompt at one temperature: [(text, tokens, logprob, finish)], seconds."""
+                 seed: int) -> tuple[list[tuple[str, int, float, str, list[int]]], float]:
+        """``count`` samples of one prompt at one temperature: [(text, tokens, logprob, finish, ids)], seconds."""
         torch, transformers = self._torch, _imports()[1]
         transformers.set_seed(seed)  # no per-row seed in transformers: seed the whole call
         inputs = torch.tensor([ids], device=self.device)
@@ -173,8 +173,8 @@ class TransformersBackend:
                 for r in range(out.sequences.shape[0])]
         return (rows * count if greedy else rows), seconds
 
-    def _finish(self, tokens: list[int], scores: list[float], request: SampleRequest) -> tuple[str, int, float, str]:
-        """Cut a row at EOS or its first stop string: (text, token count, logprob, finish)."""
+    def _finish(self, tokens: list[int], scores: list[float], request: SampleRequest) -> tuple[str, int, float, str, list[int]]:
+        """Cut a row at EOS or its first stop string: (text, token count, logprob, finish, the ids kept)."""
         end = next((i + 1 for i, t in enumerate(tokens) if t in self.eos_ids), None)
         finish = "stop" if end is not None else "length"
         end = end or len(tokens)
@@ -189,7 +189,7 @@ class TransformersBackend:
                 t = self.tokenizer.decode(tokens[:mid], skip_special_tokens=True)
                 lo, hi = (lo, mid) if any(s and s in t for s in request.stop) else (mid + 1, hi)
             end = lo
-        return text, end, float(sum(scores[:end])), finish
+        return text, end, float(sum(scores[:end])), finish, tokens[:end]
 
     # -- Backend protocol --------------------------------------------------------------
 

@@ -9,11 +9,13 @@ request's waves that have not started; ``submit`` may add waves while iterating.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.transformers.forcing import forced_answer
 from inferplan.errors import InputError
-from inferplan.policy.forcing import refuse_forcing
+from inferplan.policy.forcing import check_forcing, finish_forced, refuse_probes
 
 
 def plan_waves(request: SampleRequest, wave: int) -> list[tuple[float, list[int]]]:
@@ -33,7 +35,7 @@ class TransformersStream:
         self._ids: list[list[int]] = []
         self._cancelled: list[bool] = []
         self._work: deque[tuple[int, float, list[int]]] = deque()
-        self._greedy: dict[int, tuple] = {}  # request → its one greedy row (T=0 is deterministic)
+        self._greedy: dict[int, Completion] = {}  # request → its one greedy sample (T=0 is deterministic)
         self.tick = None  # see base.SampleStream
         self.submit(requests)
 
@@ -43,7 +45,9 @@ class TransformersStream:
         for request in requests:
             if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
                 raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
-            refuse_forcing(request, "transformers")
+            refuse_probes(request, "transformers")
+            if request.forces:
+                check_forcing(request)
             number = len(self._requests)
             self._requests.append(request)
             self._ids.append(self._b.prompt_ids(request))
@@ -66,19 +70,34 @@ class TransformersStream:
                     return
             number, temperature, offsets = self._work.popleft()
             request = self._requests[number]
-            seed = request.seed(offsets[0])
             if temperature <= 0 and number in self._greedy:
-                row, seconds = self._greedy[number]
-                rows = [row] * len(offsets)
+                completions = [replace(self._greedy[number], index=request.first_index + offset,
+                                       seed=request.seed(offset)) for offset in offsets]
             else:
-                rows, seconds = self._b.generate(self._ids[number], request, len(offsets), temperature, seed)
+                completions = self._wave(number, temperature, offsets)
                 if temperature <= 0:
-                    self._greedy[number] = (rows[0], seconds)
-            for offset, (text, tokens, logprob, finish) in zip(offsets, rows):
+                    self._greedy[number] = completions[0]
+            for completion in completions:
                 if self._cancelled[number]:  # cancelled by the caller while we were yielding
                     break
-                yield Completion(
-                    request=number, index=request.first_index + offset, text=text, completion_tokens=tokens,
-                    prompt_tokens=len(self._ids[number]), logprob=logprob, finish=finish,
-                    seconds=seconds, temperature=temperature, seed=request.seed(offset),
-                )
+                yield completion
+
+    def _wave(self, number: int, temperature: float, offsets: list[int]) -> list[Completion]:
+        """One wave's completions; a sample at max_tokens of a forcing request answers on from its ids."""
+        request = self._requests[number]
+        rows, seconds = self._b.generate(self._ids[number], request, len(offsets), temperature,
+                                         request.seed(offsets[0]))
+        out, answered = [], {}
+        for offset, row in zip(offsets, rows):
+            text, tokens, logprob, finish, ids = row
+            completion = Completion(
+                request=number, index=request.first_index + offset, text=text, completion_tokens=tokens,
+                prompt_tokens=len(self._ids[number]), logprob=logprob, finish=finish,
+                seconds=seconds, temperature=temperature, seed=request.seed(offset),
+            )
+            if finish == "length" and request.forces:
+                if id(row) not in answered:  # greedy rows are one row repeated: answer it once
+                    answered[id(row)] = forced_answer(self._b, self._ids[number] + ids, tokens, request)
+                completion = finish_forced(completion, *answered[id(row)])
+            out.append(completion)
+        return out
