@@ -121,7 +121,7 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
          fit: FitReport | Path | str | None = None, parallel: int = 16,
          prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
-         same_token_cost: bool = False) -> PlanResult | ModelsPlanResult:
+         same_token_cost: bool = False, thinking_budgets: bool = True) -> PlanResult | ModelsPlanResult:
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
 
     Several profiles (a list: the same problems, one model each) plan across models: choose
@@ -139,6 +139,10 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
 
     ``aggregate="auto"`` (under a budget) plans with majority vote and with conf-vote and
     keeps conf-vote only where it clearly wins on the training problems.
+
+    A profile with answer-now probes (``profile(probes=…)``) lets the planner choose a thinking
+    budget too (a sample still thinking there is made to answer); ``thinking_budgets=False``
+    plans without one.
     """
     from inferplan.fitting.report import FitReport, read_family
     from inferplan.planner.aggregation_choice import choose_aggregation
@@ -156,7 +160,8 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
         return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=kind, keep=share,
                            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                            price_in=price_in, price_out=price_out, family=family,
-                           parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel)
+                           parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,
+                           thinking_budgets=thinking_budgets)
 
     if aggregate != "auto":
         return plan_with(aggregate, keep)

@@ -73,7 +73,9 @@ def model_search(m, ids_train, ids_test, agg, reps, seed, budget, unit) -> Model
     where = {p: i for i, p in enumerate(table.problems)}
     train = densify(table, m.cost, np.array([where[p] for p in ids_train]))
     test = densify(table, m.cost, np.array([where[p] for p in ids_test]))
-    search, cands = search_space(table, train, test, agg, reps, seed, DEFAULT_FAMILY, budget, unit, 1)
+    # Thinking budgets are not planned across models yet: each model plans with plain caps.
+    search, cands = search_space(table, train, test, agg, reps, seed, DEFAULT_FAMILY, budget, unit, 1,
+                                 thinking_budgets=False)
     return ModelSearch(m, search, cands)
 
 

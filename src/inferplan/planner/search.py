@@ -99,6 +99,7 @@ class _SequentialSearch:
     seed: int
     family: str
     rounds: RoundSearch | None = None  # parallel rounds charged their tokens (unit tokens)
+    thinking_budgets: bool = True  # try the profile's probed depths as thinking budgets
 
     def __post_init__(self) -> None:
         valid = recorded_slots(self.train)
@@ -121,7 +122,7 @@ class _SequentialSearch:
         cands: list[Candidate] = []
         ex = self.ex_tr if supported(self.agg, ()) else None
         for mix in mixes(self.table, self.train, self.agg, self.unit_cost, budget, ex):
-            for cap, forced in budgets(self.train, unit):
+            for cap, forced in budgets(self.train, unit, self.thinking_budgets):
                 # Online termination reads the confidence of the whole thinking: not with a forced budget.
                 for term in (None,) if forced else self.terms:
                     tr = self.train_traces.get(mix, cap, term, forced)
@@ -171,6 +172,7 @@ def plan(
     parameters: float | None = None,
     family: str | None = None,
     parallel: int = 16,
+    thinking_budgets: bool = True,
 ) -> PlanResult:
     """Search for the best plan on the training split; predict on the held-out split.
 
@@ -187,7 +189,7 @@ def plan(
         family or (_fitted_family(table, split.train, seed) if agg.first_pass else DEFAULT_FAMILY))
     names = tuple(c.name for c in table.configs)
     search, cands = search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
-                              reps, seed, family, budget, unit, parallel)
+                                 reps, seed, family, budget, unit, parallel, thinking_budgets)
     chosen, kept_note = choose(cands, budget, target_accuracy, unit)
     pred = search.heldout(chosen)
     front = tuple(ParetoPoint(c.mix.as_dict(names), c.policy, c.cap, c.accuracy, c.cost, search.heldout(c),
@@ -216,7 +218,8 @@ def plan(
 
 
 def search_space(table: SampleTable, train: Dense, test: Dense, agg: Aggregation, reps: int, seed: int, family: str,
-              budget: float | None, unit: str, parallel: int) -> tuple[_SequentialSearch | RoundSearch, list[Candidate]]:
+                 budget: float | None, unit: str, parallel: int,
+                 thinking_budgets: bool = True) -> tuple[_SequentialSearch | RoundSearch, list[Candidate]]:
     """The search for the unit, and its candidates on the training problems."""
     if parallel < 1:
         raise InvalidValue("parallel", "{name} must be at least 1")
@@ -224,7 +227,7 @@ def search_space(table: SampleTable, train: Dense, test: Dense, agg: Aggregation
     if unit == "latency":  # one parallel round read in finish order (planner/rounds.py)
         search = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel)
         return search, search.candidates()
-    search = _SequentialSearch(table, train, test, agg, reps, seed, family)
+    search = _SequentialSearch(table, train, test, agg, reps, seed, family, thinking_budgets=thinking_budgets)
     if unit == "tokens" and parallel > 1 and has_lengths(train):  # cancelled samples cost what they generated
         search.rounds = RoundSearch(names, train, test, agg, reps, seed, HELDOUT_REPS, parallel, charge="tokens")
     return search, search.candidates(budget, unit)

@@ -58,10 +58,12 @@ def caps(dense: Dense, unit: str) -> list[int | None]:
     return [None] + sorted({int(np.quantile(tok, q)) for q in (0.99, 0.95, 0.9)}, reverse=True)
 
 
-def budgets(dense: Dense, unit: str) -> list[tuple[int | None, bool]]:
-    """(cap, forced) pairs to try: the plain caps, then every thinking budget the profile probed
-    (a sample still thinking there is made to answer; see ``replay.budgets.at_budget``)."""
+def budgets(dense: Dense, unit: str, thinking: bool = True) -> list[tuple[int | None, bool]]:
+    """(cap, forced) pairs to try: the plain caps, then (``thinking``) every thinking budget the
+    profile probed (a sample still thinking there is made to answer; ``replay.budgets.at_budget``)."""
     plain = [(cap, False) for cap in caps(dense, unit)]
     if dense.probes is None or unit == "samples":
         return plain
-    return plain + [(d, True) for d in dense.probes.depths]
+    # The probed depths as plain caps too: what a user could get by lowering --max-tokens alone.
+    plain += [(d, False) for d in dense.probes.depths if (d, False) not in plain]
+    return plain + ([(d, True) for d in dense.probes.depths] if thinking else [])
