@@ -35,7 +35,7 @@ from inferplan.backends import token_counter
 from inferplan.errors import InfeasibleError
 from inferplan.planner.candidates import Mix, TraceCache
 from inferplan.profiles.store import load_profile
-from inferplan.profiling.budget_curve import budget_curve, probe_overhead
+from inferplan.replay.budget_curve import budget_curve, probe_overhead
 from inferplan.replay.cost import CostModel
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import densify, evaluate

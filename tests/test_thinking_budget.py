@@ -16,7 +16,7 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.forcing import Forcing, force_text, probe_depths_for
 from inferplan.policy.stopping import make_rule
 from inferplan.profiles.store import load_profile
-from inferplan.profiling.budget_curve import budget_curve
+from inferplan.replay.budget_curve import budget_curve
 from inferplan.replay.budgets import at_budget, capped
 from inferplan.replay.cost import CostModel
 from inferplan.replay.traces import densify, evaluate, trace
@@ -190,3 +190,19 @@ def test_profile_plan_and_run_with_a_thinking_budget(cli, tmp_path: Path) -> Non
     thinking = json.loads(out.out)["thinking"]
     assert "length" not in thinking["finishes"] and all(t <= 12 for t in thinking["thinking_tokens"])
     assert thinking["forced"] == thinking["finishes"].count("forced")
+
+
+def test_every_command_that_reports_accuracy_shows_censored_samples_apart(tmp_path: Path) -> None:
+    """fit and simulate note the censored share; evaluate counts it from the samples it ran."""
+    from inferplan.api import fit, simulate
+    from inferplan.runner.evaluate import censored_of
+    from inferplan.runner.results import QueryResult
+
+    path = _profile(tmp_path, SAMPLES + [{**s, "problem": "b"} for s in SAMPLES])  # two problems: enough to fit
+    assert any("censored: 50.0%" in n for n in fit(path).notes)
+    plain = simulate(path, rule="fixed:2", holdout=0.0)
+    assert any(w.startswith("censored: 50.0%") for w in plain.warnings)
+    # A sample cut at the cap, and one made to answer with nothing readable, are censored; a wrong one is not.
+    r = QueryResult(1, "7", {"7": 1}, 4, 0, 0, 0.0, "rule", ("7", None, None, "3"),
+                    ("stop", "length", "forced", "forced"), (None,) * 4, ("",) * 4)
+    assert censored_of([r]) == 0.5

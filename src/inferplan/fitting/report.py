@@ -24,6 +24,7 @@ from inferplan.fitting.model_select import FAMILIES, Selection, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
+from inferplan.replay.budget_curve import censored_line, censored_share
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_mean, widen_to_binomial
 
@@ -135,6 +136,8 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
              "as rough" for c in configs if c.successes < FEW_SUCCESSES]
     if table.split():
         notes.append("profile has a train/test split: choose configurations on train, report on test (plan does)")
+    if line := censored_line(censored_share(table)):
+        notes.append(line)
     return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes))
 
 

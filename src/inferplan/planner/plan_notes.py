@@ -8,7 +8,7 @@ from inferplan.planner.candidates import Candidate
 from inferplan.planner.curve_predictions import NOTE
 from inferplan.planner.simulate import Baseline
 from inferplan.profiles.store import SampleTable
-from inferplan.profiling.budget_curve import budget_curve
+from inferplan.replay.budget_curve import budget_curve
 from inferplan.replay.traces import Estimate
 
 FEW_TRAINING_PROBLEMS = 20  # below this, the search's ranking is mostly noise

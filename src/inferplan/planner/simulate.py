@@ -20,6 +20,7 @@ from inferplan.policy.aggregate import Aggregation, check_answers
 from inferplan.policy.stopping import StoppingRule, make_rule, parse_rule
 from inferplan.policy.termination import Termination
 from inferplan.profiles.profile import Profile
+from inferplan.replay.budget_curve import censored_line, censored_share
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.split import split_problems
@@ -178,6 +179,8 @@ def simulate(
     dense = densify(table, cost, r.problems)
     est, base = (_replay_parallel(dense, r, reps, seed) if r.parallel is not None else
                  _replay_sequential(dense, r, reps, seed, warnings))
+    if line := censored_line(censored_share(table, r.problems, r.cap, r.forced)):
+        warnings.append(line)
     names = tuple(c.name for c in table.configs)
     return SimulationResult(r.rule.spec, r.mix.as_dict(names), r.unit, est, base, len(r.problems), reps, r.source,
                             tuple(warnings))

@@ -17,7 +17,7 @@ import numpy as np
 
 from inferplan.profiles.store import load_profile
 from inferplan.profiles.throughput import measured_throughput
-from inferplan.profiling.budget_curve import BudgetRow, budget_curve, probe_overhead
+from inferplan.replay.budget_curve import BudgetRow, budget_curve, probe_overhead
 from inferplan.stats.estimators import pass_at_k
 from inferplan.stats.intervals import beta_interval
 

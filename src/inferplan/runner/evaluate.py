@@ -46,6 +46,7 @@ class Realised:
     prompt_tokens_per_query: float  # the prompt, counted once per query (apart: it is not what a plan saves)
     seconds: float  # wall time of the whole evaluation
     problems: int
+    censored: float = 0.0  # share of samples the token cap left with no answer (abstentions, not wrong)
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,16 @@ def realised_of(results: list[QueryResult], correct: list[bool], cost: CostModel
         samples_per_query=float(np.mean([r.samples for r in results])),
         completion_tokens_per_query=float(np.mean([r.completion_tokens + r.wasted_tokens for r in results])),
         prompt_tokens_per_query=float(np.mean([r.prompt_tokens for r in results])), seconds=wall, problems=m,
+        censored=censored_of(results),
     )
+
+
+def censored_of(results: list[QueryResult]) -> float:
+    """Share of the samples the token cap left with no answer: cut ("length"), or made to answer
+    with nothing readable ("forced", no answer)."""
+    pairs = [(a, f) for r in results for a, f in zip(r.answers, r.finishes)]
+    cut = sum(f == "length" or (f == "forced" and a is None) for a, f in pairs)
+    return cut / len(pairs) if pairs else 0.0
 
 
 def evaluate_plan(

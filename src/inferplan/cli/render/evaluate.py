@@ -60,7 +60,8 @@ def evaluation_json(r: EvaluationResult) -> dict:
             "accuracy": z.accuracy, "accuracy_ci": list(z.accuracy_ci), "cost_per_query": z.cost_per_query,
             "samples_per_query": z.samples_per_query,
             "completion_tokens_per_query": z.completion_tokens_per_query,
-            "prompt_tokens_per_query": z.prompt_tokens_per_query, "seconds": round(z.seconds, 2)},
+            "prompt_tokens_per_query": z.prompt_tokens_per_query, "seconds": round(z.seconds, 2),
+            "censored_samples": round(z.censored, 4)},
         "baseline": None if b is None else {
             "name": b.name, "accuracy": b.accuracy, "cost_per_query": b.cost_per_query, "samples_per_query": b.samples},
         "checks": checks(r),
@@ -117,6 +118,9 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     out.print(t)
     out.print(f"[dim]prompt tokens per query (apart from the completions): {z.prompt_tokens_per_query:.1f}[/dim]",
               highlight=False)
+    if z.censored > 0:
+        out.print(f"[dim]censored: {100 * z.censored:.1f}% of samples ended at the token cap with no answer — "
+                  "abstentions, not counted as wrong answers[/dim]", highlight=False)
     c = checks(r)
     verdict = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "–"}
     out.print(f"accuracy inside the predicted interval: {verdict[c['accuracy_in_predicted_interval']]} · "

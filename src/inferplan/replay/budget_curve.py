@@ -82,3 +82,27 @@ def probe_overhead(table: SampleTable) -> float | None:
         return None
     plain = float(np.nansum(table.completion_tokens))
     return (plain + float(np.nansum(cols.tokens))) / plain if plain else None
+
+
+def censored_share(table: SampleTable, problems: np.ndarray | None = None, cap: int | None = None,
+                   forced: bool = False) -> float:
+    """Share of the samples of ``problems`` left with no answer by the token cap — cut (a plain cap;
+    ``cap`` None: the profile's own), or made to answer with nothing readable (``forced``)."""
+    rows = np.ones(table.n_samples, bool) if problems is None else np.isin(table.problem, problems)
+    if not rows.any():
+        return 0.0
+    tokens = np.nan_to_num(table.completion_tokens)
+    cut = table.truncated.copy() if cap is None else (tokens > cap) | (table.truncated & (tokens >= cap))
+    cols = table.probes
+    if forced and cols is not None and cap in cols.depths:
+        answer = cols.answer[:, cols.depths.index(cap)]
+        cut = np.where(answer != NOT_PROBED, answer == -1, cut)
+    return float(cut[rows].mean())
+
+
+def censored_line(share: float) -> str | None:
+    """The line every command that reports accuracy prints when samples were censored."""
+    if share <= 0:
+        return None
+    return (f"censored: {100 * share:.1f}% of samples ended at the token cap with no answer — abstentions, "
+            "not counted as wrong answers, and no vote (profile show: the thinking-budgets table, where recorded)")
