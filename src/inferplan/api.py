@@ -237,13 +237,22 @@ def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:
 
 def fixed_plan(n: int = 8, *, temperatures: Sequence[float] = (0.7,), max_tokens: int = 256,
                system: str | None = None, raw: bool = False, extract: str = "auto", stop: Sequence[str] = (),
-               top_p: float = 1.0) -> Plan:
-    """The plan of a fixed-N majority-vote run (what ``run -n`` executes)."""
+               top_p: float = 1.0, thinking_budget: int | None = None, model: str = DEFAULT_MODEL) -> Plan:
+    """The plan of a fixed-N majority-vote run (what ``run -n`` executes).
+
+    ``thinking_budget``: each sample thinks at most this many tokens, then is made to answer
+    (``model``'s end-of-thinking marker where its template has one, then an answer prompt)."""
+    from inferplan.backends import chat_template_of
+    from inferplan.policy.forcing import ANSWER_TOKENS, Forcing, force_text
     from inferplan.runner.fixed import RunSettings
     from inferplan.runner.fixed import fixed_plan as build
 
-    return build(RunSettings(n=n, temperatures=tuple(temperatures), max_tokens=max_tokens, system=system, raw=raw,
-                             extract=extract, stop=tuple(stop), top_p=top_p))
+    plan = build(RunSettings(n=n, temperatures=tuple(temperatures), system=system, raw=raw, extract=extract,
+                             stop=tuple(stop), top_p=top_p,
+                             max_tokens=max_tokens if thinking_budget is None else thinking_budget))
+    if thinking_budget is None:
+        return plan
+    return replace(plan, thinking=Forcing(force_text(chat_template_of(model)), ANSWER_TOKENS))
 
 
 def describe_models(model: str | None = None, *, with_hash: bool = True) -> list:

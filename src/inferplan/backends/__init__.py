@@ -51,6 +51,21 @@ def model_sha256(model: str) -> str | None:
     return file_sha256(resolve_model_path(model))
 
 
+def chat_template_of(model: str) -> str | None:
+    """The chat template of a local GGUF model (to find its end-of-thinking marker); None for a
+    server, a transformers model or a file that cannot be read."""
+    from inferplan.backends.embedded import resolve_model_path
+    from inferplan.backends.gguf_info import read_gguf_info
+    from inferplan.errors import InferplanError
+
+    if model.startswith(("http://", "https://", "hf:")):
+        return None
+    try:
+        return read_gguf_info(resolve_model_path(model)).chat_template
+    except (InferplanError, OSError):
+        return None
+
+
 def token_counter(model: str):
     """``count(text)`` → tokens of ``text`` as GGUF ``model`` (``smollm2`` or a path) reads it; no weights loaded."""
     from inferplan.backends.llamacpp.tokenizer import token_counter as counter

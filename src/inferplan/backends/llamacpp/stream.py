@@ -8,11 +8,9 @@ less work for two-token answers). Every step decodes one token of every live
 slot plus a chunk of pending prompt prefill in a single ``llama_decode``;
 finished slots are refilled at once, across requests.
 
-With split KV streams every sequence has one of its own of ``backend.n_ctx``
-tokens, so a request fits if its prompt plus max_tokens does (checked when it is
-submitted) and a decode never runs out of cache mid-sample. In a unified cache
-the samples of a prompt share its cells, and cells are promised before a prompt
-or sample starts (:mod:`prompt_cache`), so that holds there too.
+With split KV streams every sequence has one of its own of ``backend.n_ctx`` tokens, so a
+request fits if its prompt plus max_tokens (plus a forced answer) does, checked on submit;
+in a unified cache cells are promised before anything starts (:mod:`prompt_cache`).
 """
 
 from __future__ import annotations

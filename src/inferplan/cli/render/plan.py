@@ -97,11 +97,7 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     if p.terminate is not None:
         out.print(f"  cut          a sample whose windowed confidence falls under the floor set by each query's "
                   f"first {p.terminate.warmup} samples ({p.terminate.keep:.0%} of them stay above it)", highlight=False)
-    if p.thinking is not None:
-        out.print(f"  thinking     each sample thinks at most {p.max_tokens} tokens; one still thinking then is made to "
-                  f"answer ({p.thinking.text.strip()!r}, at most {p.thinking.answer_tokens} tokens)", highlight=False)
-    else:
-        out.print(f"  max tokens   {p.max_tokens if p.max_tokens is not None else 'as profiled'}")
+    out.print(_tokens_line(p), highlight=False)
     e = r.heldout
     cost = "" if p.unit == "samples" else f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}], "
     where = "held-out problems"
@@ -152,3 +148,11 @@ def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
     if line := buys(e.accuracy, e.cost, r.baselines, r.unit):
         out.print(f"  buys {line}", highlight=False)
     out.print(_baseline_table(r.baselines, r.unit, "Fixed-N majority on the same problems and orders"))
+
+
+def _tokens_line(p) -> str:
+    """The plan's per-sample token cap, or its thinking budget, in words."""
+    if p.thinking is not None:
+        return (f"  thinking     each sample thinks at most {p.max_tokens} tokens; one still thinking then is made to "
+                f"answer ({p.thinking.text.strip()!r}, at most {p.thinking.answer_tokens} tokens)")
+    return f"  max tokens   {p.max_tokens if p.max_tokens is not None else 'as profiled'}"
