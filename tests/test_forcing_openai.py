@@ -37,6 +37,8 @@ def _settings(**kw) -> BackendSettings:
 def test_an_answer_ends_at_its_first_line_break_after_some_text() -> None:
     assert answer_end(" 19.\nNext") == 4
     assert answer_end("\n\n 19\n") == 5  # line breaks before any answer text are read past
+    assert answer_end(":\n\n\\[ 18 \\]\n") == 11  # as in the engine: a colon is not yet an answer
+    assert answer_end(b" 19.\nNext") == 4  # the engine's bytes, by the same rule
     assert answer_end(" 19") is None and answer_end("\n \n") is None and answer_end("") is None
 
 

@@ -11,6 +11,7 @@ recovered the capped samples and beat the full traces at 0.92x their tokens).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from inferplan.errors import InputError, InvalidValue
@@ -44,13 +45,18 @@ def refuse_probes(request, backend: str) -> None:
                          "use the llama.cpp backend (a GGUF model), or force answers at max_tokens only")
 
 
-def answer_end(text: str) -> int | None:
-    """Where a forced answer's text ends: its first line break after some non-blank text
-    (None: not yet). The llama.cpp engine's rule (``Slot._answer``), for backends that
-    continue a sample instead of decoding the answer in place."""
-    start = len(text) - len(text.lstrip())
-    at = text.find("\n", start) if start < len(text) else -1
-    return at if at >= 0 else None
+# The first line break after some answer text: a letter, a digit or any non-ASCII character, so
+# "is:\n\n18" reads on past the colon. Text for the servers' and transformers' continuations,
+# UTF-8 bytes for the llama.cpp engine, which grows an answer a token's bytes at a time.
+_END_TEXT = re.compile("[0-9A-Za-z\u0080-\U0010ffff][^\n]*\n")
+_END_BYTES = re.compile(rb"[0-9A-Za-z\x80-\xff][^\n]*\n")
+
+
+def answer_end(text: str | bytes) -> int | None:
+    """Where a forced answer's text ends: the index of its first line break after some answer
+    text (None: not yet). Every backend ends a forced answer by this one rule."""
+    found = (_END_BYTES if isinstance(text, (bytes, bytearray)) else _END_TEXT).search(text)
+    return found.end() - 1 if found else None
 
 
 def finish_forced(completion, answer, seconds: float):

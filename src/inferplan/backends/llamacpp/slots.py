@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
 from inferplan.backends.confidence import WindowTracker
+from inferplan.policy.forcing import answer_end
 
-# A forced answer ends at a line break only once it holds a letter or digit (or non-ASCII text).
-_ANSWER_TEXT = re.compile(rb"[0-9A-Za-z\x80-\xff]")
 # llama.cpp treats this seed value as "pick a random seed": never pass it through.
 _RANDOM_SEED = 0xFFFFFFFF
 
@@ -152,11 +150,9 @@ class Slot:
         ended = eog
         if not eog:
             joined = a.text + piece
-            nl = joined.find(b"\n", len(a.text))
-            while nl >= 0 and not _ANSWER_TEXT.search(joined, 0, nl):  # "is:\n\n18": not yet an answer
-                nl = joined.find(b"\n", nl + 1)
-            ended = nl >= 0
-            a.text = joined[:nl] if ended else joined
+            end = answer_end(joined)
+            ended = end is not None
+            a.text = joined[:end] if ended else joined
         if not ended and a.n < self.answer_tokens:
             self._feed([token])
             return None
