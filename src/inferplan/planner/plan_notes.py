@@ -29,7 +29,7 @@ def plan_caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tupl
 
 
 def plan_notes(split, seed: int, kept_note: str | None, chosen: Candidate, recorded: int | None,
-           family: str, family_note: str | None) -> tuple[str, ...]:
+               family: str, family_note: str | None) -> tuple[str, ...]:
     notes = [f"planned on {len(split.train)} problems, predicted on {len(split.test)} held-out problems"
              + (" (the profile's own split)" if split.source == "profile" else f" (seeded split, seed {seed})")]
     if split.in_sample:

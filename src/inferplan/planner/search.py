@@ -196,16 +196,16 @@ def plan(
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     even = None if unit == "latency" else break_even(table, cost, cands, search.heldout, pred)
-    notes = plan_notes(split, seed, kept_note, chosen, recorded, family, family_note) + plan_caveats(split, pred, baselines) \
-        + unequal_counts_note(search.train, chosen.mix.shares) + thinking_note(table, split.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
+    notes = plan_notes(split, seed, kept_note, chosen, recorded, family, family_note) \
+        + plan_caveats(split, pred, baselines) + unequal_counts_note(search.train, chosen.mix.shares) \
+        + thinking_note(table, split.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,
         objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
         target_accuracy=target_accuracy, unit=unit, mix=mix,
         configs={c.name: c for c in table.configs if c.name in mix},
-        aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap,
-        batch=search.batch_of(chosen),
+        aggregation=agg, rule=chosen.rule, max_tokens=chosen.cap, batch=search.batch_of(chosen),
         prediction=Prediction.of(pred, extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,

@@ -5,7 +5,7 @@ answer after ``depth`` thinking tokens (``probes``: on the side, while the think
 on) and, when it reached ``max_tokens``, the answer forced there instead of a cut-off
 text (``forced``, finish "forced"). The table keeps the plain view — a sample cut at the
 cap abstains, as in a profile without forcing — and these as extra columns, one per
-depth: replay reads a sample at a thinking budget from them (``replay.forcing``).
+depth: replay reads a sample at a thinking budget from them (``replay.budgets``).
 """
 
 from __future__ import annotations

@@ -37,40 +37,51 @@ class BudgetRow:
     tokens_forced: float
 
 
-def _per_problem(table: SampleTable, values: np.ndarray, rows: np.ndarray) -> tuple[float, tuple[float, float]]:
+def _per_problem(problem: np.ndarray, values: np.ndarray, P: int) -> tuple[float, tuple[float, float]]:
     """Mean over problems of the per-sample mean, and its Jeffreys interval (n = problems)."""
-    P = len(table.problems)
-    n = np.bincount(table.problem[rows], minlength=P)
+    n = np.bincount(problem, minlength=P)
     has = n > 0
-    frac = np.bincount(table.problem[rows], weights=values[rows].astype(float), minlength=P)[has] / n[has]
+    frac = np.bincount(problem, weights=values.astype(float), minlength=P)[has] / n[has]
     m = float(frac.mean())
     low, high = beta_interval(m * has.sum(), has.sum(), LEVEL)
     return m, (float(low), float(high))
+
+
+def _rows(table: SampleTable, problems: np.ndarray | None) -> np.ndarray:
+    """The samples of ``problems`` (indices; None: all), as a mask."""
+    return np.ones(table.n_samples, bool) if problems is None else np.isin(table.problem, problems)
+
+
+def _cut(tokens: np.ndarray, truncated: np.ndarray, budget: int | None) -> np.ndarray:
+    """Samples still thinking at ``budget`` (None: the profile's own cap): longer than it, or cut
+    at the cap exactly there."""
+    return truncated.copy() if budget is None else (tokens > budget) | (truncated & (tokens >= budget))
 
 
 def budget_curve(table: SampleTable, problems: np.ndarray | None = None) -> tuple[BudgetRow, ...]:
     """One row per probed depth (the last is the cap), over ``problems`` (indices; default all);
     () for a profile without forced answers."""
     cols = table.probes
-    rows = np.ones(table.n_samples, bool) if problems is None else np.isin(table.problem, problems)
+    rows = _rows(table, problems)
     if cols is None or not rows.any():
         return ()
-    tokens = np.nan_to_num(table.completion_tokens)
+    problem, correct = table.problem[rows], table.correct[rows]
+    tokens, truncated = np.nan_to_num(table.completion_tokens[rows]), table.truncated[rows]
     out = []
     for j, d in enumerate(cols.depths):
-        asked = cols.answer[:, j] != NOT_PROBED
-        cut = asked | (tokens > d) | (table.truncated & (tokens >= d))
-        plain_ok = table.correct & ~cut
-        forced_ok = np.where(asked, cols.correct[:, j], plain_ok)
-        spent = np.where(asked, d + np.nan_to_num(cols.tokens[:, j]), np.minimum(tokens, d))
-        plain, plain_ci = _per_problem(table, plain_ok, rows)
-        forced, forced_ci = _per_problem(table, forced_ok, rows)
-        asked, cut, spent = asked & rows, cut[rows], spent[rows]
+        answer = cols.answer[rows, j]
+        asked = answer != NOT_PROBED
+        cut = asked | _cut(tokens, truncated, d)
+        plain_ok = correct & ~cut
+        forced_ok = np.where(asked, cols.correct[rows, j], plain_ok)
+        spent = np.where(asked, d + np.nan_to_num(cols.tokens[rows, j]), np.minimum(tokens, d))
+        plain, plain_ci = _per_problem(problem, plain_ok, len(table.problems))
+        forced, forced_ci = _per_problem(problem, forced_ok, len(table.problems))
         out.append(BudgetRow(
             d, float(cut.mean()), plain, plain_ci, forced, forced_ci, float(cut.mean()),
-            float((cut & ~asked[rows]).mean() + (cols.answer[asked, j] < 0).sum() / rows.sum()),
-            float((~cols.ended[asked, j]).mean()) if asked.any() else 0.0,
-            float(np.minimum(tokens[rows], d).mean()), float(spent.mean())))
+            float(((cut & ~asked) | (asked & (answer == -1))).mean()),
+            float((~cols.ended[rows, j][asked]).mean()) if asked.any() else 0.0,
+            float(np.minimum(tokens, d).mean()), float(spent.mean())))
     return tuple(out)
 
 
@@ -88,11 +99,10 @@ def censored_share(table: SampleTable, problems: np.ndarray | None = None, cap: 
                    forced: bool = False) -> float:
     """Share of the samples of ``problems`` left with no answer by the token cap — cut (a plain cap;
     ``cap`` None: the profile's own), or made to answer with nothing readable (``forced``)."""
-    rows = np.ones(table.n_samples, bool) if problems is None else np.isin(table.problem, problems)
+    rows = _rows(table, problems)
     if not rows.any():
         return 0.0
-    tokens = np.nan_to_num(table.completion_tokens)
-    cut = table.truncated.copy() if cap is None else (tokens > cap) | (table.truncated & (tokens >= cap))
+    cut = _cut(np.nan_to_num(table.completion_tokens), table.truncated, cap)
     cols = table.probes
     if forced and cols is not None and cap in cols.depths:
         answer = cols.answer[:, cols.depths.index(cap)]
