@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import inferplan as ip
-from inferplan.backends import BackendSettings
+from engines import embedded_engine
 from inferplan.errors import InvalidValue
 from inferplan.runner.queries import Query
 from inferplan.runner.total_budget import run_total_budget
@@ -16,13 +16,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    from inferplan.backends.llamacpp.engine import LlamaCppBackend
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
-        b = LlamaCppBackend("smollm2", BackendSettings(ctx=1024, parallel=4))
-    yield b
-    b.close()
+    with embedded_engine(tmp_path_factory, ctx=1024) as b:
+        yield b
 
 
 def arith(n: int) -> list[Query]:

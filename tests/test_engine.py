@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from engines import embedded_engine
 from inferplan._util.paths import data_dir
-from inferplan.backends import BackendSettings, SampleRequest
+from inferplan.backends import SampleRequest
 from inferplan.errors import InputError
 
 pytestmark = pytest.mark.slow
@@ -20,14 +21,8 @@ MATH = ({"role": "user", "content": "What is 17 + 25?"},)
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    from inferplan.backends.llamacpp.engine import LlamaCppBackend
-
-    # Module scope runs before conftest's per-test INFERPLAN_HOME: isolate state the same way.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
-        b = LlamaCppBackend("smollm2", BackendSettings(ctx=512, parallel=4))
-    yield b
-    b.close()
+    with embedded_engine(tmp_path_factory, ctx=512) as b:
+        yield b
 
 
 def _texts(completions):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engines import embedded_engine
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.forcing import Forcing, force_text, probe_depths_for
 from inferplan.policy.stopping import make_rule
@@ -125,14 +126,8 @@ MATH = ({"role": "user", "content": "A shop sells 48 clips in April and half as 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory):
-    from inferplan.backends import BackendSettings
-    from inferplan.backends.llamacpp.engine import LlamaCppBackend
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INFERPLAN_HOME", str(tmp_path_factory.getbasetemp() / "inferplan-home"))
-        b = LlamaCppBackend("smollm2", BackendSettings(ctx=512, parallel=4))
-    yield b
-    b.close()
+    with embedded_engine(tmp_path_factory, ctx=512) as b:
+        yield b
 
 
 def _run(backend, **kw):
