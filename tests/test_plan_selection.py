@@ -75,3 +75,23 @@ def test_a_parallel_round_replaces_the_sequential_plan_only_when_clearly_better(
     assert chosen is clear and "first@4" in note and "fixed:1" in note
     chosen, _ = _choose([seq, clear], 1200.0, None, "tokens")
     assert chosen is seq  # the round does not fit the budget
+
+
+def _forced(rule, per_problem, cost, cap) -> Candidate:
+    per_problem = np.asarray(per_problem, dtype=float)
+    return Candidate(MIX, cap, rule, float(per_problem.mean()), cost, cost, forced=True, per_problem=per_problem)
+
+
+def test_a_thinking_budget_must_beat_the_plain_plan_clearly() -> None:
+    """A forced budget's lead within one paired SE on the training problems is noise: the plain plan
+    stays; a lead well past it takes the budget, and the note says why."""
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0, 0.8, 40)
+    plain = _cand(make_rule("beta", (0.95,), max_samples=8), base, 290.0)
+    noisy = _forced(make_rule("beta", (0.95,), max_samples=8), base + rng.normal(0.01, 0.1, 40), 280.0, 192)
+    chosen, _ = _choose([plain, noisy], 300.0, None, "tokens")
+    assert chosen is plain
+    clear = _forced(make_rule("beta", (0.95,), max_samples=8), base + 0.1 + rng.normal(0, 0.01, 40), 280.0, 192)
+    chosen, note = _choose([plain, noisy, clear], 300.0, None, "tokens")
+    assert chosen is clear
+    assert note.startswith("chose the thinking budget beta:0.95") and "+think≤192" in note
