@@ -59,7 +59,7 @@ def test_tokens_through_the_break_from_the_pieces() -> None:
 # -- what each kind of server is sent (scripted) ---------------------------------------------
 
 
-def _scripted(owner: str, first: str = " 19", again: dict | None = None):
+def _scripted(owner: str, first: str = " 19", again: dict | None = None, echo: bool = False):
     """A server owned_by ``owner``: samples end at their cap ('I think' ×); the continuation
     (temperature 0, stop at a line break) answers ``first``; ``again`` answers one without a stop."""
 
@@ -71,8 +71,10 @@ def _scripted(owner: str, first: str = " 19", again: dict | None = None):
         choice: dict = {"index": 0}
         if body.get("temperature") != 0.0:  # a sample
             text, choice["finish_reason"], usage = "I think", "length", {"prompt_tokens": 10, "completion_tokens": 8}
-        elif "stop" in body:  # its continuation
+        elif "stop" in body:  # its continuation (``echo``: the prefilled message whole, as llama-server)
             text, choice["finish_reason"], usage = first, "stop", {"prompt_tokens": 25, "completion_tokens": 3}
+            if echo and "messages" in body:
+                text = body["messages"][-1]["content"] + text
         else:  # the continuation asked again without its stop
             text, choice["finish_reason"], usage, choice["logprobs"] = (again[k] for k in ("text", "finish", "usage",
                                                                                           "logprobs"))
@@ -97,12 +99,16 @@ def _continuations(srv) -> list[tuple[str, dict]]:
     return [(p, b) for p, b, _ in srv.requests if b and b.get("temperature") == 0.0 and b.get("max_tokens") != 1]
 
 
-@pytest.mark.parametrize("owner,extra", [("vllm", {"continue_final_message": True, "add_generation_prompt": False}),
-                                         ("llamacpp", {})])
-def test_a_chat_sample_at_its_cap_continues_as_the_assistant(owner: str, extra: dict) -> None:
+@pytest.mark.parametrize("owner,extra,echo", [
+    ("vllm", {"continue_final_message": True, "add_generation_prompt": False}, False),
+    ("llamacpp", {}, False),
+    # llama-server (build 11434, checked for real) returns the prefilled message whole: the
+    # sample's text, the forced text, then its answer; the answer is read after the echo.
+    ("llamacpp", {}, True)])
+def test_a_chat_sample_at_its_cap_continues_as_the_assistant(owner: str, extra: dict, echo: bool) -> None:
     request = SampleRequest(messages=QUESTION, n=1, temperatures=(0.7,), max_tokens=8, force_answer=FORCE,
                             answer_tokens=12)
-    with ScriptedServer(_scripted(owner)) as srv:
+    with ScriptedServer(_scripted(owner, echo=echo)) as srv:
         [c] = _force(srv, request)
     [(path, body)] = _continuations(srv)
     assert path.endswith("/chat/completions")
@@ -126,16 +132,21 @@ def test_a_raw_prompt_continues_on_completions_on_any_server() -> None:
     assert c.finish == "forced" and c.forced.text == FORCE + " 19"
 
 
-def test_a_line_break_before_the_answer_is_read_past_as_the_engine_does() -> None:
-    again = {"text": "\n 19\nmore", "finish": "length", "usage": {"prompt_tokens": 25, "completion_tokens": 4},
-             "logprobs": {"tokens": ["\n", " 19", "\n", "more"], "token_logprobs": [-1.0] * 4}}
+@pytest.mark.parametrize("first", ["", ":"])
+def test_a_line_break_before_the_answer_is_read_past_as_the_engine_does(first: str) -> None:
+    """A continuation that stopped at a line break before any letter or digit (nothing, or a colon
+    as the real llama-server's "…answer is:\n\n\\[ \\boxed{120}") is asked again without the stop."""
+    again = {"text": first + "\n 19\nmore", "finish": "length",
+             "usage": {"prompt_tokens": 25, "completion_tokens": 4 + len(first)},
+             "logprobs": {"tokens": [first] * len(first) + ["\n", " 19", "\n", "more"],
+                          "token_logprobs": [-1.0] * (4 + len(first))}}
     request = SampleRequest(prompt="Q:", n=1, temperatures=(0.7,), max_tokens=8, force_answer=FORCE)
-    with ScriptedServer(_scripted("vllm", first="", again=again)) as srv:
+    with ScriptedServer(_scripted("vllm", first=first, again=again)) as srv:
         [c] = _force(srv, request)
-    first, second = _continuations(srv)
-    assert first[1]["stop"] == ["\n"] and "stop" not in second[1]  # blank before its stop: asked again
-    assert c.forced.text == FORCE + "\n 19" and c.forced.ended
-    assert c.forced.tokens == 7 + 3  # through the token that holds the line break, not all 4
+    first_ask, second_ask = _continuations(srv)
+    assert first_ask[1]["stop"] == ["\n"] and "stop" not in second_ask[1]  # no answer before its stop: again
+    assert c.forced.text == FORCE + first + "\n 19" and c.forced.ended
+    assert c.forced.tokens == 7 + 3 + len(first)  # through the token that holds the line break, not all
 
 
 def test_chat_forcing_is_refused_where_the_server_would_answer_in_a_new_turn() -> None:

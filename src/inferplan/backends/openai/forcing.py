@@ -74,10 +74,13 @@ def continuation(backend, request: SampleRequest, text: str) -> tuple[str, dict]
 
 
 async def _forced(backend, request: SampleRequest, completion: Completion) -> Completion:
-    endpoint, body = continuation(backend, request, completion.text + request.force_answer)
+    prefill = completion.text + request.force_answer
+    endpoint, body = continuation(backend, request, prefill)
+    # llama-server returns a prefilled assistant message whole (the prefill, then what it added).
+    echoed = prefill if request.messages is not None else None
     async with backend.semaphore:  # a continuation is one more request in flight: within --parallel
         start = time.monotonic()
-        text, tokens, ended, prompt = await _answer(backend, endpoint, body)
+        text, tokens, ended, prompt = await _answer(backend, endpoint, body, echoed)
         seconds = time.monotonic() - start
     # The answer prompt's tokens: what the continuation's prompt has beyond the sample's prompt and
     # thinking. Re-tokenizing the joined text can merge a token across the seam, hence at least 1.
@@ -89,27 +92,32 @@ async def _forced(backend, request: SampleRequest, completion: Completion) -> Co
     return finish_forced(completion, answer, seconds)
 
 
-async def _answer(backend, endpoint: str, body: dict) -> tuple[str, int, bool, int | None]:
-    """(answer text, its tokens, whether it ended by itself, the continuation's prompt tokens)."""
-    text, finish, tokens, pieces, prompt = _read(backend, await backend.post(endpoint, body))
-    if finish == "stop" and not text.strip() and tokens < body["max_tokens"]:
-        # Stopped before any answer text: a line break the engine reads past, or the end of
-        # text. Greedy decoding repeats itself, so ask again without the stop and cut here.
+async def _answer(backend, endpoint: str, body: dict, echoed: str | None) -> tuple[str, int, bool, int | None]:
+    """(answer text, its tokens, whether it ended by itself, the continuation's prompt tokens);
+    ``echoed``: the prefilled text a server may repeat before what it added, dropped."""
+    text, finish, tokens, pieces, prompt = _read(backend, await backend.post(endpoint, body), echoed)
+    if finish == "stop" and answer_end(text + "\n") is None and tokens < body["max_tokens"]:
+        # Stopped before any answer text (a letter or digit; ":" is not one): a line break the
+        # engine reads past, or the end of text. Greedy decoding repeats itself, so ask again
+        # without the stop and cut here.
         body = {k: v for k, v in body.items() if k != "stop"}
-        text, finish, tokens, pieces, prompt = _read(backend, await backend.post(endpoint, body))
+        text, finish, tokens, pieces, prompt = _read(backend, await backend.post(endpoint, body), echoed)
     cut = answer_end(text)
     if cut is None:
         return text, tokens, finish != "length", prompt
     return text[:cut], _tokens_through(pieces, text, cut, tokens), True, prompt
 
 
-def _read(backend, reply: dict) -> tuple[str, str, int, list[str] | None, int | None]:
-    """(text, finish, generated tokens, per-token texts or None, prompt tokens or None) of a reply."""
+def _read(backend, reply: dict, echoed: str | None = None) -> tuple[str, str, int, list[str] | None, int | None]:
+    """(text, finish, generated tokens, per-token texts or None, prompt tokens or None) of a reply;
+    a text that repeats ``echoed`` first is read from where the echo ends."""
     choices, usage = reply_parts(reply, backend.base_url)
     if not choices:
         return "", "stop", 0, None, token_count(usage.get("prompt_tokens"), backend.base_url)
     choice = choices[0]
     text, pieces = choice_text(choice), _pieces(choice)
+    if echoed and text.startswith(echoed):
+        text = text[len(echoed):]
     tokens = token_count(usage.get("completion_tokens"), backend.base_url)
     if tokens is None:  # no usage: the per-token logprobs, else an estimate (about four characters a token)
         tokens = len(pieces) if pieces is not None else max(1, round(len(text) / 4))
