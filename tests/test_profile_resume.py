@@ -19,6 +19,7 @@ from inferplan.errors import ConflictError
 from inferplan.profiles.store import iter_records, load_profile
 from inferplan.profiling.live_sampler import sample_seed
 from inferplan.profiling.profiler import ProfileOptions, run_profile
+from kill9 import kill_once_written, lines_in
 
 
 def _keys(path: Path) -> Counter:
@@ -79,13 +80,6 @@ def test_other_settings_are_refused_unless_forced(tmp_path):
     assert more.already == 60 and more.written == 20
 
 
-def _count_lines(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 @pytest.mark.slow
 def test_kill_9_then_rerun_gives_exactly_one_record_per_key(tmp_path):
     """Really SIGKILL a `python -m inferplan profile` subprocess mid-run, then rerun it."""
@@ -93,13 +87,7 @@ def test_kill_9_then_rerun_gives_exactly_one_record_per_key(tmp_path):
     cmd = [sys.executable, "-m", "inferplan", "profile", "--tasks", "builtin:arith:8", "--temperatures", "0.5,1.0",
            "--samples", "6", "--max-tokens", "12", "--threads", "1", "--parallel", "8", "-o", str(out)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 600
-    while _count_lines(out) < 1 + 20 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "profiling finished before it could be killed; make the run longer"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_once_written(cmd, out, 1 + 20, env, poll=0.05)
     killed_at = len(list(iter_records(out)))
     assert 20 <= killed_at < 8 * 2 * 6
     done = subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env, timeout=900)
@@ -139,7 +127,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_every_graded_sample(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 600
-    while _count_lines(out) < 1 + 20 and proc.poll() is None and time.monotonic() < deadline:
+    while lines_in(out) < 1 + 20 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)

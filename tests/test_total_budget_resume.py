@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from inferplan.runner.queries import Query
 from inferplan.runner.total_budget import run_total_budget, total_unit
 from inferplan.runner.total_journal import TotalJournal, journal_header
 from inferplan.tasks.builtin import builtin_set
+from kill9 import kill_once_written
 
 CAP = 8  # max_tokens of the fake runs (the fake writes 5 tokens a sample)
 
@@ -144,13 +143,6 @@ def test_cli_bad_values_are_one_line_and_exit_3(cli, tmp_path):
     assert cli("run", "--input", str(q), "--total-budget", "lots").code == 2
 
 
-def _lines(path: Path) -> int:
-    try:
-        return path.read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 @pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_spends_within_the_total(tmp_path):
     """Really SIGKILL `inferplan run --total-budget` on the embedded model, then rerun it to the end."""
@@ -161,13 +153,7 @@ def test_kill_9_mid_run_then_rerun_spends_within_the_total(tmp_path):
            "--max-tokens", str(cap), "--total-budget", str(total), "--threads", "1", "--parallel", "4",
            "--ctx", "1024", "-o", str(record), "--json"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 600
-    while _lines(record) < 1 + 60 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run finished before it could be killed; make it longer"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_once_written(cmd, record, 1 + 60, env, poll=0.02)
     killed = len(_records(record)[1])
     assert killed >= 20
     _check_record(record, total, cap)
