@@ -31,13 +31,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
 import time
-import urllib.request
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,12 +43,13 @@ import numpy as np
 import inferplan as ip
 from inferplan.backends import token_counter
 from inferplan.errors import InfeasibleError
-from inferplan.runner.evaluate import answered_right
+from inferplan.policy.vote import vote_counts
+from inferplan.runner.evaluate import answer_right, answered_right
 from inferplan.runner.queries import Query
 from inferplan.stats.intervals import beta_interval, bootstrap_diff
 from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import load_tasks
-from llama_server import LlamaCppServer, find_llama_server
+from llama_server import LlamaCppServer, choice_tokens, find_llama_server
 
 REALISTIC = Path("~/.cache/inferplan/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").expanduser()
 SLOTS = 16  # the server's parallel slots and the samples per question of both fixed-16 arms
@@ -118,15 +116,9 @@ def heldout(args):
 
 
 def _chat(server: LlamaCppServer, messages, stop, args, seed: int) -> list[dict]:
-    body = {"messages": list(messages), "n": SLOTS, "max_tokens": args.max_tokens, "temperature": args.temperature,
-            "top_k": 0, "top_p": 1.0, "min_p": 0.0, "seed": seed, "stop": list(stop)}
-    request = urllib.request.Request(server.url + "/v1/chat/completions", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=1800) as r:
-        choices = json.loads(r.read())["choices"]
-    if len(choices) != SLOTS:
-        raise SystemExit(f"llama-server returned {len(choices)} choices for n={SLOTS}")
-    return choices
+    return server.chat({"messages": list(messages), "n": SLOTS, "max_tokens": args.max_tokens,
+                        "temperature": args.temperature, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "seed": seed,
+                        "stop": list(stop)}, timeout=1800)
 
 
 def server_arm(args, plan, taskset, grader: TaskGrader) -> Arm:
@@ -146,32 +138,31 @@ def server_arm(args, plan, taskset, grader: TaskGrader) -> Arm:
     tokens, correct = [], []
     for task, choices in zip(taskset.tasks, replies):
         texts = [c["message"]["content"] or "" for c in choices]
-        # llama-server's usage counts the first choice only: count each text, plus its end token.
-        tokens.append(sum(min(args.max_tokens, count(t) + (c["finish_reason"] == "stop"))
-                          for t, c in zip(texts, choices)))
+        tokens.append(sum(choice_tokens(c, args.max_tokens, count) for c in choices))
         answers = [plan.prompt.read_answer(t, c["finish_reason"]) for t, c in zip(texts, choices)]
-        votes = Counter(a for a in answers if a is not None)
-        top = votes.most_common(1)[0][0] if votes else None
-        correct.append(top is not None and any(a == top and grader.grade(task, t).correct
-                                               for a, t in zip(answers, texts)))
+        # vote_counts orders by count, first seen first among ties: a tie goes to the first answer.
+        correct.append(answer_right(task, next(iter(vote_counts(answers)), None), answers, texts, grader))
     return _done(Arm("llama-server, n = 16, majority", seconds, np.array(tokens), np.array(correct)))
 
 
-def engine_arms(args, plan, taskset, grader: TaskGrader) -> list[Arm]:
+def engine_arms(args, plan, taskset, grader: TaskGrader, wanted: list[str]) -> list[Arm]:
     queries = [Query(id=t.id, prompt=t.text) for t in taskset.tasks]
     fixed = replace(ip.fixed_plan(SLOTS, temperatures=(args.temperature,), max_tokens=args.max_tokens,
                                   model=str(args.model)), prompt=plan.prompt)
+    runs = [(name, p) for key, name, p in (("plan", "inferplan run --plan", plan), ("fixed16", "inferplan run -n 16", fixed))
+            if key in wanted]
+    if not runs:
+        return []
     backend = ip.open_backend(str(args.model), ip.BackendSettings(threads=args.threads))
     arms = []
     try:
         ip.run(fixed, queries[:1], model=backend, seed=10**6)  # warm-up, not timed
-        for name, p in (("inferplan run --plan", plan), ("inferplan run -n 16", fixed)):
+        for name, p in runs:
             t0 = time.perf_counter()
             results = ip.run(p, queries, model=backend, seed=args.seed)
             seconds = time.perf_counter() - t0
-            arms.append(Arm(name, seconds, np.array([r.completion_tokens + r.wasted_tokens for r in results]),
-                            np.array([answered_right(t, r, grader) for t, r in zip(taskset.tasks, results)])))
-            _done(arms[-1])
+            arms.append(_done(Arm(name, seconds, np.array([r.completion_tokens + r.wasted_tokens for r in results]),
+                                  np.array([answered_right(t, r, grader) for t, r in zip(taskset.tasks, results)]))))
     finally:
         backend.close()
     return arms
@@ -258,18 +249,18 @@ def main() -> None:
     ap.add_argument("--mode", choices=("target", "budget"), default="target",
                     help="target: the cheapest plan at fixed-16's accuracy; budget: the best at --budget-share")
     ap.add_argument("--budget-share", type=float, default=0.3, help="a share of fixed-16's tokens per question")
-    ap.add_argument("--arms", default="server,fixed16,plan")
+    ap.add_argument("--arms", default="server,fixed16,plan", help="server and plan, and fixed16 unless left out")
     ap.add_argument("--runs", default="~/.cache/inferplan/bench-headline", help="where profiles and plans are kept")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md's headline block")
     args = ap.parse_args()
+    wanted = args.arms.split(",")
+    if "server" not in wanted or "plan" not in wanted:
+        raise SystemExit("--arms must hold server and plan: every ratio is against the server, every difference the plan's")
     profile = training_profile(args)
     plan, replayed = make_plan(args, profile)
     taskset = heldout(args)
     grader = TaskGrader(taskset, plan.prompt.grader)
-    wanted = args.arms.split(",")
-    arms = [server_arm(args, plan, taskset, grader)] if "server" in wanted else []
-    arms += [a for a in engine_arms(args, plan, taskset, grader)
-             if ("fixed16" in wanted or a.name != "inferplan run -n 16") and ("plan" in wanted or "--plan" not in a.name)]
+    arms = [server_arm(args, plan, taskset, grader), *engine_arms(args, plan, taskset, grader, wanted)]
     when = datetime.date.today().isoformat()
     head = (f"{Path(args.tasks).stem}, {Path(args.model).name}, {args.test} held-out questions "
             f"(plan from {args.train} training problems × {args.samples}), T = {args.temperature}, "

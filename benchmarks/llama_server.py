@@ -101,25 +101,24 @@ class LlamaCppServer:
         self.stop()
         raise RuntimeError("llama-server did not become ready")
 
+    def chat(self, body: dict, timeout: float = 600) -> list[dict]:
+        """The choices of one ``/v1/chat/completions`` request (``body`` as sent), ``body["n"]`` of them."""
+        request = urllib.request.Request(self.url + "/v1/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            choices = json.loads(r.read())["choices"]
+        if len(choices) != body.get("n", 1):
+            raise RuntimeError(f"llama-server returned {len(choices)} choices for n={body.get('n', 1)}")
+        return choices
+
     def complete(self, messages: list[dict], n: int, max_tokens: int, temperature: float, ignore_eos: bool,
                  count) -> int:
-        """Completion tokens of one ``n``-sample chat request, all choices.
-
-        llama-server's ``usage`` counts the first choice only, so each choice's text is
-        counted with the model's tokenizer (``count``), plus its end-of-generation token
-        when it stopped on one, as inferplan's engine counts it."""
+        """Completion tokens of one ``n``-sample chat request, all choices (see ``choice_tokens``)."""
         body = {"messages": messages, "n": n, "max_tokens": max_tokens, "temperature": temperature, "seed": 1,
                 "ignore_eos": ignore_eos,
                 # Like the engine's cells, every request evaluates its prompt: no reuse of the last one's KV.
                 "cache_prompt": False}
-        request = urllib.request.Request(self.url + "/v1/chat/completions", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=600) as r:
-            reply = json.loads(r.read())
-        if len(reply["choices"]) != n:
-            raise RuntimeError(f"llama-server returned {len(reply['choices'])} choices for n={n}")
-        return sum(min(max_tokens, count(c["message"]["content"] or "") + (c["finish_reason"] == "stop"))
-                   for c in reply["choices"])
+        return sum(choice_tokens(c, max_tokens, count) for c in self.chat(body))
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -127,6 +126,13 @@ class LlamaCppServer:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def choice_tokens(choice: dict, max_tokens: int, count) -> int:
+    """Completion tokens of one chat choice. llama-server's ``usage`` counts the first choice
+    only, so the text is counted with the model's tokenizer (``count``), plus its
+    end-of-generation token when it stopped on one, as inferplan's engine counts it."""
+    return min(max_tokens, count(choice["message"]["content"] or "") + (choice["finish_reason"] == "stop"))
 
 
 def main() -> None:

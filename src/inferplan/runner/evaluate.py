@@ -165,8 +165,14 @@ def plan_grader(plan: Plan, taskset: TaskSet, allow_code_execution: bool) -> Tas
 
 def answered_right(task, r: QueryResult, grader: TaskGrader) -> bool:
     """The returned answer is right if a sample giving that answer was graded right."""
-    return r.answer is not None and any(a == r.answer and grader.grade(task, text).correct
-                                        for a, text in zip(r.answers, r.answer_texts or r.texts))
+    return answer_right(task, r.answer, r.answers, r.answer_texts or r.texts, grader)
+
+
+def answer_right(task, answer: str | None, answers, texts, grader: TaskGrader) -> bool:
+    """``answer`` (a vote's winner) is right if a sample that gave it (``answers`` read from
+    ``texts``) was graded right; no answer is never right."""
+    return answer is not None and any(a == answer and grader.grade(task, text).correct
+                                      for a, text in zip(answers, texts))
 
 
 def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,
