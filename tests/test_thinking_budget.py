@@ -102,6 +102,28 @@ def test_the_budget_curve_reports_censored_samples_apart_from_wrong_ones(tmp_pat
     assert r128.tokens_forced == pytest.approx((40 + 100 + 138 + 138) / 4)
 
 
+def test_fit_shows_the_budget_curve_as_a_table_a_terminal_line_json_and_a_plot_panel(cli, tmp_path: Path) -> None:
+    path = _profile(tmp_path, SAMPLES + [{**s, "problem": "b"} for s in SAMPLES])  # two problems: enough to fit
+    shown = cli("fit", path, "--plot", tmp_path / "fit.png")
+    assert shown.code == 0, shown.err
+    assert "Thinking budgets" in shown.out and "budget 64…128 tokens: forced answer" in shown.out
+    doc = json.loads(cli("fit", path, "--json").out)
+    rows = {r["budget"]: r for r in doc["thinking_budgets"]}
+    assert rows[64]["forced"] == 0.5 and rows[64]["plain"] == 0.25 and rows[64]["censored_plain"] == 0.75
+    from PIL import Image
+
+    # Three panels (pass@k, maj@k, the budget curve) side by side: wider than the two-panel plot.
+    (tmp_path / "plain").mkdir()
+    unprobed = [{k: v for k, v in s.items() if k != "probes"} for s in SAMPLES[:2]]
+    plain = _profile(tmp_path / "plain", unprobed + [{**s, "problem": "b"} for s in unprobed])
+    header, *records = plain.read_text().splitlines()
+    plain.write_text("\n".join([json.dumps({k: v for k, v in json.loads(header).items() if k != "forcing"}),
+                                *records]) + "\n")  # a profile recorded without forcing
+    assert budget_curve(load_profile(plain)) == ()
+    assert cli("fit", plain, "--plot", tmp_path / "plain.png").code == 0
+    assert Image.open(tmp_path / "fit.png").width > 1.4 * Image.open(tmp_path / "plain.png").width
+
+
 def test_a_forced_rule_replays_the_same_votes_as_the_samples_forced_one_by_one(tmp_path: Path) -> None:
     """Majority of four at budget 64: "7" twice, "3" once, one censored → "7" wins every order."""
     dense = densify(load_profile(_profile(tmp_path, SAMPLES)), CostModel(unit="tokens", shared_prefix=True))

@@ -11,7 +11,7 @@ resamples (so hyperparameter uncertainty is included), plus ceiling and saturati
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from inferplan.fitting.model_select import FAMILIES, Selection, select_family
 from inferplan.fitting.pass_curves import averaged_pass_curves, curve_grid
 from inferplan.profiles.counts import config_counts, count_matrix
 from inferplan.profiles.store import SampleTable, check_format
-from inferplan.replay.budget_curve import censored_line, censored_share
+from inferplan.replay.budget_curve import BudgetRow, budget_curve, censored_line, censored_share
 from inferplan.stats.estimators import best_of_k, maj_at_k, pass_at_k
 from inferplan.stats.intervals import bootstrap_mean, widen_to_binomial
 
@@ -79,6 +79,9 @@ class FitReport:
     selection: Selection
     configs: tuple[ConfigFit, ...]
     notes: tuple[str, ...] = field(default=())
+    # Accuracy per sample against the thinking budget, plain cap and forced answer, where the
+    # profile recorded answer-now probes (replay/budget_curve.py); () otherwise.
+    budgets: tuple[BudgetRow, ...] = field(default=())
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +91,7 @@ class FitReport:
                                 "pass_curve_weights": self.selection.weights,
                                 "subsample": self.selection.subsample, "target_k": self.selection.target_k},
             "configs": [c.to_json() for c in self.configs], "notes": list(self.notes),
+            "thinking_budgets": [asdict(r) for r in self.budgets],
         }
 
 
@@ -138,7 +142,8 @@ def fit_profile(table: SampleTable, at: tuple[int, ...] = (32, 100, 300), *, lev
         notes.append("profile has a train/test split: choose configurations on train, report on test (plan does)")
     if line := censored_line(censored_share(table)):
         notes.append(line)
-    return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes))
+    return FitReport(profile, at, level, seed, threshold, selection, tuple(configs), tuple(notes),
+                     budget_curve(table))
 
 
 def _config_fit(cc, fit: dict, at: tuple[int, ...], level: float, seed: int, n_boot: int, threshold: float,

@@ -9,9 +9,10 @@ from rich.table import Table
 from inferplan.api import describe_fixed
 from inferplan.cli.render.common import err, fmt_interval, out
 from inferplan.cli.render.evaluate import checks
-from inferplan.cli.render.fit import sparkline, write_plot
+from inferplan.cli.render.fit import write_plot
 from inferplan.cli.render.plan import buys
 from inferplan.cli.render.profile import ProgressBar
+from inferplan.cli.render.spark import sparkline
 
 
 def _h(n: int, title: str, why: str) -> None:

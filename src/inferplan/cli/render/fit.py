@@ -6,16 +6,10 @@ from pathlib import Path
 
 from rich.table import Table
 
+from inferplan.cli.render.budgets import budget_curve_line, draw_budget_panel, render_budgets
 from inferplan.cli.render.common import err, fmt_interval, out, print_json
+from inferplan.cli.render.spark import sparkline
 from inferplan.errors import DependencyError, InputError
-
-_BARS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: list[float], low: float = 0.0, high: float = 1.0) -> str:
-    """One character per value, scaled between low and high."""
-    span = max(high - low, 1e-12)
-    return "".join(_BARS[min(len(_BARS) - 1, max(0, int((v - low) / span * (len(_BARS) - 1) + 0.5)))] for v in values)
 
 
 def write_report(report, path: Path, force: bool = False) -> None:
@@ -66,6 +60,9 @@ def render_fit(report, as_json: bool = False, verbose: bool = False) -> None:
                   + " (least-squares stacking on the same CV)", highlight=False)
     for cfg in report.configs:
         _render_config(cfg, report, verbose)
+    if report.budgets:
+        render_budgets(report.budgets, None)
+        out.print(f"  {budget_curve_line(report.budgets)}", highlight=False)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False)
 
@@ -128,7 +125,10 @@ def write_plot(report, path: Path, force: bool = False) -> None:
     metrics = [m for m in ("pass@k", "maj@k") if any(m in c.observed for c in report.configs)]
     from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, len(metrics), figsize=(8.0 * len(metrics), 4.8), squeeze=False)
+    panels = len(metrics) + bool(report.budgets)
+    fig, axes = plt.subplots(1, panels, figsize=(8.0 * panels, 4.8), squeeze=False)
+    if report.budgets:
+        draw_budget_panel(axes[0][-1], report.budgets)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, m in zip(axes[0], metrics):
         for i, cfg in enumerate(report.configs):

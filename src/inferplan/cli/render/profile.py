@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from inferplan.api import ImportResult, ProfileResult, ProfileSummary, Progress
+from inferplan.cli.render.budgets import render_budgets
 from inferplan.cli.render.common import err, fmt_interval, out, print_json, warn
 
 
@@ -120,25 +121,4 @@ def render_summary(s: ProfileSummary, *, as_json: bool) -> None:
     out.print("pass@1 interval: Jeffreys Beta posterior with the number of problems as sample size "
               "(samples of one problem are correlated).", style="dim", highlight=False)
     if s.budgets:
-        render_budgets(s)
-
-
-def render_budgets(s) -> None:
-    """Accuracy per sample against the thinking budget: a plain cap (a sample still thinking
-    abstains) beside a forced answer (it is made to answer), censored shares apart."""
-    from rich.table import Table
-
-    table = Table(show_header=True, header_style="bold", title="Thinking budgets (one sample; forced answers "
-                  "from the profile's probes)")
-    for col in ("budget", "still thinking", "plain cap", "forced answer", "censored plain → forced", "escaped",
-                "tokens plain → forced"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for r in s.budgets:
-        table.add_row(str(r.budget), f"{100 * r.thinking:.0f}%", fmt_interval(r.plain, *r.plain_ci),
-                      fmt_interval(r.forced, *r.forced_ci),
-                      f"{100 * r.censored_plain:.0f}% → {100 * r.censored_forced:.0f}%", f"{100 * r.escaped:.0f}%",
-                      f"{r.tokens_plain:.0f} → {r.tokens_forced:.0f}")
-    out.print(table)
-    out.print("censored: no answer because of the budget (cut, or made to answer with nothing readable) — an "
-              "abstention, never counted as wrong; escaped: forced answers still going at --answer-tokens. "
-              f"Recording them cost {s.probe_overhead:.2f}x the samples' own tokens.", style="dim", highlight=False)
+        render_budgets(s.budgets, s.probe_overhead)
