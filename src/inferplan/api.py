@@ -105,6 +105,16 @@ def import_profile(kind: str, source: Path | str, *, out: Path | str, force: boo
     return run_import(kind, source, out, force=force, model=model, filter_name=filter_name)
 
 
+def import_profiles(kind: str, sources: Sequence[Path | str], *, out_dir: Path | str,
+                    force: bool = False) -> tuple[ImportResult, ...]:
+    """Import several files of one benchmark (``boinf``: one model each) as one profile per file in
+    ``out_dir``, named as its source, after checking they hold the same problems; plan across them
+    with ``plan([...])`` or ``inferplan plan DIR/*.jsonl``."""
+    from inferplan.importers.boinf_set import import_set
+
+    return import_set(kind, sources, out_dir, force=force)
+
+
 def fit(profile: ProfileLike, *, at: Sequence[int] = (32, 100, 300), level: float = 0.9, seed: int = 0,
         threshold: float = 1e-3) -> FitReport:
     """Observed and extrapolated accuracy-vs-samples curves with intervals, per configuration."""
@@ -121,7 +131,7 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
          penalty: float = 0.0, holdout: float = 0.5, seed: int = 0, price_in: float = 0.0, price_out: float = 0.0,
          fit: FitReport | Path | str | None = None, parallel: int = 16,
          prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
-         same_token_cost: bool = False, thinking_budgets: bool = True) -> PlanResult | ModelsPlanResult:
+         same_token_cost: bool = False, thinking_budgets: bool = True, batch: bool = False) -> PlanResult | ModelsPlanResult:
     """Choose mix, stopping rule, caps and aggregation on a training split; predict on held-out problems.
 
     Several profiles (a list: the same problems, one model each) plan across models: choose
@@ -143,6 +153,9 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
     A profile with answer-now probes (``profile(probes=…)``) lets the planner choose a thinking
     budget too (a sample still thinking there is made to answer); ``thinking_budgets=False``
     plans without one.
+
+    ``batch=True`` also chooses, on the training problems, how ``run_total`` shares one total of
+    ``budget`` × the queries (the plan's ``batch_allocation``), and predicts its held-out accuracy.
     """
     from inferplan.fitting.report import FitReport, read_family
     from inferplan.planner.aggregation_choice import choose_aggregation
@@ -151,6 +164,8 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
     if isinstance(profile, (list, tuple)):
         if aggregate != "vote" or fit is not None:
             raise InvalidValue(("aggregate", "fit"), "planning across models uses majority vote and no {1}")
+        if batch:
+            raise InvalidValue("batch", "{name} plans one model's batch allocation; give one profile")
         return plan_models(profile, budget=budget, unit=unit, target_accuracy=target_accuracy, holdout=holdout,
                            seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost)
     prof = as_profile(profile)
@@ -163,9 +178,12 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
                            parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,
                            thinking_budgets=thinking_budgets)
 
-    if aggregate != "auto":
-        return plan_with(aggregate, keep)
-    return choose_aggregation(plan_with, prof.table, budget)
+    if batch:
+        from inferplan.planner.batch_choice import check_batch, with_batch
+
+        check_batch(unit, budget, price_in, price_out)  # before the search, not after it
+    result = plan_with(aggregate, keep) if aggregate != "auto" else choose_aggregation(plan_with, prof.table, budget)
+    return with_batch(prof, result, holdout, seed) if batch else result
 
 
 def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",

@@ -1,4 +1,4 @@
-"""`inferplan import boinf|osca|esc|lm-eval FILE -o PROFILE`: published or harness sample sets → profiles."""
+"""`inferplan import boinf|osca|esc|lm-eval FILE… -o PROFILE|DIR`: published or harness sample sets → profiles."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ def import_cmd(
     kind: ImportKind = typer.Argument(
         ..., help="Format: boinf (Best-of-∞), osca (OSCA counts), esc (ESC texts) or lm-eval "
         "(lm-evaluation-harness --log_samples output: samples_<task>_<time>.jsonl)."),
-    src: Path = typer.Argument(..., help="The published file."),
-    out: Path = typer.Option(..., "--out", "-o", help="Profile file to write."),
+    src: list[Path] = typer.Argument(
+        ..., help="The published file; boinf: several files of one benchmark (one model each, the same "
+        "problems) import at once, one profile per file in the folder -o names."),
+    out: Path = typer.Option(..., "--out", "-o", help="Profile file to write (a folder for several files, or an "
+                             "existing folder: each profile named as its source)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing profile made from another file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     model: Optional[str] = typer.Option(
@@ -31,7 +34,13 @@ def import_cmd(
 ) -> None:
     """Import a published sample set into the profile format (rerunning is a no-op)."""
     from inferplan import api
+    from inferplan.cli.render.imports import render_imports
     from inferplan.cli.render.profile import render_import
 
-    render_import(api.import_profile(kind.value, src, out=out, force=force, model=model, filter_name=filter_name),
+    if len(src) > 1 or out.is_dir():
+        if model is not None or filter_name is not None:
+            raise typer.BadParameter("--model and --filter go with `import lm-eval` of one file")
+        render_imports(api.import_profiles(kind.value, src, out_dir=out, force=force), out, as_json=as_json)
+        return
+    render_import(api.import_profile(kind.value, src[0], out=out, force=force, model=model, filter_name=filter_name),
                   as_json=as_json)

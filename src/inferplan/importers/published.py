@@ -183,6 +183,13 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
     ``lm-eval`` only: ``filter_name`` picks the task's filter, ``model`` counts tokens.
     """
     src, out = Path(src), Path(out)
+    header, records, notes = read_published(kind, src, model=model, filter_name=filter_name)
+    return write_import(kind, src, out, header, records, notes, force=force)
+
+
+def read_published(kind: str, src: Path, *, model: str | None = None,
+                   filter_name: str | None = None) -> tuple[dict, Iterator[dict], list[str]]:
+    """The file ``src`` of format ``kind`` read: its profile header, its records and notes."""
     if kind not in KINDS:
         raise InputError(f"unknown import format {kind!r}; choose one of {', '.join(KINDS)}")
     if kind != "lm-eval" and (model is not None or filter_name is not None):
@@ -204,6 +211,12 @@ def run_import(kind: str, src: Path | str, out: Path | str, *, force: bool = Fal
         header["note"] = "; ".join(notes)
     else:
         header, records = _READERS[kind](src)
+    return header, records, notes
+
+
+def write_import(kind: str, src: Path, out: Path, header: dict, records: Iterator[dict], notes: list[str], *,
+                 force: bool = False) -> ImportResult:
+    """Write a read file's records as the profile ``out`` (resuming one made from the same file)."""
     header = {
         **header,
         "backend": {"name": "import", "format": kind},

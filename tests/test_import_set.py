@@ -1,0 +1,72 @@
+"""`inferplan import boinf FILE… -o DIR` (issue 31): a benchmark's files of several models become one
+profile per model, which `plan DIR/*.jsonl` takes together; files of other benchmarks, and files
+inferplan did not write, are refused in one line before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inferplan.errors import ExitCode
+from inferplan.profiles.store import load_profile
+
+MODELS = ("Qwen3-14B", "gpt-oss-20b", "Qwen3-4B")
+
+
+def _files(shared_data: Path, dataset: str, models=MODELS) -> list[Path]:
+    return [shared_data / "boinf" / f"{dataset}_{m}.jsonl" for m in models]
+
+
+def test_a_benchmarks_files_import_as_profiles_plan_takes_together(cli, shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "aime2025"
+    r = cli("import", "boinf", *_files(shared_data, "aime2025"), "-o", out, "--json")
+    assert r.code == 0, r.err
+    written = [Path(p["path"]) for p in r.json()["profiles"]]
+    assert [p.name for p in written] == [f.name for f in _files(shared_data, "aime2025")]
+    tables = [load_profile(p) for p in written]
+    assert all(t.problems == tables[0].problems for t in tables) and len(tables[0].problems) == 30
+    # The one-file import writes the same profile (same records): several at once changes no content.
+    one = tmp_path / "one.jsonl"
+    assert cli("import", "boinf", _files(shared_data, "aime2025")[1], "-o", one).code == 0
+    assert one.read_text().splitlines()[1:] == written[1].read_text().splitlines()[1:]
+    # Rerunning is a no-op: the files stay byte for byte.
+    before = [p.read_bytes() for p in written]
+    assert cli("import", "boinf", *_files(shared_data, "aime2025"), "-o", out).code == 0
+    assert [p.read_bytes() for p in written] == before
+    params = [a for m, n in zip(MODELS, (14.8e9, 3.6e9, 4.0e9)) for a in ("--params", f"{m}={n}")]
+    plan = cli("plan", *sorted(out.glob("*.jsonl")), "--unit", "flops", *params, "--budget", "2e14",
+               "--policy", "choose", "-o", tmp_path / "plan.json")
+    assert plan.code == 0, plan.err
+    assert "Plan across 3 models" in plan.out
+
+
+def test_files_of_another_benchmark_are_refused_before_anything_is_written(cli, shared_data: Path,
+                                                                            tmp_path: Path) -> None:
+    out = tmp_path / "mixed"
+    r = cli("import", "boinf", _files(shared_data, "aime2024")[0], _files(shared_data, "aime2025")[1], "-o", out)
+    assert r.code == ExitCode.BAD_INPUT
+    assert "different gold answers" in r.err and len(r.err.strip().splitlines()) == 1
+    r = cli("import", "boinf", _files(shared_data, "aime2024")[0], shared_data / "boinf" / "math500_Qwen3-14B.jsonl",
+            "-o", out)
+    assert r.code == ExitCode.BAD_INPUT and "different problems" in r.err
+    r = cli("import", "boinf", *_files(shared_data, "aime2024")[:1] * 2, "-o", out)
+    assert r.code == ExitCode.BAD_INPUT and "one file per model" in r.err
+    assert not out.exists()
+
+
+def test_a_file_inferplan_did_not_write_is_never_overwritten(cli, shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dir"
+    out.mkdir()
+    files = _files(shared_data, "aime2025")
+    theirs = out / files[2].name
+    theirs.write_text("my notes\n")
+    r = cli("import", "boinf", *files, "-o", out)
+    assert r.code == ExitCode.CONFLICT and "not an inferplan profile" in r.err
+    assert theirs.read_text() == "my notes\n"
+    assert sorted(p.name for p in out.iterdir()) == [files[2].name]  # checked before the first was written
+    assert cli("import", "boinf", *files, "-o", out, "--force").code == 0
+    assert load_profile(theirs).problems == load_profile(out / files[0].name).problems
+    # -o naming a file with several sources, and several files of another format: one line each.
+    r = cli("import", "boinf", *files, "-o", theirs)
+    assert r.code == ExitCode.CONFLICT and "names a folder" in r.err
+    r = cli("import", "esc", *files[:2], "-o", tmp_path / "esc")
+    assert r.code == ExitCode.BAD_INPUT and "boinf" in r.err
