@@ -102,11 +102,17 @@ def test_the_budget_curve_reports_censored_samples_apart_from_wrong_ones(tmp_pat
     assert r128.tokens_forced == pytest.approx((40 + 100 + 138 + 138) / 4)
 
 
-def test_fit_shows_the_budget_curve_as_a_table_a_terminal_line_json_and_a_plot_panel(cli, tmp_path: Path) -> None:
+def test_fit_shows_the_budget_curve_as_a_table_a_terminal_line_json_and_a_plot_panel(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inferplan.cli.render import common
+
+    monkeypatch.setattr(common.out, "_width", 80)
     path = _profile(tmp_path, SAMPLES + [{**s, "problem": "b"} for s in SAMPLES])  # two problems: enough to fit
     shown = cli("fit", path, "--plot", tmp_path / "fit.png")
     assert shown.code == 0, shown.err
     assert "Thinking budgets" in shown.out and "budget 64…128 tokens: forced answer" in shown.out
+    table = shown.out.split("Thinking budgets")[1]
+    assert "25.0% [" in table and "50.0% [" in table and "…" not in table  # every figure whole at 80 columns
     doc = json.loads(cli("fit", path, "--json").out)
     rows = {r["budget"]: r for r in doc["thinking_budgets"]}
     assert rows[64]["forced"] == 0.5 and rows[64]["plain"] == 0.25 and rows[64]["censored_plain"] == 0.75

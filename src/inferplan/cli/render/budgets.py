@@ -12,16 +12,18 @@ from inferplan.cli.render.spark import sparkline
 def render_budgets(budgets, probe_overhead: float | None) -> None:
     """Accuracy per sample against the thinking budget: a plain cap (a sample still thinking
     abstains) beside a forced answer (it is made to answer), censored shares apart."""
-    table = Table(show_header=True, header_style="bold", title="Thinking budgets (one sample; forced answers "
-                  "from the profile's probes)")
-    for col in ("budget", "still thinking", "plain cap", "forced answer", "censored plain → forced", "escaped",
-                "tokens plain → forced"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for r in budgets:
-        table.add_row(str(r.budget), f"{100 * r.thinking:.0f}%", fmt_interval(r.plain, *r.plain_ci),
-                      fmt_interval(r.forced, *r.forced_ci),
-                      f"{100 * r.censored_plain:.0f}% → {100 * r.censored_forced:.0f}%", f"{100 * r.escaped:.0f}%",
-                      f"{r.tokens_plain:.0f} → {r.tokens_forced:.0f}")
+    table = Table(show_header=True, header_style="bold", show_edge=False,
+                  title="Thinking budgets (one sample; forced answers from the profile's probes)")
+    rows = [(str(r.budget), fmt_interval(r.plain, *r.plain_ci), fmt_interval(r.forced, *r.forced_ci),
+             f"{100 * r.censored_plain:.0f}% → {100 * r.censored_forced:.0f}%", f"{100 * r.escaped:.0f}%",
+             f"{r.tokens_plain:.0f} → {r.tokens_forced:.0f}") for r in budgets]
+    # Headers wrap at 80 columns; figures never do (each column is as wide as its widest figure).
+    # Under a plain cap the samples still thinking at the budget are exactly the censored ones.
+    for j, col in enumerate(("budget", "plain cap", "forced answer", "censored plain → forced", "escaped",
+                             "tokens plain → forced")):
+        table.add_column(col, justify="right", min_width=max(len(row[j]) for row in rows))
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
     cost = "" if probe_overhead is None else f" Recording them cost {probe_overhead:.2f}x the samples' own tokens."
     out.print("censored: no answer because of the budget (cut, or made to answer with nothing readable) — an "
