@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import inferplan as ip
 from engines import embedded_engine
 from inferplan.errors import InvalidValue
+from inferplan.planner.batch_policy import BatchPolicy
 from inferplan.runner.queries import Query
 from inferplan.runner.total_budget import run_total_budget
 from inferplan.tasks.builtin import builtin_set
@@ -51,3 +54,18 @@ def test_total_smaller_than_one_sample_runs_nothing(backend):
     assert run.spent == 0 and run.unsettled == 3 and all(a.samples == 0 and a.answer is None for a in run.answers)
     with pytest.raises(InvalidValue):
         run_total_budget(arith(3), backend, ip.fixed_plan(3), 0)
+
+
+def test_the_plans_batch_allocation_is_what_runs(backend):
+    """plan --batch's block decides: plain (only its cap ends a query) and its first samples in turn."""
+    queries = arith(12)
+    base = ip.fixed_plan(2, temperatures=(0.8,), max_tokens=16)
+    total = 12 * 16 * 4
+    plain = run_total_budget(queries, backend, replace(base, batch_allocation=BatchPolicy("plain", 3, max_samples=5)),
+                             total)
+    got = [a.samples for a in plain.answers]
+    assert min(got) >= 3  # every query had its 3 first samples before the allocation (576 of 768 tokens at most)
+    assert max(got) > 2 and max(got) <= 5  # the fixed:2 rule no longer ends a query; the block's cap does
+    assert plain.spent <= total
+    within = run_total_budget(queries, backend, replace(base, batch_allocation=BatchPolicy("within-rule", 1)), total)
+    assert max(a.samples for a in within.answers) == 2 and within.unsettled == 0

@@ -14,9 +14,10 @@ import pytest
 import inferplan as ip
 from fakes import FakeBackend
 from inferplan.errors import ConflictError, InvalidValue
+from inferplan.planner.total_units import sample_cap, sample_cost, total_cost_model
 from inferplan.runner.live_query import PlanOverrides
 from inferplan.runner.queries import Query
-from inferplan.runner.total_budget import run_total_budget, total_unit
+from inferplan.runner.total_budget import run_total_budget
 from inferplan.runner.total_journal import TotalJournal, journal_header
 from inferplan.tasks.builtin import builtin_set
 from kill9 import kill_once_written
@@ -124,10 +125,25 @@ def test_a_total_of_samples(tmp_path):
 
 def test_units_a_total_cannot_hold_are_refused():
     plan = ip.fixed_plan(4)
-    assert total_unit(plan, None) == "tokens" and total_unit(replace(plan, objective="min-cost"), None) == "samples"
-    for unit in ("usd", "seconds"):
-        with pytest.raises(InvalidValue, match="this plan's unit is"):
-            total_unit(replace(plan, objective="min-cost", unit=unit), None)
+    unit = lambda p, u=None: total_cost_model(p, u).unit  # noqa: E731
+    assert unit(plan) == "tokens" and unit(replace(plan, objective="min-cost")) == "samples"
+    planned = replace(plan, objective="max-accuracy")
+    refused = {"flops": "no total of it can be kept hard", "latency": "no total of it can be kept hard",
+               "usd": "needs a price per completion token", "seconds": "measured seconds per token"}
+    for u, text in refused.items():
+        with pytest.raises(InvalidValue, match=text):
+            total_cost_model(replace(planned, unit=u))
+    with pytest.raises(InvalidValue, match="cannot be kept hard where prompt tokens have a price"):
+        total_cost_model(replace(planned, unit="usd", price_in=0.1, price_out=0.6))
+
+
+def test_usd_and_seconds_are_prices_of_the_tokens_generated():
+    plan = replace(ip.fixed_plan(4), objective="max-accuracy")
+    usd = total_cost_model(replace(plan, unit="usd", price_out=0.6))
+    assert sample_cap(usd, 500) == pytest.approx(500 * 0.6 / 1e6) and sample_cost(usd, 20) == pytest.approx(1.2e-5)
+    secs = total_cost_model(replace(plan, unit="seconds", seconds_per_token=0.02))
+    assert sample_cap(secs, 500) == pytest.approx(10.0) and sample_cost(secs, 20) == pytest.approx(0.4)
+    assert total_cost_model(replace(plan, unit="seconds"), seconds_per_token=0.5).seconds_per_token == 0.5
 
 
 def test_cli_bad_values_are_one_line_and_exit_3(cli, tmp_path):

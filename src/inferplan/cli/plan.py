@@ -54,6 +54,8 @@ def plan_cmd(
                                "cascade (the best cascade, to run or evaluate it)."),
     same_token_cost: bool = typer.Option(False, "--same-token-cost", help="Across models: a token (or sample) of "
                                          "every model costs the same, so --unit tokens or samples may compare them."),
+    batch: bool = typer.Option(False, "--batch", help="Also choose on the training problems how `run --total-budget` "
+                               "shares --budget × the queries (PETS), and predict it on the held-out problems."),
     out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
@@ -63,12 +65,11 @@ def plan_cmd(
     """Search temperature mix, stopping rule, max samples and token cap on a training split;
     predict accuracy and cost on held-out problems. Several profiles: plan across models."""
     from inferplan import api
-    from inferplan.api import check_plan_output, save_plan
+    from inferplan.api import save_plan
     from inferplan.cli.render.models_plan import render_models_plan
     from inferplan.cli.render.plan import render_plan
 
-    if out is not None:  # refuse before the search, not after it
-        check_plan_output(out, force=force)
+    _refuse_early(out, force, len(profiles), batch)
     if len(profiles) > 1:
         result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                                  holdout=holdout, seed=seed, prices=_per_model(price, "--price", pair=True),
@@ -78,13 +79,23 @@ def plan_cmd(
         result = api.plan(profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                           aggregate=aggregate.value, keep=keep, false_positive=false_positive, penalty=penalty,
                           holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
-                          parallel=parallel)
+                          parallel=parallel, batch=batch)
     if out is not None:
         save_plan(result.plan, out, force=force)
     if len(profiles) > 1:
-        render_models_plan(result, out, as_json=as_json)
-    else:
-        render_plan(result, out, as_json=as_json, verbose=verbose)
+        return render_models_plan(result, out, as_json=as_json)
+    render_plan(result, out, as_json=as_json, verbose=verbose)
+
+
+def _refuse_early(out: Path | None, force: bool, profiles: int, batch: bool) -> None:
+    """What can be refused before the search, not after it."""
+    from inferplan.api import check_plan_output
+    from inferplan.errors import InputError
+
+    if out is not None:
+        check_plan_output(out, force=force)
+    if batch and profiles > 1:
+        raise InputError("--batch plans one model's batch allocation; give one profile")
 
 
 def _per_model(items: list[str], flag: str, pair: bool = False) -> dict:

@@ -1,15 +1,16 @@
 """``simulate --total-budget X``: one total over the held-out problems, replayed (issue 33).
 
 On the per-query plan's held-out problems (the plan given, or the planner's plan at ``X / n``
-tokens per query made on the training problems), every problem's recorded samples (of the plan's
-configurations) are read in ``reps`` seeded random orders, and the same total of completion
-tokens is spent three ways: the knowledge-gradient batch allocation alone (PETS: up to every
+per query made on the training problems), every problem's recorded samples (of the plan's
+configurations) are read in ``reps`` seeded random orders, and the same total is spent three ways
+(in the plan's unit as ``run --total-budget`` counts it: completion tokens, samples, the profile's
+seconds per token × tokens, or usd at the completion price — planner/total_units.py): the knowledge-gradient batch allocation alone (PETS: up to every
 recorded sample of a problem), the same allocation within the plan's stopping rule and sample
 cap (what ``run --plan P --total-budget X`` does), and round robin (uniform). Beside them, the
 per-query plan replayed as ``simulate --plan`` replays it. Each row gives accuracy and the
 self-consistency rate (the vote agrees with the vote of every recorded sample; a tie there:
 agreeing with any of the tied answers), each with a 95% bootstrap-over-problems interval
-widened to the binomial one, and the tokens it spent.
+widened to the binomial one, and what it spent.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from inferplan.errors import InvalidValue
 from inferplan.planner.batch import make_streams, replay_batch, replay_uniform, top_answers
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.simulate import simulate
+from inferplan.planner.total_units import check_total_unit, total_cost_model
 from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.profiles.profile import Profile
-from inferplan.replay.cost import cost_model_for
+from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Outcome, densify, estimate
 
@@ -38,7 +40,7 @@ class TotalRow:
     accuracy_ci: tuple[float, float]
     sc_rate: float  # self-consistency rate: the vote agrees with the vote of every recorded sample
     sc_ci: tuple[float, float]
-    tokens: float  # completion tokens spent on all the problems
+    tokens: float  # spent on all the problems, in the total's unit (completion tokens for tokens)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class TotalSimulation:
     planned: bool  # the per-query plan was made here (at total / problems tokens per query)
     rows: tuple[TotalRow, ...]
     warnings: tuple[str, ...] = ()
+    unit: str = "tokens"
 
 
 def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed: int) -> TotalRow:
@@ -59,18 +62,33 @@ def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed:
     return TotalRow(name, acc.accuracy, acc.accuracy_ci, sc.accuracy, sc.accuracy_ci, tokens)
 
 
-def _streams_input(profile: Profile, plan: Plan, problems: np.ndarray):
+def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: CostModel):
+    """Per problem: its recorded samples of the plan's configurations (answer ids, each sample's cost
+    in the total's unit from its completion tokens, as ``run --total-budget`` counts it) and the answer
+    ids graded correct."""
     table = profile.table
     dense = densify(table, cost_model_for(table, "tokens"), problems)
     used = [i for i, c in enumerate(table.configs) if plan.mix.get(c.name, 0.0) > 0]
+    fill = float(np.nanmean(dense.tokens)) if np.isfinite(dense.tokens).any() else 1.0
+    cut = plan.max_tokens if plan.thinking is None else None  # a thinking budget's forced answers: not replayed here
     answers, costs, correct = [], [], []
     for p in range(dense.n_problems):
         a = np.concatenate([dense.answer[p, c, :dense.count[p, c]] for c in used]).astype(np.int64)
-        t = np.concatenate([dense.tokens[p, c, :dense.count[p, c]] for c in used])
+        t = np.nan_to_num(np.concatenate([dense.tokens[p, c, :dense.count[p, c]] for c in used]), nan=fill)
+        if cut:  # the plan's token cap: a longer sample stops there with no answer, charged the cap
+            a, t = np.where(t > cut, -1, a), np.minimum(t, cut)
         answers.append(a)
-        costs.append(np.nan_to_num(t, nan=float(np.nanmean(dense.tokens)) if np.isfinite(dense.tokens).any() else 1.0))
+        costs.append(np.ones_like(t) if cost.unit == "samples" else np.asarray(cost.token_cost(t, 0.0), float))
         correct.append(frozenset(int(i) for i in np.flatnonzero(dense.answer_correct[p])))
     return answers, costs, correct
+
+
+def total_cost_of(profile: Profile, plan: Plan) -> CostModel:
+    """The plan's unit as a total counts it; an older plan in seconds takes its profile's rate."""
+    rate = None
+    if plan.unit == "seconds" and not plan.seconds_per_token:
+        rate = cost_model_for(profile.table, "seconds", profile=profile.path).seconds_per_token
+    return total_cost_model(plan, plan.unit, seconds_per_token=rate)
 
 
 def _self_consistency_profile(profile: Profile) -> Profile:
@@ -88,26 +106,28 @@ def _self_consistency_profile(profile: Profile) -> Profile:
 
 
 def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, holdout: float = 0.5, seed: int = 0,
-                   reps: int = 20, n_options: int = 4) -> TotalSimulation:
-    """Replay one ``total`` of completion tokens over the held-out problems (see the module docstring)."""
+                   reps: int = 20, n_options: int = 4, unit: str = "tokens", price_in: float = 0.0,
+                   price_out: float = 0.0) -> TotalSimulation:
+    """Replay one ``total`` over the held-out problems (see the module docstring), in the plan's unit
+    (``unit``, with its prices, where the plan is made here)."""
     if not total > 0 or not np.isfinite(total):
-        raise InvalidValue("total_budget", f"{{name}} must be a positive number of tokens (got {total})")
+        raise InvalidValue("total_budget", f"{{name}} must be a positive number (got {total})")
     if reps < 1:
         raise InvalidValue("reps", "{name} must be ≥ 1")
     planned = plan is None
     if plan is None:
         from inferplan.planner.search import plan as search_plan
 
+        check_total_unit(unit, price_in, price_out)  # before the search, not after it
         n = len(split_problems(profile.table, holdout, seed).test)
-        plan = search_plan(profile, budget=total / n, unit="tokens", holdout=holdout, seed=seed).plan
-    elif plan.unit != "tokens":
-        raise InvalidValue("total_budget", f"{{name}} is a total of tokens; this plan's unit is {plan.unit} "
-                           "(make one with `plan --unit tokens`)")
+        plan = search_plan(profile, budget=total / n, unit=unit, holdout=holdout, seed=seed, price_in=price_in,
+                           price_out=price_out).plan
+    cost = total_cost_of(profile, plan)
     per_query = simulate(profile, plan=plan, reps=reps, seed=seed)
     sc_query = simulate(_self_consistency_profile(profile), plan=plan, reps=reps, seed=seed)
     ids = {pid: i for i, pid in enumerate(profile.table.problems)}
     problems = np.array(sorted(ids[x] for x in plan.heldout if x in ids))
-    answers, costs, correct = _streams_input(profile, plan, problems)
+    answers, costs, correct = streams_input(profile, plan, problems, cost)
     P = len(answers)
     shares = {k: [np.zeros(P), np.zeros(P), 0.0] for k in ("batch", "rule", "uniform")}
     for r in range(reps):
@@ -128,4 +148,4 @@ def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, 
     rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy, e.accuracy_ci, s.accuracy, s.accuracy_ci,
                          e.cost * P))
     return TotalSimulation(float(total), P, reps, plan.rule.spec, planned, tuple(rows),
-                           tuple(dict.fromkeys(per_query.warnings)))
+                           tuple(dict.fromkeys(per_query.warnings)), cost.unit)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
+from inferplan.planner.batch_policy import BatchPolicy
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade, Stage
 from inferplan.policy.forcing import Forcing
@@ -140,6 +141,8 @@ class Plan:
     # A thinking budget: at max_tokens a sample is made to answer (this text, then a greedy
     # answer of at most answer_tokens) instead of being cut (None: a plain cap).
     thinking: Forcing | None = None
+    batch_allocation: BatchPolicy | None = None  # how `run --total-budget` spends one total (plan --batch)
+    seconds_per_token: float | None = None  # unit seconds: the profile's measured decode rate (run's totals)
 
     @property
     def stages(self) -> tuple[Plan, ...]:
@@ -179,7 +182,8 @@ class Plan:
             "profile": {"path": self.profile, "sha256": self.profile_sha256},
             "objective": {"kind": self.objective, "budget": self.budget, "target_accuracy": self.target_accuracy,
                           "unit": self.unit,
-                          **({"price_in": self.price_in, "price_out": self.price_out} if self.unit == "usd" else {})},
+                          **({"price_in": self.price_in, "price_out": self.price_out} if self.unit == "usd" else {}),
+                          **({"seconds_per_token": self.seconds_per_token} if self.seconds_per_token else {})},
             "mix": self.mix,
             "configs": {name: c.to_json() for name, c in self.configs.items()},
             "aggregation": self.aggregation.to_json(),
@@ -197,6 +201,7 @@ class Plan:
             **({"terminate": self.terminate.to_json()} if self.terminate else {}),
             **({"model": self.model.to_json()} if self.model else {}),
             **({"thinking": self.thinking.to_json()} if self.thinking else {}),
+            **({"batch_allocation": self.batch_allocation.to_json()} if self.batch_allocation else {}),
             **({"escalate": {"accept_share": self.escalate.accept_share, "plan": self.escalate.plan.to_json()}}
                if self.escalate else {}),
         }
@@ -227,6 +232,8 @@ class Plan:
                 price_in=float(obj.get("price_in", 0.0)), price_out=float(obj.get("price_out", 0.0)),
                 model=PlanModel.from_json(d.get("model")),
                 thinking=Forcing.from_json(d.get("thinking"), f"{path}: thinking"),
+                batch_allocation=BatchPolicy.from_json(d.get("batch_allocation"), str(path)),
+                seconds_per_token=obj.get("seconds_per_token"),
                 escalate=None if d.get("escalate") is None else Escalation(
                     float(d["escalate"]["accept_share"]), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
             )

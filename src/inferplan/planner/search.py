@@ -210,7 +210,7 @@ def plan(
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
         family=family if chosen.extrapolated else None, terminate=chosen.term, model=PlanModel.of(table.header),
-        thinking=profile_forcing(table.header) if chosen.forced else None,
+        thinking=profile_forcing(table.header) if chosen.forced else None, seconds_per_token=cost.seconds_per_token,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)

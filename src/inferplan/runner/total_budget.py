@@ -3,11 +3,16 @@
 The backend's slots are kept full, one sample per request: each freed slot goes to the query
 whose next sample is worth most per expected unit (:class:`~inferplan.policy.batch_allocation.
 BatchAllocator`, PETS's knowledge gradient); the plan's stopping rule and sample cap still end a
-query. The total (completion tokens, or samples) is a hard limit: a sample starts only if the
-spend so far, plus the cap (``max_tokens``, or one sample) for every sample in flight and for
-itself, fits in it — a sample never generates more than ``max_tokens``, so the spend can never
-pass the total whatever finishes when. A cancelled sample is charged the tokens the stream reports
-for it, or the cap when it reports none (tokens it may have generated are never left uncounted).
+query. A plan's ``batch_allocation`` (``plan --batch``) says how: within the rule or plain (only a
+sample cap ends a query), and how many first samples every query gets in turn before the
+allocation starts; a plan without one runs within its rule after one first sample each.
+
+The total is a hard limit in its unit (completion tokens, samples, or what the plan's cost model
+makes of tokens: seconds, usd — planner/total_units.py): a sample starts only if the spend so far,
+plus the cap (``max_tokens`` in the unit, or one sample) for every sample in flight and for itself,
+fits in it — a sample never generates more than ``max_tokens``, so the spend can never pass the
+total whatever finishes when. A cancelled sample is charged the tokens the stream reports for it,
+or the cap when it reports none (tokens it may have generated are never left uncounted).
 
 With a journal (:mod:`inferplan.runner.total_journal`) every sample is recorded as it starts and
 as it finishes, and a rerun resumes: the finished samples are fed back, the unfinished ones are
@@ -16,22 +21,22 @@ charged the cap, and the run goes on from there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 from inferplan.backends import prepare
 from inferplan.backends.base import Backend, Completion
 from inferplan.errors import InputError, InvalidValue
+from inferplan.planner.batch_policy import BatchPolicy
 from inferplan.planner.plan_file import Plan
+from inferplan.planner.total_units import TOTAL_UNITS, sample_cap, sample_cost, total_cost_model
 from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.policy.vote import vote_counts
-from inferplan.runner.fixed import FIXED
 from inferplan.runner.live_query import PlanCore, PlanOverrides
 from inferplan.runner.queries import Query
 from inferplan.runner.total_journal import TotalJournal, journal_header
-
-UNITS = ("tokens", "samples")  # what a total can count: the runner knows both before a sample ends
 
 
 @dataclass(frozen=True)
@@ -63,26 +68,30 @@ class BudgetedRun:
         return sum(not a.settled for a in self.answers)
 
 
-def total_unit(plan: Plan, unit: str | None) -> str:
-    """The unit a total counts: ``unit``, else the plan's (a fixed-N plan: tokens)."""
-    unit = unit or ("tokens" if plan.objective == FIXED else plan.unit)
-    if unit not in UNITS:
-        raise InvalidValue("total_budget", f"{{name}} counts {' or '.join(UNITS)}; this plan's unit is {unit} "
-                           "(its cost is known only after a sample ends, so no total of it can be kept hard)")
-    return unit
+def _allocated_plan(plan: Plan, policy: BatchPolicy) -> Plan:
+    """The plan whose queries the run drives: a plain allocation's cap replaces the rule's guards
+    (its rule then only sizes the seeds and the mix schedule; the allocator ignores it)."""
+    if policy.within_rule or policy.max_samples is None:
+        return plan
+    return replace(plan, rule=replace(plan.rule, max_samples=policy.max_samples, min_samples=1))
 
 
 class _TotalRun:
     """The state of one run under a total: the allocator, the spend, what is in flight."""
 
     def __init__(self, queries: Sequence[Query], plan: Plan, total: float, unit: str, overrides: PlanOverrides,
-                 n_options: int, draws: int) -> None:
+                 draws: int) -> None:
+        policy = plan.batch_allocation or BatchPolicy()
         self.queries, self.total, self.unit = queries, total, unit
-        self.core = core = PlanCore(plan, overrides)
-        self.cap = core.max_tokens if unit == "tokens" else 1
+        self.core = core = PlanCore(_allocated_plan(plan, policy), overrides)
+        self.cost_model = total_cost_model(plan, unit)
+        self.cap = sample_cap(self.cost_model, core.max_tokens)
         self.live = [core.new_query(i, q, core.base_request(q)) for i, q in enumerate(queries)]
-        self.alloc = BatchAllocator(len(queries), n_options=n_options, draws=draws, rule=core.rule,
+        self.alloc = BatchAllocator(len(queries), n_options=policy.n_options, value=policy.value, draws=draws,
+                                    rule=core.rule if policy.within_rule else None,
                                     max_samples=core.rule.max_samples, random_state=overrides.seed)
+        # First samples in turn (round by round, as replay_batch's warm-up) before the allocation.
+        self.warm = deque((r, q) for r in range(policy.warmup) for q in range(len(queries)))
         self.answers: list[list[str | None]] = [[] for _ in queries]
         self.tokens = [0] * len(queries)
         self.flying: dict[int, tuple[int, int]] = {}  # stream request → (query, sample index)
@@ -122,7 +131,8 @@ class _TotalRun:
         out: list[tuple[int, int]] = []
         busy = {q for q, _ in self.flying.values()}
         while len(out) < room and self.spent + self.cap * (len(self.flying) + len(out) + 1) <= self.total:
-            q = self.alloc.choose(exclude=busy)
+            q = self._warm_up(busy)
+            q = self.alloc.choose(exclude=busy) if q is None else q
             if q is None or self.core.rule.max_samples <= self.live[q].drawn:
                 break
             busy.add(q)
@@ -131,13 +141,31 @@ class _TotalRun:
             self.journal.started(out)
         return out
 
+    def _warm_up(self, busy: set[int]) -> int | None:
+        """The next query still short of its first samples, or None once every one has had them.
+        A query with a sample in flight waits its turn (its entries stay at the front)."""
+        waiting: list[tuple[int, int]] = []
+        found = None
+        while self.warm and found is None:
+            r, q = self.warm.popleft()
+            drawn = self.live[q].drawn
+            if not self.alloc.is_open(q) or drawn > r or drawn >= self.core.rule.max_samples:
+                continue  # closed, or it has this first sample already
+            if q in busy or drawn < r:
+                waiting.append((r, q))
+            else:
+                found = q
+        self.warm.extendleft(reversed(waiting))
+        return found
+
     def request(self, q: int):
         return self.core._round(self.live[q], 1)
 
     def receive(self, c: Completion) -> None:
         q, index = self.flying.pop(c.request)
         cancelled = c.finish == "cancelled"
-        cost = (c.completion_tokens or self.cap if cancelled else c.completion_tokens) if self.unit == "tokens" else 1
+        tokens = c.completion_tokens or self.core.max_tokens if cancelled else c.completion_tokens
+        cost = sample_cost(self.cost_model, tokens)
         self.spent += cost
         self.tokens[q] += c.completion_tokens
         answer = None if cancelled else self.core.spec.read_answer(c.answer_text, c.finish)
@@ -160,11 +188,11 @@ class _TotalRun:
 
 
 def run_total_budget(queries: Sequence[Query], backend: Backend, plan: Plan, total: float, *,
-                     overrides: PlanOverrides = PlanOverrides(), unit: str = "tokens", n_options: int = 4,
+                     overrides: PlanOverrides = PlanOverrides(), unit: str = "tokens",
                      draws: int = 500, journal: TotalJournal | None = None) -> BudgetedRun:
-    """Run ``plan`` on ``queries`` spending at most ``total`` (completion tokens, or samples) in all."""
+    """Run ``plan`` on ``queries`` spending at most ``total`` in all (in ``unit``: planner/total_units.py)."""
     check_total(queries, total, unit)
-    run = _TotalRun(queries, plan, total, unit, overrides, n_options, draws)
+    run = _TotalRun(queries, plan, total, unit, overrides, draws)
     if journal is not None:
         run.resume(journal)
     slots = max(1, backend.info.parallel_slots)
@@ -185,8 +213,8 @@ def run_total_budget(queries: Sequence[Query], backend: Backend, plan: Plan, tot
 def check_total(queries: Sequence[Query], total: float, unit: str) -> None:
     if not queries:
         raise InputError("no prompts to run")
-    if unit not in UNITS:
-        raise InvalidValue("unit", f"{{name}} must be one of {', '.join(UNITS)} (got {unit!r})")
+    if unit not in TOTAL_UNITS:
+        raise InvalidValue("unit", f"{{name}} must be one of {', '.join(TOTAL_UNITS)} (got {unit!r})")
     if not total > 0 or total != total or total == float("inf"):
         raise InvalidValue("total_budget", f"{{name}} must be a positive number of {unit} (got {total})")
 
@@ -197,11 +225,12 @@ def run_total(plan: Plan, queries: Sequence[Query], *, model, settings, total: f
     from inferplan.backends import open_backend
     from inferplan.runner.plan_model import model_for
 
-    the_unit = total_unit(plan, unit)
-    check_total(queries, total, the_unit)
-    core = PlanCore(plan, overrides)  # checks the plan before anything is written or loaded
+    cost = total_cost_model(plan, unit)  # refuses a unit no total can be kept hard in
+    check_total(queries, total, cost.unit)
+    the_unit = cost.unit
+    core = PlanCore(_allocated_plan(plan, plan.batch_allocation or BatchPolicy()), overrides)  # checks it first
     choice, given = model_for(plan, model, model_mismatch)
-    cap = core.max_tokens if the_unit == "tokens" else 1
+    cap = sample_cap(cost, core.max_tokens)
     record = None if journal is None else TotalJournal(
         journal, journal_header(plan, queries, unit=the_unit, cap=cap, seed=overrides.seed,
                                 max_samples=core.rule.max_samples, system=overrides.system), force=force)

@@ -8,7 +8,7 @@ run goes on:
 - ``{"sample": [Q, K], "id": …, "answer": …, "tokens": …, "finish": …, "cost": …}`` once it is in.
 
 A kill -9 loses at most the samples in flight. On resume a started sample with no ``sample`` line
-is charged the cap (``max_tokens``, or one sample): it may have generated that much before the
+is charged the cap (``max_tokens`` in the unit, or one sample): it may have generated that much before the
 kill, so the spend recorded is never below what was really generated, and the total still holds.
 Every finished sample is kept and fed back to the allocator in the order it came, and its
 (query, index) is never drawn again, so no answered sample is lost or repeated. A torn last line
@@ -38,7 +38,7 @@ def _sha(obj: object) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def journal_header(plan: Plan, queries: Sequence[Query], *, unit: str, cap: int, seed: int, max_samples: int,
+def journal_header(plan: Plan, queries: Sequence[Query], *, unit: str, cap: float, seed: int, max_samples: int,
                    system: str | None) -> dict:
     """What a journal must match to be resumed by this run."""
     return {"format": FORMAT, "plan_sha256": _sha([plan.to_json(), max_samples, system]),

@@ -107,6 +107,8 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
               f"({where})")
     if line := buys(e.accuracy, e.cost, r.baselines, p.unit):
         out.print(f"  buys         {line}", highlight=False)
+    if p.batch_allocation is not None:
+        _batch_lines(p.batch_allocation, p.unit, r.train_problems)
     for note in p.notes:
         out.print(f"  [dim]{note}[/dim]")
     if path:
@@ -126,6 +128,18 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     out.print(t)
     _legend([x.rule for x in r.pareto])
     out.print(_baseline_table(r.baselines, p.unit, "Baselines (held-out problems)"))
+
+
+def _batch_lines(b, unit: str, train: int) -> None:
+    """``plan --batch``: the allocation in words, then what it predicts at the total on held-out problems."""
+    out.print(f"  one total    {b.describe()} (chosen among {len(b.train)} allocations on the {train} training "
+              "problems)", highlight=False)
+    if (x := b.prediction) is not None:
+        out.print(f"  at a total   of {_num(b.per_query)} {unit} × the queries: accuracy "
+                  f"{fmt_interval(x.accuracy, *x.accuracy_ci)}, self-consistency "
+                  f"{fmt_interval(x.self_consistency, *x.self_consistency_ci)}, spending {_num(x.cost)} {unit}/query "
+                  f"({x.problems} held-out problems × {x.reps} orders; uniform at the same total "
+                  f"{fmt_interval(x.uniform_accuracy, *x.uniform_accuracy_ci)})", highlight=False)
 
 
 def render_simulation(r: SimulationResult, *, as_json: bool) -> None:

@@ -1,0 +1,89 @@
+"""The plan file's ``batch_allocation`` block: how ``run --total-budget`` spends one total (issue 33).
+
+``plan --batch`` chooses it on the training problems (planner/batch_choice.py) and predicts its
+accuracy on the held-out ones; ``run --plan P --total-budget X`` executes it. A plan without the
+block runs the default: knowledge-gradient allocation within the plan's rule and cap, one first
+sample per query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inferplan.errors import InputError
+
+ALLOCATORS = ("within-rule", "plain")  # the plan's stopping rule and cap end a query, or only a sample cap
+
+
+@dataclass(frozen=True)
+class BatchPrediction:
+    """Held-out replay at ``per_query`` × the held-out problems: means with 95% intervals."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    self_consistency: float  # the vote agrees with the vote of every recorded sample
+    self_consistency_ci: tuple[float, float]
+    cost: float  # spent per query, in the plan's unit (≤ per_query: the total is hard)
+    problems: int
+    reps: int
+    uniform_accuracy: float  # round robin at the same total, the same orders
+    uniform_accuracy_ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """The batch allocator's parameters, and what they were chosen and predicted at."""
+
+    allocator: str = "within-rule"
+    warmup: int = 1  # first samples every query gets, in turn, before the allocation starts
+    max_samples: int | None = None  # "plain": the sample cap (the samples recorded per problem)
+    n_options: int = 4  # answer slots of the Dirichlet (PETS: 4 for multiple choice)
+    value: str = "optimistic"  # PETS's value of one more sample (policy/batch_allocation.py)
+    per_query: float | None = None  # the budget per query it was chosen at (the plan's unit)
+    train: tuple[tuple[str, float], ...] = field(default_factory=tuple)  # candidate → training accuracy
+    prediction: BatchPrediction | None = None
+
+    def __post_init__(self) -> None:
+        if self.allocator not in ALLOCATORS or self.warmup < 1 or (self.max_samples or 1) < 1:
+            raise InputError(f"batch_allocation: allocator must be one of {', '.join(ALLOCATORS)}, "
+                             "warmup and max_samples ≥ 1")
+
+    @property
+    def within_rule(self) -> bool:
+        return self.allocator == "within-rule"
+
+    @property
+    def name(self) -> str:
+        """A candidate's short name: ``within-rule/1``, ``plain≤80/2``."""
+        cap = "" if self.within_rule else f"≤{self.max_samples}"
+        return f"{self.allocator}{cap}/{self.warmup}"
+
+    def describe(self) -> str:
+        """In words, as ``plan`` prints it."""
+        first = "one first sample" if self.warmup == 1 else f"{self.warmup} first samples"
+        ends = ("the plan's stopping rule and sample cap still end a query" if self.within_rule
+                else f"no stopping rule: a query ends only at {self.max_samples} samples or when the total runs out")
+        return (f"{first} for every query in turn, then each freed slot goes to the query whose next sample "
+                f"is worth most (PETS's knowledge gradient); {ends}")
+
+    def to_json(self) -> dict:
+        p = self.prediction
+        return {"allocator": self.allocator, "warmup": self.warmup, "max_samples": self.max_samples,
+                "n_options": self.n_options, "value": self.value, "per_query": self.per_query,
+                "train": [{"candidate": n, "accuracy": a} for n, a in self.train],
+                "prediction": None if p is None else {k: list(v) if isinstance(v, tuple) else v
+                                                      for k, v in p.__dict__.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict | None, where: str = "plan") -> BatchPolicy | None:
+        if d is None:
+            return None
+        try:
+            p = d.get("prediction")
+            pred = None if p is None else BatchPrediction(**{k: tuple(v) if isinstance(v, list) else v
+                                                             for k, v in p.items()})
+            return cls(str(d["allocator"]), int(d.get("warmup", 1)), d.get("max_samples"),
+                       int(d.get("n_options", 4)), str(d.get("value", "optimistic")), d.get("per_query"),
+                       tuple((str(t["candidate"]), float(t["accuracy"])) for t in d.get("train", [])), pred)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"{where}: malformed batch_allocation ({type(e).__name__}: {e})") from None
