@@ -105,6 +105,34 @@ def test_two_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
     assert 0 <= d["escalation"]["realised"] <= 1 and d["escalation"]["predicted"] is not None
 
 
+def test_three_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
+    """A three-stage cascade (small → mid → big, each stage unanimous of 3 or escalate) runs stage by
+    stage: a query reaches the third model only when both earlier ones escalated it."""
+    work = ggufs["work"]
+    mid = work / "mid.gguf"
+    shutil.copyfile(embedded_model_path(), mid)
+    profile = _profile(str(mid), work / "mid.jsonl")
+    head = _escalating(_cascade([work / "small.jsonl", profile], {"small.gguf": 1.35e8, "mid.gguf": 5e8}))
+    tail = _escalating(_cascade([profile, work / "big.jsonl"], {"mid.gguf": 5e8, "big.gguf": 1.35e9}))
+    plan = replace(head, escalate=Escalation(1.0, tail))
+    assert [s.model.label for s in plan.stages] == ["small.gguf", "mid.gguf", "big.gguf"]
+    path = save_plan(plan, work / "casc3.json")
+    r = cli("run", "--plan", path, *QUESTIONS, "--json", "--no-timing")
+    assert r.code == 0, r.err
+    reached = [len(d["stages"]) for d in r.json_lines()]
+    for d in r.json_lines():
+        stages = d["stages"]
+        assert [s["model"] for s in stages] == ["small.gguf", "mid.gguf", "big.gguf"][:len(stages)]
+        assert [s["stood"] for s in stages[:-1]] == [False] * (len(stages) - 1)
+        assert stages[-1]["stood"] and d["model"] == stages[-1]["model"] and d["answer"] == stages[-1]["answer"]
+        assert all(s["samples"] == 3 for s in stages[:2]) and d["samples"] == sum(s["samples"] for s in stages)
+    assert max(reached) == 3  # unanimity of 3 at T = 0.7 twice over: some questions go all the way
+
+    r = cli("evaluate", "--plan", path, "--limit", "4", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["escalation"]["stages"] == ["small.gguf", "mid.gguf", "big.gguf"]
+
+
 def test_a_model_that_is_not_there_fails_in_one_line_before_any_work(cli, ggufs, tmp_path) -> None:
     gone = tmp_path / "big.gguf"
     shutil.copyfile(ggufs["big"], gone)

@@ -20,7 +20,7 @@ from inferplan.planner.selection import TIE_TOLERANCE
 from inferplan.policy.cascade import Cascade, Stage
 from inferplan.policy.stopping import StoppingRule, make_rule
 from inferplan.profiles.profile import Profile
-from inferplan.replay.cascade import StageOutcome, cascade_grid, cascade_outcome, stage_outcome
+from inferplan.replay.cascade import StageOutcome, cascade_grid, chain_outcome, stage_outcome
 from inferplan.replay.cost import CostModel
 from inferplan.replay.traces import Outcome, densify, evaluate
 
@@ -108,46 +108,72 @@ class CascadeStages:
         return cls(first, second, unit)
 
 
-def best_cascade(searches: list[ModelSearch], stages: CascadeStages, budget: float | None, target: float | None):
-    """The best two-stage cascade on the training problems, where it is in ``stages``, and its
-    training accuracy and cost (or None when none fits)."""
-    best, best_key = None, None
+def pick(acc: np.ndarray, cost: np.ndarray, budget: float | None, target: float | None):
+    """The best cell of a grid of cascades' training accuracy and cost: (its ranking key, its index),
+    or None where none fits. Under a budget the most accurate (the cheapest of near-ties); at a
+    target the cheapest that reaches it."""
+    if target is None:
+        ok = cost <= budget * (1 + 1e-9)
+        if not ok.any():
+            return None
+        top = np.where(ok, acc, -np.inf).max()
+        tie = ok & (acc >= top - TIE_TOLERANCE)
+        k = np.unravel_index(np.argmin(np.where(tie, cost, np.inf)), acc.shape)
+        return (float(top), -float(cost[k])), k
+    ok = acc >= target
+    if not ok.any():
+        return None
+    k = np.unravel_index(np.argmin(np.where(ok, cost, np.inf)), acc.shape)
+    return (-float(cost[k]), float(acc[k])), k
+
+
+def ranked_cascades(searches: list[ModelSearch], stages: CascadeStages, budget: float | None, target: float | None):
+    """The best two-stage cascade of every ordered pair of (model, configuration) on the training
+    problems, best first: (key, Cascade, where — its stages' (model, configuration) —, accuracy, cost)."""
+    found = []
     for (i, ca), (firsts, outs) in stages.first.items():
         for (j, cb), (rules, acc2, cost2) in stages.second.items():
             if j == i or stages.unit_cost[i, ca] > stages.unit_cost[j, cb]:
                 continue  # a cascade escalates to a model no cheaper than the first
             acc, cost = cascade_grid(outs, acc2, cost2)
-            if target is None:
-                ok = cost <= budget * (1 + 1e-9)
-                if not ok.any():
-                    continue
-                top = np.where(ok, acc, -np.inf).max()
-                tie = ok & (acc >= top - TIE_TOLERANCE)
-                k = np.unravel_index(np.argmin(np.where(tie, cost, np.inf)), acc.shape)
-                key = (top, -cost[k])
-            else:
-                ok = acc >= target
-                if not ok.any():
-                    continue
-                k = np.unravel_index(np.argmin(np.where(ok, cost, np.inf)), acc.shape)
-                key = (-cost[k], acc[k])
-            if best_key is None or key > best_key:
-                r1, s1 = firsts[k[0]]
-                a, b = searches[i], searches[j]
-                best_key = key
-                best = (Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1),
-                                 Stage(b.model.name, b.search.table.configs[cb].name, rules[k[1]]))),
-                        (i, ca, j, cb), float(acc[k]), float(cost[k]))
-    return best
+            best = pick(acc, cost, budget, target)
+            if best is None:
+                continue
+            key, k = best
+            r1, s1 = firsts[k[0]]
+            a, b = searches[i], searches[j]
+            cascade = Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1),
+                               Stage(b.model.name, b.search.table.configs[cb].name, rules[k[1]])))
+            found.append((key, cascade, ((i, ca), (j, cb)), float(acc[k]), float(cost[k])))
+    return sorted(found, key=lambda f: f[0], reverse=True)
 
 
-def replay_cascade(searches: list[ModelSearch], where: tuple[int, int, int, int], cascade: Cascade,
-                    split: str) -> tuple[Outcome, StageOutcome]:
-    i, ca, j, cb = where
-    a, b = searches[i], searches[j]
-    first_traces = a.search.train_traces if split == "train" else a.search.test_traces
-    last_traces = b.search.train_traces if split == "train" else b.search.test_traces
-    s1, s2 = cascade.stages
-    first = stage_outcome(first_traces.get(a.single_mix(ca), None), s1.rule, s1.accept_share)
-    last = evaluate(last_traces.get(b.single_mix(cb), None), s2.rule)
-    return cascade_outcome(first, last), first
+def best_cascade(searches: list[ModelSearch], stages: CascadeStages, budget: float | None, target: float | None):
+    """The best two-stage cascade on the training problems, where it is in ``stages``, and its
+    training accuracy and cost (or None when none fits)."""
+    ranked = ranked_cascades(searches, stages, budget, target)
+    return ranked[0][1:] if ranked else None
+
+
+def replay_cascade(searches: list[ModelSearch], where: tuple[tuple[int, int], ...], cascade: Cascade,
+                   split: str) -> tuple[Outcome, list[StageOutcome]]:
+    """The cascade replayed on one split's problems: per-problem outcome, and each non-final stage's."""
+    heads, last = [], None
+    for (m, c), stage in zip(where, cascade.stages):
+        s = searches[m]
+        tr = (s.search.train_traces if split == "train" else s.search.test_traces).get(s.single_mix(c), None)
+        if stage.accept_share is None:
+            last = evaluate(tr, stage.rule)
+        else:
+            heads.append(stage_outcome(tr, stage.rule, stage.accept_share))
+    return chain_outcome(heads, last), heads
+
+
+def reaches(heads: list[StageOutcome]) -> tuple[float, ...]:
+    """The share of queries reaching each stage after the first: the product of the escalation
+    shares before it, per problem (the stages draw independently given the problem), averaged."""
+    reach, out = np.ones_like(heads[0].escalate), []
+    for h in heads:
+        reach = reach * h.escalate
+        out.append(float(reach.mean()))
+    return tuple(out)

@@ -4,9 +4,10 @@ Several profiles of the same problems (matched by id), each with its own cost mo
 sample of a 14B model costs what it costs, in seconds, FLOPs or dollars. On one shared
 training split the planner runs today's single-model search for every model (*choose*: the
 model whose reference rule scores best, then that model's own plan) and searches two-stage
-cascades (policy/cascade.py) over every ordered pair; a cascade replaces the single-model
-choice only when it beats it on the training problems by more than DEPART_SE paired
-standard errors. Every figure reported is replayed on the held-out problems.
+cascades (policy/cascade.py) over every ordered pair, and the best of them extended by a third
+model (cascade_deeper.py, kept only past DEPART_SE paired standard errors over two stages); a
+cascade replaces the single-model choice only when it beats it on the training problems by more
+than DEPART_SE paired standard errors. Every figure reported is replayed on the held-out problems.
 
 Both choices were made leave-one-set-out on the Best-of-∞ sets of several models
 (``benchmarks/bench_models.py``): picking the model by its reference rule rather than by the
@@ -23,11 +24,13 @@ import numpy as np
 
 from inferplan.errors import InfeasibleError, InputError, InvalidValue
 from inferplan.planner.candidates import Candidate
+from inferplan.planner.cascade_deeper import prefer_deeper
 from inferplan.planner.cascade_search import (
     CascadeStages,
     ModelProfile,
-    best_cascade,
     model_search,
+    ranked_cascades,
+    reaches,
     replay_cascade,
 )
 from inferplan.planner.plan_file import Escalation, Plan, PlanModel, Prediction
@@ -44,6 +47,7 @@ from inferplan.tasks.prompt_spec import from_header
 # standard errors (a smaller lead is selection noise), as one model's rules must beat its reference.
 DEPART_SE = 1.0
 POLICIES = ("auto", "choose", "cascade")
+MAX_STAGES = 3  # a cascade's most stages (three where there are three models: cascade_deeper.py)
 SELECT = "reference"  # how the single model is chosen (see ModelsSearch.plan)
 
 
@@ -69,6 +73,7 @@ class CascadePlan:
     heldout: Estimate
     escalation: float  # held-out share of queries that escalate
     train_escalation: float
+    reach: tuple[float, ...] = ()  # held-out share of queries reaching each stage after the first
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,8 @@ class ModelsSearch:
         self._stages: CascadeStages | None = None
 
     def plan(self, *, budget: float | None = None, target_accuracy: float | None = None,
-             depart_se: float = DEPART_SE, policy: str = "auto", select: str = SELECT) -> ModelsPlanResult:
+             depart_se: float = DEPART_SE, policy: str = "auto", select: str = SELECT,
+             max_stages: int = MAX_STAGES) -> ModelsPlanResult:
         """Choose among models and cascades on the training problems; report on the held-out ones.
 
         ``select``: how the single model is chosen — "reference" (the model whose reference rule,
@@ -163,7 +169,8 @@ class ModelsSearch:
         own plan) or "union" (the best of every model's candidates at once).
 
         ``policy``: "auto" (a cascade only where it clearly beats the best single model),
-        "choose" (single models only) or "cascade" (the best cascade, to run or evaluate it)."""
+        "choose" (single models only) or "cascade" (the best cascade, to run or evaluate it).
+        ``max_stages``: 2 searches two-stage cascades only; 3 also a third stage (cascade_deeper.py)."""
         if policy not in POLICIES:
             raise InvalidValue("policy", f"{{name}} must be one of {', '.join(POLICIES)}, got {policy!r}")
         t0 = time.perf_counter()
@@ -176,31 +183,14 @@ class ModelsSearch:
                  f"(seeded split, seed {self.seed}), every model on the same problems"] + ([kept_note] if kept_note else [])
         cascade_plan, kind, paired = None, "single", None
         if policy != "choose":
-            if self._stages is None:
-                self._stages = CascadeStages.of(searches)
-            best = best_cascade(searches, self._stages, budget, target_accuracy)
-            if best is not None:
-                cascade_plan, gain, se, paired, cheaper = self._weigh(best, chosen_search, chosen, target_accuracy)
-                wins = cheaper if target_accuracy is not None else gain > max(depart_se * se, TIE_TOLERANCE)
-                kind = "cascade" if wins or policy == "cascade" else "single"
-                if target_accuracy is None and not wins:
-                    notes.append(("a cascade, as asked (--policy cascade), although " if policy == "cascade" else
-                                  "kept the single model: ") + f"the best cascade ({cascade_plan.cascade.spec}) "
-                                 f"scored {100 * gain:+.2f} pt on the training problems, not more than {depart_se:g} "
-                                 f"paired standard errors ({100 * se:.2f} pt)")
-            elif policy == "cascade":
-                raise InfeasibleError("no cascade fits the budget on the training problems")
+            cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
+                                                       policy, max_stages, notes)
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
                       seed=self.seed)
         sizes = (len(self.ids_train), len(self.ids_test), time.perf_counter() - t0)
         if kind == "cascade":
             c = cascade_plan
-            first, last = c.cascade.stages
-            by_name = {s.model.name: s.model for s in searches}
-            nxt = stage_plan(by_name[last.model], mix={last.config: 1.0}, rule=last.rule, **common)
-            plan = stage_plan(by_name[first.model], mix={first.config: 1.0}, rule=first.rule,
-                              prediction=Prediction.of(c.heldout, escalation=c.escalation), notes=tuple(notes),
-                              escalate=Escalation(first.accept_share, nxt), **common)
+            plan = self._chain(c, common, notes)
             return ModelsPlanResult("cascade", None, c.cascade.spec, c.cascade.describe(), c.heldout, c.escalation,
                                     singles, c, tuple(notes), *sizes, plan, chosen, len(searches), paired)
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
@@ -210,6 +200,41 @@ class ModelsSearch:
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
                                 len(searches), paired)
+
+    def _cascade(self, budget, target_accuracy, chosen_search, chosen, depart_se, policy, max_stages, notes):
+        """The best cascade at the budget, weighed against the chosen single model: (its plan, the kind
+        chosen, the held-out paired difference); notes say why where it is not chosen."""
+        if self._stages is None:
+            self._stages = CascadeStages.of(self.searches)
+        ranked = ranked_cascades(self.searches, self._stages, budget, target_accuracy)
+        if not ranked:
+            if policy == "cascade":
+                raise InfeasibleError("no cascade fits the budget on the training problems")
+            return None, "single", None
+        best, deeper = ranked[0][1:], None
+        if max_stages >= 3 and len(self.searches) >= 3:
+            best, deeper = prefer_deeper(self.searches, self._stages, ranked, budget, target_accuracy, depart_se)
+        notes.extend([deeper] if deeper else [])
+        cascade_plan, gain, se, paired, cheaper = self._weigh(best, chosen_search, chosen, target_accuracy)
+        wins = cheaper if target_accuracy is not None else gain > max(depart_se * se, TIE_TOLERANCE)
+        if target_accuracy is None and not wins:
+            notes.append(("a cascade, as asked (--policy cascade), although " if policy == "cascade" else
+                          "kept the single model: ") + f"the best cascade ({cascade_plan.cascade.spec}) "
+                         f"scored {100 * gain:+.2f} pt on the training problems, not more than {depart_se:g} "
+                         f"paired standard errors ({100 * se:.2f} pt)")
+        return cascade_plan, "cascade" if wins or policy == "cascade" else "single", paired
+
+    def _chain(self, c: CascadePlan, common: dict, notes: list[str]) -> Plan:
+        """The cascade's plan file: each stage's own plan, chained from the last through ``escalate``;
+        the first carries the prediction and the notes."""
+        by_name = {s.model.name: s.model for s in self.searches}
+        plan = None
+        for number, st in reversed(list(enumerate(c.cascade.stages))):
+            head = dict(prediction=Prediction.of(c.heldout, escalation=c.escalation), notes=tuple(notes)) \
+                if number == 0 else {}
+            plan = stage_plan(by_name[st.model], mix={st.config: 1.0}, rule=st.rule,
+                              escalate=None if plan is None else Escalation(st.accept_share, plan), **head, **common)
+        return plan
 
     def _single(self, budget: float | None, target_accuracy: float | None, select: str):
         """The single-model choice: (its model's search, its candidate, the note on why)."""
@@ -246,10 +271,11 @@ class ModelsSearch:
         problems (cheaper at the target, or ahead by the paired gain), that gain and its standard
         error, and the held-out paired difference cascade − single."""
         cascade, where, acc_tr, cost_tr = best
-        train_out, train_first = replay_cascade(self.searches, where, cascade, "train")
-        test_out, test_first = replay_cascade(self.searches, where, cascade, "test")
+        train_out, train_heads = replay_cascade(self.searches, where, cascade, "train")
+        test_out, test_heads = replay_cascade(self.searches, where, cascade, "test")
         plan = CascadePlan(cascade, acc_tr, cost_tr, estimate(test_out, seed=self.seed),
-                           float(test_first.escalate.mean()), float(train_first.escalate.mean()))
+                           float(test_heads[0].escalate.mean()), float(train_heads[0].escalate.mean()),
+                           reaches(test_heads))
         gain, se = paired_gain(train_out.accuracy, chosen.per_problem)
         chosen_test = chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term)
         paired = paired_gain(test_out.accuracy, evaluate(chosen_test, chosen.rule).accuracy)

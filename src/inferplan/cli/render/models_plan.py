@@ -26,7 +26,8 @@ def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
                     "train_cost": s.train_cost, "heldout": asdict(s.heldout)} for s in r.singles],
         "best_cascade": None if c is None else {
             "policy": c.cascade.spec, "describe": c.cascade.describe(), "train_accuracy": c.train_accuracy,
-            "train_cost": c.train_cost, "heldout": asdict(c.heldout), "escalation": c.escalation},
+            "train_cost": c.train_cost, "heldout": asdict(c.heldout), "escalation": c.escalation,
+            "reach": list(c.reach)},
         "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
         "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
     }
@@ -51,7 +52,9 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}, {e.samples:.2f} samples/query "
               "(held-out problems)", highlight=False)
     if r.escalation is not None:
-        out.print(f"  escalates    {100 * r.escalation:.0f}% of queries reach the next model (held-out)", highlight=False)
+        later = "".join(f", {100 * x:.0f}% the model after" for x in r.cascade.reach[1:]) if r.cascade else ""
+        out.print(f"  escalates    {100 * r.escalation:.0f}% of queries reach the next model{later} (held-out)",
+                  highlight=False)
     for note in r.notes:
         out.print(f"  [dim]{escape(note)}[/dim]", highlight=False)
     if path:
