@@ -226,20 +226,23 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
 
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
-             unit: str = "samples", holdout: float | None = None, seed: int = 0, reps: int = 20,
+             unit: str | None = None, holdout: float | None = None, seed: int = 0, reps: int = 20,
              price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None,
              terminate: str | None = None, total_budget: float | None = None) -> SimulationResult | TotalSimulation:
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
     ``parallel=K``: the rule on one round of K samples read in finish order; ``terminate="W:η"``:
-    with online low-confidence termination (policy/termination.py); ``total_budget``: one total of tokens over
-    the held-out problems, batch allocation beside uniform and the per-query plan (planner/batch_simulate.py)."""
+    with online low-confidence termination (policy/termination.py); ``total_budget``: one total over the
+    held-out problems, batch allocation beside uniform and the per-query plan (planner/batch_simulate.py), in
+    the plan's unit (no plan: ``unit``, default tokens). ``unit`` of a rule: default samples."""
     from inferplan.planner.batch_simulate import simulate_total
     from inferplan.planner.simulate import simulate as replay
 
     prof = as_profile(profile)
     the_plan = None if plan is None else load_plan(plan)
     if total_budget is not None:
-        return simulate_total(prof, total_budget, plan=the_plan, holdout=holdout or 0.5, seed=seed, reps=reps)
+        return simulate_total(prof, total_budget, plan=the_plan, holdout=holdout or 0.5, seed=seed, reps=reps,
+                              unit=unit or "tokens", price_in=price_in, price_out=price_out)
+    unit = unit or "samples"
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
                   price_out=price_out, parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,

@@ -69,8 +69,9 @@ def run(
     show_samples: bool = typer.Option(False, "--show-samples", help="Also show (or, with --json, include) each sample's text."),
     no_timing: bool = typer.Option(False, "--no-timing", help="Leave wall-clock 'seconds' out of --json, so reruns are byte-identical."),
     total_budget: Optional[float] = typer.Option(
-        None, "--total-budget", help="One hard total for all the queries, in the plan's unit (tokens or samples; "
-        "without --plan: tokens): freed slots go to the queries whose next sample is worth most (PETS).",
+        None, "--total-budget", help="One hard total for all the queries, in the plan's unit (tokens, samples, "
+        "seconds or usd of the tokens generated; without --plan: tokens): freed slots go to the queries whose next "
+        "sample is worth most (PETS), as the plan's batch_allocation says.",
         show_default=False),
     output: Optional[str] = typer.Option(None, "--out", "-o", help="With --total-budget: record every sample in this JSONL file as it starts and ends; rerunning the same command resumes from it."),
     force: bool = typer.Option(False, "--force", help="With -o: start over, replacing the record."),

@@ -23,7 +23,8 @@ def simulate_cmd(
     min_samples: int = typer.Option(None, "--min-samples", help="Min guard for --rule (default 1)."),
     aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="Aggregation for --rule."),
     keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote."),
-    unit: Unit = typer.Option(Unit.samples, "--unit", help="Cost unit for --rule (a plan uses its own)."),
+    unit: Unit = typer.Option(None, "--unit", show_default=False, help="Cost unit for --rule (default samples; a plan "
+                              "uses its own); with --total-budget and no --plan, the total's (default tokens)."),
     holdout: float = typer.Option(None, "--holdout", help="Replay --rule on a seeded held-out fraction only."),
     reps: int = typer.Option(20, "--reps", help="Random orders of each problem's samples."),
     seed: int = typer.Option(0, "--seed", help="Seed for permutations, tie-breaks and bootstrap."),
@@ -35,8 +36,9 @@ def simulate_cmd(
                                   "WARMUP:KEEP (4:0.9): each query's first WARMUP samples set a floor that KEEP of "
                                   "them stay above; later samples stop when their window confidence falls under it."),
     total_budget: float = typer.Option(
-        None, "--total-budget", help="One total of completion tokens over the held-out problems: batch allocation "
-        "(PETS) beside uniform and the per-query plan (--plan, or the planner's at the total's tokens per query).",
+        None, "--total-budget", help="One total over the held-out problems (in the plan's unit, or --unit: tokens, "
+        "samples, seconds, usd): batch allocation (PETS) beside uniform and the per-query plan (--plan, or the "
+        "planner's at the total per query).",
         show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
@@ -49,12 +51,13 @@ def simulate_cmd(
 
         if rule is not None:
             raise InputError("--total-budget replays a plan (--plan, or one made here), not --rule")
-        result = api.simulate(profile, plan=plan, holdout=holdout, seed=seed, reps=reps, total_budget=total_budget)
+        result = api.simulate(profile, plan=plan, holdout=holdout, seed=seed, reps=reps, total_budget=total_budget,
+                              unit=unit and unit.value, price_in=price_in, price_out=price_out)
         render_total_simulation(result, as_json=as_json)
         return
     result = api.simulate(
         profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
-        aggregate=aggregate.value, keep=keep, unit=unit.value, holdout=holdout, seed=seed, reps=reps,
+        aggregate=aggregate.value, keep=keep, unit=unit and unit.value, holdout=holdout, seed=seed, reps=reps,
         price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate,
     )
     render_simulation(result, as_json=as_json)

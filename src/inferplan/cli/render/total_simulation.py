@@ -8,26 +8,34 @@ from rich.table import Table
 from inferplan.cli.render.common import fmt_interval, out, print_json, warn
 
 
+def _num(x: float) -> str:
+    """Thousands as 13,500; small amounts (usd, seconds) with their significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
+
+
 def render_total_simulation(r, *, as_json: bool) -> None:
     for w in r.warnings:
         warn(w)
     if as_json:
-        print_json({"total_budget": r.total, "unit": "tokens", "problems": r.problems, "reps": r.reps,
+        tokens = r.unit == "tokens"  # "tokens" keys as before; "spent" in any unit
+        print_json({"total_budget": r.total, "unit": r.unit, "problems": r.problems, "reps": r.reps,
                     "rule": r.rule, "plan_made_here": r.planned,
                     "rows": [{"name": x.name, "accuracy": x.accuracy, "accuracy_ci": list(x.accuracy_ci),
                               "self_consistency": x.sc_rate, "self_consistency_ci": list(x.sc_ci),
-                              "tokens": x.tokens, "tokens_per_query": x.tokens / r.problems} for x in r.rows]})
+                              "spent": x.tokens, "spent_per_query": x.tokens / r.problems,
+                              **({"tokens": x.tokens, "tokens_per_query": x.tokens / r.problems} if tokens else {})}
+                             for x in r.rows]})
         return
-    made = " (made here at the total's tokens per query, on the training problems)" if r.planned else ""
-    out.print(f"[bold]{r.total:,.0f} tokens[/bold] over {r.problems} held-out problems × {r.reps} orders "
-              f"({r.total / r.problems:,.0f} per query); per-query plan {escape(r.rule)}{made}", highlight=False)
+    made = " (made here at the total per query, on the training problems)" if r.planned else ""
+    out.print(f"[bold]{_num(r.total)} {r.unit}[/bold] over {r.problems} held-out problems × {r.reps} orders "
+              f"({_num(r.total / r.problems)} per query); per-query plan {escape(r.rule)}{made}", highlight=False)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for name, justify in (("allocation", "left"), ("accuracy [95%]", "right"), ("self-consistency [95%]", "right"),
-                          ("tokens/query", "right")):
+                          (f"{r.unit}/query", "right")):
         table.add_column(name, justify=justify)
     for x in r.rows:
         table.add_row(escape(x.name), fmt_interval(x.accuracy, *x.accuracy_ci), fmt_interval(x.sc_rate, *x.sc_ci),
-                      f"{x.tokens / r.problems:,.0f}")
+                      _num(x.tokens / r.problems))
     out.print(table)
     out.print("[dim]self-consistency: the vote agrees with the vote of every recorded sample. The batch rows never "
               "pass the total; the per-query plan spends what its rule spends.[/dim]", highlight=False)
