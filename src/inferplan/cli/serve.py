@@ -30,6 +30,11 @@ def serve(
     prompts: Optional[str] = PROMPTS_OPTION,
     request_timeout: float = typer.Option(600.0, "--request-timeout", help="Seconds a request may run (then 504)."),
     seed: int = typer.Option(0, "--seed", help="Seed of requests that send none (with their arrival number)."),
+    total_budget: Optional[float] = typer.Option(
+        None, "--total-budget", show_default=False, help="One hard budget over the requests, in the plan's unit: "
+        "per --per window, or on average per request; each request's share adapts to its first samples' agreement."),
+    per: str = typer.Option("query", "--per", help="With --total-budget: 'query' (the average per request) or a "
+                            "window of wall clock (60, 60s, 5m, 1h) that the total holds in."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
     settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)
@@ -65,7 +70,7 @@ def serve(
 
     api.serve(the_plan, model=model, host=host, port=port, api_key=key, as_profiled=mode == "as-profiled",
               timeout=request_timeout, seed=seed, plan_source=plan, on_ready=ready, model_mismatch=model_mismatch,
-              settings=settings)
+              settings=settings, total_budget=total_budget, per=per)
 
 
 def _prompts_mode(prompts: str | None, the_plan, source: str) -> str:

@@ -119,6 +119,8 @@ class PlanCore:
         self.order = schedule(np.array([plan.mix[n] for n in self.names]), self.draws)
         self.term = plan.terminate if self.launch is None else None
         self.owner: dict[int, LiveQuery] = {}
+        # A budget over many queries (serve --total-budget): the next round's size, 0 when none may start.
+        self.limit: Callable[[LiveQuery, int], int] | None = None
 
     def base_request(self, query: Query, *, as_profiled: bool = True, max_tokens: int | None = None,
                      stop: tuple[str, ...] = ()) -> SampleRequest:
@@ -149,8 +151,10 @@ class PlanCore:
         seeds = np.random.SeedSequence(list(entropy)).generate_state(self.draws)
         return LiveQuery(position, query, base, entropy, self.rule.start(), seeds)
 
-    def first_round(self, q: LiveQuery) -> SampleRequest:
-        return self._round(q, self._next_size(q))
+    def first_round(self, q: LiveQuery) -> SampleRequest | None:
+        """The query's first samples (None: a budget over many queries has no room for them yet)."""
+        k = self._next_size(q)
+        return self._round(q, k) if k > 0 else None
 
     def own(self, q: LiveQuery, number: int) -> None:
         q.requests.append(number)
@@ -176,7 +180,8 @@ class PlanCore:
         need = max(self.rule.min_samples - q.state.n, q.state.lookahead(), 1)
         if self.term is not None and q.drawn < self.term.warmup:  # the floor needs the whole warm-up first
             need = min(need, self.term.warmup - q.drawn)
-        return min(need, self.rule.max_samples - q.drawn)
+        k = min(need, self.rule.max_samples - q.drawn)
+        return k if self.limit is None else self.limit(q, k)
 
     def receive(self, c: Completion, stream) -> LiveQuery | None:
         """Take one completion: feed its query's rule and stop it or submit its next round.

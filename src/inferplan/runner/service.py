@@ -16,6 +16,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from inferplan.planner.plan_file import Plan
 from inferplan.runner.live_query import LiveQuery, PlanCore, PlanOverrides
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
+from inferplan.runner.serve_budget import ServeBudget
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,14 @@ class _Work:
 class PlanService:
     """Execute a plan for queries submitted from any thread (see the module docstring)."""
 
-    def __init__(self, plan: Plan, backend: Backend, overrides: PlanOverrides = PlanOverrides()) -> None:
-        """``overrides.seed`` seeds queries submitted without a seed of their own (with the arrival number)."""
+    def __init__(self, plan: Plan, backend: Backend, overrides: PlanOverrides = PlanOverrides(),
+                 budget: ServeBudget | None = None) -> None:
+        """``overrides.seed`` seeds queries submitted without a seed of their own (with the arrival number);
+        ``budget`` (serve --total-budget) sizes every round and holds the total (runner/serve_budget.py)."""
         self.core = PlanCore(plan, overrides)  # an oracle plan or a bad mix is refused here
+        self.budget = budget
+        if budget is not None:
+            self.core.limit = lambda q, k: budget.limit(q.position, q.drawn, q.answers, k)
         self.backend = backend
         self.window = max(1, ACTIVE_PER_SLOT * backend.info.parallel_slots)
         # llama.cpp --ctx auto: room for prompts nobody has sent yet
@@ -130,10 +137,15 @@ class PlanService:
         try:
             self._drain(stream)
             for c in stream:
+                owner = self.core.owner.get(c.request)
+                if self.budget is not None and owner is not None:
+                    self.budget.done(owner.position, c.completion_tokens)
                 q = self.core.receive(c, stream)
                 if q is not None and q.stopped:
                     self._answer(q)
                 self._drain(stream)
+            if self.budget is not None and self._waiting and not self._active:
+                time.sleep(0.05)  # nothing may start until a request arrives or a window opens
         except Exception as e:  # the engine or the server failed: every running query fails with it
             log.error("plan service: %s", e)
             for work in list(self._active.values()):
@@ -148,10 +160,16 @@ class PlanService:
                 break
             self._handle(item, stream)
         while self._waiting and len(self._active) < self.window and not self._stopping:
-            work = self._waiting.popleft()
+            work = self._waiting[0]
             try:
-                number = stream.submit([self.core.first_round(work.query)])[0]
+                first = self.core.first_round(work.query)
+                if first is None:  # the budget has no room for it yet: it waits, first in line
+                    break
+                self._waiting.popleft()
+                number = stream.submit([first])[0]
             except InferplanError as e:  # e.g. a prompt longer than the context: this query only
+                if self._waiting and self._waiting[0] is work:
+                    self._waiting.popleft()
                 self._end(work, error=e)
                 continue
             self.core.own(work.query, number)
@@ -165,6 +183,8 @@ class PlanService:
         if kind == "add":
             _, ticket, query, base, seed = item
             self.stats.received += 1
+            if self.budget is not None:
+                self.budget.arrive()
             # A caller's own seed makes its samples reproducible whatever else is running.
             entropy = (self.core.overrides.seed, ticket.number) if seed is None else (seed,)
             self._waiting.append(_Work(ticket, self.core.new_query(ticket.number, query, base, entropy)))
@@ -197,6 +217,8 @@ class PlanService:
         self._active.pop(work.ticket.number, None)
         if stream is not None and not work.query.stopped:
             self.core.stop(work.query, stream)
+        if self.budget is not None:
+            self.budget.settle(work.query.position)
         for number in work.query.requests:
             self.core.owner.pop(number, None)
         # Counts first: the future wakes the caller, who may read /health before this thread goes on.

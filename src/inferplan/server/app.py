@@ -181,7 +181,9 @@ class Server:
         return _json({"object": "list", "data": [model]})
 
     async def health(self, request: Request) -> Response:
-        return _json({"status": "ok", "model": self.settings.model_id, **self.service.stats.to_json()})
+        budget = getattr(self.service, "budget", None)
+        return _json({"status": "ok", "model": self.settings.model_id, **self.service.stats.to_json(),
+                      **({"budget": budget.to_json()} if budget is not None else {})})
 
 
 class ClientGone(Exception):

@@ -12,6 +12,7 @@ from inferplan.backends import Backend, BackendSettings, open_backend
 from inferplan.errors import DependencyError, InputError
 from inferplan.planner.plan_file import Plan
 from inferplan.runner.live_query import PlanOverrides, effective_max_tokens
+from inferplan.runner.serve_budget import serve_budget
 from inferplan.runner.service import PlanService
 from inferplan.server.protocol import prompts_for
 
@@ -52,7 +53,8 @@ def plan_summary(plan: Plan, source: str | None) -> dict:
 def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None = None, host: str = "127.0.0.1",
           port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None, timeout: float = 600.0,
           seed: int = 0, plan_source: str | None = None,
-          on_ready: Callable[[str, str], None] = lambda url, model_id: None) -> None:
+          on_ready: Callable[[str, str], None] = lambda url, model_id: None,
+          total_budget: float | None = None, per: str = "query") -> None:
     """Serve ``plan`` until interrupted; ``on_ready(url, model_id)`` is called once the socket listens.
 
     ``as_profiled`` None: as the plan's template needs (:func:`inferplan.server.protocol.prompts_for`)."""
@@ -67,11 +69,13 @@ def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None 
                               "pip install starlette uvicorn") from None
     if timeout <= 0:
         raise InputError(f"--request-timeout must be positive, got {timeout:g}")
+    budget = None if total_budget is None else serve_budget(
+        plan, total_budget, per, effective_max_tokens(plan, PlanOverrides()), seed=seed)  # refused before loading
     sock = bind(host, port)  # before the model loads: a taken port costs nothing
     backend = open_backend(model, settings) if isinstance(model, str) else model
     service = None
     try:
-        service = PlanService(plan, backend, PlanOverrides(seed=seed))
+        service = PlanService(plan, backend, PlanOverrides(seed=seed), budget)
         model_id = Path(backend.info.model).name if isinstance(model, str) and model.endswith(".gguf") \
             else backend.info.model
         app = build_app(service, ServeSettings(model_id=model_id, api_key=api_key, as_profiled=as_profiled,
