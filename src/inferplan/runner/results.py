@@ -34,6 +34,14 @@ class QueryResult:
     thinking_tokens: tuple[int, ...] = ()
     answer_texts: tuple[str, ...] = ()
 
+    def thinking(self) -> dict | None:
+        """A thinking budget's part of the answer (run --json and serve show it alike): each
+        sample's thinking tokens and finish, and how many samples were made to answer."""
+        if not self.thinking_tokens:
+            return None
+        return {"thinking_tokens": list(self.thinking_tokens), "finishes": list(self.finishes),
+                "forced": sum(f == "forced" for f in self.finishes)}
+
 
 @dataclass(frozen=True)
 class StageResult:

@@ -190,6 +190,7 @@ def extras(result: QueryResult, ask: Ask) -> dict:
         "statistic": None if statistic is None or not math.isfinite(statistic) else statistic,
         "configs": list(result.configs), "sample": chosen_sample(result), "seconds": result.seconds,
         "ignored": list(ask.ignored),
+        **({"thinking": thinking} if (thinking := result.thinking()) else {}),  # a plan with a thinking budget
     }
 
 

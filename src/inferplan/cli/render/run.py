@@ -58,9 +58,8 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     if r.rule is not None:  # planned runs also say why the query stopped
         obj.update({"rule": r.rule, "statistic": None if r.statistic != r.statistic else round(r.statistic, 6),
                     "wasted_tokens": r.wasted_tokens, "configs": list(r.configs)})
-    if r.thinking_tokens:  # a thinking budget: how much each sample thought, and how many were made to answer
-        obj["thinking"] = {"thinking_tokens": list(r.thinking_tokens), "finishes": list(r.finishes),
-                           "forced": sum(f == "forced" for f in r.finishes)}
+    if thinking := r.thinking():  # a thinking budget: how much each sample thought, and how many were made to answer
+        obj["thinking"] = thinking
     if show_samples:
         obj["sample_details"] = [
             {"index": i, "answer": a, "finish": f, "logprob": None if lp is None else round(lp, 4), "text": t}
