@@ -78,11 +78,16 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
                              cascade=r.cascade.heldout.accuracy if r.cascade else np.nan,
                              escalation=r.cascade.escalation if r.cascade else np.nan,
                              cost=r.heldout.cost / budget, best_model=models[best].name,
-                             paired=r.paired_vs_single))
+                             paired=r.paired_vs_single,
+                             stages=len(r.cascade.cascade.stages) if r.cascade else 0,
+                             mix=r.mix.heldout.accuracy if r.mix else np.nan,
+                             mix_beats=bool(r.mix and r.mix.beats),
+                             with_mix=r.mix.heldout.accuracy if r.mix and r.mix.beats else r.heldout.accuracy))
     return rows
 
 
-def report(rows: list[dict]) -> None:
+def report(rows: list[dict]) -> list:
+    mixes = []
     print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'best':>6} {'plan−best':>12} "
           f"{'plan−single':>12} {'cascade':>7} {'esc':>5} {'cost/B':>6}  chosen")
     for dataset in dict.fromkeys(r["set"] for r in rows):
@@ -102,6 +107,21 @@ def report(rows: list[dict]) -> None:
                   f"{100 * g['oracle'].mean():6.2f} {d_or.mean():+6.2f}±{se(d_or):4.2f} {d_si.mean():+6.2f}±{se(d_si):4.2f} "
                   f"{100 * np.nanmean(g['cascade']):7.2f} {100 * np.nanmean(g['escalation']):5.1f} "
                   f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}; best model {best}")
+            mixes.append((dataset, label, rs))
+    return mixes
+
+
+def report_deeper(mixes: list) -> None:
+    """Three-stage cascades and mixes in one vote, per set and budget (held-out, paired per split)."""
+    print("\nthree stages and mixes (held-out %; 'with mix': the mix where it beat the best single model on the "
+          "training problems by > 1 paired SE, else the plan):")
+    print(f"{'set':<13} {'budget':<12} {'3-stage':>7} {'mix':>6} {'beats':>5} {'with mix':>8} {'with−plan':>11}")
+    for dataset, label, rs in mixes:
+        d = 100 * np.array([r["with_mix"] - r["plan"] for r in rs])
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+        print(f"{dataset:<13} {label:<12} {sum(r['stages'] == 3 for r in rs):>3}/{len(rs):<3} "
+              f"{100 * np.nanmean([r['mix'] for r in rs]):6.2f} {sum(r['mix_beats'] for r in rs):>2}/{len(rs):<2} "
+              f"{100 * np.mean([r['with_mix'] for r in rs]):8.2f} {d.mean():+6.2f}±{se:4.2f}")
 
 
 def best_of(rows: list[dict]) -> dict:
@@ -143,7 +163,7 @@ def main() -> None:
             models = load(args.data, dataset, work)
             print(f"{dataset}: {len(models)} models ({', '.join(m.name for m in models)})", flush=True)
             rows += run(dataset, models, args.seeds)
-        report(rows)
+        report_deeper(report(rows))
         best_of(rows)
     print(f"({time.perf_counter() - t0:.0f} s; accuracy in %, held-out half, {args.seeds} seeded splits, FLOPs)")
 

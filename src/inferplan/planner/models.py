@@ -33,6 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
+from inferplan.planner.model_mix import MixPlan, against_chosen
 from inferplan.planner.plan_file import Escalation, Plan, PlanModel, Prediction
 from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within
 from inferplan.policy.aggregate import Aggregation
@@ -96,6 +97,7 @@ class ModelsPlanResult:
     chosen_single: Candidate | None = None
     models: int = 2  # models planned across
     paired_vs_single: tuple[float, float] | None = None  # held-out cascade − chosen single (mean, se)
+    mix: MixPlan | None = None  # the best mix across models in one vote (replayed, reported, not run yet)
 
 
 def model_name(profile: Profile) -> str:
@@ -185,6 +187,8 @@ class ModelsSearch:
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)
+        mix = None if budget is None else against_chosen(searches, budget, chosen_search, chosen, depart_se, self.seed,
+                                                         notes)
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
                       seed=self.seed)
         sizes = (len(self.ids_train), len(self.ids_test), time.perf_counter() - t0)
@@ -192,14 +196,14 @@ class ModelsSearch:
             c = cascade_plan
             plan = self._chain(c, common, notes)
             return ModelsPlanResult("cascade", None, c.cascade.spec, c.cascade.describe(), c.heldout, c.escalation,
-                                    singles, c, tuple(notes), *sizes, plan, chosen, len(searches), paired)
+                                    singles, c, tuple(notes), *sizes, plan, chosen, len(searches), paired, mix)
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
         names = tuple(x.name for x in chosen_search.search.table.configs)
         plan = stage_plan(chosen_search.model, mix=chosen.mix.as_dict(names), rule=chosen.rule, cap=chosen.cap,
                           term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes), **common)
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
-                                len(searches), paired)
+                                len(searches), paired, mix)
 
     def _cascade(self, budget, target_accuracy, chosen_search, chosen, depart_se, policy, max_stages, notes):
         """The best cascade at the budget, weighed against the chosen single model: (its plan, the kind

@@ -28,6 +28,9 @@ def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
             "policy": c.cascade.spec, "describe": c.cascade.describe(), "train_accuracy": c.train_accuracy,
             "train_cost": c.train_cost, "heldout": asdict(c.heldout), "escalation": c.escalation,
             "reach": list(c.reach)},
+        "best_mix": None if r.mix is None else {
+            "counts": r.mix.counts, "train_accuracy": r.mix.train_accuracy, "train_cost": r.mix.train_cost,
+            "heldout": asdict(r.mix.heldout), "beats_single_on_training": r.mix.beats, "runnable": False},
         "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
         "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
     }
@@ -59,7 +62,7 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         out.print(f"  [dim]{escape(note)}[/dim]", highlight=False)
     if path:
         out.print(f"  written to   {path}")
-    t = Table(title="Each model's own best plan, and the best cascade (held-out problems)", title_justify="left")
+    t = Table(title="Each model's own best plan, the best cascade and mix (held-out problems)", title_justify="left")
     for col in ("policy", "held-out accuracy", f"{p.unit}/query", "escalates"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for s in r.singles:
@@ -70,4 +73,8 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
                   fmt_interval(c.heldout.accuracy, *c.heldout.accuracy_ci), _num(c.heldout.cost),
                   f"{100 * c.escalation:.0f}%")
+    if r.mix is not None:  # replayed only: run and evaluate do not draw several models into one vote yet
+        m = r.mix
+        t.add_row(f"mix in one vote {m.spec} (replayed only)", fmt_interval(m.heldout.accuracy, *m.heldout.accuracy_ci),
+                  _num(m.heldout.cost), "–")
     out.print(t)

@@ -1,0 +1,126 @@
+"""Mixes across models in one vote: how many samples of each model, under a budget.
+
+As the temperature mix (mix_allocation.py) but across models, and replayed exactly rather than
+from smoothed distributions: the objective is the mix's replayed training accuracy
+(replay/model_mix.py, the same draws for every mix), under the budget in each model's mean
+training cost per sample. The search is bounded: from every model's own largest fixed-N within
+the budget and from an empty mix, the best single move — one sample fewer of one model, and as
+many more of another as the budget then allows, or one more sample of any — until none helps.
+Only mixes of two models or more count (one model alone is a fixed-N plan the single-model
+search already has). Budget plans only: a target accuracy plans no mix.
+
+A mix replaces nothing yet: it is reported beside the plan, with whether it beats the chosen plan
+on the training problems by more than the paired standard errors a cascade must (and its
+held-out paired difference), since `run` and `evaluate` do not draw from several models in one
+vote yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inferplan.planner.selection import TIE_TOLERANCE, paired_gain
+from inferplan.replay.model_mix import Pool, mix_outcome, pool
+from inferplan.replay.traces import Estimate, estimate, evaluate
+
+REPS = 32  # random draws per problem for each mix scored on the training problems
+MAX_STEPS = 40
+
+
+@dataclass(frozen=True)
+class MixPlan:
+    """The best mix across models at the budget on the training problems, replayed on the held-out ones."""
+
+    counts: dict[str, int]  # model → samples in the vote
+    train_accuracy: float
+    train_cost: float
+    heldout: Estimate
+    gain: float  # training accuracy − the chosen plan's
+    se: float  # its paired standard error
+    beats: bool  # gain > the guard's paired SEs
+    paired: tuple[float, float]  # held-out mix − chosen plan (mean, se)
+
+    @property
+    def spec(self) -> str:
+        return " + ".join(f"{n}×{m}" for m, n in self.counts.items() if n > 0)
+
+
+def pools(searches) -> tuple[Pool, Pool]:
+    """The training and held-out pools of every model's first usable configuration."""
+    parts = [(s.model.profile.table, s.configs()[0]) for s in searches]
+    return (pool([(t, s.search.train, c) for s, (t, c) in zip(searches, parts)]),
+            pool([(t, s.search.test, c) for s, (t, c) in zip(searches, parts)]))
+
+
+def _moves(k: np.ndarray, unit: np.ndarray, budget: float, limit: np.ndarray):
+    spare = budget * (1 + 1e-9) - (k * unit).sum()
+    for b in range(len(k)):
+        if k[b] + 1 <= limit[b] and unit[b] <= spare:
+            yield k + np.eye(len(k), dtype=int)[b]
+        for a in np.flatnonzero(k > 0):
+            if a != b:
+                room = int(min(limit[b] - k[b], (spare + unit[a]) // unit[b]))
+                if room > 0:
+                    t = k.copy()
+                    t[a] -= 1
+                    t[b] += room
+                    yield t
+
+
+def best_mix(train: Pool, unit: np.ndarray, budget: float, seed: int) -> tuple[np.ndarray, float] | None:
+    """The training-best allocation of two models or more within the budget (None where none fits)."""
+    limit = train.limit
+    score = {}
+
+    def value(k: np.ndarray) -> float:
+        key = tuple(int(x) for x in k)
+        if key not in score:
+            score[key] = float(mix_outcome(train, k, reps=REPS, seed=seed).accuracy.mean())
+        return score[key]
+
+    starts = [np.zeros(len(unit), dtype=int)]
+    starts += [np.eye(len(unit), dtype=int)[m] * int(min(limit[m], budget // unit[m])) for m in range(len(unit))]
+    for k in starts:
+        for _ in range(MAX_STEPS):
+            step = max(_moves(k, unit, budget, limit), key=value, default=None)
+            if step is None or value(step) <= value(k) + 1e-12:
+                break
+            k = step
+    mixed = [(v, key) for key, v in score.items() if sum(x > 0 for x in key) >= 2]
+    if not mixed:
+        return None
+    top = max(v for v, _ in mixed)
+    v, key = min((x for x in mixed if x[0] >= top - TIE_TOLERANCE), key=lambda x: (np.dot(x[1], unit), x[1]))
+    return np.array(key), v
+
+
+def weigh_mix(searches, budget: float, chosen_train: np.ndarray, chosen_test: np.ndarray, depart_se: float,
+              seed: int) -> MixPlan | None:
+    """The best mix at the budget against the chosen plan's per-problem accuracy (training, held-out)."""
+    train, test = pools(searches)
+    unit = np.array([float(s.search.unit_cost[s.configs()[0]]) for s in searches])
+    found = best_mix(train, unit, budget, seed)
+    if found is None:
+        return None
+    k, _ = found
+    tr = mix_outcome(train, k, reps=4 * REPS, seed=seed + 1)  # scored afresh: the search's own draws flatter it
+    te = mix_outcome(test, k, reps=4 * REPS, seed=seed + 2)
+    gain, se = paired_gain(tr.accuracy, chosen_train)
+    return MixPlan({s.model.name: int(n) for s, n in zip(searches, k)}, float(tr.accuracy.mean()),
+                   float(tr.cost.mean()), estimate(te, seed=seed), gain, se,
+                   gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test))
+
+
+def against_chosen(searches, budget: float, chosen_search, chosen, depart_se: float, seed: int,
+                   notes: list[str]) -> MixPlan | None:
+    """The best mix across models in one vote against the best single-model plan ``chosen``; a note
+    where it beats it on the training problems."""
+    test = evaluate(chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term), chosen.rule)
+    mix = weigh_mix(searches, budget, chosen.per_problem, test.accuracy, depart_se, seed)
+    if mix is not None and mix.beats:
+        notes.append(f"a mix in one vote ({mix.spec}) beat the best single-model plan by {100 * mix.gain:+.2f} pt on "
+                     f"the training problems (more than {depart_se:g} paired standard errors, {100 * mix.se:.2f} pt); "
+                     "mixes across models are replayed, not run yet: the plan is the one above")
+    return mix
