@@ -52,3 +52,33 @@ def test_simulate_total_budget_refuses_bad_values(cli, tmp_path):
     res = cli("simulate", str(missing), "--total-budget", "1000", "--rule", "beta:0.9")
     assert res.code == 3 and "--total-budget replays a plan" in res.err
     assert len(res.err.strip().splitlines()) == 1
+
+
+def test_simulate_total_budget_replays_the_plans_own_batch_allocation(cli, imported, tmp_path):
+    """The plan's batch_allocation is a row of its own, replayed as run --total-budget spends it: the
+    default block is the 'within the rule' row, plain at the recorded cap the plain one, others differ."""
+    from dataclasses import replace
+
+    import inferplan as ip
+    from inferplan.planner.batch_policy import BatchPolicy
+
+    prof = imported("boinf", "boinf/gpqa_diamond_gpt-oss-20b.jsonl")
+    base = ip.plan(prof, budget=13_500, unit="tokens", seed=0).plan
+    total = 99 * 13_500
+
+    def rows(policy):
+        path = ip.save_plan(replace(base, batch_allocation=policy), tmp_path / "p.json", force=True)
+        return ip.simulate(prof, plan=path, total_budget=total, reps=2).rows
+
+    assert len(ip.simulate(prof, plan=ip.save_plan(base, tmp_path / "none.json"), total_budget=total, reps=1).rows) == 4
+    own, batch, rule, uniform, _ = rows(BatchPolicy())
+    assert own.name == "plan's batch_allocation within-rule/1"
+    assert (own.accuracy, own.sc_rate, own.tokens) == (rule.accuracy, rule.sc_rate, rule.tokens)
+    own, batch, *_ = rows(BatchPolicy("plain", 1, max_samples=80))
+    assert (own.accuracy, own.sc_rate, own.tokens) == (batch.accuracy, batch.sc_rate, batch.tokens)
+    own, batch, rule, *_ = rows(BatchPolicy("plain", 4, max_samples=80))
+    assert own.tokens <= total and own.name == "plan's batch_allocation plain≤80/4"
+    assert (own.sc_rate, own.tokens) != (batch.sc_rate, batch.tokens)  # four first samples change the replay
+    assert own.accuracy_ci[0] < own.accuracy < own.accuracy_ci[1]
+    text = cli("simulate", str(prof), "--plan", str(tmp_path / "p.json"), "--total-budget", str(total), "--reps", "1")
+    assert text.code == 0 and "plain≤80/4" in text.out and "what run --plan --total-budget does" in text.out

@@ -51,6 +51,19 @@ def test_shares_follow_agreement_and_the_average_holds():
     assert easy < hard  # a split first four get more samples than a unanimous one
 
 
+def test_per_without_a_total_is_refused_in_one_line(cli, tmp_path):
+    import inferplan as ip
+
+    plan = ip.save_plan(ip.fixed_plan(3), tmp_path / "p.json")
+    for per in ("60", "query"):
+        res = cli("serve", "--plan", str(plan), "--per", per, "--port", "0")
+        assert res.code == 3, res.err
+        assert res.err.strip() == "inferplan: error: --per is the window of --total-budget: give --total-budget " \
+                                  "too, or leave --per out"
+    with pytest.raises(InvalidValue, match="per is the window of total_budget"):
+        ip.serve(plan, per="5m")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("per, total", [("2", 150), ("query", 60)])
 def test_served_requests_never_pass_the_budget(plan_file: Path, per: str, total: int) -> None:  # noqa: F811

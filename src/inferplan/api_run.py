@@ -142,7 +142,7 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
           host: str = "127.0.0.1", port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None,
           timeout: float = 600.0, seed: int = 0, plan_source: str | None = None,
           on_ready: Callable[[str, str], None] | None = None, model_mismatch: str = "refuse",
-          total_budget: float | None = None, per: str = "query") -> None:
+          total_budget: float | None = None, per: str | None = None) -> None:
     """Serve a plan as an OpenAI-compatible endpoint until interrupted (``inferplan serve``).
 
     ``model`` as in :func:`run_iter`: by default the model the plan was made for.
@@ -152,15 +152,18 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
     listens (``port`` 0: any free port). For a server in-process, build one with
     :func:`inferplan.server.app.build_app` around a :class:`inferplan.runner.service.PlanService`.
     ``total_budget`` holds one budget over the requests, in the plan's unit: per ``per`` window of
-    wall clock ("60", "5m") or on average per request ("query"); each request's share adapts to how
-    much its first samples agree (runner/serve_budget.py).
+    wall clock ("60", "5m") or on average per request ("query", the default); each request's share
+    adapts to how much its first samples agree (runner/serve_budget.py). ``per`` without
+    ``total_budget`` is refused: it would be ignored.
     """
     from inferplan.runner.plan_model import model_for
     from inferplan.server.run import serve as run_server
 
+    if per is not None and total_budget is None:
+        raise InvalidValue(("per", "total_budget"), "{0} is the window of {1}: give {1} too, or leave {0} out")
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
     the_plan = one_model(load_plan(plan), "serve")
     choice, given = model_for(the_plan, model, model_mismatch)
     run_server(the_plan, model=given or choice.spec, settings=settings, host=host, port=port, api_key=api_key,
                as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
-               on_ready=on_ready or (lambda url, model_id: None), total_budget=total_budget, per=per)
+               on_ready=on_ready or (lambda url, model_id: None), total_budget=total_budget, per=per or "query")

@@ -33,8 +33,9 @@ def serve(
     total_budget: Optional[float] = typer.Option(
         None, "--total-budget", show_default=False, help="One hard budget over the requests, in the plan's unit: "
         "per --per window, or on average per request; each request's share adapts to its first samples' agreement."),
-    per: str = typer.Option("query", "--per", help="With --total-budget: 'query' (the average per request) or a "
-                            "window of wall clock (60, 60s, 5m, 1h) that the total holds in."),
+    per: Optional[str] = typer.Option(
+        None, "--per", show_default=False, help="With --total-budget (refused without it): 'query' (the average per "
+        "request, the default) or a window of wall clock (60, 60s, 5m, 1h) that the total holds in."),
     model: Optional[str] = opt.PLAN_MODEL,
     model_mismatch: str = opt.MODEL_MISMATCH,
     settings: BackendSettings = None,  # the shared backend options (cli.options.backend_options)

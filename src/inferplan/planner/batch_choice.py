@@ -18,12 +18,11 @@ from dataclasses import replace
 import numpy as np
 
 from inferplan.errors import InvalidValue
-from inferplan.planner.batch import Streams, make_streams, replay_batch, replay_uniform
+from inferplan.planner.batch import Streams, make_streams, replay_uniform
 from inferplan.planner.batch_policy import BatchPolicy, BatchPrediction
-from inferplan.planner.batch_simulate import streams_input, total_cost_of
+from inferplan.planner.batch_simulate import replay_policy, streams_input, total_cost_of
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.total_units import check_total_unit
-from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.profiles.profile import Profile
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Outcome, estimate
@@ -37,18 +36,6 @@ def candidates(recorded: int) -> list[BatchPolicy]:
     """The default first, then the rest of the small grid."""
     return ([BatchPolicy("within-rule", w) for w in WARMUPS]
             + [BatchPolicy("plain", w, max_samples=recorded) for w in WARMUPS])
-
-
-def replay_policy(streams: Streams, policy: BatchPolicy, plan: Plan, total: float, seed: int):
-    """One hard replay of ``policy`` at ``total``: the trace of the batch."""
-    rule = plan.rule if policy.within_rule else None
-    cap = plan.rule.max_samples if policy.within_rule else policy.max_samples
-
-    def make(n: int) -> BatchAllocator:
-        return BatchAllocator(n, n_options=policy.n_options, value=policy.value, rule=rule, max_samples=cap,
-                              random_state=seed)
-
-    return replay_batch(streams, total, make=make, warmup=policy.warmup, stop_at_full=False, hard=True)
 
 
 def _per_problem(streams: list[Streams], run) -> tuple[np.ndarray, np.ndarray, float]:

@@ -2,13 +2,15 @@
 
 On the per-query plan's held-out problems (the plan given, or the planner's plan at ``X / n``
 per query made on the training problems), every problem's recorded samples (of the plan's
-configurations) are read in ``reps`` seeded random orders, and the same total is spent three ways
-(in the plan's unit as ``run --total-budget`` counts it: completion tokens, samples, the profile's
-seconds per token × tokens, or usd at the completion price — planner/total_units.py): the knowledge-gradient batch allocation alone (PETS: up to every
-recorded sample of a problem), the same allocation within the plan's stopping rule and sample
-cap (what ``run --plan P --total-budget X`` does), and round robin (uniform). Beside them, the
-per-query plan replayed as ``simulate --plan`` replays it. Each row gives accuracy and the
-self-consistency rate (the vote agrees with the vote of every recorded sample; a tie there:
+configurations) are read in ``reps`` seeded random orders, and the same total is spent three or
+four ways (in the plan's unit as ``run --total-budget`` counts it: completion tokens, samples, the
+profile's seconds per token × tokens, or usd at the completion price — planner/total_units.py):
+where the plan has a ``batch_allocation`` block (``plan --batch``), first the allocator it names —
+what ``run --plan P --total-budget X`` does; the knowledge-gradient batch allocation alone (PETS: up
+to every recorded sample of a problem); the same allocation within the plan's stopping rule and
+sample cap (what ``run --total-budget`` does with a plan without the block); and round robin
+(uniform). Beside them, the per-query plan replayed as ``simulate --plan`` replays it. Each row
+gives accuracy and the self-consistency rate (the vote agrees with the vote of every recorded sample; a tie there:
 agreeing with any of the tied answers), each with a 95% bootstrap-over-problems interval
 widened to the binomial one, and what it spent.
 """
@@ -20,7 +22,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from inferplan.errors import InvalidValue
-from inferplan.planner.batch import make_streams, replay_batch, replay_uniform, top_answers
+from inferplan.planner.batch import Streams, make_streams, replay_batch, replay_uniform, top_answers
+from inferplan.planner.batch_policy import BatchPolicy
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.simulate import simulate
 from inferplan.planner.total_units import check_total_unit, total_cost_model
@@ -83,6 +86,17 @@ def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: Cost
     return answers, costs, correct
 
 
+def replay_policy(streams: Streams, policy: BatchPolicy, plan: Plan, total: float, seed: int):
+    """One hard replay of ``policy`` at ``total``: the trace of the batch."""
+    rule = plan.rule if policy.within_rule else None
+    cap = plan.rule.max_samples if policy.within_rule else policy.max_samples
+
+    def make(n: int) -> BatchAllocator:
+        return BatchAllocator(n, n_options=policy.n_options, value=policy.value, rule=rule, max_samples=cap,
+                              random_state=seed)
+
+    return replay_batch(streams, total, make=make, warmup=policy.warmup, stop_at_full=False, hard=True)
+
 def total_cost_of(profile: Profile, plan: Plan) -> CostModel:
     """The plan's unit as a total counts it; an older plan in seconds takes its profile's rate."""
     rate = None
@@ -103,6 +117,22 @@ def _self_consistency_profile(profile: Profile) -> Profile:
     sc = Profile(profile.path, profile.header)
     sc.__dict__.update(table=replace(table, correct=correct), sha256=profile.sha256)
     return sc
+
+
+NAMES = {"plan": "the plan's batch_allocation", "batch": "batch allocation (PETS)",
+         "rule": "batch, within the plan's rule and cap", "uniform": "uniform (round robin)"}
+
+
+def _replays(st: Streams, plan: Plan, total: float, n_options: int, seed: int) -> dict:
+    """One order of the batch spent every way: the plan's own allocator (where it has one) first."""
+    runs = {"batch": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q: BatchAllocator(
+                q, n_options=n_options, random_state=seed)),
+            "rule": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q: BatchAllocator(
+                q, n_options=n_options, random_state=seed, rule=plan.rule, max_samples=plan.rule.max_samples)),
+            "uniform": replay_uniform(st, total, hard=True)}
+    if plan.batch_allocation:
+        runs = {"plan": replay_policy(st, plan.batch_allocation, plan, total, seed), **runs}
+    return runs
 
 
 def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, holdout: float = 0.5, seed: int = 0,
@@ -129,21 +159,17 @@ def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, 
     problems = np.array(sorted(ids[x] for x in plan.heldout if x in ids))
     answers, costs, correct = streams_input(profile, plan, problems, cost)
     P = len(answers)
-    shares = {k: [np.zeros(P), np.zeros(P), 0.0] for k in ("batch", "rule", "uniform")}
+    shares = {k: [np.zeros(P), np.zeros(P), 0.0] for k in NAMES if k != "plan" or plan.batch_allocation}
     for r in range(reps):
         st = make_streams(answers, costs, correct, seed=seed + 1000 * r)
-        runs = {"batch": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q, r=r: BatchAllocator(
-                    q, n_options=n_options, random_state=seed + r)),
-                "rule": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q, r=r: BatchAllocator(
-                    q, n_options=n_options, random_state=seed + r, rule=plan.rule, max_samples=plan.rule.max_samples)),
-                "uniform": replay_uniform(st, total, hard=True)}
-        for k, tr in runs.items():
+        for k, tr in _replays(st, plan, total, n_options, seed + r).items():
             shares[k][0] += tr.final_correct / reps
             shares[k][1] += tr.final_agree / reps
             shares[k][2] += float(tr.cost[-1]) / reps
-    names = {"batch": "batch allocation (PETS)", "rule": "batch, within the plan's rule and cap",
-             "uniform": "uniform (round robin)"}
-    rows = [_row(names[k], *shares[k], seed=seed) for k in ("batch", "rule", "uniform")]
+    names = dict(NAMES)
+    if plan.batch_allocation:
+        names["plan"] = f"plan's batch_allocation {plan.batch_allocation.name}"
+    rows = [_row(names[k], *shares[k], seed=seed) for k in shares]
     e, s = per_query.estimate, sc_query.estimate
     rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy, e.accuracy_ci, s.accuracy, s.accuracy_ci,
                          e.cost * P))

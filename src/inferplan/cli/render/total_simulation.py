@@ -37,5 +37,7 @@ def render_total_simulation(r, *, as_json: bool) -> None:
         table.add_row(escape(x.name), fmt_interval(x.accuracy, *x.accuracy_ci), fmt_interval(x.sc_rate, *x.sc_ci),
                       _num(x.tokens / r.problems))
     out.print(table)
+    own = " The plan's batch_allocation is what run --plan --total-budget does." if r.rows[0].name.startswith(
+        "plan's batch_allocation") else ""
     out.print("[dim]self-consistency: the vote agrees with the vote of every recorded sample. The batch rows never "
-              "pass the total; the per-query plan spends what its rule spends.[/dim]", highlight=False)
+              f"pass the total; the per-query plan spends what its rule spends.{escape(own)}[/dim]", highlight=False)
