@@ -74,6 +74,7 @@ def _check_stages(lines: list[dict], first: str, second: str) -> int:
             assert d["answer"] == stages[1]["answer"] and d["votes"] == stages[1]["votes"]
         assert d["samples"] == sum(s["samples"] for s in stages)
         assert d["completion_tokens"] + d["wasted_tokens"] == sum(s["completion_tokens"] for s in stages)
+        assert d["wasted_tokens"] == sum(s["wasted_tokens"] for s in stages)  # each stage's own, as one model's
         assert sum(d["votes"].values()) <= stages[-1]["samples"]  # votes are the answering stage's
     return escalated
 

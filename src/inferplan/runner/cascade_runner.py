@@ -92,7 +92,7 @@ def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides 
         for i, r in zip(pending, results):
             ok = stood(stage, r)
             parts[i].append(StageResult(choice.label, r.answer, r.votes, r.samples, r.completion_tokens + r.wasted_tokens,
-                                        r.prompt_tokens, r.seconds, ok))
+                                        r.prompt_tokens, r.seconds, ok, r.wasted_tokens))
             if ok:
                 final[i] = replace(r, model=choice.label, model_warning=choice.warning)
             else:
@@ -102,9 +102,12 @@ def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides 
 
 
 def _merged(answered: QueryResult, parts: list[StageResult]) -> QueryResult:
-    """The answering stage's result, charged what every stage spent."""
+    """The answering stage's result, charged what every stage spent: completion and wasted tokens
+    each summed over the stages, as a one-model result splits them."""
     earlier = parts[:-1]
     return replace(answered, stages=tuple(parts),
                    samples=answered.samples + sum(p.samples for p in earlier),
-                   completion_tokens=answered.completion_tokens + sum(p.completion_tokens for p in earlier),
+                   completion_tokens=answered.completion_tokens + sum(p.completion_tokens - p.wasted_tokens
+                                                                      for p in earlier),
+                   wasted_tokens=answered.wasted_tokens + sum(p.wasted_tokens for p in earlier),
                    seconds=round(answered.seconds + sum(p.seconds for p in earlier), 4))

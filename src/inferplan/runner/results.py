@@ -55,3 +55,4 @@ class StageResult:
     prompt_tokens: int
     seconds: float
     stood: bool  # its answer is the query's (the last stage's always is)
+    wasted_tokens: int = 0  # of completion_tokens, those of samples finished after its rule had fired

@@ -50,7 +50,8 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
     if r.stages:  # a cascade: which models ran for this query and what each spent
         obj["stages"] = [{"model": s.model, "answer": s.answer, "votes": s.votes, "samples": s.samples,
                           "completion_tokens": s.completion_tokens, "prompt_tokens": s.prompt_tokens,
-                          "seconds": round(s.seconds, 3), "stood": s.stood} for s in r.stages]
+                          "seconds": round(s.seconds, 3), "stood": s.stood, "wasted_tokens": s.wasted_tokens}
+                         for s in r.stages]
     if not timing:
         del obj["seconds"]
         for stage in obj.get("stages", ()):
