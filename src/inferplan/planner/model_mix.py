@@ -96,29 +96,40 @@ def best_mix(train: Pool, unit: np.ndarray, budget: float, seed: int) -> tuple[n
     return np.array(key), v
 
 
-def weigh_mix(searches, budget: float, chosen_train: np.ndarray, chosen_test: np.ndarray, depart_se: float,
-              seed: int) -> MixPlan | None:
-    """The best mix at the budget against the chosen plan's per-problem accuracy (training, held-out)."""
-    train, test = pools(searches)
-    unit = np.array([float(s.search.unit_cost[s.configs()[0]]) for s in searches])
-    found = best_mix(train, unit, budget, seed)
-    if found is None:
-        return None
-    k, _ = found
-    tr = mix_outcome(train, k, reps=4 * REPS, seed=seed + 1)  # scored afresh: the search's own draws flatter it
-    te = mix_outcome(test, k, reps=4 * REPS, seed=seed + 2)
-    gain, se = paired_gain(tr.accuracy, chosen_train)
-    return MixPlan({s.model.name: int(n) for s, n in zip(searches, k)}, float(tr.accuracy.mean()),
-                   float(tr.cost.mean()), estimate(te, seed=seed), gain, se,
-                   gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test))
+class MixSearch:
+    """The pools of one split of the models, and the best mix per budget, searched once (a plan at
+    the same budget asked again — another guard, another choice of the single model — reuses it)."""
+
+    def __init__(self, searches, seed: int) -> None:
+        self.searches, self.seed = searches, seed
+        self.train, self.test = pools(searches)
+        self.unit = np.array([float(s.search.unit_cost[s.configs()[0]]) for s in searches])
+        self._best: dict[float, tuple | None] = {}
+
+    def weigh(self, budget: float, chosen_train: np.ndarray, chosen_test: np.ndarray,
+              depart_se: float) -> MixPlan | None:
+        """The best mix at the budget against the chosen plan's per-problem accuracy (training, held-out)."""
+        if budget not in self._best:
+            found = best_mix(self.train, self.unit, budget, self.seed)
+            if found is not None:  # scored afresh: the search's own draws flatter the winner
+                found = (found[0], mix_outcome(self.train, found[0], reps=4 * REPS, seed=self.seed + 1),
+                         mix_outcome(self.test, found[0], reps=4 * REPS, seed=self.seed + 2))
+            self._best[budget] = found
+        if self._best[budget] is None:
+            return None
+        k, tr, te = self._best[budget]
+        gain, se = paired_gain(tr.accuracy, chosen_train)
+        return MixPlan({s.model.name: int(n) for s, n in zip(self.searches, k)}, float(tr.accuracy.mean()),
+                       float(tr.cost.mean()), estimate(te, seed=self.seed), gain, se,
+                       gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test))
 
 
-def against_chosen(searches, budget: float, chosen_search, chosen, depart_se: float, seed: int,
+def against_chosen(mixes: MixSearch, budget: float, chosen_search, chosen, depart_se: float,
                    notes: list[str]) -> MixPlan | None:
     """The best mix across models in one vote against the best single-model plan ``chosen``; a note
     where it beats it on the training problems."""
     test = evaluate(chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term), chosen.rule)
-    mix = weigh_mix(searches, budget, chosen.per_problem, test.accuracy, depart_se, seed)
+    mix = mixes.weigh(budget, chosen.per_problem, test.accuracy, depart_se)
     if mix is not None and mix.beats:
         notes.append(f"a mix in one vote ({mix.spec}) beat the best single-model plan by {100 * mix.gain:+.2f} pt on "
                      f"the training problems (more than {depart_se:g} paired standard errors, {100 * mix.se:.2f} pt); "

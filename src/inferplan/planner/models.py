@@ -33,7 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_mix import MixPlan, against_chosen
+from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen
 from inferplan.planner.plan_file import Escalation, Plan, PlanModel, Prediction
 from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within
 from inferplan.policy.aggregate import Aggregation
@@ -160,6 +160,7 @@ class ModelsSearch:
         self.searches = [model_search(m, self.ids_train, self.ids_test, Aggregation("vote"), reps, seed, budget, unit)
                          for m in models]
         self._stages: CascadeStages | None = None
+        self._mixes: MixSearch | None = None
 
     def plan(self, *, budget: float | None = None, target_accuracy: float | None = None,
              depart_se: float = DEPART_SE, policy: str = "auto", select: str = SELECT,
@@ -187,8 +188,9 @@ class ModelsSearch:
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)
-        mix = None if budget is None else against_chosen(searches, budget, chosen_search, chosen, depart_se, self.seed,
-                                                         notes)
+        if budget is not None and self._mixes is None:
+            self._mixes = MixSearch(searches, self.seed)
+        mix = None if budget is None else against_chosen(self._mixes, budget, chosen_search, chosen, depart_se, notes)
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
                       seed=self.seed)
         sizes = (len(self.ids_train), len(self.ids_test), time.perf_counter() - t0)
