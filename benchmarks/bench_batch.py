@@ -12,8 +12,15 @@ recorded samples (maj@80).
   copy of the file whose gold answers are maj@all (so it plans for SC), at 4, 8, 16, 32 × the mean
   sample's tokens per query, replayed on the held-out half by ``inferplan.api.simulate``; its
   tokens are those of the cheapest grid budget that reaches the rate (a grid: an upper bound).
-- accuracy at equal total tokens: the per-query plan for accuracy (the real gold) at 2, 4, 8 ×
-  the mean sample's tokens; batch allocation and uniform given the same total on the same half.
+- accuracy at equal total tokens: what the product does. ``plan --batch`` (``inferplan.api.plan``
+  with ``batch=True``) on the training half at 2, 4, 8 × the mean sample's tokens per query: the
+  per-query plan (for accuracy, the real gold) and its ``batch_allocation``, chosen on the training
+  half. The per-query plan replayed on the held-out half spends c per query; then
+  ``simulate --total-budget`` c × n on the same half (``REPS`` orders): the plan's own allocator
+  (what ``run --plan P --total-budget`` does, the verdict's row) beside the fixed ones
+  (within-rule/1, plain/1) and uniform. The oracle row is the best of the candidates ``plan
+  --batch`` chooses among, picked on those held-out orders: an upper bound of the policy space,
+  never a prediction.
 - online: queries one at a time, per-query budget from the first 4 samples' agreement, priced on
   the training half, against a running average; compared with the per-query plans at the
   average tokens those plans spent.
@@ -33,10 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-from inferplan.api import plan, save_plan, simulate
+from inferplan.api import open_profile, plan, save_plan, simulate
 from inferplan.importers.published import import_published
 from inferplan.planner.batch import make_streams, replay_batch, replay_uniform
+from inferplan.planner.batch_choice import _orders, _per_problem, candidates
 from inferplan.planner.batch_online import price_online, replay_online
+from inferplan.planner.batch_simulate import replay_policy
 from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.profiles.store import load_profile
 from inferplan.replay.split import split_problems
@@ -44,6 +53,7 @@ from inferplan.replay.split import split_problems
 FILES = ("gpqa_diamond_gpt-oss-20b", "gpqa_diamond_NVIDIA-Nemotron-Nano-9B-v2",
          "math500_gpt-oss-20b", "math500_Phi-4-reasoning")
 SC_GRID, ACC_GRID, ONLINE = (4, 8, 16, 32), (2, 4, 8), (4, 8)
+REPS = 8  # orders of the held-out samples per split at equal tokens (as plan --batch predicts)
 
 
 def log(msg: str) -> None:
@@ -82,6 +92,33 @@ def per_query(prof: Path, budget: float, seed: int, work: Path) -> tuple[float, 
     return float(sim.estimate.cost), float(sim.estimate.accuracy)
 
 
+def at_equal_tokens(prof: Path, budget: float, seed: int, work: Path, reps: int) -> dict:
+    """The product at ``budget`` per query: ``plan --batch`` on the training half (the per-query plan
+    and its batch_allocation), the plan replayed held out (what it spends, c per query), then
+    ``simulate --total-budget c × n`` (the plan's allocator, the fixed ones, uniform) on ``reps``
+    orders, and the oracle: the best of the candidates ``plan --batch`` chooses among, chosen on
+    these held-out orders (an upper bound of the policy space, never a prediction)."""
+    res = plan(prof, budget=budget, unit="tokens", seed=seed, batch=True)
+    path = save_plan(res.plan, work / f"b{seed}_{budget:.0f}.json", force=True)
+    sim = simulate(prof, plan=path)
+    c, pa = float(sim.estimate.cost), float(sim.estimate.accuracy)
+    tot = simulate(prof, plan=path, total_budget=c * len(res.plan.heldout), reps=reps, seed=seed)
+    rows = {r.name.split(" (")[0]: r for r in tot.rows}
+    profile = open_profile(prof)
+    ids = {pid: i for i, pid in enumerate(profile.table.problems)}
+    test = np.array(sorted(ids[x] for x in res.plan.heldout if x in ids))
+    te = _orders(profile, res.plan, test, reps, seed)
+    total = c * len(test)
+    oracle = {cand.name: float(_per_problem(te, lambda st, r, cand=cand: replay_policy(
+        st, cand, res.plan, total, seed + r))[0].mean()) for cand in candidates(max(len(a) for a in te[0].answers))}
+    best = max(oracle, key=oracle.get)
+    own = res.plan.batch_allocation
+    return {"c": c, "plan": pa, "own": rows[f"plan's batch_allocation {own.name}"].accuracy, "own_name": own.name,
+            "plain": rows["batch allocation"].accuracy, "rule": rows["batch, within the plan's rule and cap"].accuracy,
+            "uniform": rows["uniform"].accuracy, "oracle": oracle[best], "oracle_name": best,
+            "own_spent": rows[f"plan's batch_allocation {own.name}"].tokens / tot.problems}
+
+
 def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
     ids, answers, costs, gold, rows = load(path)
     n_options = 4  # 4 option slots (PETS: 4 for multiple choice, 32 for open answers; 4 did better on MATH500 too)
@@ -114,10 +151,10 @@ def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
                 hit = [c for c, rate in sc_plans if rate >= r - 1e-9]
                 out["sc"][r]["plan"].append(min(hit) if hit else float("nan"))
             for k in ACC_GRID:
-                c, acc = per_query(prof, k * mean_tok, s, work)
-                full = replay_batch(st, c * n, make=lambda q, s=s: BatchAllocator(q, n_options=n_options, random_state=s),
-                                    stop_at_full=False)
-                out["acc"].append((k, c, acc, full.at(c * n)[1], uni.at(c * n)[1]))
+                eq = at_equal_tokens(prof, k * mean_tok, s, work, REPS)
+                eq["k"] = k
+                out["acc"].append(eq)
+                c, acc = eq["c"], eq["plan"]
                 if k in ONLINE:
                     on = replay_online(st, prices, c, seed=s)
                     sc_c, sc_rate = min(sc_plans, key=lambda p: abs(p[0] - c))
@@ -125,6 +162,13 @@ def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int) -> dict:
                                           uni.at(on.cost[-1])[0], sc_c, sc_rate))
         log(f"  {path.stem} seed {s}: {time.perf_counter() - t0:.1f}s")
     return out
+
+
+def _counts(names) -> list[tuple[str, int]]:
+    out: dict[str, int] = {}
+    for n in names:
+        out[n] = out.get(n, 0) + 1
+    return sorted(out.items(), key=lambda kv: -kv[1])
 
 
 def fmt_k(x: float) -> str:
@@ -154,15 +198,22 @@ def main() -> None:
                              + f" | {'≤ 0.40× uniform' if r == 0.99 else 'report'} | "
                              + ("INFO" if ok is None else "PASS" if ok else "FAIL"))
             for k in ACC_GRID:
-                rows = [a for a in res["acc"] if a[0] == k]
+                rows = [a for a in res["acc"] if a["k"] == k]
                 if not rows:
                     continue
-                c, pa, ba, ua = (np.mean([x[i] for x in rows]) for i in (1, 2, 3, 4))
-                d = 100 * (ba - pa)
-                verdicts.append(("acc", d))
-                lines.append(f"{name} | acc at {fmt_k(c)} tokens/query (plan budget {k}× sample) | batch "
-                             f"{100 * ba:.2f}% vs per-query plan {100 * pa:.2f}% ({d:+.2f} pt), uniform {100 * ua:.2f}% "
-                             f"| ≥ plan − 0.3 pt | {'PASS' if d >= -0.3 else 'FAIL'}")
+                m = {key: np.mean([x[key] for x in rows]) for key in ("c", "plan", "own", "plain", "rule", "uniform",
+                                                                      "oracle")}
+                d = [100 * (x["own"] - x["plan"]) for x in rows]
+                se = np.std(d, ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+                do = 100 * (m["oracle"] - m["plan"])
+                verdicts.append(("acc", float(np.mean(d))))
+                chosen = ", ".join(f"{n}×{v}" for n, v in _counts(x["own_name"] for x in rows))
+                best = ", ".join(f"{n}×{v}" for n, v in _counts(x["oracle_name"] for x in rows))
+                lines.append(f"{name} | acc at {fmt_k(m['c'])} tokens/query (plan budget {k}× sample) | plan --batch "
+                             f"{100 * m['own']:.2f}% vs per-query plan {100 * m['plan']:.2f}% ({np.mean(d):+.2f} pt, "
+                             f"SE {se:.2f}; chose {chosen}); within-rule/1 {100 * m['rule']:.2f}%, plain/1 "
+                             f"{100 * m['plain']:.2f}%, uniform {100 * m['uniform']:.2f}%; oracle {100 * m['oracle']:.2f}% "
+                             f"({do:+.2f} pt; {best}) | ≥ plan − 0.3 pt | {'PASS' if np.mean(d) >= -0.3 else 'FAIL'}")
             for k in ONLINE:
                 rows = [o for o in res["online"] if o[0] == k]
                 if not rows:
