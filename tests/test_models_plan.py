@@ -138,6 +138,8 @@ def test_cli_plan_across_models_one_line_errors(cli, shared_data, tmp_path) -> N
     assert r.code == 3 and "hold different problems" in r.err and len(r.err.strip().splitlines()) == 1
     r = cli("plan", str(a), str(a), "--budget", "5")
     assert r.code == 3 and "--same-token-cost" in r.err
+    r = cli("plan", str(a), str(a), "--budget", "5", "--unit", "latency", "--same-token-cost")
+    assert r.code == 3 and "not planned across models" in r.err and len(r.err.strip().splitlines()) == 1
     r = cli("plan", str(a), str(b), "--budget", "5", "--unit", "flops", "--params", "gpt-oss-20b")
     assert r.code == 3 and "--params" in r.err and "MODEL=N" in r.err
 

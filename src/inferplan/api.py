@@ -204,7 +204,10 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     from inferplan.replay.cost import cost_model_for
 
     profs = [as_profile(p) for p in profiles]
-    if unit in ("tokens", "samples", "latency") and not same_token_cost:
+    if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
+        raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
+                                   "usd or flops, or plan each model alone in latency")
+    if unit in ("tokens", "samples") and not same_token_cost:
         raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
                                                         "alike; plan across models in seconds, usd or flops, or say "
                                                         "with {1} that they cost the same")
