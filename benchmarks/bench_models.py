@@ -24,12 +24,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from inferplan.importers.published import import_published
-from inferplan.planner.models import ModelProfile, ModelsSearch, model_name
+from inferplan.planner.model_mix import mix_wins
+from inferplan.planner.models import MIX_SE, ModelProfile, ModelsSearch, model_name
+from inferplan.planner.selection import TIE_TOLERANCE
 from inferplan.profiles.profile import Profile
 from inferplan.replay.cost import CostModel
 
@@ -37,6 +40,8 @@ from inferplan.replay.cost import CostModel
 ACTIVE = {"Qwen3-4B": 4.0e9, "Qwen3-14B": 14.8e9, "gpt-oss-20b": 3.6e9, "Phi-4-reasoning": 14.7e9,
           "NVIDIA-Nemotron-Nano-9B-v2": 9.0e9, "LIMO-v2": 32.8e9, "Datarus-R1-14B-preview": 14.8e9}
 SETS = ("aime2024", "aime2025", "gpqa_diamond", "math500")
+# The mix's guard, in paired standard errors over the plan without a mix (inf: never a mix).
+MIX_GUARDS = (float("inf"), 2.0, 1.0, 0.5, 0.0)
 
 
 def load(data: Path, dataset: str, work: Path) -> list[ModelProfile]:
@@ -67,10 +72,12 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
         best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
         b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
         for label, budget in (("fixed-4", b4), ("fixed-16", b16), ("4x fixed-16", 4 * b16)):
-            r = ms.plan(budget=budget)
-            variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se).heldout.accuracy
+            r = ms.plan(budget=budget, mix_se=float("inf"))  # the plan without a mix, the mix beside it
+            guards = {g: _with_mix(r, g) for g in MIX_GUARDS}
+            variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se,
+                                                   mix_se=float("inf")).heldout.accuracy
                         for sel in ("union", "reference") for se in (1.0, 2.0)}
-            choose_only = ms.plan(budget=budget, policy="choose")
+            choose_only = ms.plan(budget=budget, policy="choose", mix_se=float("inf"))
             rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy, kind=r.kind,
                              variants=variants,
                              single=choose_only.heldout.accuracy,
@@ -82,8 +89,52 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
                              stages=len(r.cascade.cascade.stages) if r.cascade else 0,
                              mix=r.mix.heldout.accuracy if r.mix else np.nan,
                              mix_beats=bool(r.mix and r.mix.beats),
-                             with_mix=r.mix.heldout.accuracy if r.mix and r.mix.beats else r.heldout.accuracy))
+                             with_mix=guards[MIX_SE], guards=guards))
     return rows
+
+
+def _with_mix(r, guard: float) -> float:
+    """The plan's held-out accuracy had its mix guard been ``guard`` paired SEs: the mix where it beats
+    the chosen single-model plan (and a chosen cascade) on the training problems by the guard
+    (the planner's own test, planner/model_mix.mix_wins), else the plan without a mix."""
+    m = r.mix
+    if m is None:
+        return r.heldout.accuracy
+    m = replace(m, beats=bool(m.gain > max(guard * m.se, TIE_TOLERANCE)))
+    wins = mix_wins(m, r.cascade.train_per_problem if r.kind == "cascade" else None, guard, "auto", [])
+    return m.heldout.accuracy if wins else r.heldout.accuracy
+
+
+def mix_guard(rows: list[dict]) -> None:
+    """The mix's guard chosen leave-one-set-out: for each set, the guard whose plan is closest to (or
+    furthest above) the best single model's plan on the OTHER sets, reported on the held-out set."""
+    sets = list(dict.fromkeys(r["set"] for r in rows))
+    gap = {}
+    for dataset in sets:
+        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            best = _hindsight_best(rs)
+            for g in MIX_GUARDS:
+                gap.setdefault((dataset, g), []).extend(100 * (r["guards"][g] - r["singles"][best]) for r in rs)
+    print("\nmix guard (plan − best single model, points, mean over budgets and splits; inf = never a mix):")
+    print(f"{'set':<13} " + " ".join(f"{g:>8g}" for g in MIX_GUARDS) + "   chosen on the other sets (held-out)")
+    for dataset in sets:
+        others = {g: np.mean([np.mean(gap[o, g]) for o in sets if o != dataset]) for g in MIX_GUARDS}
+        pick = max(others, key=others.get)
+        print(f"{dataset:<13} " + " ".join(f"{np.mean(gap[dataset, g]):+8.2f}" for g in MIX_GUARDS)
+              + f"   {pick:g} SE ({np.mean(gap[dataset, pick]):+.2f})")
+        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            d = 100 * np.array([r["guards"][pick] - r["singles"][_hindsight_best(rs)] for r in rs])
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+            chosen = sum(r["guards"][pick] != r["guards"][float("inf")] for r in rs)
+            print(f"    {label:<12} plan {100 * np.mean([r['guards'][pick] for r in rs]):6.2f}  "
+                  f"− best single {d.mean():+6.2f} ± {se:4.2f}  (mix taken in {chosen}/{len(rs)} splits)")
+
+
+def _hindsight_best(rs: list[dict]) -> str:
+    models = [m for m in rs[0]["singles"] if all(m in r["singles"] for r in rs)]
+    return max(models, key=lambda m: np.mean([r["singles"][m] for r in rs]))
 
 
 def report(rows: list[dict]) -> list:
@@ -114,7 +165,7 @@ def report(rows: list[dict]) -> list:
 def report_deeper(mixes: list) -> None:
     """Three-stage cascades and mixes in one vote, per set and budget (held-out, paired per split)."""
     print("\nthree stages and mixes (held-out %; 'with mix': the mix where it beat the best single model on the "
-          "training problems by > 1 paired SE, else the plan):")
+          f"training problems by > {MIX_SE:g} paired SE (the shipped guard), else the plan):")
     print(f"{'set':<13} {'budget':<12} {'3-stage':>7} {'mix':>6} {'beats':>5} {'with mix':>8} {'with−plan':>11}")
     for dataset, label, rs in mixes:
         d = 100 * np.array([r["with_mix"] - r["plan"] for r in rs])
@@ -165,6 +216,7 @@ def main() -> None:
             rows += run(dataset, models, args.seeds)
         report_deeper(report(rows))
         best_of(rows)
+        mix_guard(rows)
     print(f"({time.perf_counter() - t0:.0f} s; accuracy in %, held-out half, {args.seeds} seeded splits, FLOPs)")
 
 

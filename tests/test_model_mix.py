@@ -3,6 +3,8 @@ answers, a one-model mix against that model's fixed-N replay, and the planner's 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -76,7 +78,36 @@ def test_the_plan_reports_the_best_mix_beside_it(gpqa) -> None:
     assert m is not None and sum(n > 0 for n in m.counts.values()) >= 2
     assert m.train_cost <= 1.05 * budget  # within the budget in each model's mean cost per sample
     assert m.beats == (m.gain > max(m.se, 1e-3))
-    assert any("mix in one vote" in n for n in r.notes) == m.beats
+    assert any("mix in one vote" in n for n in r.notes)  # chosen, or why not
+    assert r.kind != "mix" or m.beats  # chosen only past the guard over the best single-model plan
     lo, hi = m.heldout.accuracy_ci
     assert lo < m.heldout.accuracy < hi
     assert ms.plan(target_accuracy=0.6).mix is None  # a target accuracy plans no mix
+
+
+@pytest.mark.data
+def test_a_mix_plan_file_names_every_model_and_its_samples(gpqa, tmp_path) -> None:
+    """policy "mix": the best mix as the plan, its file a pool of each model's own plan drawing its
+    fixed number of samples, read back as written; a broken pool is refused in one line."""
+    from inferplan.errors import InfeasibleError, InputError, InvalidValue
+    from inferplan.planner.plan_file import load_plan, save_plan
+
+    models = [ModelProfile(n, ip.open_profile(p), CostModel("flops", parameters=ACTIVE[n])) for n, p in zip(ACTIVE, gpqa)]
+    r = ModelsSearch(models, unit="flops", seed=0).plan(budget=2e15, policy="mix")
+    assert r.kind == "mix" and r.heldout == r.mix.heldout and r.escalation is None
+    plan = load_plan(save_plan(r.plan, tmp_path / "mix.json"))
+    assert plan == r.plan and plan.escalate is None and len(plan.pool) >= 1
+    drawn = {p.model.name: p.max_samples for p in plan.members}
+    assert drawn == {m: n for m, n in r.mix.counts.items() if n > 0}
+    assert all(p.rule.name == "fixed" and p.model is not None for p in plan.members)
+    assert plan.prediction.accuracy == r.mix.heldout.accuracy
+
+    broken = plan.to_json()
+    broken["pool"][0]["samples"] += 1  # no longer what its plan draws
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    with pytest.raises(InputError, match="pool"):
+        load_plan(tmp_path / "broken.json")
+    with pytest.raises(InvalidValue, match="mix of several models"):  # replay takes one model's plan
+        ip.simulate(gpqa[0], plan=plan)
+    with pytest.raises(InfeasibleError, match="budget"):
+        ModelsSearch(models, unit="flops", seed=0).plan(target_accuracy=0.6, policy="mix")

@@ -191,14 +191,17 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
                 prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
                 same_token_cost: bool = False, policy: str = "auto") -> ModelsPlanResult:
     """Plan across models: profiles of the same problems, one model each. Chooses the best single
-    model's plan, or a cascade (a cheap model's vote stands when it agrees enough, otherwise a
-    stronger model answers), on a shared training split; predicts on the held-out problems.
+    model's plan, a cascade (a cheap model's vote stands when it agrees enough, otherwise a
+    stronger model answers) or a mix (several models' samples in one vote), on a shared training
+    split; predicts on the held-out problems.
 
     Costs must be comparable across models: ``unit="seconds"`` (each profile's measured rate),
     ``"usd"`` (``prices={model: (in, out)}`` per million tokens), ``"flops"`` (2 × active
     parameters per token, from each profile or ``parameters={model: N}``), or ``"tokens"``/
-    ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto", "choose" (one model) or
-    "cascade" (the best cascade even where it does not win, to run or evaluate it)."""
+    ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto" (a cascade or a mix in one
+    vote only where it beats the best single model on the training problems by the guard), "choose"
+    (one model), "cascade" or "mix" (the best cascade or mix even where it does not win, to run or
+    evaluate it)."""
     from inferplan.planner.models import ModelProfile, model_name
     from inferplan.planner.models import plan_models as search
     from inferplan.replay.cost import cost_model_for
@@ -241,7 +244,7 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
     from inferplan.planner.simulate import simulate as replay
 
     prof = as_profile(profile)
-    the_plan = None if plan is None else load_plan(plan)
+    the_plan = None if plan is None else one_model(load_plan(plan), "simulate")  # replays one model's plan
     if total_budget is not None:
         return simulate_total(prof, total_budget, plan=the_plan, holdout=holdout or 0.5, seed=seed, reps=reps,
                               unit=unit or "tokens", price_in=price_in, price_out=price_out)

@@ -50,13 +50,18 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Map
 
     the_plan, the_queries = load_plan(plan), as_queries(queries)
     overrides = PlanOverrides(max_samples=max_samples, max_tokens=max_tokens, seed=seed, system=system)
+    if the_plan.pool:  # a mix in one vote: every model draws its samples, one vote over them all
+        from inferplan.runner.mix_runner import run_mix
+
+        return iter(run_mix(the_queries, the_plan, models=_stage_models(model), settings=settings,
+                            overrides=overrides, mismatch=model_mismatch))
     if the_plan.escalate is not None:  # a cascade: one model per stage, each opened only if a query reaches it
         from inferplan.runner.cascade_runner import run_cascade
 
         return iter(run_cascade(the_queries, the_plan, models=_stage_models(model), settings=settings,
                                 overrides=overrides, mismatch=model_mismatch))
     if isinstance(model, Mapping):
-        raise InvalidValue("model", "{name} NAME=SPEC names a model of a cascade; this plan runs one model: "
+        raise InvalidValue("model", "{name} NAME=SPEC names a model of a cascade or mix; this plan runs one model: "
                                     "give --model SPEC")
     execution = PlanExecution(the_queries, the_plan, overrides)  # checks everything before the model loads
     choice, given = model_for(the_plan, model, model_mismatch)
@@ -67,18 +72,19 @@ def run_iter(plan: PlanLike, queries: QueriesLike, *, model: str | Backend | Map
 
 
 def _stage_models(model) -> Mapping | None:
-    """A cascade's ``model``: None (every stage on its own model) or a mapping NAME → spec or backend."""
+    """A cascade's or mix's ``model``: None (every model its own) or a mapping NAME → spec or backend."""
     if model is None or isinstance(model, Mapping):
         return model
-    raise InvalidValue("model", "this plan is a cascade of several models: say which one {name} replaces "
+    raise InvalidValue("model", "this plan runs several models: say which one {name} replaces "
                                 "(--model NAME=SPEC, or a mapping in Python)")
 
 
 def one_model(plan: Plan, verb: str) -> Plan:
-    """Refuse a cascade plan where only one model's plan can run (yet)."""
-    if plan.escalate is not None:
-        raise InvalidValue("plan", f"{verb} takes one model's plan; this plan is a cascade across models "
-                                   "(run and evaluate execute cascades)")
+    """Refuse a cascade or mix plan where only one model's plan can run (yet)."""
+    if plan.escalate is not None or plan.pool:
+        kind = "a mix of several models in one vote" if plan.pool else "a cascade across models"
+        raise InvalidValue("plan", f"{verb} takes one model's plan; this plan is {kind} "
+                                   "(run and evaluate execute it)")
     return plan
 
 
@@ -126,7 +132,7 @@ def evaluate(plan: PlanLike, *, model: str | Backend | Mapping | None = None, se
     from inferplan.runner.plan_model import model_for
 
     the_plan = load_plan(plan)
-    if the_plan.escalate is not None:
+    if the_plan.escalate is not None or the_plan.pool:  # several models, each charged in its own cost
         from inferplan.runner.evaluate_cascade import evaluate_cascade
 
         return evaluate_cascade(the_plan, tasks=tasks, limit=limit, models=_stage_models(model), settings=settings,

@@ -38,7 +38,7 @@ def evaluate(
     if field and tasks is None:
         raise InputError("--field goes with --tasks (the plan's own task source already carries its options)")
     the_plan = api.load_plan(plan)
-    model = opt.plan_models(model, the_plan.escalate is not None)
+    model = opt.plan_models(model, the_plan.escalate is not None or bool(the_plan.pool))
     with EvalProgress(enabled=not json_out) as progress:
         result = api.evaluate(
             the_plan, tasks=tasks and opt.task_spec(tasks, field), limit=limit, model=model, seed=seed, max_samples=max_samples,

@@ -26,7 +26,7 @@ PLAN_MODELS = typer.Option(
     None, "--model", "-m",
     help="Model (default: the one the plan was made for; without --plan, 'smollm2'): 'smollm2', a .gguf path, "
     "hf:DIR, or http(s)://HOST:PORT/v1. Another model than the plan's must have the same sha256. A cascade "
-    "plan: NAME=SPEC runs its stage on model NAME (its file name, e.g. big.gguf) on SPEC instead.",
+    "or mix plan: NAME=SPEC runs its model NAME (its file name, e.g. big.gguf) on SPEC instead.",
     show_default=False,
 )
 MODEL_MISMATCH = typer.Option(
@@ -87,14 +87,14 @@ def backend_settings(
 
 
 def plan_models(values: list[str] | None, cascade: bool) -> str | dict[str, str] | None:
-    """``--model`` as the API takes it: one spec, or for a cascade plan NAME=SPEC pairs (a mapping)."""
+    """``--model`` as the API takes it: one spec, or for a cascade or mix plan NAME=SPEC pairs (a mapping)."""
     values = list(values or [])
     if not values:
         return None
     if not cascade:
         if len(values) > 1:
             raise InputError("--model once: this plan runs one model (several --model NAME=SPEC name the "
-                             "models of a cascade plan)")
+                             "models of a cascade or mix plan)")
         return values[0]
     if len(values) == 1 and "=" not in values[0]:
         return values[0]  # a plain spec: the API says in one line that a cascade wants NAME=SPEC
@@ -102,7 +102,7 @@ def plan_models(values: list[str] | None, cascade: bool) -> str | dict[str, str]
     for value in values:
         name, sep, spec = value.partition("=")
         if not (sep and name and spec):
-            raise InputError(f"--model {value!r}: a cascade plan takes --model NAME=SPEC, NAME one of its models")
+            raise InputError(f"--model {value!r}: a plan across models takes --model NAME=SPEC, NAME one of its models")
         if name in pairs:
             raise InputError(f"--model {name}=… given twice")
         pairs[name] = spec

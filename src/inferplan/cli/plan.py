@@ -49,9 +49,9 @@ def plan_cmd(
                                     "prompt and completion tokens, once per model."),
     params: list[str] = typer.Option([], "--params", help="Across models, unit flops: MODEL=N active parameters "
                                      "(e.g. 3.6e9) where a profile does not record them."),
-    policy: str = typer.Option("auto", "--policy", help="Across models: auto (a cascade only where it clearly "
-                               "beats the best single model on the training problems), choose (one model), or "
-                               "cascade (the best cascade, to run or evaluate it)."),
+    policy: str = typer.Option("auto", "--policy", help="Across models: auto (a cascade or a mix in one vote "
+                               "only where it clearly beats the best single model on the training problems), choose "
+                               "(one model), cascade or mix (the best cascade or mix, to run or evaluate it)."),
     same_token_cost: bool = typer.Option(False, "--same-token-cost", help="Across models: a token (or sample) of "
                                          "every model costs the same, so --unit tokens or samples may compare them."),
     batch: bool = typer.Option(False, "--batch", help="Also choose on the training problems how `run --total-budget` "

@@ -92,7 +92,7 @@ def run(
     the_plan = _plan_to_run(plan, n, max_samples, temperatures, max_tokens, system, raw, extract, stop, top_p,
                             thinking_budget, model)
     planned = plan is not None
-    model = opt.plan_models(model, the_plan.escalate is not None)
+    model = opt.plan_models(model, the_plan.escalate is not None or bool(the_plan.pool))
     if total_budget is not None or output is not None:
         _run_total(the_plan, queries, total_budget, output, force, show_samples, json_out, model=model,
                    settings=settings, max_samples=max_samples, max_tokens=max_tokens if planned else None, seed=seed,

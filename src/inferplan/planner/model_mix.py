@@ -9,10 +9,11 @@ many more of another as the budget then allows, or one more sample of any — un
 Only mixes of two models or more count (one model alone is a fixed-N plan the single-model
 search already has). Budget plans only: a target accuracy plans no mix.
 
-A mix replaces nothing yet: it is reported beside the plan, with whether it beats the chosen plan
-on the training problems by more than the paired standard errors a cascade must (and its
-held-out paired difference), since `run` and `evaluate` do not draw from several models in one
-vote yet.
+The mix is reported beside the plan, with whether it beats the chosen single-model plan on the
+training problems by more than the guard's paired standard errors (and its held-out paired
+difference); it becomes the plan (:func:`mix_wins`) where it beats that plan, and the chosen
+cascade if any, by the guard — `run` and `evaluate` draw its models into one vote
+(runner/mix_runner.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class MixPlan:
     se: float  # its paired standard error
     beats: bool  # gain > the guard's paired SEs
     paired: tuple[float, float]  # held-out mix − chosen plan (mean, se)
+    train_per_problem: np.ndarray | None = None  # its training accuracy per problem (paired against a cascade)
 
     @property
     def spec(self) -> str:
@@ -121,17 +123,38 @@ class MixSearch:
         gain, se = paired_gain(tr.accuracy, chosen_train)
         return MixPlan({s.model.name: int(n) for s, n in zip(self.searches, k)}, float(tr.accuracy.mean()),
                        float(tr.cost.mean()), estimate(te, seed=self.seed), gain, se,
-                       gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test))
+                       gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test),
+                       tr.accuracy)
 
 
-def against_chosen(mixes: MixSearch, budget: float, chosen_search, chosen, depart_se: float,
-                   notes: list[str]) -> MixPlan | None:
-    """The best mix across models in one vote against the best single-model plan ``chosen``; a note
-    where it beats it on the training problems."""
+def against_chosen(mixes: MixSearch, budget: float, chosen_search, chosen, depart_se: float) -> MixPlan | None:
+    """The best mix across models in one vote, weighed against the best single-model plan ``chosen``."""
     test = evaluate(chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term), chosen.rule)
-    mix = mixes.weigh(budget, chosen.per_problem, test.accuracy, depart_se)
-    if mix is not None and mix.beats:
-        notes.append(f"a mix in one vote ({mix.spec}) beat the best single-model plan by {100 * mix.gain:+.2f} pt on "
-                     f"the training problems (more than {depart_se:g} paired standard errors, {100 * mix.se:.2f} pt); "
-                     "mixes across models are replayed, not run yet: the plan is the one above")
-    return mix
+    return mixes.weigh(budget, chosen.per_problem, test.accuracy, depart_se)
+
+
+def mix_wins(mix: MixPlan | None, cascade_train: np.ndarray | None, depart_se: float, policy: str,
+             notes: list[str]) -> bool:
+    """Whether the mix is the plan: asked for (policy "mix"), or under "auto" ahead of the best
+    single-model plan on the training problems by more than ``depart_se`` paired standard errors
+    and, where a cascade was chosen (``cascade_train``: its per-problem training accuracy), ahead
+    of that cascade by as much. The notes say why where it was weighed and not taken."""
+    if mix is None or policy not in ("auto", "mix"):
+        return False
+    if policy == "mix":
+        notes.append(f"a mix in one vote ({mix.spec}), as asked (--policy mix)")
+        return True
+    what = f"a mix in one vote ({mix.spec})"
+    if not mix.beats:
+        notes.append(f"{what} scored {100 * mix.gain:+.2f} pt over the best single-model plan on the training "
+                     f"problems, not more than {depart_se:g} paired standard errors ({100 * mix.se:.2f} pt)")
+        return False
+    if cascade_train is not None:
+        gain, se = paired_gain(mix.train_per_problem, cascade_train)
+        if gain <= max(depart_se * se, TIE_TOLERANCE):
+            notes.append(f"{what} beat the single model but not the chosen cascade by more than {depart_se:g} "
+                         f"paired standard errors ({100 * gain:+.2f} pt, SE {100 * se:.2f})")
+            return False
+    notes.append(f"chose {what}: {100 * mix.gain:+.2f} pt over the best single-model plan on the training "
+                 f"problems (more than {depart_se:g} paired standard errors, {100 * mix.se:.2f} pt)")
+    return True

@@ -33,21 +33,23 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen
-from inferplan.planner.plan_file import Escalation, Plan, PlanModel, Prediction
+from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
+from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
+from inferplan.planner.plan_file import Plan, PlanModel, Prediction
 from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade
-from inferplan.policy.stopping import StoppingRule
 from inferplan.profiles.profile import Profile
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Estimate, estimate, evaluate
-from inferplan.tasks.prompt_spec import from_header
 
 # A cascade must beat the best single-model plan on the training problems by this many paired
 # standard errors (a smaller lead is selection noise), as one model's rules must beat its reference.
 DEPART_SE = 1.0
-POLICIES = ("auto", "choose", "cascade")
+# A mix in one vote must beat the chosen single-model plan (and a chosen cascade) by this many paired
+# standard errors on the training problems; decided leave-one-set-out (docs/results.md#plans-across-models).
+MIX_SE = 1.0
+POLICIES = ("auto", "choose", "cascade", "mix")
 MAX_STAGES = 3  # a cascade's most stages (three where there are three models: cascade_deeper.py)
 SELECT = "reference"  # how the single model is chosen (see ModelsSearch.plan)
 
@@ -75,13 +77,14 @@ class CascadePlan:
     escalation: float  # held-out share of queries that escalate
     train_escalation: float
     reach: tuple[float, ...] = ()  # held-out share of queries reaching each stage after the first
+    train_per_problem: np.ndarray | None = None  # training accuracy per problem (a mix is paired against it)
 
 
 @dataclass(frozen=True)
 class ModelsPlanResult:
     """What ``plan`` over several profiles returns."""
 
-    kind: str  # "single" (one model chosen) or "cascade"
+    kind: str  # "single" (one model chosen), "cascade" or "mix"
     model: str | None  # the chosen model (single)
     policy: str  # short form
     describe: str  # in words
@@ -97,7 +100,7 @@ class ModelsPlanResult:
     chosen_single: Candidate | None = None
     models: int = 2  # models planned across
     paired_vs_single: tuple[float, float] | None = None  # held-out cascade − chosen single (mean, se)
-    mix: MixPlan | None = None  # the best mix across models in one vote (replayed, reported, not run yet)
+    mix: MixPlan | None = None  # the best mix across models in one vote, chosen or not
 
 
 def model_name(profile: Profile) -> str:
@@ -121,21 +124,6 @@ def shared_problems(models: list[ModelProfile]) -> tuple[str, ...]:
                 f"{', e.g. ' + repr(missing[0]) if missing else ''}; {len(extra)} only in {m.name}"
                 f"{', e.g. ' + repr(extra[0]) if extra else ''}); plan across models needs profiles of the same task set")
     return ids
-
-
-def stage_plan(m: ModelProfile, *, mix: dict[str, float], rule: StoppingRule, unit: str, budget: float | None,
-               target_accuracy: float | None, cap: int | None = None, term=None, prediction: Prediction | None = None,
-               heldout: tuple[str, ...] = (), seed: int = 0, notes: tuple[str, ...] = (),
-               escalate: Escalation | None = None) -> Plan:
-    """One model's plan in a plan across models: its own profile, prompt, configurations and model."""
-    table = m.profile.table
-    return Plan(profile=str(m.profile.path), profile_sha256=m.profile.sha256,
-                objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
-                target_accuracy=target_accuracy, unit=unit, mix=mix,
-                configs={c.name: c for c in table.configs if c.name in mix}, aggregation=Aggregation("vote"),
-                rule=rule, max_tokens=cap, prediction=prediction, heldout=heldout, seed=seed, notes=notes,
-                prompt=from_header(table.header), price_in=m.cost.price_in, price_out=m.cost.price_out,
-                terminate=term, model=PlanModel.of(table.header), escalate=escalate)
 
 
 class ModelsSearch:
@@ -164,16 +152,17 @@ class ModelsSearch:
 
     def plan(self, *, budget: float | None = None, target_accuracy: float | None = None,
              depart_se: float = DEPART_SE, policy: str = "auto", select: str = SELECT,
-             max_stages: int = MAX_STAGES) -> ModelsPlanResult:
+             max_stages: int = MAX_STAGES, mix_se: float = MIX_SE) -> ModelsPlanResult:
         """Choose among models and cascades on the training problems; report on the held-out ones.
 
         ``select``: how the single model is chosen — "reference" (the model whose reference rule,
         Adaptive-Consistency at the budget, scores best on the training problems; then that model's
         own plan) or "union" (the best of every model's candidates at once).
 
-        ``policy``: "auto" (a cascade only where it clearly beats the best single model),
-        "choose" (single models only) or "cascade" (the best cascade, to run or evaluate it).
-        ``max_stages``: 2 searches two-stage cascades only; 3 also a third stage (cascade_deeper.py)."""
+        ``policy``: "auto" (a cascade or a mix only where it clearly beats the best single model),
+        "choose" (single models only), "cascade" or "mix" (the best cascade or mix, to run or evaluate it).
+        ``max_stages``: 2 searches two-stage cascades only; 3 also a third stage (cascade_deeper.py).
+        ``mix_se``: the mix's guard in paired standard errors (inf: a mix only where asked for)."""
         if policy not in POLICIES:
             raise InvalidValue("policy", f"{{name}} must be one of {', '.join(POLICIES)}, got {policy!r}")
         t0 = time.perf_counter()
@@ -188,15 +177,19 @@ class ModelsSearch:
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)
-        if budget is not None and self._mixes is None:
-            self._mixes = MixSearch(searches, self.seed)
-        mix = None if budget is None else against_chosen(self._mixes, budget, chosen_search, chosen, depart_se, notes)
+        mix = self._mix(budget, chosen_search, chosen, mix_se, policy)
+        if mix_wins(mix, cascade_plan.train_per_problem if kind == "cascade" else None, mix_se, policy, notes):
+            kind, paired = "mix", mix.paired
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
                       seed=self.seed)
         sizes = (len(self.ids_train), len(self.ids_test), time.perf_counter() - t0)
+        if kind == "mix":
+            return ModelsPlanResult("mix", None, f"mix {mix.spec}", f"one majority vote over {mix.spec}", mix.heldout,
+                                    None, singles, cascade_plan, tuple(notes), *sizes,
+                                    mix_plan(searches, mix, common, notes), chosen, len(searches), paired, mix)
         if kind == "cascade":
             c = cascade_plan
-            plan = self._chain(c, common, notes)
+            plan = chain_stages(searches, c, common, notes)
             return ModelsPlanResult("cascade", None, c.cascade.spec, c.cascade.describe(), c.heldout, c.escalation,
                                     singles, c, tuple(notes), *sizes, plan, chosen, len(searches), paired, mix)
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
@@ -206,6 +199,19 @@ class ModelsSearch:
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
                                 len(searches), paired, mix)
+
+    def _mix(self, budget, chosen_search, chosen, depart_se: float, policy: str) -> MixPlan | None:
+        """The best mix at the budget (searched once per budget), weighed against the chosen single model."""
+        if budget is None:
+            if policy == "mix":
+                raise InfeasibleError("a mix across models is planned under a budget only (give --budget)")
+            return None
+        if self._mixes is None:
+            self._mixes = MixSearch(self.searches, self.seed)
+        mix = against_chosen(self._mixes, budget, chosen_search, chosen, depart_se)
+        if mix is None and policy == "mix":
+            raise InfeasibleError("no mix of two models or more fits the budget on the training problems")
+        return mix
 
     def _cascade(self, budget, target_accuracy, chosen_search, chosen, depart_se, policy, max_stages, notes):
         """The best cascade at the budget, weighed against the chosen single model: (its plan, the kind
@@ -229,18 +235,6 @@ class ModelsSearch:
                          f"scored {100 * gain:+.2f} pt on the training problems, not more than {depart_se:g} "
                          f"paired standard errors ({100 * se:.2f} pt)")
         return cascade_plan, "cascade" if wins or policy == "cascade" else "single", paired
-
-    def _chain(self, c: CascadePlan, common: dict, notes: list[str]) -> Plan:
-        """The cascade's plan file: each stage's own plan, chained from the last through ``escalate``;
-        the first carries the prediction and the notes."""
-        by_name = {s.model.name: s.model for s in self.searches}
-        plan = None
-        for number, st in reversed(list(enumerate(c.cascade.stages))):
-            head = dict(prediction=Prediction.of(c.heldout, escalation=c.escalation), notes=tuple(notes)) \
-                if number == 0 else {}
-            plan = stage_plan(by_name[st.model], mix={st.config: 1.0}, rule=st.rule,
-                              escalate=None if plan is None else Escalation(st.accept_share, plan), **head, **common)
-        return plan
 
     def _single(self, budget: float | None, target_accuracy: float | None, select: str):
         """The single-model choice: (its model's search, its candidate, the note on why)."""
@@ -281,7 +275,7 @@ class ModelsSearch:
         test_out, test_heads = replay_cascade(self.searches, where, cascade, "test")
         plan = CascadePlan(cascade, acc_tr, cost_tr, estimate(test_out, seed=self.seed),
                            float(test_heads[0].escalate.mean()), float(train_heads[0].escalate.mean()),
-                           reaches(test_heads))
+                           reaches(test_heads), train_out.accuracy)
         gain, se = paired_gain(train_out.accuracy, chosen.per_problem)
         chosen_test = chosen_search.search.test_traces.get(chosen.mix, chosen.cap, chosen.term)
         paired = paired_gain(test_out.accuracy, evaluate(chosen_test, chosen.rule).accuracy)

@@ -107,6 +107,15 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class PoolMember:
+    """Another model of a mix in one vote: its own complete plan, whose rule draws exactly ``samples``
+    (fixed:samples). Its answers are pooled with the head plan's and every other member's."""
+
+    samples: int
+    plan: Plan
+
+
+@dataclass(frozen=True)
 class Plan:
     """A sampling plan for one kind of task (see the module docstring).
 
@@ -143,6 +152,12 @@ class Plan:
     thinking: Forcing | None = None
     batch_allocation: BatchPolicy | None = None  # how `run --total-budget` spends one total (plan --batch)
     seconds_per_token: float | None = None  # unit seconds: the profile's measured decode rate (run's totals)
+    pool: tuple[PoolMember, ...] = ()  # a mix in one vote: the other models whose samples vote with this plan's
+
+    @property
+    def members(self) -> tuple[Plan, ...]:
+        """A mix's plans in order, this one first (just this plan where one model answers)."""
+        return (self,) + tuple(m.plan for m in self.pool)
 
     @property
     def stages(self) -> tuple[Plan, ...]:
@@ -204,6 +219,7 @@ class Plan:
             **({"batch_allocation": self.batch_allocation.to_json()} if self.batch_allocation else {}),
             **({"escalate": {"accept_share": self.escalate.accept_share, "plan": self.escalate.plan.to_json()}}
                if self.escalate else {}),
+            **({"pool": [{"samples": m.samples, "plan": m.plan.to_json()} for m in self.pool]} if self.pool else {}),
         }
 
     @classmethod
@@ -236,9 +252,24 @@ class Plan:
                 seconds_per_token=obj.get("seconds_per_token"),
                 escalate=None if d.get("escalate") is None else Escalation(
                     float(d["escalate"]["accept_share"]), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
+                pool=_pool(cls, d, path),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
+
+
+def _pool(cls, d: dict, path) -> tuple[PoolMember, ...]:
+    """A mix's other members; every part of a mix draws a fixed number of samples (its rule says
+    so, and a member's says as many as its ``samples``), and a mix is no cascade."""
+    members = tuple(PoolMember(int(m["samples"]), cls.from_json(m["plan"], f"{path} (pool {i})"))
+                    for i, m in enumerate(d.get("pool") or (), start=1))
+    if members:
+        fixed = [m.plan.rule.name == "fixed" and m.plan.max_samples == m.samples > 0 for m in members]
+        if d.get("escalate") is not None or d["stopping"].get("name") != "fixed" or not all(fixed) or \
+                any(m.plan.pool or m.plan.escalate for m in members):
+            raise InputError(f"{path}: malformed plan: a pool's plans each draw a fixed number of samples "
+                             "(stopping fixed:N, N its 'samples'), and a pool is neither cascaded nor nested")
+    return members
 
 
 _IS_PLAN = json_format_is("inferplan.plan/")

@@ -26,8 +26,15 @@ ModelOverrides = Mapping[str, "str | Backend"]
 
 
 def stage_names(plan: Plan) -> list[str]:
-    """How each stage's model is named (its label: a GGUF's file name, "smollm2", a server's model)."""
-    return [s.model.label if s.model else "?" for s in plan.stages]
+    """How each model of a cascade (or a mix) is named (its label: a GGUF's file name, "smollm2",
+    a server's model)."""
+    return [s.model.label if s.model else "?" for s in _models_of(plan)[0]]
+
+
+def _models_of(plan: Plan) -> tuple[tuple[Plan, ...], str, str]:
+    """The plans that each run one model (a mix's members or a cascade's stages), what they are
+    together and what each one is called in messages."""
+    return (plan.members, "mix", "model") if plan.pool else (plan.stages, "cascade", "stage")
 
 
 def _override(stage: Plan, models: ModelOverrides) -> str | Backend | None:
@@ -40,17 +47,19 @@ def _override(stage: Plan, models: ModelOverrides) -> str | Backend | None:
 
 
 def resolve_models(plan: Plan, models: ModelOverrides | None, mismatch: str) -> list[tuple[ModelChoice, Backend | None]]:
-    """Each stage's model, checked now (before anything loads); ``models`` overrides where one lives."""
+    """Each stage's (or mix member's) model, checked now (before anything loads); ``models``
+    overrides where one lives."""
     models = dict(models or {})
+    plans, what, part = _models_of(plan)
     names = stage_names(plan)
-    known = set(names) | {s.model.name for s in plan.stages if s.model and s.model.name}
-    unknown = [k for k in models if k not in known and k not in {s.model.spec for s in plan.stages if s.model}]
+    known = set(names) | {s.model.name for s in plans if s.model and s.model.name}
+    unknown = [k for k in models if k not in known and k not in {s.model.spec for s in plans if s.model}]
     if unknown:
-        raise InvalidValue("model", f"{{name}} {unknown[0]!r}: the plan's cascade has no such model "
+        raise InvalidValue("model", f"{{name}} {unknown[0]!r}: the plan's {what} has no such model "
                                     f"(it runs {', '.join(names)}); say --model NAME=SPEC with one of those")
-    return [model_for(stage, _override(stage, models), mismatch, source=f"stage {k} of the cascade",
+    return [model_for(stage, _override(stage, models), mismatch, source=f"{part} {k} of the {what}",
                       flag=f"--model {name}=PATH")
-            for k, (stage, name) in enumerate(zip(plan.stages, names), start=1)]
+            for k, (stage, name) in enumerate(zip(plans, names), start=1)]
 
 
 def stood(plan: Plan, r: QueryResult) -> bool:

@@ -110,6 +110,7 @@ class EvaluationResult:
     model: str = DEFAULT_MODEL  # the model that answered
     model_warning: str | None = None  # set when it is not the model the plan was made for
     escalation: float | None = None  # a cascade: the share of queries that reached its next stage
+    by_model: tuple[tuple[str, float], ...] | None = None  # across models: each one's realised cost per query
 
 
 def tasks_for(plan: Plan, profile: Profile | None, tasks: str | None, limit: int | None) -> tuple[TaskSet, str]:

@@ -1,9 +1,11 @@
-"""Closed-loop check of a cascade plan: run it for real, stage by stage, on graded problems.
+"""Closed-loop check of a plan across models: run a cascade (stage by stage) or a mix in one vote
+(model by model) for real on graded problems.
 
 As ``evaluate`` does for one model (runner/evaluate.py), on the plan's held-out problems: the
-realised accuracy against the predicted interval, the realised cost — each stage charged in
-its own model's cost (its seconds per token, its price, its parameters) — against the
-predicted cost, and the share of queries that escalated against the share replay predicted.
+realised accuracy against the predicted interval, the realised cost — each stage's or member's
+samples charged in its own model's cost (its seconds per token, its price, its parameters) —
+against the predicted cost, and for a cascade the share of queries that escalated against the
+share replay predicted.
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ from inferplan.runner.evaluate import (
     tasks_for,
 )
 from inferplan.runner.live_query import PlanOverrides
+from inferplan.runner.mix_runner import run_mix
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
 
 ESCALATION_TOLERANCE = 0.10  # realised share of queries escalated within ±10 points of the predicted
+
+
+def _parts(r: QueryResult):
+    return r.pool or r.stages
 
 
 def _stage_cost(stage: Plan) -> CostModel:
@@ -44,11 +51,20 @@ def _stage_cost(stage: Plan) -> CostModel:
 
 
 def _cost_of(costs: list[CostModel]) -> Callable[[QueryResult], float]:
-    """A query's realised cost: every stage it reached, in that stage's own model's cost."""
+    """A query's realised cost: every stage it reached (every model of a mix), each in its own model's cost."""
     def cost(r: QueryResult) -> float:
         return sum(charge(model, part.samples, part.completion_tokens, part.prompt_tokens)
-                   for model, part in zip(costs, r.stages))
+                   for model, part in zip(costs, _parts(r)))
     return cost
+
+
+def _by_model(plan: Plan, costs: list[CostModel], results) -> tuple[tuple[str, float], ...]:
+    """Each model's realised cost per query (over every query, reached or not), in its own cost."""
+    spent = [0.0] * len(costs)
+    for r in results:
+        for k, (model, part) in enumerate(zip(costs, _parts(r))):
+            spent[k] += charge(model, part.samples, part.completion_tokens, part.prompt_tokens)
+    return tuple((name, total / len(results)) for name, total in zip(stage_names(plan), spent))
 
 
 def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None = None,
@@ -56,14 +72,14 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
                      max_samples: int | None = None, allow_code_execution: bool = False,
                      on_result: Callable[[QueryResult, bool], None] | None = None,
                      mismatch: str = "refuse") -> EvaluationResult:
-    """Run the cascade on graded problems; realised accuracy, cost and escalation beside the prediction."""
+    """Run the cascade (or the mix) on graded problems; realised accuracy, cost and escalation beside the prediction."""
     profile = Profile.open(plan.profile) if plan.profile and Path(plan.profile).exists() else None
     taskset, source = tasks_for(plan, profile, tasks, limit)
     grader = plan_grader(plan, taskset, allow_code_execution)
-    costs = [_stage_cost(stage) for stage in plan.stages]
+    costs = [_stage_cost(stage) for stage in (plan.members if plan.pool else plan.stages)]
     queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     start = time.monotonic()
-    results = run_cascade(queries, plan, models=models, settings=settings,
+    results = (run_mix if plan.pool else run_cascade)(queries, plan, models=models, settings=settings,
                           overrides=PlanOverrides(max_samples=max_samples, seed=seed), mismatch=mismatch)
     wall = time.monotonic() - start
     correct = []
@@ -73,12 +89,13 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
         if on_result is not None:
             on_result(r, ok)
     realised = realised_of(results, correct, _cost_of(costs), wall)
-    escalated = sum(len(r.stages) > 1 for r in results) / len(results)
+    escalated = None if plan.pool else sum(len(r.stages) > 1 for r in results) / len(results)
     checks = check(plan.prediction, realised, None)
-    predicted = plan.prediction.escalation if plan.prediction else None
+    predicted = plan.prediction.escalation if plan.prediction and escalated is not None else None
     if predicted is not None:
         checks = Checks(checks.accuracy_in_predicted_interval, checks.cost_within_tolerance, None, None, None,
                         bool(abs(escalated - predicted) <= ESCALATION_TOLERANCE))
     warnings = sorted({r.model_warning for r in results if r.model_warning})
     return EvaluationResult(plan, plan.unit, plan.prediction, realised, None, source, tuple(results), tuple(correct),
-                            checks, None, " → ".join(stage_names(plan)), "; ".join(warnings) or None, escalated)
+                            checks, None, (" + " if plan.pool else " → ").join(stage_names(plan)),
+                            "; ".join(warnings) or None, escalated, _by_model(plan, costs, results))

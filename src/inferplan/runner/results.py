@@ -33,6 +33,7 @@ class QueryResult:
     # read from (a forced answer's own; finishes say "forced").
     thinking_tokens: tuple[int, ...] = ()
     answer_texts: tuple[str, ...] = ()
+    pool: tuple[StageResult, ...] = ()  # a mix in one vote: each model's own samples and spend (all voted)
 
     def thinking(self) -> dict | None:
         """A thinking budget's part of the answer (run --json and serve show it alike): each
@@ -45,7 +46,8 @@ class QueryResult:
 
 @dataclass(frozen=True)
 class StageResult:
-    """One cascade stage's part of a query: its model, what it spent, and whether its answer stood."""
+    """One cascade stage's (or mix member's) part of a query: its model, what it spent, and whether
+    its answer stood (a mix member's samples always count in the one vote)."""
 
     model: str
     answer: str | None

@@ -68,6 +68,8 @@ def evaluation_json(r: EvaluationResult) -> dict:
         **({} if r.escalation is None else {"escalation": {
             "predicted": p.escalation if p is not None else None, "realised": r.escalation,
             "stages": [s.model.label if s.model else None for s in r.plan.stages]}}),
+        **({} if r.by_model is None else {"models": [{"model": name, "cost_per_query": cost}
+                                                     for name, cost in r.by_model]}),
     }
 
 
@@ -94,6 +96,8 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
         return
     p, z, b, w = r.predicted, r.realised, r.baseline, r.promised
     policy = r.plan.cascade.spec if r.plan.escalate is not None else r.plan.rule.spec
+    if r.plan.pool:  # a mix in one vote: samples × model, for each model
+        policy = "mix " + " + ".join(f"{m.max_samples}×{m.model.label if m.model else '?'}" for m in r.plan.members)
     out.print(f"Evaluated [bold]{escape(policy)}[/bold] on {r.source} with {r.model} "
               f"({z.problems} problems, {z.seconds:.0f} s).", highlight=False)
     if r.model_warning:
@@ -130,6 +134,9 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
         predicted = f"{100 * p.escalation:.0f}%" if p is not None and p.escalation is not None else "–"
         out.print(f"escalated to the next model: {100 * r.escalation:.0f}% of queries (predicted {predicted}) · "
                   f"within 10 points: {verdict[c.get('escalation_within_10pt')]}", highlight=False)
+    if r.by_model:
+        out.print("[dim]realised cost per query by model: " + " · ".join(
+            f"{escape(name)} {cost:.4g}" for name, cost in r.by_model) + "[/dim]", highlight=False)
     out.print(f"samples per query as promised: {verdict[c['samples_as_promised']]} · "
               f"completion tokens per query as promised: {verdict[c['completion_tokens_as_promised']]}",
               highlight=False)

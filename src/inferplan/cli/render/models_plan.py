@@ -1,5 +1,5 @@
 """Rendering of a plan across models (`inferplan plan A.jsonl B.jsonl …`): the choice, each model's
-own best plan and the best cascade, all replayed on the same held-out problems."""
+own best plan, the best cascade and the best mix in one vote, all replayed on the same held-out problems."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
             "reach": list(c.reach)},
         "best_mix": None if r.mix is None else {
             "counts": r.mix.counts, "train_accuracy": r.mix.train_accuracy, "train_cost": r.mix.train_cost,
-            "heldout": asdict(r.mix.heldout), "beats_single_on_training": r.mix.beats, "runnable": False},
+            "heldout": asdict(r.mix.heldout), "beats_single_on_training": r.mix.beats, "chosen": r.kind == "mix"},
         "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
         "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
     }
@@ -44,8 +44,12 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     goal = (f"max accuracy at ≤ {p.budget:g} {p.unit}/query" if p.budget is not None
             else f"min {p.unit} for accuracy ≥ {p.target_accuracy:g}")
     out.print(f"[bold]Plan across {r.models} models[/bold] ({goal}; searched in {r.seconds:.1f}s)")
-    out.print(f"  chosen       {'a cascade' if r.kind == 'cascade' else 'one model: ' + str(r.model)}", highlight=False)
-    if r.kind == "cascade":
+    chosen = {"cascade": "a cascade", "mix": "a mix in one vote"}.get(r.kind, f"one model: {r.model}")
+    out.print(f"  chosen       {chosen}", highlight=False)
+    if r.kind == "mix":
+        out.print(f"  one vote     {' + '.join(f'{n} sample(s) of {m}' for m, n in r.mix.counts.items() if n)}",
+                  highlight=False)
+    elif r.kind == "cascade":
         for i, stage in enumerate(r.cascade.cascade.stages, start=1):
             out.print(f"  stage {i}      {stage.describe()}", highlight=False)
     else:
@@ -73,8 +77,8 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
                   fmt_interval(c.heldout.accuracy, *c.heldout.accuracy_ci), _num(c.heldout.cost),
                   f"{100 * c.escalation:.0f}%")
-    if r.mix is not None:  # replayed only: run and evaluate do not draw several models into one vote yet
+    if r.mix is not None:
         m = r.mix
-        t.add_row(f"mix in one vote {m.spec} (replayed only)", fmt_interval(m.heldout.accuracy, *m.heldout.accuracy_ci),
+        t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_interval(m.heldout.accuracy, *m.heldout.accuracy_ci),
                   _num(m.heldout.cost), "–")
     out.print(t)

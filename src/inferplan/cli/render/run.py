@@ -52,9 +52,13 @@ def result_json(r: QueryResult, show_samples: bool, timing: bool = True) -> dict
                           "completion_tokens": s.completion_tokens, "prompt_tokens": s.prompt_tokens,
                           "seconds": round(s.seconds, 3), "stood": s.stood, "wasted_tokens": s.wasted_tokens}
                          for s in r.stages]
+    if r.pool:  # a mix in one vote: every model's samples voted; what each answered and spent
+        obj["pool"] = [{"model": s.model, "answer": s.answer, "votes": s.votes, "samples": s.samples,
+                        "completion_tokens": s.completion_tokens, "prompt_tokens": s.prompt_tokens,
+                        "seconds": round(s.seconds, 3), "wasted_tokens": s.wasted_tokens} for s in r.pool]
     if not timing:
         del obj["seconds"]
-        for stage in obj.get("stages", ()):
+        for stage in (*obj.get("stages", ()), *obj.get("pool", ())):
             del stage["seconds"]
     if r.rule is not None:  # planned runs also say why the query stopped
         obj.update({"rule": r.rule, "statistic": None if r.statistic != r.statistic else round(r.statistic, 6),
@@ -107,6 +111,10 @@ def render_text(r: QueryResult, many: bool, show_samples: bool) -> None:
         steps = " → ".join(f"{escape(p.model)}: {p.samples} sample{'s' if p.samples != 1 else ''}, "
                            + ("answer stood" if p.stood else "escalated") for p in r.stages)
         out.print(f"[dim]cascade: {steps}[/dim]", highlight=False)
+    if r.pool:
+        parts = " · ".join(f"{escape(p.model)}: {p.samples} sample{'s' if p.samples != 1 else ''}, "
+                           f"{p.completion_tokens} tokens" for p in r.pool)
+        out.print(f"[dim]one vote over {parts}[/dim]", highlight=False)
     if r.rule is not None:
         out.print(f"[dim]stopped by {escape(r.stop_reason)} ({escape(r.rule)}, statistic {r.statistic:.3g})[/dim]",
                   highlight=False)
