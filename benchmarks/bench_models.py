@@ -88,7 +88,7 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
                              paired=r.paired_vs_single,
                              stages=len(r.cascade.cascade.stages) if r.cascade else 0,
                              mix=r.mix.heldout.accuracy if r.mix else np.nan,
-                             mix_beats=bool(r.mix and r.mix.beats),
+                             mix_beats=guards[MIX_SE] != guards[float("inf")],  # taken at the shipped guard
                              with_mix=guards[MIX_SE], guards=guards))
     return rows
 
