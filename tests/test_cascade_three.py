@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import inferplan as ip
+from gpqa_models import ACTIVE, import_gpqa
 from inferplan.planner.cascade_deeper import deeper_cascade
 from inferplan.planner.cascade_search import CascadeStages, ModelProfile, ranked_cascades, replay_cascade
-from inferplan.planner.models import ModelsSearch, model_name
+from inferplan.planner.models import ModelsSearch
 from inferplan.planner.plan_file import load_plan, save_plan
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import answer_stands
@@ -19,15 +20,10 @@ from inferplan.replay.cascade import chain_outcome, stage_outcome
 from inferplan.replay.cost import CostModel
 from inferplan.replay.traces import densify, evaluate, trace
 
-ACTIVE = {"gpt-oss-20b": 3.6e9, "NVIDIA-Nemotron-Nano-9B-v2": 9.0e9, "Phi-4-reasoning": 14.7e9}
-
 
 @pytest.fixture(scope="module")
 def gpqa(shared_data, tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("gpqa3")
-    results = ip.import_profiles("boinf", [shared_data / "boinf" / f"gpqa_diamond_{m}.jsonl" for m in ACTIVE],
-                                 out_dir=out)
-    return {model_name(ip.open_profile(r.path)): r.path for r in results}
+    return import_gpqa(shared_data, tmp_path_factory.mktemp("gpqa3"))
 
 
 def _direct(stages, gold, rng: np.random.Generator, reps: int) -> float:

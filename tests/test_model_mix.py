@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import inferplan as ip
+from gpqa_models import ACTIVE, import_gpqa
 from inferplan.planner.cascade_search import ModelProfile
 from inferplan.planner.models import ModelsSearch
 from inferplan.policy.aggregate import Aggregation
@@ -18,15 +19,10 @@ from inferplan.replay.cost import CostModel
 from inferplan.replay.model_mix import mix_outcome, pool
 from inferplan.replay.traces import densify, evaluate, trace
 
-ACTIVE = {"gpt-oss-20b": 3.6e9, "NVIDIA-Nemotron-Nano-9B-v2": 9.0e9, "Phi-4-reasoning": 14.7e9}
-
 
 @pytest.fixture(scope="module")
 def gpqa(shared_data, tmp_path_factory) -> list:
-    out = tmp_path_factory.mktemp("gpqa-mix")
-    results = ip.import_profiles("boinf", [shared_data / "boinf" / f"gpqa_diamond_{m}.jsonl" for m in ACTIVE],
-                                 out_dir=out)
-    return [r.path for r in results]
+    return list(import_gpqa(shared_data, tmp_path_factory.mktemp("gpqa-mix")).values())
 
 
 def _direct(answers, k, gold, rng: np.random.Generator, reps: int) -> float:
