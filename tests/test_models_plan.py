@@ -159,6 +159,18 @@ def test_cli_plan_across_models_json(cli, shared_data, tmp_path) -> None:
     lo, hi = d["heldout"]["accuracy_ci"]
     assert lo < d["heldout"]["accuracy"] < hi
     assert Plan.from_json(json.loads((tmp_path / "p.json").read_text())).prediction.accuracy == d["heldout"]["accuracy"]
+    # Each model's held-out frontier, cheapest first, for the picture: as --json, as a terminal chart and a PNG.
+    fronts = {f["model"]: f["points"] for f in d["frontiers"]}
+    assert set(fronts) == {m["model"] for m in d["models"]}
+    for points in fronts.values():
+        costs = [q["heldout"]["cost"] for q in points]
+        assert len(points) >= 2 and costs[0] < costs[-1]
+    shown = cli("plan", *paths, "--budget", "1e15", "--unit", "flops", *params, "--plot", str(tmp_path / "f.png"))
+    assert shown.code == 0, shown.err
+    assert "Accuracy against flops/query" in shown.out and "* chosen" in shown.out
+    assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    one = cli("plan", paths[0], "--budget", "1e15", "--unit", "flops", "--plot", str(tmp_path / "g.png"))
+    assert one.code == 3 and "--plot draws a plan across models" in one.err and not (tmp_path / "g.png").exists()
 
 
 def test_stage_plans_chain_into_one_file(tmp_path) -> None:

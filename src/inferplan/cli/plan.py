@@ -57,6 +57,8 @@ def plan_cmd(
     batch: bool = typer.Option(False, "--batch", help="Also choose on the training problems how `run --total-budget` "
                                "shares --budget × the queries (PETS), and predict it on the held-out problems."),
     out: Path = typer.Option(None, "--out", "-o", help="Plan file to write (inferplan.plan/1)."),
+    plot: Path = typer.Option(None, "--plot", help="Across models: write a PNG of each model's held-out "
+                              "accuracy-against-cost frontier, the best cascade and mix, and the chosen policy."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     force: bool = typer.Option(False, "--force", help="Replace -o even if it is not a plan inferplan wrote."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print the plan's rule, aggregation and batch "
@@ -65,11 +67,9 @@ def plan_cmd(
     """Search temperature mix, stopping rule, max samples and token cap on a training split;
     predict accuracy and cost on held-out problems. Several profiles: plan across models."""
     from inferplan import api
-    from inferplan.api import save_plan
-    from inferplan.cli.render.models_plan import render_models_plan
     from inferplan.cli.render.plan import render_plan
 
-    _refuse_early(out, force, len(profiles), batch)
+    _refuse_early(out, force, len(profiles), batch, plot)
     if len(profiles) > 1:
         result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                                  holdout=holdout, seed=seed, prices=_per_model(price, "--price", pair=True),
@@ -81,21 +81,36 @@ def plan_cmd(
                           holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
                           parallel=parallel, batch=batch)
     if out is not None:
-        save_plan(result.plan, out, force=force)
+        api.save_plan(result.plan, out, force=force)
     if len(profiles) > 1:
-        return render_models_plan(result, out, as_json=as_json)
+        return _show_across(result, out, as_json, plot, unit.value, force)
     render_plan(result, out, as_json=as_json, verbose=verbose)
 
 
-def _refuse_early(out: Path | None, force: bool, profiles: int, batch: bool) -> None:
+def _show_across(result, out: Path | None, as_json: bool, plot: Path | None, unit: str, force: bool) -> None:
+    """A plan across models: its table and chart (or JSON), and the PNG where --plot asks."""
+    from inferplan.cli.render.frontier import write_frontier_plot
+    from inferplan.cli.render.models_plan import render_models_plan
+
+    render_models_plan(result, out, as_json=as_json)
+    if plot is not None:
+        write_frontier_plot(result, unit, plot, force)
+
+
+def _refuse_early(out: Path | None, force: bool, profiles: int, batch: bool, plot: Path | None) -> None:
     """What can be refused before the search, not after it."""
     from inferplan.api import check_plan_output
+    from inferplan.cli.render.fit import check_plot_output
     from inferplan.errors import InputError
 
     if out is not None:
         check_plan_output(out, force=force)
     if batch and profiles > 1:
         raise InputError("--batch plans one model's batch allocation; give one profile")
+    if plot is not None:
+        if profiles < 2:
+            raise InputError("--plot draws a plan across models; one profile's frontier is the table plan prints")
+        check_plot_output(plot, force)
 
 
 def _per_model(items: list[str], flag: str, pair: bool = False) -> dict:

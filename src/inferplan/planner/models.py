@@ -18,7 +18,7 @@ other three sets for each of the four (docs/results.md#plans-across-models).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
+from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
 from inferplan.planner.plan_file import Plan, PlanModel, Prediction
@@ -101,6 +102,7 @@ class ModelsPlanResult:
     models: int = 2  # models planned across
     paired_vs_single: tuple[float, float] | None = None  # held-out cascade − chosen single (mean, se)
     mix: MixPlan | None = None  # the best mix across models in one vote, chosen or not
+    frontiers: tuple = ()  # (model, its held-out frontier) per model: planner/model_frontier.py
 
 
 def model_name(profile: Profile) -> str:
@@ -286,5 +288,6 @@ def plan_models(models: list[ModelProfile], *, budget: float | None = None, targ
                 unit: str = "tokens", holdout: float = 0.5, seed: int = 0, reps: int = 16,
                 policy: str = "auto") -> ModelsPlanResult:
     """Choose among models and cascades on a training split; report on the held-out problems."""
-    return ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget).plan(
-        budget=budget, target_accuracy=target_accuracy, policy=policy)
+    search = ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget)
+    result = search.plan(budget=budget, target_accuracy=target_accuracy, policy=policy)
+    return replace(result, frontiers=model_frontiers(search.searches))

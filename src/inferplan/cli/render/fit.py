@@ -113,15 +113,21 @@ def check_plot_output(path: Path, force: bool = False) -> None:
     check_replaceable(Path(path), png_drawn_by_inferplan, "plot", force)
 
 
-def write_plot(report, path: Path, force: bool = False) -> None:
-    """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
+def pyplot():
+    """matplotlib's pyplot drawing to files only (no display), or one line saying how to install it."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        import matplotlib.ticker
     except ImportError:
         raise DependencyError("--plot needs matplotlib: pip install matplotlib") from None
+    return plt
+
+
+def write_plot(report, path: Path, force: bool = False) -> None:
+    """PNG: per metric, observed points with intervals, fitted/extrapolated curve per config."""
+    plt = pyplot()
+    import matplotlib.ticker
     metrics = [m for m in ("pass@k", "maj@k") if any(m in c.observed for c in report.configs)]
     from matplotlib.lines import Line2D
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from inferplan.api import ModelsPlanResult
 from inferplan.cli.render.common import fmt_interval, out, print_json
+from inferplan.cli.render.frontier import render_frontier_chart
 
 
 def _num(x: float) -> str:
@@ -31,6 +32,9 @@ def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
         "best_mix": None if r.mix is None else {
             "counts": r.mix.counts, "train_accuracy": r.mix.train_accuracy, "train_cost": r.mix.train_cost,
             "heldout": asdict(r.mix.heldout), "beats_single_on_training": r.mix.beats, "chosen": r.kind == "mix"},
+        "frontiers": [{"model": m, "points": [{"policy": q.policy, "train_cost": q.train_cost,
+                                               "heldout": asdict(q.heldout)} for q in front]}
+                      for m, front in r.frontiers],
         "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
         "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
     }
@@ -82,3 +86,5 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_interval(m.heldout.accuracy, *m.heldout.accuracy_ci),
                   _num(m.heldout.cost), "–")
     out.print(t)
+    if r.frontiers:
+        render_frontier_chart(r, p.unit)
