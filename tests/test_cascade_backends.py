@@ -247,3 +247,33 @@ def test_a_gguf_in_process_then_a_server(cli, ggufs, server: LlamaServer) -> Non
     r = cli("run", "--plan", path, *QUESTIONS, "--json", "--no-timing")
     assert r.code == 0, r.err
     assert _check_stages(r.json_lines(), "small.gguf", server.url) >= 1
+
+
+def test_serve_routes_each_request_through_the_cascade(ggufs) -> None:
+    """`inferplan serve` of a cascade: the `openai` client's requests run on small.gguf and, where its
+    answer does not stand, on big.gguf; the reply is the answering stage's, charged every stage."""
+    openai = pytest.importorskip("openai")
+    from plan_server import PlanServer
+
+    server = PlanServer(ggufs["plan"]).start()
+    try:
+        client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=120)
+        extras = []
+        for i, question in enumerate(QUESTIONS):
+            reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": question}],
+                                                   seed=i)
+            extras.append(reply.model_extra["inferplan"])
+        escalated = 0
+        for d in extras:
+            stages = d["stages"]
+            assert stages[0]["model"] == "small.gguf" and stages[0]["samples"] == 3
+            assert d["samples"] == sum(s["samples"] for s in stages)
+            assert d["completion_tokens"] + d["wasted_tokens"] == sum(s["completion_tokens"] for s in stages)
+            if not stages[0]["stood"]:
+                escalated += 1
+                assert [s["model"] for s in stages] == ["small.gguf", "big.gguf"] and stages[1]["stood"]
+                assert d["votes"] == stages[1]["votes"]
+        assert escalated >= 1
+        assert server.health()["answered"] == len(QUESTIONS)
+    finally:
+        assert server.stop() in (0, 130), server.stderr

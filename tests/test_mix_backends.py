@@ -146,3 +146,23 @@ def test_a_pool_member_must_draw_what_it_says(mix, tmp_path) -> None:
     path = save_plan(broken, tmp_path / "broken.json")
     with pytest.raises(InputError, match="pool"):
         load_plan(Path(path))
+
+
+def test_serve_answers_by_the_one_vote_of_both_models(mix) -> None:
+    """`inferplan serve` of a mix: each request draws on both models at once and one vote decides."""
+    openai = pytest.importorskip("openai")
+    from plan_server import PlanServer
+
+    server = PlanServer(mix["plan"]).start()
+    try:
+        client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=120)
+        reply = client.chat.completions.create(model="x", messages=[{"role": "user", "content": QUESTIONS[1]}], seed=3)
+        d = reply.model_extra["inferplan"]
+        drawn = {p["model"]: p["samples"] for p in d["pool"]}
+        assert drawn == {"small.gguf": 3, "big.gguf": 2} and d["samples"] == 5
+        assert sum(d["votes"].values()) <= 5
+        if d["answer"] is not None:
+            assert d["votes"][d["answer"]] == max(d["votes"].values())
+        assert server.health()["answered"] == 1
+    finally:
+        assert server.stop() in (0, 130), server.stderr

@@ -84,7 +84,7 @@ def one_model(plan: Plan, verb: str) -> Plan:
     if plan.escalate is not None or plan.pool:
         kind = "a mix of several models in one vote" if plan.pool else "a cascade across models"
         raise InvalidValue("plan", f"{verb} takes one model's plan; this plan is {kind} "
-                                   "(run and evaluate execute it)")
+                                   "(run, evaluate and serve execute it)")
     return plan
 
 
@@ -160,7 +160,8 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
     ``total_budget`` holds one budget over the requests, in the plan's unit: per ``per`` window of
     wall clock ("60", "5m") or on average per request ("query", the default); each request's share
     adapts to how much its first samples agree (runner/serve_budget.py). ``per`` without
-    ``total_budget`` is refused: it would be ignored.
+    ``total_budget`` is refused: it would be ignored. A cascade or mix runs every model of the plan
+    (``model``: None, or a mapping NAME → spec or backend), each request routed as ``run`` routes a query.
     """
     from inferplan.runner.plan_model import model_for
     from inferplan.server.run import serve as run_server
@@ -168,8 +169,15 @@ def serve(plan: PlanLike, *, model: str | Backend | None = None, settings: Backe
     if per is not None and total_budget is None:
         raise InvalidValue(("per", "total_budget"), "{0} is the window of {1}: give {1} too, or leave {0} out")
     source = plan_source or (str(plan) if isinstance(plan, (str, Path)) else None)
-    the_plan = one_model(load_plan(plan), "serve")
+    the_plan = load_plan(plan)
+    common = dict(settings=settings, host=host, port=port, api_key=api_key, as_profiled=as_profiled, timeout=timeout,
+                  seed=seed, plan_source=source, on_ready=on_ready or (lambda url, model_id: None))
+    if the_plan.escalate is not None or the_plan.pool:  # several models: each resolved before any loads
+        from inferplan.runner.cascade_runner import resolve_models
+
+        if total_budget is not None:
+            raise InvalidValue("total_budget", "{name} is planned for one model's plan; this plan runs several")
+        return run_server(the_plan, model=None, models=resolve_models(the_plan, _stage_models(model), model_mismatch),
+                          **common)
     choice, given = model_for(the_plan, model, model_mismatch)
-    run_server(the_plan, model=given or choice.spec, settings=settings, host=host, port=port, api_key=api_key,
-               as_profiled=as_profiled, timeout=timeout, seed=seed, plan_source=source,
-               on_ready=on_ready or (lambda url, model_id: None), total_budget=total_budget, per=per or "query")
+    run_server(the_plan, model=given or choice.spec, total_budget=total_budget, per=per or "query", **common)

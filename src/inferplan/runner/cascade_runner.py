@@ -100,20 +100,25 @@ def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides 
         escalated = []
         for i, r in zip(pending, results):
             ok = stood(stage, r)
-            parts[i].append(StageResult(choice.label, r.answer, r.votes, r.samples, r.completion_tokens + r.wasted_tokens,
-                                        r.prompt_tokens, r.seconds, ok, r.wasted_tokens))
+            parts[i].append(stage_part(choice, r, ok))
             if ok:
-                final[i] = replace(r, model=choice.label, model_warning=choice.warning)
+                final[i] = merged(r, choice, parts[i])
             else:
                 escalated.append(i)
         pending = escalated
-    return [_merged(final[i], parts[i]) for i in range(len(queries))]
+    return [final[i] for i in range(len(queries))]
 
 
-def _merged(answered: QueryResult, parts: list[StageResult]) -> QueryResult:
-    """The answering stage's result, charged what every stage spent: completion and wasted tokens
-    each summed over the stages, as a one-model result splits them."""
-    earlier = parts[:-1]
+def stage_part(choice: ModelChoice, r: QueryResult, kept: bool) -> StageResult:
+    """What one stage did for a query, as the result's ``stages`` lists it (``kept``: its answer stood)."""
+    return StageResult(choice.label, r.answer, r.votes, r.samples, r.completion_tokens + r.wasted_tokens,
+                       r.prompt_tokens, r.seconds, kept, r.wasted_tokens)
+
+
+def merged(r: QueryResult, choice: ModelChoice, parts: list[StageResult]) -> QueryResult:
+    """The answering stage's result ``r``, charged what every stage spent: completion and wasted
+    tokens each summed over the stages, as a one-model result splits them."""
+    answered, earlier = replace(r, model=choice.label, model_warning=choice.warning), parts[:-1]
     return replace(answered, stages=tuple(parts),
                    samples=answered.samples + sum(p.samples for p in earlier),
                    completion_tokens=answered.completion_tokens + sum(p.completion_tokens - p.wasted_tokens

@@ -11,7 +11,7 @@ an OpenAI-style error, never silently dropped.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from inferplan.runner.queries import Query
 from inferplan.runner.results import QueryResult
@@ -191,6 +191,9 @@ def extras(result: QueryResult, ask: Ask) -> dict:
         "configs": list(result.configs), "sample": chosen_sample(result), "seconds": result.seconds,
         "ignored": list(ask.ignored),
         **({"thinking": thinking} if (thinking := result.thinking()) else {}),  # a plan with a thinking budget
+        # A plan across models: each cascade stage that ran, or each mix member, and what it spent.
+        **{key: [asdict(s) for s in parts] for key, parts in (("stages", result.stages), ("pool", result.pool))
+           if parts},
     }
 
 

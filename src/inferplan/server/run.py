@@ -54,14 +54,15 @@ def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None 
           port: int = 8080, api_key: str | None = None, as_profiled: bool | None = None, timeout: float = 600.0,
           seed: int = 0, plan_source: str | None = None,
           on_ready: Callable[[str, str], None] = lambda url, model_id: None,
-          total_budget: float | None = None, per: str = "query") -> None:
+          total_budget: float | None = None, per: str = "query", models: list | None = None) -> None:
     """Serve ``plan`` until interrupted; ``on_ready(url, model_id)`` is called once the socket listens.
 
-    ``as_profiled`` None: as the plan's template needs (:func:`inferplan.server.protocol.prompts_for`)."""
+    ``as_profiled`` None: as the plan's template needs (:func:`inferplan.server.protocol.prompts_for`).
+    ``models``: a cascade's or mix's resolved models (cascade_runner.resolve_models), each opened here."""
     if as_profiled is None:
         as_profiled = prompts_for(plan) == "as-profiled"
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (checked here, before the model loads; used by _listen)
 
         from inferplan.server.app import ServeSettings, build_app
     except ImportError as e:
@@ -72,6 +73,9 @@ def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None 
     budget = None if total_budget is None else serve_budget(
         plan, total_budget, per, effective_max_tokens(plan, PlanOverrides()), seed=seed)  # refused before loading
     sock = bind(host, port)  # before the model loads: a taken port costs nothing
+    if models is not None:
+        return _serve_many(plan, models, settings, sock, seed, on_ready, dict(
+            api_key=api_key, as_profiled=as_profiled, timeout=timeout, plan_summary=plan_summary(plan, plan_source)))
     backend = open_backend(model, settings) if isinstance(model, str) else model
     service = None
     try:
@@ -80,15 +84,47 @@ def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None 
             else backend.info.model
         app = build_app(service, ServeSettings(model_id=model_id, api_key=api_key, as_profiled=as_profiled,
                                                timeout=timeout, plan_summary=plan_summary(plan, plan_source)))
-        bound_host, bound_port = sock.getsockname()[:2]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
-        server = uvicorn.Server(config)
-        on_ready(f"http://{shown}:{bound_port}/v1", model_id)
-        server.run(sockets=[sock])
+        _listen(app, sock, model_id, on_ready)
     finally:
         if service is not None:
             service.close()
         if isinstance(model, str):
+            backend.close()
+        sock.close()
+
+
+def _listen(app, sock: socket.socket, model_id: str, on_ready: Callable[[str, str], None]) -> None:
+    """Run uvicorn on the bound socket until stopped; ``on_ready`` hears the URL first."""
+    import uvicorn
+
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    on_ready(f"http://{shown}:{bound_port}/v1", model_id)
+    server.run(sockets=[sock])
+
+
+def _serve_many(plan: Plan, models: list, settings, sock: socket.socket, seed: int,
+                on_ready: Callable[[str, str], None], app_settings: dict) -> None:
+    """A cascade or mix served: every model opened (those the caller gave are used as given), one
+    service per model (runner/chained_service.py), closed when the server stops."""
+    from inferplan.runner.chained_service import ChainedService
+    from inferplan.server.app import ServeSettings, build_app
+
+    opened, service = [], None
+    try:
+        backends = []
+        for choice, given in models:
+            backend = given or open_backend(choice.spec, settings)
+            if given is None:
+                opened.append(backend)
+            backends.append((choice, backend))
+        service = ChainedService(plan, backends, PlanOverrides(seed=seed))
+        model_id = " + ".join(c.label for c, _ in models)
+        _listen(build_app(service, ServeSettings(model_id=model_id, **app_settings)), sock, model_id, on_ready)
+    finally:
+        if service is not None:
+            service.close()
+        for backend in opened:
             backend.close()
         sock.close()
