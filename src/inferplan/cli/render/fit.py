@@ -166,13 +166,19 @@ def write_plot(report, path: Path, force: bool = False) -> None:
         handles += [Line2D([], [], color="k", marker="o", ls="", ms=4), Line2D([], [], color="k", marker="s", mfc="none", ls="", ms=7)]
         labels += [f"observed ({int(report.level * 100)}% CI)", "predicted at --at"]
         ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.tight_layout()
+    save_png(fig, path, force)
+
+
+def save_png(fig, path: Path, force: bool = False) -> None:
+    """Write a matplotlib figure as a PNG inferplan can later recognise as its own (atomically; a
+    file inferplan did not draw is replaced only with ``force``), and close it."""
     import io
 
     from inferplan.api import PNG_SOFTWARE, png_drawn_by_inferplan, write_atomically
 
+    fig.tight_layout()
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=110, metadata={"Software": PNG_SOFTWARE})
-    plt.close(fig)
+    pyplot().close(fig)
     write_atomically(path, png.getvalue(), owned=png_drawn_by_inferplan, what="plot", force=force)
     err.print(f"wrote {path}", highlight=False)

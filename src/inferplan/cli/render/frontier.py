@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from inferplan.cli.render.common import err, out
+from inferplan.cli.render.common import out
 
 WIDTH, HEIGHT = 56, 12  # the chart's plotting area in characters: fits 80 columns with its labels
 
@@ -51,10 +51,7 @@ def render_frontier_chart(r, unit: str) -> None:
 
 def write_frontier_plot(r, unit: str, path: Path, force: bool = False) -> None:
     """PNG: each model's held-out frontier with 95% intervals, the best cascade and mix, the chosen plan."""
-    import io
-
-    from inferplan.api import PNG_SOFTWARE, png_drawn_by_inferplan, write_atomically
-    from inferplan.cli.render.fit import pyplot
+    from inferplan.cli.render.fit import pyplot, save_png
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.0, 5.0))
@@ -75,9 +72,4 @@ def write_frontier_plot(r, unit: str, path: Path, force: bool = False) -> None:
     ax.set_title("Plans across models: each model's frontier and the chosen policy (95% CI)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=110, metadata={"Software": PNG_SOFTWARE})
-    plt.close(fig)
-    write_atomically(path, png.getvalue(), owned=png_drawn_by_inferplan, what="plot", force=force)
-    err.print(f"wrote {path}", highlight=False)
+    save_png(fig, path, force)
