@@ -36,7 +36,7 @@ class ChainedService:
     def __init__(self, plan: Plan, models: list[tuple[ModelChoice, Backend]], overrides: PlanOverrides) -> None:
         self.plan, self.overrides = plan, overrides
         self.choices = [c for c, _ in models]
-        parts = plan.pool and plan.members or plan.stages
+        parts = plan.members if plan.pool else plan.stages  # a mix's models, or a cascade's in order
         self.services = [PlanService(p, b, overrides) for p, (_, b) in zip(parts, models)]
         self._stats = ServiceStats()
         self._numbers = itertools.count()
