@@ -166,3 +166,29 @@ def test_serve_answers_by_the_one_vote_of_both_models(mix) -> None:
         assert server.health()["answered"] == 1
     finally:
         assert server.stop() in (0, 130), server.stderr
+
+
+def test_a_gguf_in_process_and_a_server_in_one_vote(cli, mix, tmp_path: Path) -> None:
+    """A mix of small.gguf (in-process) and a llama-cpp-python server this test starts: both draw,
+    one vote over their answers."""
+    from servers import LlamaServer
+
+    work = mix["work"]
+    with LlamaServer(embedded_model_path(), log=tmp_path / "server.log") as server:
+        remote = work / "server.jsonl"
+        ip.profile(server.url, out=remote, tasks=TASKS, temperatures=(0.7,), samples=4, max_tokens=48)
+        small = next(p for p in mix["profiles"] if p.name.startswith("small"))
+        r = ip.plan_models([small, remote], prices={"small.gguf": PRICES["small.gguf"], server.url: (1.0, 10.0)},
+                           policy="mix", unit="usd", budget=3e-3)
+        assert r.kind == "mix"
+        head, other = r.plan, r.plan.pool[0].plan
+        plan = replace(_fixed(head, 2), pool=(PoolMember(2, _fixed(other, 2)),))
+        path = save_plan(plan, work / "mix-server.json")
+        out = cli("run", "--plan", path, *QUESTIONS[:2], "--json", "--no-timing")
+        assert out.code == 0, out.err
+        for d in out.json_lines():
+            assert {p["model"] for p in d["pool"]} == {"small.gguf", server.url} and d["samples"] == 4
+            pooled = Counter()
+            for p in d["pool"]:
+                pooled.update(p["votes"])
+            assert d["votes"] == dict(pooled)
