@@ -42,6 +42,7 @@ ACTIVE = {"Qwen3-4B": 4.0e9, "Qwen3-14B": 14.8e9, "gpt-oss-20b": 3.6e9, "Phi-4-r
 SETS = ("aime2024", "aime2025", "gpqa_diamond", "math500")
 # The mix's guard, in paired standard errors over the plan without a mix (inf: never a mix).
 MIX_GUARDS = (float("inf"), 2.0, 1.0, 0.5, 0.0)
+BUDGETS = ("fixed-4", "fixed-16", "4x fixed-16")  # the best single model's fixed-4 and fixed-16, and 4× that
 
 
 def load(data: Path, dataset: str, work: Path) -> list[ModelProfile]:
@@ -71,7 +72,7 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
         f16 = [fixed_point(s, 16) for s in ms.searches]
         best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
         b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
-        for label, budget in (("fixed-4", b4), ("fixed-16", b16), ("4x fixed-16", 4 * b16)):
+        for label, budget in zip(BUDGETS, (b4, b16, 4 * b16)):
             r = ms.plan(budget=budget, mix_se=float("inf"))  # the plan without a mix, the mix beside it
             guards = {g: _with_mix(r, g) for g in MIX_GUARDS}
             variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se,
@@ -108,22 +109,14 @@ def _with_mix(r, guard: float) -> float:
 def mix_guard(rows: list[dict]) -> None:
     """The mix's guard chosen leave-one-set-out: for each set, the guard whose plan is closest to (or
     furthest above) the best single model's plan on the OTHER sets, reported on the held-out set."""
-    sets = list(dict.fromkeys(r["set"] for r in rows))
-    gap = {}
-    for dataset in sets:
-        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
-            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
-            best = _hindsight_best(rs)
-            for g in MIX_GUARDS:
-                gap.setdefault((dataset, g), []).extend(100 * (r["guards"][g] - r["singles"][best]) for r in rs)
+    sets, gap = _gaps(rows, "guards", MIX_GUARDS)
     print("\nmix guard (plan − best single model, points, mean over budgets and splits; inf = never a mix):")
     print(f"{'set':<13} " + " ".join(f"{g:>8g}" for g in MIX_GUARDS) + "   chosen on the other sets (held-out)")
     for dataset in sets:
-        others = {g: np.mean([np.mean(gap[o, g]) for o in sets if o != dataset]) for g in MIX_GUARDS}
-        pick = max(others, key=others.get)
+        pick = _chosen_elsewhere(gap, sets, dataset, MIX_GUARDS)
         print(f"{dataset:<13} " + " ".join(f"{np.mean(gap[dataset, g]):+8.2f}" for g in MIX_GUARDS)
               + f"   {pick:g} SE ({np.mean(gap[dataset, pick]):+.2f})")
-        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
+        for label in BUDGETS:
             rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
             d = 100 * np.array([r["guards"][pick] - r["singles"][_hindsight_best(rs)] for r in rs])
             se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
@@ -132,7 +125,28 @@ def mix_guard(rows: list[dict]) -> None:
                   f"− best single {d.mean():+6.2f} ± {se:4.2f}  (mix taken in {chosen}/{len(rs)} splits)")
 
 
+def _gaps(rows: list[dict], key: str, choices) -> tuple[list, dict]:
+    """The sets, and per (set, choice) every split's and budget's plan − the best single model's plan
+    (hindsight), in points: what a choice made leave-one-set-out is judged by."""
+    sets = list(dict.fromkeys(r["set"] for r in rows))
+    gap: dict = {}
+    for dataset in sets:
+        for label in BUDGETS:
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            best = _hindsight_best(rs)
+            for c in choices:
+                gap.setdefault((dataset, c), []).extend(100 * (r[key][c] - r["singles"][best]) for r in rs)
+    return sets, gap
+
+
+def _chosen_elsewhere(gap: dict, sets: list, dataset, choices):
+    """The choice best on average over the sets other than ``dataset``."""
+    others = {c: np.mean([np.mean(gap[o, c]) for o in sets if o != dataset]) for c in choices}
+    return max(others, key=others.get)
+
+
 def _hindsight_best(rs: list[dict]) -> str:
+    """The model whose own plan scores best on the held-out problems on average over the splits."""
     models = [m for m in rs[0]["singles"] if all(m in r["singles"] for r in rs)]
     return max(models, key=lambda m: np.mean([r["singles"][m] for r in rs]))
 
@@ -142,14 +156,13 @@ def report(rows: list[dict]) -> list:
     print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'best':>6} {'plan−best':>12} "
           f"{'plan−single':>12} {'cascade':>7} {'esc':>5} {'cost/B':>6}  chosen")
     for dataset in dict.fromkeys(r["set"] for r in rows):
-        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
+        for label in BUDGETS:
             rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
             if not rs:
                 continue
             g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "cascade", "escalation",
                                                                            "cost")}
-            names = [m for m in rs[0]["singles"] if all(m in r["singles"] for r in rs)]
-            best = max(names, key=lambda m: np.mean([r["singles"][m] for r in rs]))
+            best = _hindsight_best(rs)
             g["oracle"] = np.array([r["singles"][best] for r in rs])
             d_or, d_si = 100 * (g["plan"] - g["oracle"]), 100 * (g["plan"] - g["single"])
             se = lambda d: d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0  # noqa: E731
@@ -178,21 +191,12 @@ def report_deeper(mixes: list) -> None:
 def best_of(rows: list[dict]) -> dict:
     """Per set: each variant's mean shortfall against the best single model's plan (points, averaged
     over budgets and splits), and the variant chosen leave-one-set-out (the best on the OTHER sets)."""
-    sets = list(dict.fromkeys(r["set"] for r in rows))
     names = list(rows[0]["variants"])
-    gap = {}
-    for dataset in sets:
-        for label in ("fixed-4", "fixed-16", "4x fixed-16"):
-            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
-            models = [m for m in rs[0]["singles"] if all(m in r["singles"] for r in rs)]
-            best = max(models, key=lambda m: np.mean([r["singles"][m] for r in rs]))
-            for v in names:
-                gap.setdefault((dataset, v), []).extend(100 * (r["variants"][v] - r["singles"][best]) for r in rs)
+    sets, gap = _gaps(rows, "variants", names)
     print("\nvariants (plan − best single model, points, mean over budgets and splits):")
     print(f"{'set':<13} " + " ".join(f"{v:>14}" for v in names) + "   chosen on the other sets")
     for dataset in sets:
-        others = {v: np.mean([np.mean(gap[o, v]) for o in sets if o != dataset]) for v in names}
-        pick = max(others, key=others.get)
+        pick = _chosen_elsewhere(gap, sets, dataset, names)
         print(f"{dataset:<13} " + " ".join(f"{np.mean(gap[dataset, v]):+14.2f}" for v in names)
               + f"   {pick} ({np.mean(gap[dataset, pick]):+.2f})")
     return gap
