@@ -21,7 +21,9 @@ It prints per arm the wall clock, completion tokens and accuracy (95% Jeffreys),
 against the server, the plan's accuracy difference against each fixed-16 with its paired 95%
 bootstrap interval over questions, and the token and wall-clock ratios replay predicted
 (the plan against fixed-16 on the profile's held-out half) beside the realised ones.
-``--readme`` writes the table between the README's ``headline`` markers.
+``--readme`` writes the table between the README's ``headline`` markers. ``--fewshot K`` puts K
+worked examples (benchmarks/worked_examples.py) before every question as earlier chat turns —
+the long shared prompt many calibration setups send, where sharing it across samples matters.
 
     python benchmarks/llama_server.py --build
     python benchmarks/bench_headline.py --tasks ../shared/data/tasks/asdiv.jsonl
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -50,6 +53,7 @@ from inferplan.stats.intervals import beta_interval, bootstrap_diff
 from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import load_tasks
 from llama_server import LlamaCppServer, choice_tokens, find_llama_server
+from worked_examples import few_shot_messages
 
 REALISTIC = Path("~/.cache/inferplan/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").expanduser()
 SLOTS = 16  # the server's parallel slots and the samples per question of both fixed-16 arms
@@ -73,6 +77,23 @@ def _done(arm: Arm) -> Arm:
     log(f"{arm.name}: {arm.seconds:.0f} s, {arm.tokens.mean():.0f} tokens/question, "
         f"{arm.correct.sum()}/{len(arm.correct)} right")
     return arm
+
+
+def few_shot_tasks(args) -> str:
+    """``--tasks``, or with ``--fewshot K`` a copy under ``--runs`` whose questions come after K worked
+    examples as earlier chat turns (every arm then sends the same turns)."""
+    if not args.fewshot:
+        return args.tasks
+    out = Path(args.runs).expanduser() / f"{Path(args.tasks).stem}-fewshot{args.fewshot}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in Path(args.tasks).read_text().splitlines() if line.strip()]
+    lines = [json.dumps({"messages": few_shot_messages(r.get("input") or r.get("question") or r["prompt"], args.fewshot),
+                         **{k: v for k, v in r.items() if k not in ("input", "question", "prompt")}})
+             for r in rows]
+    text = "\n".join(lines) + "\n"
+    if not out.exists() or out.read_text() != text:  # the profile's header pins the file's hash
+        out.write_text(text)
+    return str(out)
 
 
 def training_profile(args) -> Path:
@@ -125,8 +146,10 @@ def server_arm(args, plan, taskset, grader: TaskGrader) -> Arm:
     binary = find_llama_server()
     if binary is None:
         raise SystemExit("no llama-server build: python benchmarks/llama_server.py --build")
-    rendered = [plan.prompt.render(t.text) for t in taskset.tasks]
-    server = LlamaCppServer(binary, Path(args.model), slots=SLOTS, ctx=1024 + args.max_tokens, threads=args.threads)
+    rendered = [plan.prompt.render_messages(t.messages) if t.messages else plan.prompt.render(t.text)
+                for t in taskset.tasks]
+    ctx = (2048 if args.fewshot else 1024) + args.max_tokens  # per slot: the prompt and one sample
+    server = LlamaCppServer(binary, Path(args.model), slots=SLOTS, ctx=ctx, threads=args.threads)
     try:
         _chat(server, rendered[0].messages, rendered[0].stop, args, seed=10**6)  # warm-up, not timed
         t0 = time.perf_counter()
@@ -146,7 +169,7 @@ def server_arm(args, plan, taskset, grader: TaskGrader) -> Arm:
 
 
 def engine_arms(args, plan, taskset, grader: TaskGrader, wanted: list[str]) -> list[Arm]:
-    queries = [Query(id=t.id, prompt=t.text) for t in taskset.tasks]
+    queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     fixed = replace(ip.fixed_plan(SLOTS, temperatures=(args.temperature,), max_tokens=args.max_tokens,
                                   model=str(args.model)), prompt=plan.prompt)
     runs = [(name, p) for key, name, p in (("plan", "inferplan run --plan", plan), ("fixed16", "inferplan run -n 16", fixed))
@@ -198,7 +221,16 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def comparisons(arms: list[Arm], plan, replayed) -> list[str]:
+def prompt_per_query(profile: Path, plan) -> float:
+    """Mean prompt tokens of the plan's held-out problems: what replay's token cost adds to each query."""
+    table = ip.open_profile(profile).table
+    per_problem = np.zeros(len(table.problems))
+    np.maximum.at(per_problem, table.problem, np.nan_to_num(table.prompt_tokens, nan=0.0))
+    held = set(plan.heldout)
+    return float(np.mean([t for pid, t in zip(table.problems, per_problem) if pid in held]))
+
+
+def comparisons(arms: list[Arm], plan, replayed, profile: Path) -> list[str]:
     """The plan against each fixed-16 (paired over questions), and replay's ratios beside the realised."""
     by = {a.name: a for a in arms}
     planned = by["inferplan run --plan"]
@@ -211,9 +243,11 @@ def comparisons(arms: list[Arm], plan, replayed) -> list[str]:
                      f"(paired, {len(a.correct)} questions)")
     if "inferplan run -n 16" in by:
         f16 = by["inferplan run -n 16"]
-        predicted = replayed.estimate.cost / fixed16(replayed).cost
+        # Replay's tokens count each query's prompt once; the arms count completion tokens alone.
+        prompt = prompt_per_query(profile, plan)
+        predicted = (replayed.estimate.cost - prompt) / (fixed16(replayed).cost - prompt)
         lines.append(f"- plan ÷ fixed-16, predicted by replay ({replayed.problems} held-out training problems): "
-                     f"{predicted:.2f}× the tokens; realised {planned.tokens.sum() / f16.tokens.sum():.2f}× the "
+                     f"{predicted:.2f}× the completion tokens; realised {planned.tokens.sum() / f16.tokens.sum():.2f}× the "
                      f"tokens, {planned.seconds / f16.seconds:.2f}× the wall clock")
     e = replayed.estimate
     lines.append(f"- the plan: {plan.rule.describe()}{_cap(plan)}; predicted "
@@ -243,6 +277,7 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=0.7)
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--template", default="chat")
+    ap.add_argument("--fewshot", type=int, default=0, help="K worked examples before each question (chat turns)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--slack", type=float, default=0.01, help="target = the profile's fixed-16 accuracy − this")
@@ -253,6 +288,9 @@ def main() -> None:
     ap.add_argument("--runs", default="~/.cache/inferplan/bench-headline", help="where profiles and plans are kept")
     ap.add_argument("--readme", action="store_true", help="write the table into README.md's headline block")
     args = ap.parse_args()
+    command = (f"python benchmarks/bench_headline.py --tasks {args.tasks} --train {args.train} --test {args.test}"
+               + (f" --fewshot {args.fewshot}" if args.fewshot else ""))
+    args.tasks = few_shot_tasks(args)
     wanted = args.arms.split(",")
     if "server" not in wanted or "plan" not in wanted:
         raise SystemExit("--arms must hold server and plan: every ratio is against the server, every difference the plan's")
@@ -266,8 +304,8 @@ def main() -> None:
             f"(plan from {args.train} training problems × {args.samples}), T = {args.temperature}, "
             f"≤ {args.max_tokens} tokens, {args.threads} threads, {_cpu()}, "
             f"{os.cpu_count()} cores, {when}:")
-    block = [head, "", *table(arms), "", *comparisons(arms, plan, replayed),
-             "", f"`python benchmarks/bench_headline.py --tasks {args.tasks} --train {args.train} --test {args.test}`"]
+    block = [head, "", *table(arms), "", *comparisons(arms, plan, replayed, profile),
+             "", f"`{command}`"]
     print("\n".join(block))
     if args.readme:
         write_readme(block, Path(args.tasks).stem)
