@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -67,3 +68,20 @@ class PlanServer:
                 self.proc.wait()
         self.stderr = self.log.read_text()
         return self.proc.returncode
+
+
+def ask_at_once(client, questions: list[str], timeout: float = 180.0) -> list:
+    """Each question as its own chat request from its own thread, all at once (several clients
+    of one server); the replies in question order (a request that did not finish fails the test)."""
+    replies: dict[int, object] = {}
+
+    def ask(i: int) -> None:
+        replies[i] = client.chat.completions.create(model="x", messages=[{"role": "user", "content": questions[i]}])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert sorted(replies) == list(range(len(questions))), "a concurrent request did not finish"
+    return [replies[i] for i in range(len(questions))]

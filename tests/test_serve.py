@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from inferplan.planner.plan_file import load_plan
 from inferplan.policy.stopping import parse_rule
-from plan_server import PlanServer
+from plan_server import PlanServer, ask_at_once
 from servers import LlamaServer
 
 openai = pytest.importorskip("openai")
@@ -121,19 +120,8 @@ def test_as_profiled_asks_with_the_plans_template(client) -> None:
 
 def test_concurrent_requests_share_the_engine(client, server: PlanServer) -> None:
     before = server.health()
-    replies: dict[int, object] = {}
-
-    def ask(i: int) -> None:
-        replies[i] = client.chat.completions.create(
-            model="x", messages=[{"role": "user", "content": f"What is {i} + {2 * i}?"}])
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert sorted(replies) == list(range(8))
-    assert all(_extra(r)["samples"] >= 1 for r in replies.values())
+    replies = ask_at_once(client, [f"What is {i} + {2 * i}?" for i in range(8)], timeout=120)
+    assert all(_extra(r)["samples"] >= 1 for r in replies)
     after = server.health()
     assert after["answered"] - before["answered"] == 8 and after["active"] == after["waiting"] == 0
     assert after["peak_active"] > 1  # requests from different clients were decoding in one batch

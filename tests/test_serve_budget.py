@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from inferplan.planner.batch import make_streams
 from inferplan.planner.batch_online import price_online
 from inferplan.replay.cost import CostModel
 from inferplan.runner.serve_budget import BudgetWindow, ServeBudget
-from plan_server import PlanServer
+from plan_server import PlanServer, ask_at_once
 from test_serve import _variant, plan_file  # noqa: F401  (the module's real profile and plan)
 
 openai = pytest.importorskip("openai")
@@ -71,24 +70,13 @@ def test_served_requests_never_pass_the_budget(plan_file: Path, per: str, total:
     server = PlanServer(plan, "--total-budget", str(total), "--per", per).start()
     try:
         client = openai.OpenAI(base_url=server.url, api_key="none", max_retries=0, timeout=120)
-        replies: dict[int, object] = {}
-
-        def ask(i: int) -> None:
-            replies[i] = client.chat.completions.create(
-                model="x", messages=[{"role": "user", "content": f"What is {i} + {2 * i + 3}?"}])
-
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(10)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(180)
-        assert sorted(replies) == list(range(10))
+        replies = ask_at_once(client, [f"What is {i} + {2 * i + 3}?" for i in range(10)])
         budget = server.health()["budget"]
     finally:
         assert server.stop() in (0, 130), server.stderr
     tokens = [r.model_extra["inferplan"]["completion_tokens"] + r.model_extra["inferplan"]["wasted_tokens"]
-              for r in replies.values()]
-    samples = [r.model_extra["inferplan"]["samples"] for r in replies.values()]
+              for r in replies]
+    samples = [r.model_extra["inferplan"]["samples"] for r in replies]
     used = budget["used"]
     assert all(s >= 1 for s in samples) and budget["requests"] == 10
     assert sum(used.values()) >= sum(tokens)  # every token a reply reports was charged (cancelled ones at the cap)
