@@ -71,6 +71,7 @@ class OpenAIBackend:
         self.logprobs_ok: dict[str, bool] = {}  # endpoint → server accepts our logprobs field
         self.extensions_ok: dict[str, bool] = {}  # endpoint → server accepts top_k/min_p/penalties
         self._kind: str | None = None  # see server_kind
+        self.knobs: dict = {}  # forced text → the server's own thinking budget or None (budget.knob_for)
         try:
             self.model_name = settings.model_name or self._first_model()
             self.n_supported = self._probe_n()

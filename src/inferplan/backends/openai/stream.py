@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from typing import Iterator, Sequence
 
 from inferplan.backends.base import Completion, SampleRequest
+from inferplan.backends.openai.budget import Knob, knob_for, read_budgeted
 from inferplan.backends.openai.forcing import check_forcing_on, force_answers
 from inferplan.backends.openai.http import choice_logprobs, choice_text, finish_reason, reply_parts, token_count
 from inferplan.errors import BackendError, InputError
@@ -69,12 +70,13 @@ class OpenAIStream:
             if request.n < 0 or request.max_tokens < 1 or any(t < 0 for t in request.temperatures):
                 raise InputError("a request needs n >= 0, max_tokens >= 1 and temperatures >= 0")
             check_forcing_on(self._b, request)
+            knob = knob_for(self._b, request)  # the server cuts the thinking itself: one request a sample
             number = len(self._remaining)
             self._remaining.append(request.n)
             self._cancelled.append(False)
             futures = []
-            for offsets, temperature, seed in plan_jobs(request, self._b.n_supported):
-                coro = self._job(number, request, offsets, temperature, seed)
+            for offsets, temperature, seed in plan_jobs(request, self._b.n_supported and knob is None):
+                coro = self._job(number, request, offsets, temperature, seed, knob)
                 futures.append(asyncio.run_coroutine_threadsafe(coro, self._b._loop))
             self._futures.append(futures)
             numbers.append(number)
@@ -125,18 +127,28 @@ class OpenAIStream:
 
     # -- one HTTP job ----------------------------------------------------------------
 
-    async def _job(self, number: int, request: SampleRequest, offsets: list[int], temperature: float, seed: int) -> None:
+    async def _job(self, number: int, request: SampleRequest, offsets: list[int], temperature: float, seed: int,
+                   knob: Knob | None) -> None:
         b = self._b
         endpoint = "/chat/completions" if request.messages is not None else "/completions"
         try:
+            body = b.body(request, endpoint, len(offsets), temperature, seed)
+            body.update(knob.fields(request) if knob is not None else {})
             async with b.semaphore:
                 if self._cancelled[number]:
                     return
                 start = time.monotonic()
-                reply = await b.post(endpoint, b.body(request, endpoint, len(offsets), temperature, seed))
+                reply = await b.post(endpoint, body)
                 seconds = time.monotonic() - start
-            completions = self._completions(number, request, offsets, temperature, seed, reply, seconds)
-            for completion in await force_answers(b, request, completions):  # samples at max_tokens answer
+            if knob is not None:  # one sample, its thinking cut by the server
+                sample = {"request": number, "index": request.first_index + offsets[0], "seconds": seconds,
+                          "temperature": temperature, "seed": seed}
+                completions = [read_budgeted(b, knob, request, reply, sample)]
+            else:  # samples at max_tokens answer by a continuation
+                completions = await force_answers(b, request,
+                                                  self._completions(number, request, offsets, temperature, seed,
+                                                                    reply, seconds))
+            for completion in completions:
                 self._put(completion)
         except asyncio.CancelledError:
             return  # cancelled by cancel(): nothing to report
