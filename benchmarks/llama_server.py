@@ -78,15 +78,17 @@ def _free_port() -> int:
 class LlamaCppServer:
     """``llama-server -m MODEL -np SLOTS -c SLOTS×CTX`` on 127.0.0.1, until ``stop()``."""
 
-    def __init__(self, binary: Path, model: Path, *, slots: int, ctx: int, threads: int, repack: bool = True) -> None:
+    def __init__(self, binary: Path, model: Path, *, slots: int, ctx: int, threads: int, repack: bool = True,
+                 extra: tuple[str, ...] = ()) -> None:
         """``repack`` False: llama.cpp's plain CPU kernels (``--no-repack``), the path the engine takes
-        where the repacked/AMX fast path crashes (``extra_bufts`` False); same kernels, fair comparison."""
+        where the repacked/AMX fast path crashes (``extra_bufts`` False); same kernels, fair comparison.
+        ``extra``: more command-line arguments (e.g. ``--chat-template-file``)."""
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [str(binary), "-m", str(model), "-np", str(slots), "-c", str(slots * ctx), "-t", str(threads),
              "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port), "--no-webui"]
-            + ([] if repack else ["--no-repack"]),
+            + ([] if repack else ["--no-repack"]) + list(extra),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
