@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import inferplan as ip
 from inferplan.planner.batch import make_streams, replay_batch, replay_uniform
+from inferplan.planner.batch_policy import BatchPolicy
+from inferplan.planner.batch_simulate import replay_policy
 from inferplan.policy.batch_allocation import BatchAllocator
 
 
@@ -27,19 +30,50 @@ def test_a_hard_replay_never_passes_the_total(budget):
     assert soft.cost[-1] >= budget or soft.samples.sum() == 600  # without hard the last sample may pass it
 
 
+@pytest.mark.parametrize("budget", [900.0, 3_000.0, 8_000.0, 20_000.0, 1e9])
+def test_the_hybrid_runs_the_rule_then_spends_what_it_left(budget):
+    """Within the rule it is the within-rule allocator; once the rule has ended every query, the rest
+    of the total goes on plainly (up to the cap): never above the total, no room left unspent."""
+    st, plan = _streams(), ip.fixed_plan(3)  # fixed:3 ends every query at 3 samples
+    rule_only = replay_policy(st, BatchPolicy("within-rule", 1), plan, budget, seed=0)
+    hybrid = replay_policy(st, BatchPolicy("hybrid", 1, max_samples=12), plan, budget, seed=0)
+    assert hybrid.cost[-1] <= budget and rule_only.cost[-1] <= budget
+    phase_one = float(np.sum([c[:3].sum() for c in st.costs]))  # what the rule spends with no total
+    if budget < phase_one:  # the total ends phase one: the same replay as within the rule
+        assert np.array_equal(hybrid.samples, rule_only.samples) and hybrid.cost[-1] == rule_only.cost[-1]
+        return
+    assert rule_only.cost[-1] == phase_one and (rule_only.samples == 3).all()
+    assert (hybrid.samples >= 3).all() and hybrid.samples.max() <= 12
+    left = budget - hybrid.cost[-1]
+    nxt = [st.costs[q][n] for q, n in enumerate(hybrid.samples) if n < 12]
+    assert not nxt or left < max(nxt)  # the leftover is spent until the next sample would pass the total
+    assert (hybrid.samples == 12).all() or hybrid.cost[-1] > rule_only.cost[-1]
+
+
+def test_the_hybrid_gives_the_leftover_to_the_least_agreed_queries():
+    agreed = [np.zeros(20, dtype=np.int64)] * 10  # every sample the same answer
+    split = [np.array([0, 1] * 10)] * 10  # two answers, even
+    st = make_streams(agreed + split, [np.ones(20)] * 20, [frozenset([0])] * 20, seed=0)
+    plan = ip.fixed_plan(3)
+    tr = replay_policy(st, BatchPolicy("hybrid", 1, max_samples=20, n_options=4), plan, 20 * 3 + 40, seed=0)
+    assert tr.cost[-1] == 100
+    assert tr.samples[10:].sum() - 30 > 2 * (tr.samples[:10].sum() - 30)
+
+
 def test_simulate_total_budget_on_gpqa(cli, imported):
     prof = imported("boinf", "boinf/gpqa_diamond_gpt-oss-20b.jsonl")
     total = 99 * 3 * 4_500
     res = cli("simulate", str(prof), "--total-budget", str(total), "--reps", "2", "--json")
     assert res.code == 0, res.err
     r = res.json()
-    assert r["problems"] == 99 and r["plan_made_here"] and len(r["rows"]) == 4
+    assert r["problems"] == 99 and r["plan_made_here"] and len(r["rows"]) == 5
     for row in r["rows"]:
         assert row["accuracy_ci"][0] <= row["accuracy"] <= row["accuracy_ci"][1]
         assert row["self_consistency_ci"][0] <= row["self_consistency"] <= row["self_consistency_ci"][1]
-    batch, rule, uniform, per_query = r["rows"]
-    for row in (batch, rule, uniform):
+    batch, rule, hybrid, uniform, per_query = r["rows"]
+    for row in (batch, rule, hybrid, uniform):
         assert row["tokens"] <= total
+    assert hybrid["tokens"] >= rule["tokens"]  # the rule's leftover is spent, never less
     assert batch["tokens"] > total * 0.98 and uniform["tokens"] > total * 0.98  # the total is spent
     assert batch["self_consistency"] >= uniform["self_consistency"]  # measured: 0.83 vs 0.81 (3 orders)
     assert per_query["name"].startswith("per-query plan")
@@ -70,12 +104,15 @@ def test_simulate_total_budget_replays_the_plans_own_batch_allocation(cli, impor
         path = ip.save_plan(replace(base, batch_allocation=policy), tmp_path / "p.json", force=True)
         return ip.simulate(prof, plan=path, total_budget=total, reps=2).rows
 
-    assert len(ip.simulate(prof, plan=ip.save_plan(base, tmp_path / "none.json"), total_budget=total, reps=1).rows) == 4
-    own, batch, rule, uniform, _ = rows(BatchPolicy())
+    assert len(ip.simulate(prof, plan=ip.save_plan(base, tmp_path / "none.json"), total_budget=total, reps=1).rows) == 5
+    own, batch, rule, hybrid, uniform, _ = rows(BatchPolicy())
     assert own.name == "plan's batch_allocation within-rule/1"
     assert (own.accuracy, own.sc_rate, own.tokens) == (rule.accuracy, rule.sc_rate, rule.tokens)
     own, batch, *_ = rows(BatchPolicy("plain", 1, max_samples=80))
     assert (own.accuracy, own.sc_rate, own.tokens) == (batch.accuracy, batch.sc_rate, batch.tokens)
+    own, _, _, hybrid, *_ = rows(BatchPolicy("hybrid", 1, max_samples=80))
+    assert own.name == "plan's batch_allocation hybrid≤80/1"
+    assert (own.accuracy, own.sc_rate, own.tokens) == (hybrid.accuracy, hybrid.sc_rate, hybrid.tokens)
     own, batch, rule, *_ = rows(BatchPolicy("plain", 4, max_samples=80))
     assert own.tokens <= total and own.name == "plan's batch_allocation plain≤80/4"
     assert (own.sc_rate, own.tokens) != (batch.sc_rate, batch.tokens)  # four first samples change the replay

@@ -69,3 +69,10 @@ def test_the_plans_batch_allocation_is_what_runs(backend):
     assert plain.spent <= total
     within = run_total_budget(queries, backend, replace(base, batch_allocation=BatchPolicy("within-rule", 1)), total)
     assert max(a.samples for a in within.answers) == 2 and within.unsettled == 0
+    hybrid = run_total_budget(queries, backend, replace(base, batch_allocation=BatchPolicy("hybrid", 1, max_samples=5)),
+                              total)
+    got = [a.samples for a in hybrid.answers]
+    assert min(got) >= 2 and 2 < max(got) <= 5  # the rule's 2 each first, then the rest of the total past it
+    assert within.spent < hybrid.spent <= total and total - hybrid.spent < 16 * 4 + 16  # the leftover is spent
+    assert hybrid.unsettled == 0  # the rule had ended every query before the rest was spent
+    assert sum(a.completion_tokens for a in hybrid.answers) == hybrid.spent

@@ -32,8 +32,9 @@ def test_plan_batch_on_gpqa_records_the_choice_and_a_heldout_prediction(cli, imp
     res = cli("plan", str(prof), "--budget", "13500", "--batch", "-o", str(out), "--json")
     assert res.code == 0, res.err
     b = res.json()["plan"]["batch_allocation"]
-    assert b["allocator"] in ("within-rule", "plain") and b["warmup"] in (1, 2, 4)
-    assert [t["candidate"] for t in b["train"]][0] == "within-rule/1" and len(b["train"]) == 6
+    assert b["allocator"] in ("within-rule", "plain", "hybrid") and b["warmup"] in (1, 2, 4)
+    assert [t["candidate"] for t in b["train"]][0] == "within-rule/1" and len(b["train"]) == 7
+    assert [t["candidate"] for t in b["train"]][-1] == "hybrid≤80/1"
     p = b["prediction"]
     assert p["problems"] == 99 and p["cost"] <= 13500  # the total is hard on the held-out replay too
     for key in ("accuracy", "self_consistency", "uniform_accuracy"):

@@ -1,13 +1,14 @@
 """``plan --batch``: the batch allocator's parameters, chosen on the training problems (issue 33).
 
-A plan's budget per query × a batch's queries is one total. Six allocators share it on the
+A plan's budget per query × a batch's queries is one total. Seven allocators share it on the
 training problems, each read in ``TRAIN_REPS`` seeded orders of every problem's recorded samples:
 knowledge-gradient allocation within the plan's stopping rule and cap, or plain (a query ends only
 at the samples its problem recorded, PETS's offline setting), each after 1, 2 or 4 first samples
-per query in turn. The default — within the rule, one first sample, what ``run --total-budget``
+per query in turn, and the hybrid (within the rule until every query is ended by it, then what the
+rule left of the total plainly, up to the recorded samples; one first sample). The default — within the rule, one first sample, what ``run --total-budget``
 did before the block existed — is kept unless another beats it on the training problems by more
 than one paired standard error (as the planner's parallel rounds and thinking budgets must), so
-six tries do not pick noise. The choice is then replayed once on the held-out problems at the
+seven tries do not pick noise. The choice is then replayed once on the held-out problems at the
 same budget per query: that replay, never the training one, is the prediction.
 """
 
@@ -33,9 +34,11 @@ HELDOUT_REPS = 8  # orders of each held-out problem's samples for the prediction
 
 
 def candidates(recorded: int) -> list[BatchPolicy]:
-    """The default first, then the rest of the small grid."""
+    """The default first, then the rest of the small grid; the hybrid starts as the default does
+    (one first sample, the rule), so only its one warm-up is tried."""
     return ([BatchPolicy("within-rule", w) for w in WARMUPS]
-            + [BatchPolicy("plain", w, max_samples=recorded) for w in WARMUPS])
+            + [BatchPolicy("plain", w, max_samples=recorded) for w in WARMUPS]
+            + [BatchPolicy("hybrid", 1, max_samples=recorded)])
 
 
 def _per_problem(streams: list[Streams], run) -> tuple[np.ndarray, np.ndarray, float]:

@@ -3,7 +3,9 @@
 ``plan --batch`` chooses it on the training problems (planner/batch_choice.py) and predicts its
 accuracy on the held-out ones; ``run --plan P --total-budget X`` executes it. A plan without the
 block runs the default: knowledge-gradient allocation within the plan's rule and cap, one first
-sample per query.
+sample per query. A hybrid allocator runs the rule first and spends what it leaves of the total
+plainly (policy/batch_allocation.py ``HybridAllocator``); :func:`allocator_for` builds the
+allocator a block names, for the replay and for the run alike.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from inferplan.errors import InputError
+from inferplan.policy.batch_allocation import DRAWS, BatchAllocator, HybridAllocator
+from inferplan.policy.stopping import StoppingRule
 
-ALLOCATORS = ("within-rule", "plain")  # the plan's stopping rule and cap end a query, or only a sample cap
+# The plan's stopping rule and cap end a query; only a sample cap; the rule, then the rest of the total plainly.
+ALLOCATORS = ("within-rule", "plain", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class BatchPolicy:
 
     allocator: str = "within-rule"
     warmup: int = 1  # first samples every query gets, in turn, before the allocation starts
-    max_samples: int | None = None  # "plain": the sample cap (the samples recorded per problem)
+    max_samples: int | None = None  # "plain", "hybrid": the sample cap (the samples recorded per problem)
     n_options: int = 4  # answer slots of the Dirichlet (PETS: 4 for multiple choice)
     value: str = "optimistic"  # PETS's value of one more sample (policy/batch_allocation.py)
     per_query: float | None = None  # the budget per query it was chosen at (the plan's unit)
@@ -61,8 +66,11 @@ class BatchPolicy:
     def describe(self) -> str:
         """In words, as ``plan`` prints it."""
         first = "one first sample" if self.warmup == 1 else f"{self.warmup} first samples"
-        ends = ("the plan's stopping rule and sample cap still end a query" if self.within_rule
-                else f"no stopping rule: a query ends only at {self.max_samples} samples or when the total runs out")
+        ends = {"within-rule": "the plan's stopping rule and sample cap still end a query",
+                "plain": f"no stopping rule: a query ends only at {self.max_samples} samples or when the total runs out",
+                "hybrid": "the plan's stopping rule and sample cap end a query first; what they leave of the total "
+                          f"then goes on plainly to the least settled queries, up to {self.max_samples} samples each",
+                }[self.allocator]
         return (f"{first} for every query in turn, then each freed slot goes to the query whose next sample "
                 f"is worth most (PETS's knowledge gradient); {ends}")
 
@@ -87,3 +95,17 @@ class BatchPolicy:
                        tuple((str(t["candidate"]), float(t["accuracy"])) for t in d.get("train", [])), pred)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise InputError(f"{where}: malformed batch_allocation ({type(e).__name__}: {e})") from None
+
+
+def allocator_for(policy: BatchPolicy, n_queries: int, rule: StoppingRule, cap: int | None, *, draws: int = DRAWS,
+                  random_state: int | None = 0) -> BatchAllocator:
+    """The allocator ``policy`` runs over ``n_queries``: ``rule`` is the plan's stopping rule (its
+    ``max_samples`` the rule's cap), ``cap`` the plain or hybrid sample cap (None: none but the
+    samples there are). The replay and ``run --total-budget`` both build theirs here."""
+    common = {"n_options": policy.n_options, "value": policy.value, "draws": draws, "random_state": random_state}
+    if policy.allocator == "within-rule":
+        return BatchAllocator(n_queries, rule=rule, max_samples=rule.max_samples, **common)
+    if policy.allocator == "plain":
+        return BatchAllocator(n_queries, max_samples=cap, **common)
+    return HybridAllocator(n_queries, rule=rule, max_samples=rule.max_samples,
+                           spill_cap=max(cap or rule.max_samples, rule.max_samples), **common)

@@ -2,14 +2,15 @@
 
 On the per-query plan's held-out problems (the plan given, or the planner's plan at ``X / n``
 per query made on the training problems), every problem's recorded samples (of the plan's
-configurations) are read in ``reps`` seeded random orders, and the same total is spent three or
-four ways (in the plan's unit as ``run --total-budget`` counts it: completion tokens, samples, the
+configurations) are read in ``reps`` seeded random orders, and the same total is spent four or
+five ways (in the plan's unit as ``run --total-budget`` counts it: completion tokens, samples, the
 profile's seconds per token × tokens, or usd at the completion price — planner/total_units.py):
 where the plan has a ``batch_allocation`` block (``plan --batch``), first the allocator it names —
 what ``run --plan P --total-budget X`` does; the knowledge-gradient batch allocation alone (PETS: up
 to every recorded sample of a problem); the same allocation within the plan's stopping rule and
-sample cap (what ``run --total-budget`` does with a plan without the block); and round robin
-(uniform). Beside them, the per-query plan replayed as ``simulate --plan`` replays it. Each row
+sample cap (what ``run --total-budget`` does with a plan without the block); the hybrid (within the
+rule first, then what the rule leaves of the total plainly, up to every recorded sample); and
+round robin (uniform). Beside them, the per-query plan replayed as ``simulate --plan`` replays it. Each row
 gives accuracy and the self-consistency rate (the vote agrees with the vote of every recorded sample; a tie there:
 agreeing with any of the tied answers), each with a 95% bootstrap-over-problems interval
 widened to the binomial one, and what it spent.
@@ -23,7 +24,7 @@ import numpy as np
 
 from inferplan.errors import InvalidValue
 from inferplan.planner.batch import Streams, make_streams, replay_batch, replay_uniform, top_answers
-from inferplan.planner.batch_policy import BatchPolicy
+from inferplan.planner.batch_policy import BatchPolicy, allocator_for
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.simulate import simulate
 from inferplan.planner.total_units import check_total_unit, total_cost_model
@@ -88,12 +89,9 @@ def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: Cost
 
 def replay_policy(streams: Streams, policy: BatchPolicy, plan: Plan, total: float, seed: int):
     """One hard replay of ``policy`` at ``total``: the trace of the batch."""
-    rule = plan.rule if policy.within_rule else None
-    cap = plan.rule.max_samples if policy.within_rule else policy.max_samples
 
     def make(n: int) -> BatchAllocator:
-        return BatchAllocator(n, n_options=policy.n_options, value=policy.value, rule=rule, max_samples=cap,
-                              random_state=seed)
+        return allocator_for(policy, n, plan.rule, policy.max_samples, random_state=seed)
 
     return replay_batch(streams, total, make=make, warmup=policy.warmup, stop_at_full=False, hard=True)
 
@@ -120,7 +118,8 @@ def _self_consistency_profile(profile: Profile) -> Profile:
 
 
 NAMES = {"plan": "the plan's batch_allocation", "batch": "batch allocation (PETS)",
-         "rule": "batch, within the plan's rule and cap", "uniform": "uniform (round robin)"}
+         "rule": "batch, within the plan's rule and cap", "hybrid": "hybrid: the plan's rule, then the rest plainly",
+         "uniform": "uniform (round robin)"}
 
 
 def _replays(st: Streams, plan: Plan, total: float, n_options: int, seed: int) -> dict:
@@ -129,6 +128,8 @@ def _replays(st: Streams, plan: Plan, total: float, n_options: int, seed: int) -
                 q, n_options=n_options, random_state=seed)),
             "rule": replay_batch(st, total, stop_at_full=False, hard=True, make=lambda q: BatchAllocator(
                 q, n_options=n_options, random_state=seed, rule=plan.rule, max_samples=plan.rule.max_samples)),
+            "hybrid": replay_policy(st, BatchPolicy("hybrid", 1, max(len(a) for a in st.answers), n_options), plan,
+                                    total, seed),
             "uniform": replay_uniform(st, total, hard=True)}
     if plan.batch_allocation:
         runs = {"plan": replay_policy(st, plan.batch_allocation, plan, total, seed), **runs}

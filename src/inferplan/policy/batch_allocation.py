@@ -124,6 +124,10 @@ class BatchAllocator:
     def is_open(self, q: int) -> bool:
         return not self._closed[q]
 
+    def settled(self, q: int) -> bool:
+        """Its rule (or cap) ended it, or it was taken out."""
+        return bool(self._closed[q])
+
     def close(self, q: int) -> None:
         """Take ``q`` out of the allocation (its samples ran out, or it was settled elsewhere)."""
         self._closed[q] = True
@@ -174,3 +178,47 @@ class BatchAllocator:
             s[q] = -np.inf
         q = int(np.argmax(s))
         return None if not np.isfinite(s[q]) else q
+
+
+class HybridAllocator(BatchAllocator):
+    """Within the rule first, then what the rule left of the total spent plainly.
+
+    Phase one is :class:`BatchAllocator` with ``rule`` and ``max_samples``: each query ends when
+    its rule is satisfied or at the cap, as the per-query plan ends it, in knowledge-gradient order.
+    Once every query is closed that way (none with a sample in flight: a query in flight is still
+    open), the rule and its cap are dropped and every query not taken out by :meth:`close` reopens
+    up to ``spill_cap`` samples; the same knowledge gradient then gives the rest of the total to the
+    queries whose vote one more sample moves most (the unsettled, least-agreed ones).
+    """
+
+    def __init__(self, n_queries: int, *, spill_cap: int, rule: StoppingRule | None = None,
+                 max_samples: int | None = None, **kwargs) -> None:
+        super().__init__(n_queries, rule=rule, max_samples=max_samples, **kwargs)
+        if spill_cap < 1:
+            raise InvalidValue("spill_cap", f"{{name}} must be at least 1 (got {spill_cap})")
+        self.spill_cap = spill_cap
+        self.spilling = False
+        self._gone = np.zeros(n_queries, dtype=bool)  # closed for good: no samples left to draw
+
+    def close(self, q: int) -> None:
+        super().close(q)
+        self._gone[q] = True
+
+    def settled(self, q: int) -> bool:
+        """Phase two starts only once the rule or its cap has ended every query."""
+        return self.spilling or super().settled(q)
+
+    def choose(self, exclude: set[int] | frozenset[int] = frozenset()) -> int | None:
+        q = super().choose(exclude)
+        if q is None and not self.spilling and self._closed.all():
+            self._spill()
+            q = super().choose(exclude)
+        return q
+
+    def _spill(self) -> None:
+        """Phase two: no rule, the larger cap; every query with samples left reopens."""
+        self.spilling = True
+        self.max_samples = self.spill_cap
+        for st in self._q:
+            st.state = None
+        self._closed = self._gone | (self._samples >= self.spill_cap)

@@ -3,9 +3,12 @@
 The backend's slots are kept full, one sample per request: each freed slot goes to the query
 whose next sample is worth most per expected unit (:class:`~inferplan.policy.batch_allocation.
 BatchAllocator`, PETS's knowledge gradient); the plan's stopping rule and sample cap still end a
-query. A plan's ``batch_allocation`` (``plan --batch``) says how: within the rule or plain (only a
-sample cap ends a query), and how many first samples every query gets in turn before the
-allocation starts; a plan without one runs within its rule after one first sample each.
+query. A plan's ``batch_allocation`` (``plan --batch``) says how: within the rule, plain (only a
+sample cap ends a query) or hybrid (within the rule until it has ended every query, then plainly up
+to its cap — the switch waits until no sample is in flight, as the replay switches once every
+query is ended), and how many first samples every query gets in turn before the allocation starts;
+a plan without one runs within its rule after one first sample each. The allocator is built by
+``planner.batch_policy.allocator_for``, as the replay builds it.
 
 The total is a hard limit in its unit (completion tokens, samples, or what the plan's cost model
 makes of tokens: seconds, usd — planner/total_units.py): a sample starts only if the spend so far,
@@ -29,12 +32,11 @@ from typing import Sequence
 from inferplan.backends import prepare
 from inferplan.backends.base import Backend, Completion
 from inferplan.errors import InputError, InvalidValue
-from inferplan.planner.batch_policy import BatchPolicy
+from inferplan.planner.batch_policy import BatchPolicy, allocator_for
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.total_units import TOTAL_UNITS, sample_cap, sample_cost, total_cost_model
-from inferplan.policy.batch_allocation import BatchAllocator
 from inferplan.policy.vote import vote_counts
-from inferplan.runner.live_query import PlanCore, PlanOverrides
+from inferplan.runner.live_query import PlanCore, PlanOverrides, effective_rule
 from inferplan.runner.queries import Query
 from inferplan.runner.total_journal import TotalJournal, journal_header
 
@@ -69,11 +71,13 @@ class BudgetedRun:
 
 
 def _allocated_plan(plan: Plan, policy: BatchPolicy) -> Plan:
-    """The plan whose queries the run drives: a plain allocation's cap replaces the rule's guards
-    (its rule then only sizes the seeds and the mix schedule; the allocator ignores it)."""
+    """The plan whose queries the run drives: a plain or hybrid allocation's cap replaces the rule's
+    guards (its rule then only sizes the seeds and the mix schedule; the allocator is given the
+    plan's own rule where it uses one)."""
     if policy.within_rule or policy.max_samples is None:
         return plan
-    return replace(plan, rule=replace(plan.rule, max_samples=policy.max_samples, min_samples=1))
+    cap = policy.max_samples if policy.allocator == "plain" else max(policy.max_samples, plan.rule.max_samples)
+    return replace(plan, rule=replace(plan.rule, max_samples=cap, min_samples=1))
 
 
 class _TotalRun:
@@ -87,9 +91,8 @@ class _TotalRun:
         self.cost_model = total_cost_model(plan, unit)
         self.cap = sample_cap(self.cost_model, core.max_tokens)
         self.live = [core.new_query(i, q, core.base_request(q)) for i, q in enumerate(queries)]
-        self.alloc = BatchAllocator(len(queries), n_options=policy.n_options, value=policy.value, draws=draws,
-                                    rule=core.rule if policy.within_rule else None,
-                                    max_samples=core.rule.max_samples, random_state=overrides.seed)
+        self.alloc = allocator_for(policy, len(queries), effective_rule(plan, overrides), core.rule.max_samples,
+                                   draws=draws, random_state=overrides.seed)
         # First samples in turn (round by round, as replay_batch's warm-up) before the allocation.
         self.warm = deque((r, q) for r in range(policy.warmup) for q in range(len(queries)))
         self.answers: list[list[str | None]] = [[] for _ in queries]
@@ -183,7 +186,7 @@ class _TotalRun:
             top = max(votes.values(), default=0)
             leader = next((a for a in self.answers[i] if a is not None and votes[a] == top), None)
             out.append(BudgetedAnswer(q.id, leader, votes, len(self.answers[i]), self.tokens[i],
-                                      not self.alloc.is_open(i)))
+                                      self.alloc.settled(i)))
         return BudgetedRun(tuple(out), self.total, self.spent, self.cancelled, self.unit, self.resumed, self.orphans)
 
 
