@@ -13,6 +13,8 @@ llama.cpp's llama-server (prefills a trailing assistant message unless started w
 llama-cpp-python's server starts a new turn after it (checked against the server the tests
 run: the same answer as without it, and the prompt longer by an end-of-turn and a new header),
 so there, and on servers that do not name themselves, forcing a chat request is refused.
+Where a server cuts the thinking itself (llama-server with a template that opens a thinking
+block, vLLM behind a reasoning parser), chat requests use its knob instead (:mod:`budget`).
 """
 
 from __future__ import annotations
