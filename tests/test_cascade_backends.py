@@ -24,6 +24,7 @@ from inferplan.backends.embedded import embedded_model_path
 from inferplan.errors import ModelError
 from inferplan.planner.plan_file import Escalation, Plan, PlanModel, load_plan, save_plan
 from inferplan.policy.stopping import make_rule
+from inferplan.profiles.profile import Profile
 from inferplan.runner.cascade_runner import run_cascade
 from inferplan.runner.queries import as_queries
 from servers import LlamaServer
@@ -104,6 +105,29 @@ def test_two_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
     d = r.json()
     assert d["escalation"]["stages"] == ["small.gguf", "big.gguf"]
     assert 0 <= d["escalation"]["realised"] <= 1 and d["escalation"]["predicted"] is not None
+
+
+def test_evaluate_charges_the_flops_the_plan_was_made_with(cli, ggufs) -> None:
+    """Planned with --params that are not the GGUFs' own count (135M each): evaluate charges every
+    stage's tokens with the plan's parameters, read from its model blocks, not from the model file."""
+    work, planned = ggufs["work"], {"small.gguf": 1e9, "big.gguf": 1e10}
+    args = [a for m, n in planned.items() for a in ("--params", f"{m}={n:g}")]
+    r = cli("plan", work / "small.jsonl", work / "big.jsonl", "--unit", "flops", "--budget", "1e13",
+            "--policy", "cascade", *args, "-o", work / "params.json", "--force")
+    assert r.code == 0, r.err
+    plan = load_plan(work / "params.json")
+    assert [s.model.parameters for s in plan.stages] == [1e9, 1e10]
+    path = save_plan(_escalating(plan), work / "params-escalating.json")
+    result = ip.evaluate(path, limit=4)
+    spent = [0.0, 0.0]
+    for q in result.results:
+        for k, part in enumerate(q.stages):  # 2 FLOPs per parameter per token, the prompt once per query
+            prompt = part.prompt_tokens if Profile.open(plan.stages[k].profile).header.shared_prefix else \
+                part.prompt_tokens * part.samples
+            spent[k] += 2 * (1e9, 1e10)[k] * (part.completion_tokens + prompt) / len(result.results)
+    assert spent[0] > 0
+    assert dict(result.by_model) == {"small.gguf": pytest.approx(spent[0]), "big.gguf": pytest.approx(spent[1])}
+    assert result.realised.cost_per_query == pytest.approx(sum(spent))
 
 
 def test_three_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:

@@ -110,6 +110,7 @@ def test_a_cascade_plan_round_trips_and_reads_in_words(shared_data, tmp_path) ->
     back = load_plan(saved)
     assert back == r.plan
     assert [s.model.name for s in back.stages] == ["gpt-oss-20b", "Phi-4-reasoning"]
+    assert [s.model.parameters for s in back.stages] == [3.6e9, 14.7e9]  # what evaluate charges a token with
     assert isinstance(back.cascade, Cascade) and "otherwise escalate" in back.cascade.describe()
     assert back.prediction.escalation == pytest.approx(r.escalation)
     # An imported set cannot be run: running the cascade says so in one line before any work.

@@ -26,7 +26,8 @@ def stage_plan(m: ModelProfile, *, mix: dict[str, float], rule: StoppingRule, un
                 configs={c.name: c for c in table.configs if c.name in mix}, aggregation=Aggregation("vote"),
                 rule=rule, max_tokens=cap, prediction=prediction, heldout=heldout, seed=seed, notes=notes,
                 prompt=from_header(table.header), price_in=m.cost.price_in, price_out=m.cost.price_out,
-                terminate=term, model=PlanModel.of(table.header), escalate=escalate, pool=pool)
+                terminate=term, model=PlanModel.of(table.header, m.cost.parameters if unit == "flops" else None),
+                escalate=escalate, pool=pool)
 
 
 def chain_stages(searches, c, common: dict, notes: list[str]) -> Plan:

@@ -17,6 +17,8 @@ from pathlib import Path
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
 from inferplan.errors import InputError
 from inferplan.planner.batch_policy import BatchPolicy
+from inferplan.planner.model_block import PlanModel
+from inferplan.planner.model_block import model_label as model_label  # where runner/plan_model.py reads it
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade, Stage
 from inferplan.policy.forcing import Forcing
@@ -51,48 +53,6 @@ class Prediction:
         plan knows (``extrapolated``, ``recorded_samples``, ``escalation``)."""
         e = estimate
         return cls(e.accuracy, e.accuracy_ci, e.cost, e.cost_ci, e.samples, e.n_problems, **extra)
-
-
-def model_label(spec: str) -> str:
-    """How output names a model spec: a GGUF path by its file name, anything else as given."""
-    return Path(spec).name if spec.endswith(".gguf") else spec
-
-
-@dataclass(frozen=True)
-class PlanModel:
-    """The model a plan was made for, as its profile recorded it: what ``run`` opens by default."""
-
-    spec: str | None  # what to open: "smollm2", a .gguf path, hf:DIR, a server URL; None: not runnable
-    sha256: str | None = None  # the weights' sha256 where the profile knew it
-    name: str | None = None  # a server's model id, or the model an imported sample set came from
-
-    @property
-    def label(self) -> str:
-        """How output names the model: the file name of a GGUF path, else the spec or name."""
-        return model_label(self.spec) if self.spec else self.name or "?"
-
-    def to_json(self) -> dict:
-        return {"spec": self.spec, "sha256": self.sha256, "name": self.name}
-
-    @classmethod
-    def from_json(cls, d: dict | None) -> PlanModel | None:
-        if not isinstance(d, dict):
-            return None
-        return cls(spec=d.get("spec"), sha256=d.get("sha256"), name=d.get("name"))
-
-    @classmethod
-    def of(cls, header) -> PlanModel:
-        """The model of a profile (its :class:`ProfileHeader`): one made by ``inferplan profile``
-        names its spec; an imported sample set only a name, and cannot be run."""
-        model, backend = header.model, header.backend
-        spec = model.get("spec")
-        if isinstance(spec, str) and not spec.startswith(("http://", "https://", "hf:")) and spec != "smollm2":
-            path = Path(spec).expanduser()
-            spec = str(path.resolve()) if path.exists() else spec  # so the plan runs from any folder
-        settings = backend.get("settings") if isinstance(backend.get("settings"), dict) else {}
-        name = model.get("name") or settings.get("model_name")
-        return cls(spec=spec if isinstance(spec, str) else None, sha256=model.get("sha256"),
-                   name=str(name) if name else None)
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,14 @@ def query_cost(r: QueryResult, cost: CostModel) -> float:
 
 
 def plan_cost(plan: Plan, profile: Profile | None) -> CostModel:
-    """The plan's unit priced from its profile (measured rate, parameters), or bare where it is gone."""
+    """The plan's unit priced from its profile (measured rate, parameters), or bare where it is gone.
+    FLOPs are charged with the parameters the plan recorded (``plan --params``), else the profile's."""
     prices = dict(price_in=plan.price_in, price_out=plan.price_out)
+    planned = plan.model.parameters if plan.model and plan.unit == "flops" else None
     if profile is None:
-        return CostModel(unit=plan.unit, **prices)
-    params = model_parameters(profile.header.parameters, profile.header.model_path) if plan.unit == "flops" else None
+        return CostModel(unit=plan.unit, parameters=planned, **prices)
+    params = planned or (model_parameters(profile.header.parameters, profile.header.model_path)
+                         if plan.unit == "flops" else None)
     return cost_model_for(profile.table, plan.unit, profile=profile.path, parameters=params, **prices)
 
 
