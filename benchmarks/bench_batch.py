@@ -94,7 +94,7 @@ def per_query(prof: Path, budget: float, seed: int, work: Path) -> tuple[float, 
     """(tokens per query, rate) of the planner's plan at ``budget`` tokens, replayed held out."""
     res = plan(prof, budget=budget, unit="tokens", seed=seed)
     sim = simulate(prof, plan=save_plan(res.plan, work / f"p{seed}_{budget:.0f}.json", force=True))
-    return float(sim.estimate.cost), float(sim.estimate.accuracy)
+    return float(sim.estimate.cost.point), float(sim.estimate.accuracy.point)
 
 
 def at_equal_tokens(prof: Path, budget: float, seed: int, work: Path, reps: int) -> dict:
@@ -106,7 +106,7 @@ def at_equal_tokens(prof: Path, budget: float, seed: int, work: Path, reps: int)
     res = plan(prof, budget=budget, unit="tokens", seed=seed, batch=True)
     path = save_plan(res.plan, work / f"b{seed}_{budget:.0f}.json", force=True)
     sim = simulate(prof, plan=path)
-    c, pa = float(sim.estimate.cost), float(sim.estimate.accuracy)
+    c, pa = float(sim.estimate.cost.point), float(sim.estimate.accuracy.point)
     tot = simulate(prof, plan=path, total_budget=c * len(res.plan.heldout), reps=reps, seed=seed)
     rows = {r.name.split(" (")[0]: r for r in tot.rows}
     profile = open_profile(prof)

@@ -115,12 +115,12 @@ def fixed16(sim) -> object:
 def make_plan(args, profile: Path):
     """The plan, and replay's prediction of it beside fixed-16 on the profile's held-out half."""
     everywhere = ip.simulate(profile, rule="fixed", max_samples=SLOTS, unit="tokens", holdout=None)
-    share_budget = args.budget_share * everywhere.estimate.cost
+    share_budget = args.budget_share * everywhere.estimate.cost.point
     if args.mode == "budget":
         res = ip.plan(profile, budget=share_budget, unit="tokens")
     else:
         try:
-            res = ip.plan(profile, target_accuracy=max(0.01, everywhere.estimate.accuracy - args.slack), unit="tokens")
+            res = ip.plan(profile, target_accuracy=max(0.01, everywhere.estimate.accuracy.point - args.slack), unit="tokens")
         except InfeasibleError as e:  # the training half is harder than the whole: plan at the share instead
             log(f"target mode: {e}; planning at {args.budget_share:g}× fixed-16's tokens instead")
             res = ip.plan(profile, budget=share_budget, unit="tokens")
@@ -245,13 +245,13 @@ def comparisons(arms: list[Arm], plan, replayed, profile: Path) -> list[str]:
         f16 = by["inferplan run -n 16"]
         # Replay's tokens count each query's prompt once; the arms count completion tokens alone.
         prompt = prompt_per_query(profile, plan)
-        predicted = (replayed.estimate.cost - prompt) / (fixed16(replayed).cost - prompt)
+        predicted = (replayed.estimate.cost.point - prompt) / (fixed16(replayed).cost.point - prompt)
         lines.append(f"- plan ÷ fixed-16, predicted by replay ({replayed.problems} held-out training problems): "
                      f"{predicted:.2f}× the completion tokens; realised {planned.tokens.sum() / f16.tokens.sum():.2f}× the "
                      f"tokens, {planned.seconds / f16.seconds:.2f}× the wall clock")
     e = replayed.estimate
     lines.append(f"- the plan: {plan.rule.describe()}{_cap(plan)}; predicted "
-                 f"{_pct(e.accuracy)}% [{_pct(e.accuracy_ci[0])}, {_pct(e.accuracy_ci[1])}] at {e.cost:.0f} "
+                 f"{_pct(e.accuracy.point)}% [{_pct(e.accuracy.interval[0])}, {_pct(e.accuracy.interval[1])}] at {e.cost.point:.0f} "
                  f"tokens / question")
     return lines
 

@@ -76,19 +76,19 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
             r = ms.plan(budget=budget, mix_se=float("inf"))  # the plan without a mix, the mix beside it
             guards = {g: _with_mix(r, g) for g in MIX_GUARDS}
             variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se,
-                                                   mix_se=float("inf")).heldout.accuracy
+                                                   mix_se=float("inf")).heldout.accuracy.point
                         for sel in ("union", "reference") for se in (1.0, 2.0)}
             choose_only = ms.plan(budget=budget, policy="choose", mix_se=float("inf"))
-            rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy, kind=r.kind,
+            rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy.point, kind=r.kind,
                              variants=variants,
-                             single=choose_only.heldout.accuracy,
-                             singles={s.model: s.heldout.accuracy for s in r.singles},
-                             cascade=r.cascade.heldout.accuracy if r.cascade else np.nan,
+                             single=choose_only.heldout.accuracy.point,
+                             singles={s.model: s.heldout.accuracy.point for s in r.singles},
+                             cascade=r.cascade.heldout.accuracy.point if r.cascade else np.nan,
                              escalation=r.cascade.escalation if r.cascade else np.nan,
-                             cost=r.heldout.cost / budget, best_model=models[best].name,
+                             cost=r.heldout.cost.point / budget, best_model=models[best].name,
                              paired=r.paired_vs_single,
                              stages=len(r.cascade.cascade.stages) if r.cascade else 0,
-                             mix=r.mix.heldout.accuracy if r.mix else np.nan,
+                             mix=r.mix.heldout.accuracy.point if r.mix else np.nan,
                              mix_beats=guards[MIX_SE] != guards[float("inf")],  # taken at the shipped guard
                              with_mix=guards[MIX_SE], guards=guards))
     return rows
@@ -100,10 +100,10 @@ def _with_mix(r, guard: float) -> float:
     (the planner's own test, planner/model_mix.mix_wins), else the plan without a mix."""
     m = r.mix
     if m is None:
-        return r.heldout.accuracy
+        return r.heldout.accuracy.point
     m = replace(m, beats=bool(m.gain > max(guard * m.se, TIE_TOLERANCE)))
     wins = mix_wins(m, r.cascade.train_per_problem if r.kind == "cascade" else None, guard, "auto", [])
-    return m.heldout.accuracy if wins else r.heldout.accuracy
+    return m.heldout.accuracy.point if wins else r.heldout.accuracy.point
 
 
 def mix_guard(rows: list[dict]) -> None:

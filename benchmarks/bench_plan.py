@@ -67,12 +67,12 @@ def bench_boinf(path: Path, work: Path) -> None:
     sim = simulate(prof, plan=plan_path)  # held-out problems, same orders as the baselines
     f16 = next(b for b in sim.baselines if b.name == "fixed-16")
     anchor = simulate(prof, rule="beta:0.95", max_samples=80, unit="tokens", holdout=0.5)
-    ratio = sim.estimate.cost / f16.cost
-    diff = 100 * (sim.estimate.accuracy - f16.accuracy)
+    ratio = sim.estimate.cost.point / f16.cost.point
+    diff = 100 * (sim.estimate.accuracy.point - f16.accuracy.point)
     row(f"BoInf {path.stem}: plan {res.plan.rule.spec} cap {res.plan.max_tokens}",
-        f"acc {100 * sim.estimate.accuracy:.2f}% vs fixed-16 {100 * f16.accuracy:.2f}% ({diff:+.2f} pt), "
-        f"tokens {ratio:.3f}× of fixed-16 (anchor beta 0.95 max 80: {anchor.estimate.cost / f16.cost:.2f}×, "
-        f"{100 * anchor.estimate.accuracy:.2f}%); plan took {secs:.1f}s",
+        f"acc {100 * sim.estimate.accuracy.point:.2f}% vs fixed-16 {100 * f16.accuracy.point:.2f}% ({diff:+.2f} pt), "
+        f"tokens {ratio:.3f}× of fixed-16 (anchor beta 0.95 max 80: {anchor.estimate.cost.point / f16.cost.point:.2f}×, "
+        f"{100 * anchor.estimate.accuracy.point:.2f}%); plan took {secs:.1f}s",
         "≥ fixed-16 − 0.5 pt at ≤ 0.4×", diff >= -0.5 and ratio <= 0.4)
     if "500" in path.stem:
         row(f"plan on 500 × 80 ({path.stem})", f"{secs:.2f} s", "< 10 s", secs < 10)
@@ -84,9 +84,9 @@ def bench_tokens(path: Path, work: Path, share: float = 0.15) -> None:
     res = plan(prof, budget=share * train_cost(prof, "fixed:16", "tokens"), unit="tokens")
     sim = simulate(prof, plan=save_plan(res.plan, work / (path.stem + ".tokens.json")))
     f16 = next(b for b in sim.baselines if b.name == "fixed-16")
-    diff, ratio = 100 * (sim.estimate.accuracy - f16.accuracy), sim.estimate.cost / f16.cost
+    diff, ratio = 100 * (sim.estimate.accuracy.point - f16.accuracy.point), sim.estimate.cost.point / f16.cost.point
     row(f"tokens {path.stem}: budget {share:g}× fixed-16: {res.plan.rule.spec} cap {res.plan.max_tokens}",
-        f"acc {100 * sim.estimate.accuracy:.2f}% vs fixed-16 {100 * f16.accuracy:.2f}% ({diff:+.2f} pt), "
+        f"acc {100 * sim.estimate.accuracy.point:.2f}% vs fixed-16 {100 * f16.accuracy.point:.2f}% ({diff:+.2f} pt), "
         f"tokens {ratio:.3f}×", "≥ fixed-16 − 0.5 pt", diff >= -0.5)
     best = best_in_sample(prof, share)
     row(f"tokens {path.stem}: best policy tried at ≤ {share:g}× chosen ON the held-out half",
@@ -141,13 +141,13 @@ def bench_latency(path: Path, work: Path, *, target: bool = False, check: bool =
     secs = time.perf_counter() - t0
     sim = simulate(prof, plan=save_plan(res.plan, work / (path.stem + ".latency.json")))
     f16 = next(b for b in sim.baselines if b.name == "fixed-16")
-    diff, ratio = 100 * (sim.estimate.accuracy - f16.accuracy), sim.estimate.cost / f16.cost
+    diff, ratio = 100 * (sim.estimate.accuracy.point - f16.accuracy.point), sim.estimate.cost.point / f16.cost.point
     p = res.plan
     short = p.rule.name == "fixed" and p.rule.max_samples < (p.parallel or 0)
     how = f"target {100 * acc16:.1f}% (majority@16 on training)" if target else "budget 0.5× majority@16's latency"
     row(f"latency {path.stem}: {how}: {p.rule.spec} of {p.batch}",
-        f"acc {100 * sim.estimate.accuracy:.2f}% vs majority@16 {100 * f16.accuracy:.2f}% ({diff:+.2f} pt), "
-        f"latency {ratio:.3f}× ({sim.estimate.cost:,.0f} vs {f16.cost:,.0f} tokens); plan took {secs:.1f}s",
+        f"acc {100 * sim.estimate.accuracy.point:.2f}% vs majority@16 {100 * f16.accuracy.point:.2f}% ({diff:+.2f} pt), "
+        f"latency {ratio:.3f}× ({sim.estimate.cost.point:,.0f} vs {f16.cost.point:,.0f} tokens); plan took {secs:.1f}s",
         "no short-m that loses accuracy" if target else "≥ majority@16 − 0.5 pt at ≤ 0.5× latency",
         None if not check else (not short or diff >= -0.5) if target else (diff >= -0.5 and ratio <= 0.5))
 
@@ -210,12 +210,12 @@ def bench_extrapolation(work: Path) -> None:
         truth = simulate(full, plan=path).estimate
         p = res.plan.prediction
         tag = f"extrapolated beyond {p.recorded_samples}" if p.extrapolated else "replayed"
-        d = 100 * (p.accuracy - truth.accuracy)
+        d = 100 * (p.accuracy.point - truth.accuracy.point)
         row(f"OSCA 10 of 300 samples ({config or 'all configs'}): plan budget {budget} "
             f"({res.plan.rule.spec.split(',')[0]}, {tag})",
-            f"predicted {100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, {100 * p.accuracy_ci[1]:.1f}] at "
-            f"{p.samples:.1f} samples vs replay on all 300: {100 * truth.accuracy:.1f}% at {truth.samples:.1f} ({d:+.1f} pt)",
-            "replay within the predicted interval", p.accuracy_ci[0] <= truth.accuracy <= p.accuracy_ci[1])
+            f"predicted {100 * p.accuracy.point:.1f}% [{100 * p.accuracy.interval[0]:.1f}, {100 * p.accuracy.interval[1]:.1f}] at "
+            f"{p.samples:.1f} samples vs replay on all 300: {100 * truth.accuracy.point:.1f}% at {truth.samples:.1f} ({d:+.1f} pt)",
+            "replay within the predicted interval", p.accuracy.interval[0] <= truth.accuracy.point <= p.accuracy.interval[1])
 
 
 def heldout_vs_beta(prof: Path, table, seed: int):
@@ -241,7 +241,7 @@ def heldout_vs_beta(prof: Path, table, seed: int):
 def bench_esc(path: Path, work: Path) -> None:
     prof = import_published("esc", path, work / "esc.jsonl", force=True)
     full = simulate(prof, rule="beta:0.95", max_samples=40)
-    acc, n = 100 * full.estimate.accuracy, full.estimate.samples
+    acc, n = 100 * full.estimate.accuracy.point, full.estimate.samples
     row("ESC Last Letters: simulate --rule beta:0.95 --max-samples 40 (all 500)",
         f"{acc:.2f}% at {n:.2f} samples", "83.1 ± 0.5% at 6.4 ± 0.4", abs(acc - 83.1) <= 0.5 and abs(n - 6.4) <= 0.4)
     # The planner gets the published operating point as its budget (6.4 samples/query) and
@@ -289,7 +289,7 @@ def bench_confidence(profile: Path) -> None:
         plain = simulate(profile, rule="fixed:8", unit="tokens", holdout=0.5).estimate
         cut = simulate(profile, rule="fixed:8", unit="tokens", holdout=0.5, terminate="4:0.5").estimate
         row(f"confidence {profile.stem}: fixed:8 cut at 4:0.5 (replay)",
-            f"{100 * cut.accuracy:.2f}% at {cut.cost:.0f} tokens vs {100 * plain.accuracy:.2f}% at {plain.cost:.0f}",
+            f"{100 * cut.accuracy.point:.2f}% at {cut.cost.point:.0f} tokens vs {100 * plain.accuracy.point:.2f}% at {plain.cost.point:.0f}",
             "report", None)
 
 

@@ -91,7 +91,7 @@ def plan_outcome(profile: Path, full: Path, budget: float, work: Path) -> dict:
     res = api.plan(profile, budget=budget, unit="tokens")
     path = save_plan(res.plan, work / "plan.json")
     est = api.simulate(full, plan=path).estimate
-    return dict(acc=est.accuracy, low=est.accuracy_ci[0], high=est.accuracy_ci[1], cost=est.cost, rule=res.plan.rule.spec)
+    return dict(acc=est.accuracy.point, low=est.accuracy.interval[0], high=est.accuracy.interval[1], cost=est.cost.point, rule=res.plan.rule.spec)
 
 
 def bench_file(path: Path, work: Path, seeds: int) -> dict:
@@ -103,14 +103,14 @@ def bench_file(path: Path, work: Path, seeds: int) -> dict:
              "maj": float(maj_at_k(cc.answer_counts, cc.answer_correct, K, cc.n).mean())}
     f16 = next(b for b in api.simulate(full, rule="fixed:16", unit="tokens", holdout=0.5).baselines
                if b.name == "fixed-16")
-    budget = 0.4 * f16.cost
+    budget = 0.4 * f16.cost.point
     out = defaultdict(list)
     for seed in range(seeds):
         for name, strategy, per in STRATEGIES:
             prof, used = draw_profile(full, work / f"{name}.jsonl", strategy, per, 1000 + seed)
             e_pass, e_maj = fit_errors(prof, truth, seed)
             o = plan_outcome(prof, full, budget, work)
-            out[name].append({**o, "cost": o["cost"] / f16.cost, "used": used, "pass_err": e_pass, "maj_err": e_maj})
+            out[name].append({**o, "cost": o["cost"] / f16.cost.point, "used": used, "pass_err": e_pass, "maj_err": e_maj})
     return out
 
 

@@ -80,9 +80,9 @@ def main() -> int:
             for share in SHARES:
                 with_r = plan(prof, budget=share * f16, unit="tokens", seed=seed, parallel=16)
                 without = plan(prof, budget=share * f16, unit="tokens", seed=seed, parallel=1)
-                d = 100 * (with_r.heldout.accuracy - without.heldout.accuracy)
-                rows.append((d, with_r.heldout.accuracy, without.heldout.accuracy,
-                             with_r.heldout.cost / without.heldout.cost, with_r.plan.parallel is not None))
+                d = 100 * (with_r.heldout.accuracy.point - without.heldout.accuracy.point)
+                rows.append((d, with_r.heldout.accuracy.point, without.heldout.accuracy.point,
+                             with_r.heldout.cost.point / without.heldout.cost.point, with_r.plan.parallel is not None))
                 by_share[share].append(d)
         r = np.array(rows, dtype=float)
         gain[path.stem] = float(r[:, 0].mean())

@@ -40,20 +40,20 @@ def main() -> int:
     cut_plan = replace(base, rule=rule, terminate=term, prediction=None)
     plain = api.simulate(args.profile, plan=plain_plan).estimate
     cut = api.simulate(args.profile, plan=cut_plan).estimate
-    pred = Prediction(cut.accuracy, cut.accuracy_ci, cut.cost, cut.cost_ci, cut.samples, cut.n_problems)
+    pred = Prediction.of(cut)
     path = save_plan(replace(cut_plan, prediction=pred, notes=()), args.plan.with_suffix(".terminate.json"), force=True)
-    print(f"replayed on {cut.n_problems} held-out problems: {args.rule} {100 * plain.accuracy:.1f}% at "
-          f"{plain.cost:.0f} {base.unit}/query; with termination {term.spec}: {100 * cut.accuracy:.1f}% "
-          f"[{100 * cut.accuracy_ci[0]:.1f}, {100 * cut.accuracy_ci[1]:.1f}] at {cut.cost:.0f} "
-          f"[{cut.cost_ci[0]:.0f}, {cut.cost_ci[1]:.0f}]", flush=True)
+    print(f"replayed on {cut.problems} held-out problems: {args.rule} {100 * plain.accuracy.point:.1f}% at "
+          f"{plain.cost.point:.0f} {base.unit}/query; with termination {term.spec}: {100 * cut.accuracy.point:.1f}% "
+          f"[{100 * cut.accuracy.interval[0]:.1f}, {100 * cut.accuracy.interval[1]:.1f}] at {cut.cost.point:.0f} "
+          f"[{cut.cost.interval[0]:.0f}, {cut.cost.interval[1]:.0f}]", flush=True)
     ev = api.evaluate(path, model=args.model, settings=BackendSettings(threads=args.threads))
-    tokens = ev.realised.cost_per_query  # in the plan's unit, as the prediction
+    tokens = ev.realised.cost.point  # in the plan's unit, as the prediction
     finishes = [f for r in ev.results for f in r.finishes]
     share = sum(f == "lowconf" for f in finishes) / max(len(finishes), 1)
-    ratio = tokens / cut.cost
-    print(f"real run, fresh samples: {100 * ev.realised.accuracy:.1f}% at {tokens:.0f} {base.unit}/query "
-          f"({ratio:.3f}× the replayed {cut.cost:.0f}); {100 * share:.0f}% of samples cut; saving against "
-          f"{args.rule} replayed: predicted {1 - cut.cost / plain.cost:.1%}, realised {1 - tokens / plain.cost:.1%}")
+    ratio = tokens / cut.cost.point
+    print(f"real run, fresh samples: {100 * ev.realised.accuracy.point:.1f}% at {tokens:.0f} {base.unit}/query "
+          f"({ratio:.3f}× the replayed {cut.cost.point:.0f}); {100 * share:.0f}% of samples cut; saving against "
+          f"{args.rule} replayed: predicted {1 - cut.cost.point / plain.cost.point:.1%}, realised {1 - tokens / plain.cost.point:.1%}")
     print("CHECK tokens within 15%:", "PASS" if abs(ratio - 1) <= 0.15 else "FAIL")
     return 0
 

@@ -35,11 +35,11 @@ def test_break_even_is_the_profile_cost_over_the_saving(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines()[1:]]
     # Every completion token, plus each problem's shared prompt once (one configuration).
     assert even.profile_cost == pytest.approx(sum(r["completion_tokens"] for r in rows) + 20 * 60)
-    assert even.saving_per_query == pytest.approx(even.baseline_cost - result.heldout.cost)
+    assert even.saving_per_query == pytest.approx(even.baseline_cost - result.heldout.cost.point)
     if even.saving_per_query > 0:
         assert even.queries == pytest.approx(even.profile_cost / even.saving_per_query)
         assert f"{int(np.ceil(even.queries)):,} queries" in even.note
-    assert even.baseline_accuracy >= result.heldout.accuracy or "fixed:" in even.baseline
+    assert even.baseline_accuracy >= result.heldout.accuracy.point or "fixed:" in even.baseline
     assert even.note in result.plan.notes  # printed by `plan` and kept in the plan file
 
 
@@ -58,14 +58,14 @@ def test_the_fixed_n_baseline_is_never_a_round_that_stops_at_its_first_finishers
     from inferplan.policy.stopping import make_rule
     from inferplan.profiles.store import load_profile
     from inferplan.replay.cost import cost_model_for
-    from inferplan.replay.traces import Estimate
+    from inferplan.stats.estimate import Estimate, PerQuery
 
     table = load_profile(_profile(tmp_path / "p.jsonl"))
     mix = Mix((1.0,), "t0.7")
     one = Candidate(mix, None, make_rule("fixed", (1,)), 0.5, 100.0, 1.0)
     first_of_4 = RoundCandidate(mix, None, make_rule("fixed", (1,)), 0.7, 250.0, 1.0, launch=4)  # same rule, fixed:1
-    held = {id(one): Estimate(0.5, (0.4, 0.6), 100.0, (90.0, 110.0), 1.0, 60),
-            id(first_of_4): Estimate(0.7, (0.6, 0.8), 250.0, (240.0, 260.0), 1.0, 60)}
+    held = {id(one): PerQuery(Estimate(0.5, (0.4, 0.6), 60), Estimate(100.0, (90.0, 110.0), 60), 1.0),
+            id(first_of_4): PerQuery(Estimate(0.7, (0.6, 0.8), 60), Estimate(250.0, (240.0, 260.0), 60), 1.0)}
     even = break_even(table, cost_model_for(table, "tokens"), [one, first_of_4], lambda c: held[id(c)],
                       held[id(first_of_4)])
     assert even.baseline_accuracy == 0.5 and even.baseline_cost == 100.0  # one sequential sample, not first@4

@@ -88,8 +88,8 @@ def test_the_engine_records_each_samples_confidence(tmp_path):
         if r["completion_tokens"] < WINDOW:  # one window: its mean is the sample's mean logprob
             assert r["conf_low"] == pytest.approx(r["logprob"] / r["completion_tokens"], abs=1e-4)
     sim = ip.simulate(out, rule="fixed:2", aggregate="conf-vote")
-    assert 0.0 <= sim.estimate.accuracy <= 1.0
-    assert math.isfinite(sim.estimate.cost)
+    assert 0.0 <= sim.estimate.accuracy.point <= 1.0
+    assert math.isfinite(sim.estimate.cost.point)
 
 
 def _confident_profile(path, informative: bool):

@@ -109,12 +109,12 @@ def test_no_interval_collapses_on_a_five_problem_all_correct_profile(tmp_path, f
         for by_k in (*config.observed_intervals.values(), *config.predicted_intervals.values()):
             assert all(_width(iv) > 0.01 for iv in by_k.values()), by_k
     result = ip.plan(prof, budget=4, unit="samples")
-    assert result.plan.prediction.accuracy == 1.0 and _width(result.plan.prediction.accuracy_ci) > 0.1
+    assert result.plan.prediction.accuracy.point == 1.0 and _width(result.plan.prediction.accuracy.interval) > 0.1
     sim = ip.simulate(prof, plan=result.plan)
-    assert _width(sim.estimate.accuracy_ci) > 0.1
-    assert all(_width(b.accuracy_ci) > 0.1 for b in sim.baselines)
+    assert _width(sim.estimate.accuracy.interval) > 0.1
+    assert all(_width(b.accuracy.interval) > 0.1 for b in sim.baselines)
     check = ip.evaluate(result.plan, model=fake_backend)
-    assert check.realised.accuracy == 1.0 and _width(check.realised.accuracy_ci) > 0.1
+    assert check.realised.accuracy.point == 1.0 and _width(check.realised.accuracy.interval) > 0.1
 
 
 @pytest.mark.parametrize("problems", [5, 10, 20, 40])
@@ -133,8 +133,8 @@ def test_replayed_accuracy_intervals_cover_at_their_nominal_rate(problems: int) 
         p = rng.beta(4.5, 0.5, size=problems)
         y = (rng.random(problems) < p).astype(float)
         e = estimate(Outcome(y, np.ones(problems), np.ones(problems)), boot=400, seed=t)
-        assert _width(e.accuracy_ci) > 0
-        covered += e.accuracy_ci[0] <= truth <= e.accuracy_ci[1]
+        assert _width(e.accuracy.interval) > 0
+        covered += e.accuracy.interval[0] <= truth <= e.accuracy.interval[1]
         lo, hi = bootstrap_mean(y, 0.95, 400, t)
         plain += lo <= truth <= hi
     assert covered / trials >= 0.93, covered / trials

@@ -104,7 +104,7 @@ def test_evaluate_charges_each_model_in_its_own_cost(mix) -> None:
         candidates = [sum(p.completion_tokens * p_out + p.prompt_tokens * p_in * (p.samples if per else 1)
                           for p in parts) / len(parts) / 1e6 for per in (False, True)]
         assert any(cost == pytest.approx(c) for c in candidates), (name, cost, candidates)
-    assert e.realised.cost_per_query == pytest.approx(sum(c for _, c in e.by_model))
+    assert e.realised.cost.point == pytest.approx(sum(c for _, c in e.by_model))
 
 
 def test_a_mix_whose_model_is_not_there_fails_in_one_line_before_any_work(cli, mix, tmp_path) -> None:

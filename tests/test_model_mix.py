@@ -76,8 +76,8 @@ def test_the_plan_reports_the_best_mix_beside_it(gpqa) -> None:
     assert m.beats == (m.gain > max(m.se, 1e-3))
     assert any("mix in one vote" in n for n in r.notes)  # chosen, or why not
     assert r.kind != "mix" or m.beats  # chosen only past the guard over the best single-model plan
-    lo, hi = m.heldout.accuracy_ci
-    assert lo < m.heldout.accuracy < hi
+    lo, hi = m.heldout.accuracy.interval
+    assert lo < m.heldout.accuracy.point < hi
     assert ms.plan(target_accuracy=0.6).mix is None  # a target accuracy plans no mix
 
 

@@ -82,10 +82,10 @@ def test_plan_across_models_finds_the_model_that_is_cheaper_and_better(shared_da
     budget = next(c.cost for c in qwen.cands if c.rule.name == "fixed" and c.rule.max_samples == 16 and c.cap is None)
     r = search.plan(budget=budget)
     assert r.plan.model.label == "gpt-oss-20b" or (r.kind == "cascade" and r.cascade.cascade.stages[0].model == "gpt-oss-20b")
-    assert r.heldout.cost < 0.5 * budget
-    assert r.heldout.accuracy_ci[0] < r.heldout.accuracy < r.heldout.accuracy_ci[1]
+    assert r.heldout.cost.point < 0.5 * budget
+    assert r.heldout.accuracy.interval[0] < r.heldout.accuracy.point < r.heldout.accuracy.interval[1]
     own = {s.model: s for s in r.singles}
-    assert r.heldout.accuracy >= own["Qwen3-14B"].heldout.accuracy
+    assert r.heldout.accuracy.point >= own["Qwen3-14B"].heldout.accuracy.point
 
 
 def _model(path):
@@ -159,7 +159,7 @@ def test_cli_plan_across_models_json(cli, shared_data, tmp_path) -> None:
     assert {m["model"] for m in d["models"]} == {"gpt-oss-20b", "Phi-4-reasoning", "NVIDIA-Nemotron-Nano-9B-v2"}
     lo, hi = d["heldout"]["accuracy_ci"]
     assert lo < d["heldout"]["accuracy"] < hi
-    assert Plan.from_json(json.loads((tmp_path / "p.json").read_text())).prediction.accuracy == d["heldout"]["accuracy"]
+    assert Plan.from_json(json.loads((tmp_path / "p.json").read_text())).prediction.accuracy.point == d["heldout"]["accuracy"]
     # Each model's held-out frontier, cheapest first, for the picture: as --json, as a terminal chart and a PNG.
     fronts = {f["model"]: f["points"] for f in d["frontiers"]}
     assert set(fronts) == {m["model"] for m in d["models"]}

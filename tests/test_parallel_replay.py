@@ -67,15 +67,15 @@ def test_latency_plan_on_a_published_set_and_its_replay(tmp_path, shared_data):
 
     prof = ip.import_profile("boinf", shared_data / "boinf" / "math500_Qwen3-14B.jsonl", out=tmp_path / "m.jsonl")
     sim16 = ip.simulate(prof.path, rule="fixed:16", parallel=16, unit="latency", holdout=0.5)
-    result = ip.plan(prof.path, budget=0.5 * sim16.estimate.cost, unit="latency")
+    result = ip.plan(prof.path, budget=0.5 * sim16.estimate.cost.point, unit="latency")
     p = result.plan
     assert p.parallel is not None and p.batch == f"parallel:{p.parallel}"
-    assert result.heldout.cost <= 0.55 * sim16.estimate.cost
-    assert result.heldout.accuracy >= sim16.estimate.accuracy - 0.01
+    assert result.heldout.cost.point <= 0.55 * sim16.estimate.cost.point
+    assert result.heldout.accuracy.point >= sim16.estimate.accuracy.point - 0.01
     # simulate --plan replays the same round on the same held-out problems
     again = ip.simulate(prof.path, plan=p)
-    assert again.estimate.accuracy == pytest.approx(result.heldout.accuracy)
-    assert again.estimate.cost == pytest.approx(result.heldout.cost)
+    assert again.estimate.accuracy.point == pytest.approx(result.heldout.accuracy.point)
+    assert again.estimate.cost.point == pytest.approx(result.heldout.cost.point)
     with pytest.raises(ip.InferplanError, match="latency"):
         ip.simulate(prof.path, rule="fixed:3", unit="latency")
 
@@ -102,16 +102,16 @@ def test_token_plan_takes_a_parallel_round_where_the_first_finishers_are_right(t
     src = _overthinking_set(tmp_path / "over.jsonl")
     prof = ip.import_profile("boinf", src, out=tmp_path / "over.profile.jsonl")
     f16 = ip.simulate(prof.path, rule="fixed:16", unit="tokens", holdout=0.5)
-    budget = 0.15 * f16.estimate.cost
+    budget = 0.15 * f16.estimate.cost.point
     with_rounds = ip.plan(prof.path, budget=budget, unit="tokens")
     sequential = ip.plan(prof.path, budget=budget, unit="tokens", parallel=1)
     p = with_rounds.plan
     assert p.parallel is not None and p.batch == f"parallel:{p.parallel}"
     assert sequential.plan.parallel is None and sequential.plan.batch == "lookahead"
-    assert with_rounds.heldout.accuracy > sequential.heldout.accuracy + 0.05
-    assert with_rounds.heldout.cost <= 1.15 * budget  # cancelled samples' tokens are charged
+    assert with_rounds.heldout.accuracy.point > sequential.heldout.accuracy.point + 0.05
+    assert with_rounds.heldout.cost.point <= 1.15 * budget  # cancelled samples' tokens are charged
     assert any("parallel round" in n for n in p.notes)
     again = ip.simulate(prof.path, plan=p)  # replayed the same way, with the usual fixed-N baselines
-    assert again.estimate.accuracy == pytest.approx(with_rounds.heldout.accuracy)
-    assert again.estimate.cost == pytest.approx(with_rounds.heldout.cost)
+    assert again.estimate.accuracy.point == pytest.approx(with_rounds.heldout.accuracy.point)
+    assert again.estimate.cost.point == pytest.approx(with_rounds.heldout.cost.point)
     assert any(b.name == "fixed-16" for b in again.baselines)

@@ -31,16 +31,16 @@ def math500(imported) -> Path:
 def test_esc_reference_numbers(esc: Path) -> None:
     """REFERENCE §3: SC@40 83.14%; beta 0.95 → 83.11% at 6.38; ESC w=5 → 83.09% at 8.88."""
     r = simulate(esc, rule="beta:0.95", max_samples=40)
-    assert r.estimate.accuracy == pytest.approx(0.831, abs=0.005)
+    assert r.estimate.accuracy.point == pytest.approx(0.831, abs=0.005)
     assert r.estimate.samples == pytest.approx(6.4, abs=0.4)
     sc40 = next(b for b in r.baselines if b.name == "fixed-40")
-    assert sc40.accuracy == pytest.approx(0.8314, abs=0.002)
+    assert sc40.accuracy.point == pytest.approx(0.8314, abs=0.002)
     w5 = simulate(esc, rule="esc:5", max_samples=40)
-    assert w5.estimate.accuracy == pytest.approx(0.8309, abs=0.005)
+    assert w5.estimate.accuracy.point == pytest.approx(0.8309, abs=0.005)
     assert w5.estimate.samples == pytest.approx(8.88, abs=0.4)
     assert [b.name for b in r.baselines] == ["fixed-1", "fixed-2", "fixed-4", "fixed-8", "fixed-16", "fixed-32", "fixed-40"]
-    lo, hi = r.estimate.accuracy_ci
-    assert lo < r.estimate.accuracy < hi and hi - lo > 0.02  # 500 problems: a few points wide
+    lo, hi = r.estimate.accuracy.interval
+    assert lo < r.estimate.accuracy.point < hi and hi - lo > 0.02  # 500 problems: a few points wide
 
 
 def test_costs_are_the_tokens_actually_consumed(math500: Path) -> None:
@@ -106,5 +106,5 @@ def test_fixed_n_replay_agrees_with_exact_maj_at_k(esc: Path) -> None:
 def test_usd_unit_prices_completion_tokens(math500: Path) -> None:
     tokens = simulate(math500, rule="fixed:4", unit="tokens", reps=3)
     usd = simulate(math500, rule="fixed:4", unit="usd", price_out=2.0, reps=3)
-    assert usd.estimate.cost == pytest.approx(tokens.estimate.cost * 2.0 / 1e6)
-    assert usd.estimate.accuracy == tokens.estimate.accuracy
+    assert usd.estimate.cost.point == pytest.approx(tokens.estimate.cost.point * 2.0 / 1e6)
+    assert usd.estimate.accuracy.point == tokens.estimate.accuracy.point

@@ -36,11 +36,14 @@ from inferplan.api import (
 from inferplan.backends import BackendSettings, open_backend
 from inferplan.errors import ExitCode, InferplanError
 from inferplan.profiles.profile import Profile
+from inferplan.stats.estimate import Estimate, PerQuery
 
 __all__ = [
     "BackendSettings",
+    "Estimate",
     "ExitCode",
     "InferplanError",
+    "PerQuery",
     "Profile",
     "__version__",
     "demo",

@@ -105,7 +105,7 @@ def run(
         system=system if planned else None, model_mismatch=model_mismatch)
     pred = the_plan.prediction
     render_results(results, len(queries), json_out, show_samples, timing=not no_timing,
-                   predicted=None if pred is None else (pred.accuracy, *pred.accuracy_ci))
+                   predicted=None if pred is None else (pred.accuracy.point, *pred.accuracy.interval))
 
 
 def _run_total(the_plan, queries, total: float | None, output: str | None, force: bool, show_samples: bool,

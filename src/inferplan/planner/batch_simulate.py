@@ -63,7 +63,7 @@ def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed:
     """Per-problem shares (P,) over the orders → means with intervals."""
     acc = estimate(Outcome(correct, np.zeros_like(correct), np.zeros_like(correct)), seed=seed)
     sc = estimate(Outcome(agree, np.zeros_like(agree), np.zeros_like(agree)), seed=seed)
-    return TotalRow(name, acc.accuracy, acc.accuracy_ci, sc.accuracy, sc.accuracy_ci, tokens)
+    return TotalRow(name, acc.accuracy.point, acc.accuracy.interval, sc.accuracy.point, sc.accuracy.interval, tokens)
 
 
 def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: CostModel):
@@ -172,7 +172,7 @@ def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, 
         names["plan"] = f"plan's batch_allocation {plan.batch_allocation.name}"
     rows = [_row(names[k], *shares[k], seed=seed) for k in shares]
     e, s = per_query.estimate, sc_query.estimate
-    rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy, e.accuracy_ci, s.accuracy, s.accuracy_ci,
-                         e.cost * P))
+    rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy.point, e.accuracy.interval, s.accuracy.point,
+                         s.accuracy.interval, e.cost.point * P))
     return TotalSimulation(float(total), P, reps, plan.rule.spec, planned, tuple(rows),
                            tuple(dict.fromkeys(per_query.warnings)), cost.unit)

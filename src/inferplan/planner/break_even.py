@@ -18,7 +18,7 @@ import numpy as np
 from inferplan.planner.candidates import Candidate
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel
-from inferplan.replay.traces import Estimate
+from inferplan.stats.estimate import PerQuery
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ def profile_cost(table: SampleTable, cost: CostModel) -> float:
     return total + float(cost.query_overhead(table, pairs[0]).sum())
 
 
-def break_even(table: SampleTable, cost: CostModel, cands: list[Candidate], heldout: Callable[[Candidate], Estimate],
-               plan: Estimate) -> BreakEven | None:
+def break_even(table: SampleTable, cost: CostModel, cands: list[Candidate], heldout: Callable[[Candidate], PerQuery],
+               plan: PerQuery) -> BreakEven | None:
     """The plan's break-even against fixed-N majority (None when no fixed-N candidate exists)."""
     # Fixed N reads every sample it draws: a parallel round that stops at its first finishers is not one.
     fixed = [c for c in cands if c.rule.name == "fixed" and c.cap is None and c.term is None and c.waits_for_all
@@ -65,9 +65,10 @@ def break_even(table: SampleTable, cost: CostModel, cands: list[Candidate], held
     if not fixed:
         return None
     scored = [(heldout(c), c) for c in fixed]
-    reach = [(e, c) for e, c in scored if e.accuracy >= plan.accuracy - 1e-12]
-    e, c = min(reach, key=lambda ec: ec[0].cost) if reach else max(scored, key=lambda ec: (ec[0].accuracy, -ec[0].cost))
+    reach = [(e, c) for e, c in scored if e.accuracy.point >= plan.accuracy.point - 1e-12]
+    e, c = min(reach, key=lambda ec: ec[0].cost.point) if reach else \
+        max(scored, key=lambda ec: (ec[0].accuracy.point, -ec[0].cost.point))
     name = f"{c.rule.spec.split(',min')[0]} ({c.mix.name}{', extrapolated' if c.extrapolated else ''})"
-    saving = e.cost - plan.cost
+    saving = e.cost.point - plan.cost.point
     spent = profile_cost(table, cost)
-    return BreakEven(spent, name, e.accuracy, e.cost, saving, spent / saving if saving > 0 else None, cost.unit)
+    return BreakEven(spent, name, e.accuracy.point, e.cost.point, saving, spent / saving if saving > 0 else None, cost.unit)

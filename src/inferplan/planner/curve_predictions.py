@@ -27,7 +27,8 @@ from inferplan.fitting.curves import MajorityCurve
 from inferplan.fitting.model_select import DIFFICULTY_FAMILIES, make_difficulty
 from inferplan.planner.mix_allocation import greedy, recorded_slots, success_rates
 from inferplan.policy.aggregate import Aggregation
-from inferplan.replay.traces import Dense, Estimate, Outcome, estimate, schedule
+from inferplan.replay.traces import Dense, Outcome, estimate, schedule
+from inferplan.stats.estimate import PerQuery
 from inferplan.stats.intervals import bootstrap_indices, widen_to_binomial
 
 DEFAULT_FAMILY = "beta-binomial-averaged"  # the fit's preferred family
@@ -134,7 +135,7 @@ class Extrapolator:
         return {n: Outcome(1.0 - unsolved[:, n], cum_cost[:, n - 1] + self.dense.overhead, cum_samples[:, n - 1])
                 for n in ns}
 
-    def estimate(self, shares: tuple[float, ...], n: int, *, boot: int = 1000) -> Estimate:
+    def estimate(self, shares: tuple[float, ...], n: int, *, boot: int = 1000) -> PerQuery:
         """Held-out prediction of fixed-``n`` with a 95% interval.
 
         For first pass the interval resamples problems AND posterior draws: each
@@ -158,8 +159,8 @@ class Extrapolator:
             cols = bootstrap_indices(P, boot, rng)
             f_lo, f_hi = np.quantile(per_draw[rows[:, None], cols].mean(axis=1), [0.025, 0.975])
             lo, hi = min(lo, float(f_lo)), max(hi, float(f_hi))
-        lo, hi = widen_to_binomial(lo, hi, est.accuracy, est.n_problems, 0.95)
-        return replace(est, accuracy_ci=(float(lo), float(hi)))
+        lo, hi = widen_to_binomial(lo, hi, est.accuracy.point, est.problems, est.accuracy.level)
+        return replace(est, accuracy=replace(est.accuracy, interval=(float(lo), float(hi))))
 
     def _majority(self, config: int, ns: list[int]) -> dict[int, Outcome]:
         if config not in self._maj:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inferplan.planner.candidates import pareto
-from inferplan.replay.traces import Estimate
+from inferplan.stats.estimate import PerQuery
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class FrontierPoint:
 
     policy: str
     train_cost: float
-    heldout: Estimate
+    heldout: PerQuery
 
 
 def model_frontiers(searches) -> tuple[tuple[str, tuple[FrontierPoint, ...]], ...]:

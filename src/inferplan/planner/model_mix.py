@@ -24,7 +24,8 @@ import numpy as np
 
 from inferplan.planner.selection import TIE_TOLERANCE, paired_gain
 from inferplan.replay.model_mix import Pool, mix_outcome, pool
-from inferplan.replay.traces import Estimate, estimate, evaluate
+from inferplan.replay.traces import estimate, evaluate
+from inferplan.stats.estimate import PerQuery
 
 REPS = 32  # random draws per problem for each mix scored on the training problems
 MAX_STEPS = 40
@@ -37,7 +38,7 @@ class MixPlan:
     counts: dict[str, int]  # model → samples in the vote
     train_accuracy: float
     train_cost: float
-    heldout: Estimate
+    heldout: PerQuery
     gain: float  # training accuracy − the chosen plan's
     se: float  # its paired standard error
     beats: bool  # gain > the guard's paired SEs

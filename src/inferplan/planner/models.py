@@ -42,7 +42,8 @@ from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade
 from inferplan.profiles.profile import Profile
 from inferplan.replay.split import split_problems
-from inferplan.replay.traces import Estimate, estimate, evaluate
+from inferplan.replay.traces import estimate, evaluate
+from inferplan.stats.estimate import PerQuery
 
 # A cascade must beat the best single-model plan on the training problems by this many paired
 # standard errors (a smaller lead is selection noise), as one model's rules must beat its reference.
@@ -64,7 +65,7 @@ class ModelPlan:
     describe: str
     train_accuracy: float
     train_cost: float
-    heldout: Estimate
+    heldout: PerQuery
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class CascadePlan:
     cascade: Cascade
     train_accuracy: float
     train_cost: float
-    heldout: Estimate
+    heldout: PerQuery
     escalation: float  # held-out share of queries that escalate
     train_escalation: float
     reach: tuple[float, ...] = ()  # held-out share of queries reaching each stage after the first
@@ -89,7 +90,7 @@ class ModelsPlanResult:
     model: str | None  # the chosen model (single)
     policy: str  # short form
     describe: str  # in words
-    heldout: Estimate
+    heldout: PerQuery
     escalation: float | None  # held-out share escalated (cascade)
     singles: tuple[ModelPlan, ...]  # every model's own best plan (the chosen one among them)
     cascade: CascadePlan | None  # the best cascade, chosen or not

@@ -11,7 +11,7 @@ with reality.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inferplan._util.files import check_replaceable, json_format_is, write_atomically
@@ -26,6 +26,7 @@ from inferplan.policy.stopping import StoppingRule
 from inferplan.policy.termination import Termination
 from inferplan.profiles.header import ConfigSpec
 from inferplan.profiles.store import check_format
+from inferplan.stats.estimate import Estimate, PerQuery
 from inferplan.tasks.prompt_spec import PromptSpec
 
 FORMAT = "inferplan.plan/1"
@@ -34,25 +35,30 @@ REQUIRED = ("profile", "objective", "mix", "configs", "aggregation", "stopping",
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """Held-out replay of the plan: mean per query with 95% bootstrap-over-problems intervals."""
+class Prediction(PerQuery):
+    """Held-out replay of the plan (95% bootstrap-over-problems intervals) and what only a plan knows."""
 
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    cost: float
-    cost_ci: tuple[float, float]
-    samples: float
-    problems: int
     extrapolated: bool = False  # predicted by the fitted curve: N exceeds the recorded samples
     recorded_samples: int | None = None  # draws of the mix the profile covers (when extrapolated)
     escalation: float | None = None  # a cascade: share of queries expected to reach its next stage
 
     @classmethod
-    def of(cls, estimate, **extra) -> Prediction:
-        """The plan's prediction from a held-out replay (replay.traces.Estimate) and what only the
-        plan knows (``extrapolated``, ``recorded_samples``, ``escalation``)."""
-        e = estimate
-        return cls(e.accuracy, e.accuracy_ci, e.cost, e.cost_ci, e.samples, e.n_problems, **extra)
+    def of(cls, replayed: PerQuery, **extra) -> Prediction:
+        """The plan's prediction from a held-out replay and what only the plan knows
+        (``extrapolated``, ``recorded_samples``, ``escalation``)."""
+        return cls(replayed.accuracy, replayed.cost, replayed.samples, **extra)
+
+    def to_json(self) -> dict:
+        return {"accuracy": self.accuracy.point, "accuracy_ci": list(self.accuracy.interval),
+                "cost": self.cost.point, "cost_ci": list(self.cost.interval), "samples": self.samples,
+                "problems": self.problems, "extrapolated": self.extrapolated,
+                "recorded_samples": self.recorded_samples, "escalation": self.escalation}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Prediction:
+        n = d["problems"]
+        return cls(Estimate(d["accuracy"], tuple(d["accuracy_ci"]), n), Estimate(d["cost"], tuple(d["cost_ci"]), n),
+                   d["samples"], bool(d.get("extrapolated", False)), d.get("recorded_samples"), d.get("escalation"))
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,6 @@ class Plan:
         return self.rule.max_samples
 
     def to_json(self) -> dict:
-        pred = asdict(self.prediction) if self.prediction else None
         return {
             "format": FORMAT,
             "profile": {"path": self.profile, "sha256": self.profile_sha256},
@@ -167,7 +172,7 @@ class Plan:
             "max_samples": self.max_samples,
             "batch": self.batch,
             "max_tokens": self.max_tokens,
-            "prediction": pred,
+            "prediction": self.prediction.to_json() if self.prediction else None,
             "heldout_problems": list(self.heldout),
             "seed": self.seed,
             "notes": list(self.notes),
@@ -189,7 +194,6 @@ class Plan:
         if missing:  # a deleted block must not silently fall back to a default (another template …)
             raise InputError(f"{path}: malformed plan: no {', '.join(repr(k) for k in missing)} block")
         try:
-            pred = d.get("prediction")
             obj = d["objective"]
             return cls(
                 profile=d["profile"]["path"], profile_sha256=d["profile"]["sha256"],
@@ -198,10 +202,7 @@ class Plan:
                 configs={str(k): ConfigSpec.from_json(v) for k, v in d.get("configs", {}).items()}, aggregation=Aggregation.from_json(d["aggregation"]),
                 rule=StoppingRule.from_json(d["stopping"]), batch=d.get("batch", "lookahead"),
                 max_tokens=d.get("max_tokens"),
-                prediction=None if pred is None else Prediction(
-                    pred["accuracy"], tuple(pred["accuracy_ci"]), pred["cost"], tuple(pred["cost_ci"]),
-                    pred["samples"], pred["problems"], bool(pred.get("extrapolated", False)),
-                    pred.get("recorded_samples"), pred.get("escalation")),
+                prediction=None if d.get("prediction") is None else Prediction.from_json(d["prediction"]),
                 heldout=tuple(str(x) for x in d.get("heldout_problems", [])), seed=int(d.get("seed", 0)),
                 notes=tuple(d.get("notes", [])), prompt=PromptSpec.from_json(d["prompt"]) if d.get("prompt") else None,
                 family=d.get("extrapolation_family"), terminate=Termination.from_json(d.get("terminate")),

@@ -9,21 +9,22 @@ from inferplan.planner.curve_predictions import NOTE
 from inferplan.planner.simulate import Baseline
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.budget_curve import budget_curve
-from inferplan.replay.traces import Estimate
+from inferplan.stats.estimate import PerQuery
 
 FEW_TRAINING_PROBLEMS = 20  # below this, the search's ranking is mostly noise
 
 
-def plan_caveats(split, pred: Estimate, baselines: tuple[Baseline, ...]) -> tuple[str, ...]:
+def plan_caveats(split, pred: PerQuery, baselines: tuple[Baseline, ...]) -> tuple[str, ...]:
     """Warnings a user must see: too few training problems, or a plan a baseline beats."""
     out = []
     if len(split.train) < FEW_TRAINING_PROBLEMS and not split.in_sample:
         out.append(f"warning: planned on only {len(split.train)} training problems; profile more problems "
                    f"(≥ {FEW_TRAINING_PROBLEMS}) before trusting the choice")
-    best = max(baselines, key=lambda b: b.accuracy, default=None)
-    if best is not None and best.accuracy - pred.accuracy >= 0.0005:  # at least the 0.1 point it prints
+    best = max(baselines, key=lambda b: b.accuracy.point, default=None)
+    if best is not None and best.accuracy.point - pred.accuracy.point >= 0.0005:  # at least the 0.1 point it prints
         out.append(f"warning: on the held-out problems the baseline '{best.name}' scores "
-                   f"{100 * (best.accuracy - pred.accuracy):.1f} points higher ({100 * best.accuracy:.1f}% at "
+                   f"{100 * (best.accuracy.point - pred.accuracy.point):.1f} points higher "
+                   f"({100 * best.accuracy.point:.1f}% at "
                    f"{best.samples:.2f} samples/query); consider it instead")
     return tuple(out)
 

@@ -32,7 +32,8 @@ from inferplan.planner.mix_allocation import recorded_slots
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.stopping import StoppingRule, make_rule
 from inferplan.replay.parallel import ParallelOutcome, ParallelTrace, evaluate_parallel, parallel_trace
-from inferplan.replay.traces import Dense, Estimate, estimate
+from inferplan.replay.traces import Dense, estimate
+from inferplan.stats.estimate import PerQuery
 
 LAUNCH_K = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 SHORT_M = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -118,7 +119,7 @@ class RoundSearch:
                 f"problems it reads {o.samples.mean():.2f} and generates {o.cost.mean():,.0f} completion tokens per "
                 "query (the samples cancelled at the stop included)",)
 
-    def heldout(self, c: RoundCandidate) -> Estimate:
+    def heldout(self, c: RoundCandidate) -> PerQuery:
         key = (c.mix.shares, c.launch, c.rule)
         if key not in self._heldout:
             o = self.outcome(c)

@@ -39,7 +39,8 @@ from inferplan.profiles.profile import Profile
 from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.split import split_problems
-from inferplan.replay.traces import Dense, Estimate, densify, estimate, evaluate
+from inferplan.replay.traces import Dense, densify, estimate, evaluate
+from inferplan.stats.estimate import PerQuery
 from inferplan.tasks.prompt_spec import from_header
 
 HELDOUT_REPS = 20  # orders per held-out problem; `simulate` defaults to the same
@@ -54,7 +55,7 @@ class ParetoPoint:
     max_tokens: int | None
     train_accuracy: float
     train_cost: float
-    heldout: Estimate
+    heldout: PerQuery
     extrapolated: bool = False  # predicted by the fitted curves beyond the recorded samples
 
 
@@ -63,7 +64,7 @@ class PlanResult:
     """What ``inferplan plan`` returns: the plan, its frontier and its baselines (held-out)."""
 
     plan: Plan
-    heldout: Estimate
+    heldout: PerQuery
     pareto: tuple[ParetoPoint, ...]
     baselines: tuple[Baseline, ...]
     train_problems: int
@@ -111,7 +112,7 @@ class _SequentialSearch:
         can = self.agg.first_pass or self.agg.majority
         self.ex_tr = Extrapolator(self.train, self.agg, self.seed, self.family) if can else None
         self.ex_te = Extrapolator(self.test, self.agg, self.seed, self.family) if can else None
-        self._heldout: dict[tuple, Estimate] = {}
+        self._heldout: dict[tuple, PerQuery] = {}
         # Samples with recorded confidences: the confidence-weighted stop is a candidate too.
         self.weighted = self.train.confidence is not None and not np.isnan(self.train.confidence).all()
         # Samples with recorded confidence lows: online low-confidence termination is tried too.
@@ -139,7 +140,7 @@ class _SequentialSearch:
     def round_notes(self, c: Candidate) -> tuple[str, ...]:
         return self.rounds.round_notes(c) if isinstance(c, RoundCandidate) else ()
 
-    def heldout(self, c: Candidate) -> Estimate:
+    def heldout(self, c: Candidate) -> PerQuery:
         """The candidate replayed (or extrapolated) on the held-out problems, once per candidate:
         the plan, its frontier, the baselines and the break-even all ask."""
         if isinstance(c, RoundCandidate):
@@ -252,8 +253,7 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
             best = max(ok, key=lambda c: (c.accuracy, -c.cost))
             e = heldout(best)
             tag = ", extrapolated" if best.extrapolated else ""
-            out.append(Baseline(f"{name} ({best.mix.name}, {best.policy.split(',min')[0]}{tag})",
-                                e.accuracy, e.accuracy_ci, e.cost, e.samples))
+            out.append(Baseline.of(f"{name} ({best.mix.name}, {best.policy.split(',min')[0]}{tag})", e))
 
     if any(c.forced for c in cands):  # what the thinking budget is judged against
         add("best plan without a thinking budget", [c for c in cands if not c.forced])
@@ -267,5 +267,5 @@ def _baselines(cands: list[Candidate], at_budget: float, table: SampleTable, hel
     one = [c for c in plain if c.rule.name == "fixed" and c.rule.max_samples == 1 and c.mix.shares[greedy_cfg] == 1]
     if one:
         e = heldout(one[0])
-        out.append(Baseline(f"one sample ({table.configs[greedy_cfg].name})", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+        out.append(Baseline.of(f"one sample ({table.configs[greedy_cfg].name})", e))
     return tuple(out)

@@ -24,18 +24,19 @@ from inferplan.replay.budget_curve import censored_line, censored_share
 from inferplan.replay.cost import cost_model_for
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.split import split_problems
-from inferplan.replay.traces import Dense, Estimate, Outcome, Trace, densify, estimate, evaluate
+from inferplan.replay.traces import Dense, Outcome, Trace, densify, estimate, evaluate
+from inferplan.stats.estimate import PerQuery
 
 
-@dataclass(frozen=True)
-class Baseline:
+@dataclass(frozen=True, kw_only=True)
+class Baseline(PerQuery):
     """A reference strategy replayed on the same problems (mean per query)."""
 
     name: str
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    cost: float
-    samples: float
+
+    @classmethod
+    def of(cls, name: str, replayed: PerQuery) -> Baseline:
+        return cls(replayed.accuracy, replayed.cost, replayed.samples, name=name)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class SimulationResult:
     rule: str
     mix: dict[str, float]
     unit: str
-    estimate: Estimate
+    estimate: PerQuery
     baselines: tuple[Baseline, ...]
     problems: int
     reps: int
@@ -62,7 +63,7 @@ def fixed_baselines(tr: Trace, *, seed: int = 0) -> tuple[Baseline, ...]:
     out = []
     for n in ns:
         e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
-        out.append(Baseline(f"fixed-{n}", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+        out.append(Baseline.of(f"fixed-{n}", e))
     return tuple(out)
 
 
@@ -118,10 +119,10 @@ def _from_rule(profile: Profile, rule: str, min_samples: int | None, max_samples
     return _Replayed(the_rule, agg, mix, None, problems, source, unit, *prices, parallel, term)
 
 
-def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[Estimate, tuple[Baseline, ...]]:
+def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[PerQuery, tuple[Baseline, ...]]:
     """The round of r.parallel read in finish order, and its baselines: under latency majority@N
     rounds (N = 1, 2, 4, … K), else fixed N."""
-    def replay(k: int, rule: StoppingRule) -> Estimate:
+    def replay(k: int, rule: StoppingRule) -> PerQuery:
         o = evaluate_parallel(parallel_trace(dense, np.asarray(r.mix.shares), k, r.agg, reps=reps, seed=seed), rule)
         return estimate(Outcome(o.accuracy, o.latency if r.unit == "latency" else o.cost, o.samples), seed=seed)
 
@@ -134,7 +135,7 @@ def _replay_parallel(dense: Dense, r: _Replayed, reps: int, seed: int) -> tuple[
     base = []
     for n in ns:
         e = replay(n, make_rule("fixed", (n,)))
-        base.append(Baseline(f"fixed-{n}", e.accuracy, e.accuracy_ci, e.cost, e.samples))
+        base.append(Baseline.of(f"fixed-{n}", e))
     return replay(k, r.rule), tuple(base)
 
 
@@ -187,7 +188,7 @@ def simulate(
 
 
 def _replay_sequential(dense: Dense, r: _Replayed, reps: int, seed: int,
-                       warnings: list[str]) -> tuple[Estimate, tuple[Baseline, ...]]:
+                       warnings: list[str]) -> tuple[PerQuery, tuple[Baseline, ...]]:
     """The rule on the recorded samples in random orders, and fixed-N baselines on the same orders."""
     cache = TraceCache(dense, r.agg, reps, seed)
     tr = cache.get(r.mix, r.cap, r.term, r.forced)

@@ -24,6 +24,7 @@ from inferplan.replay.budgets import DenseProbes, dense_probes
 from inferplan.replay.cost import CostModel
 from inferplan.replay.tally import tally_prefixes
 from inferplan.replay.termination import padded_lows, terminated
+from inferplan.stats.estimate import LEVEL, Estimate, PerQuery
 from inferplan.stats.intervals import bootstrap_mean, widen_to_binomial
 
 
@@ -240,7 +241,7 @@ class Outcome:
     cost: np.ndarray  # (P,)
     samples: np.ndarray  # (P,)
 
-    def summary(self, *, boot: int = 1000, seed: int = 0) -> Estimate:
+    def summary(self, *, boot: int = 1000, seed: int = 0) -> PerQuery:
         return estimate(self, boot=boot, seed=seed)
 
 
@@ -273,20 +274,10 @@ def evaluate(tr: Trace, rule: StoppingRule, first: np.ndarray | None = None) -> 
     return Outcome(acc, cost, samples)
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Mean accuracy/cost over problems with 95% bootstrap-over-problems intervals."""
-
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    cost: float
-    cost_ci: tuple[float, float]
-    samples: float
-    n_problems: int
-
-
-def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> Estimate:
-    (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), 0.95, boot, seed)
-    P, (lo, hi) = len(o.accuracy), widen_to_binomial(lo, hi, o.accuracy.mean(), len(o.accuracy), 0.95)
-    return Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), float(o.cost.mean()),
-                    (float(clo), float(chi)), float(o.samples.mean()), P)
+def estimate(o: Outcome, *, boot: int = 1000, seed: int = 0) -> PerQuery:
+    """Mean accuracy/cost over problems with 95% bootstrap-over-problems intervals (the accuracy's
+    never narrower than the binomial one)."""
+    (lo, clo), (hi, chi) = bootstrap_mean(np.column_stack([o.accuracy, o.cost]), LEVEL, boot, seed)
+    P, (lo, hi) = len(o.accuracy), widen_to_binomial(lo, hi, o.accuracy.mean(), len(o.accuracy), LEVEL)
+    return PerQuery(Estimate(float(o.accuracy.mean()), (float(lo), float(hi)), P),
+                    Estimate(float(o.cost.mean()), (float(clo), float(chi)), P), float(o.samples.mean()))

@@ -25,8 +25,9 @@ from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.runner.plan_model import ModelChoice
 from inferplan.runner.plan_runner import PlanOverrides, run_plan
 from inferplan.runner.queries import Query
-from inferplan.runner.replayed import LEVEL, FixedBaseline, Promised, fixed_n_at_cost, promised
+from inferplan.runner.replayed import FixedBaseline, Promised, fixed_n_at_cost, promised
 from inferplan.runner.results import QueryResult
+from inferplan.stats.estimate import LEVEL, Estimate, PerQuery
 from inferplan.stats.intervals import beta_interval
 from inferplan.tasks.task_grader import TaskGrader
 from inferplan.tasks.taskset import TaskSet, load_tasks
@@ -35,17 +36,13 @@ COST_TOLERANCE = 0.15  # realised cost within this fraction of the predicted cou
 
 
 @dataclass(frozen=True)
-class Realised:
-    """What the plan did on the problems (means per query)."""
+class Realised(PerQuery):
+    """What the plan did on the problems (means per query; the accuracy with its Jeffreys interval,
+    the cost measured, without one) and what only a run knows."""
 
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    cost_per_query: float
-    samples_per_query: float
     completion_tokens_per_query: float
     prompt_tokens_per_query: float  # the prompt, counted once per query (apart: it is not what a plan saves)
     seconds: float  # wall time of the whole evaluation
-    problems: int
     censored: float = 0.0  # share of samples the token cap left with no answer (abstentions, not wrong)
 
 
@@ -67,10 +64,11 @@ class Checks:
                                              self.completion_tokens_as_promised, self.escalation_as_predicted))
 
 
-def _within(value: float, point: float | None, interval: tuple[float, float] | None) -> bool | None:
+def _within(value: float, promise: Estimate | None) -> bool | None:
     """Inside the interval where there is one (never narrower than a token), else within ±15% of the point."""
-    if point is None:
+    if promise is None:
         return None
+    interval, point = promise.interval, promise.point
     if interval is not None and interval[1] - interval[0] > 1e-9:
         return bool(interval[0] - 1e-9 <= value <= interval[1] + 1e-9)
     return bool(abs(value - point) <= COST_TOLERANCE * max(abs(point), 1e-9))
@@ -82,16 +80,15 @@ def check(predicted: Prediction | None, realised: Realised, baseline: FixedBasel
     tokens against what the plan promised, and fixed-N at the same cost."""
     inside = cost_ok = beats = None
     if predicted is not None:
-        inside = bool(predicted.accuracy_ci[0] <= realised.accuracy <= predicted.accuracy_ci[1])
-        if predicted.cost:
-            cost_ok = bool(abs(realised.cost_per_query - predicted.cost) <= COST_TOLERANCE * predicted.cost)
+        inside = predicted.accuracy.covers(realised.accuracy.point)
+        if predicted.cost.point:
+            cost_ok = bool(abs(realised.cost.point - predicted.cost.point) <= COST_TOLERANCE * predicted.cost.point)
     if baseline is not None:
-        beats = bool(realised.accuracy >= baseline.accuracy)
+        beats = bool(realised.accuracy.point >= baseline.accuracy)
     samples_ok = tokens_ok = None
     if promised is not None:
-        samples_ok = _within(realised.samples_per_query, promised.samples, promised.samples_ci)
-        tokens_ok = _within(realised.completion_tokens_per_query, promised.completion_tokens,
-                            promised.completion_tokens_ci)
+        samples_ok = _within(realised.samples, promised.samples)
+        tokens_ok = _within(realised.completion_tokens_per_query, promised.completion_tokens)
     return Checks(inside, cost_ok, beats, samples_ok, tokens_ok)
 
 
@@ -202,10 +199,10 @@ def realised_of(results: list[QueryResult], correct: list[bool], cost: CostModel
     k, m = sum(correct), len(correct)
     low, high = beta_interval(k, m, LEVEL)
     return Realised(
-        accuracy=k / m, accuracy_ci=(float(low), float(high)), cost_per_query=float(np.mean(per_query)),
-        samples_per_query=float(np.mean([r.samples for r in results])),
+        accuracy=Estimate(k / m, (float(low), float(high)), m), cost=Estimate(float(np.mean(per_query)), None, m),
+        samples=float(np.mean([r.samples for r in results])),
         completion_tokens_per_query=float(np.mean([r.completion_tokens + r.wasted_tokens for r in results])),
-        prompt_tokens_per_query=float(np.mean([r.prompt_tokens for r in results])), seconds=wall, problems=m,
+        prompt_tokens_per_query=float(np.mean([r.prompt_tokens for r in results])), seconds=wall,
         censored=censored_of(results),
     )
 
@@ -249,7 +246,7 @@ def evaluate_plan(
     baseline = promise = None
     if table is not None:
         ids = [t.id for t in taskset.tasks]
-        baseline = fixed_n_at_cost(table, plan, cost, ids, realised.cost_per_query, seed=seed)
+        baseline = fixed_n_at_cost(table, plan, cost, ids, realised.cost.point, seed=seed)
         promise = promised(table, plan, ids, seed=seed)
     return EvaluationResult(plan, plan.unit, plan.prediction, realised, baseline, source, tuple(results),
                             tuple(correct), check(plan.prediction, realised, baseline, promise), promise,

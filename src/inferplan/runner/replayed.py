@@ -15,9 +15,8 @@ from inferplan.profiles.store import SampleTable
 from inferplan.replay.cost import CostModel
 from inferplan.replay.parallel import evaluate_parallel, parallel_trace
 from inferplan.replay.traces import densify, estimate, evaluate
+from inferplan.stats.estimate import LEVEL, Estimate
 from inferplan.stats.intervals import bootstrap_mean
-
-LEVEL = 0.95  # the plan's prediction interval is 95% too
 
 
 @dataclass(frozen=True)
@@ -25,10 +24,8 @@ class Promised:
     """Samples and completion tokens per query that replaying the plan on the recorded samples of
     the evaluated problems promises, with 95% intervals over problems (None: nothing recorded)."""
 
-    samples: float
-    samples_ci: tuple[float, float] | None
-    completion_tokens: float | None
-    completion_tokens_ci: tuple[float, float] | None
+    samples: Estimate  # no interval where the plan extrapolates beyond the recorded samples
+    completion_tokens: Estimate | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,7 @@ def fixed_n_at_cost(table: SampleTable, plan: Plan, cost: CostModel, problem_ids
         tr = TraceCache(dense, plan.aggregation, 20, seed).get(mix, None)
         for n in range(1, int(tr.length.max()) + 1):
             e = estimate(evaluate(tr, make_rule("fixed", (n,))), seed=seed)
-            points.append((e.cost, e.accuracy, e.samples))
+            points.append((e.cost.point, e.accuracy.point, e.samples))
     costs = np.array([p[0] for p in points])
     accs = np.array([p[1] for p in points])
     if target_cost <= costs[0]:
@@ -82,7 +79,7 @@ def promised(table: SampleTable, plan: Plan, problem_ids: list[str], *, seed: in
     (completion tokens alone, the cancelled samples' included, so the prompt cannot hide an
     overrun); a plan that extrapolates beyond them promises its predicted samples only."""
     if plan.prediction is not None and plan.prediction.extrapolated:
-        return Promised(plan.prediction.samples, None, None, None)
+        return Promised(Estimate(plan.prediction.samples, None, plan.prediction.problems), None)
     problems, mix = _recorded(table, plan, problem_ids)
     unknown = set(plan.mix) - {c.name for c in table.configs}
     if len(problems) == 0 or unknown or np.isnan(table.completion_tokens).all():
@@ -98,5 +95,6 @@ def promised(table: SampleTable, plan: Plan, problem_ids: list[str], *, seed: in
         o = evaluate(cache.get(mix, plan.max_tokens, plan.terminate, plan.thinking is not None), plan.rule)
         samples = o.samples
     (s_lo, t_lo), (s_hi, t_hi) = bootstrap_mean(np.column_stack([samples, o.cost]), LEVEL, 1000, seed)
-    return Promised(float(samples.mean()), (float(s_lo), float(s_hi)), float(o.cost.mean()),
-                    (float(t_lo), float(t_hi)))
+    n = len(problems)
+    return Promised(Estimate(float(samples.mean()), (float(s_lo), float(s_hi)), n),
+                    Estimate(float(o.cost.mean()), (float(t_lo), float(t_hi)), n))

@@ -45,9 +45,9 @@ def bind(host: str, port: int) -> socket.socket:
 def plan_summary(plan: Plan, source: str | None) -> dict:
     predicted = plan.prediction
     return {"plan": source, "rule": plan.rule.spec, "mix": dict(plan.mix), "aggregation": plan.aggregation.kind,
-            "max_tokens": effective_max_tokens(plan, PlanOverrides()), "predicted_accuracy": None if predicted is None else predicted.accuracy,
-            "predicted_accuracy_ci": None if predicted is None else list(predicted.accuracy_ci),
-            "predicted_cost": None if predicted is None else predicted.cost, "unit": plan.unit}
+            "max_tokens": effective_max_tokens(plan, PlanOverrides()), "predicted_accuracy": None if predicted is None else predicted.accuracy.point,
+            "predicted_accuracy_ci": None if predicted is None else list(predicted.accuracy.interval),
+            "predicted_cost": None if predicted is None else predicted.cost.point, "unit": plan.unit}
 
 
 def serve(plan: Plan, *, model: str | Backend, settings: BackendSettings | None = None, host: str = "127.0.0.1",

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from inferplan.api import dumps
+from inferplan.api import PerQuery, dumps
 
 
 def _cell_width(cell: Any) -> int:
@@ -49,6 +49,12 @@ def warn(message: str) -> None:
 
 def info(message: str) -> None:
     err.print(message, highlight=False)
+
+
+def replayed_json(e: PerQuery) -> dict:
+    """A held-out replay in the layout ``--json`` has always printed it (flat keys, ``n_problems``)."""
+    return {"accuracy": e.accuracy.point, "accuracy_ci": list(e.accuracy.interval), "cost": e.cost.point,
+            "cost_ci": list(e.cost.interval), "samples": e.samples, "n_problems": e.problems}
 
 
 def fmt_interval(value: float, low: float, high: float, pct: bool = True) -> str:

@@ -96,16 +96,16 @@ class DemoNarrator:
         out.print(f"chosen: sample at [bold]{escape(mix)}[/bold]; {escape(p.rule.describe())}; "
                   f"answer by {escape(p.aggregation.describe())}.", highlight=False)
         if pr is not None:
-            out.print(f"predicted on held-out problems: accuracy {fmt_interval(pr.accuracy, *pr.accuracy_ci)}, "
-                      f"{pr.cost:.0f} tokens and {pr.samples:.1f} samples per question.", highlight=False)
-            if line := buys(pr.accuracy, pr.cost, r.baselines, "tokens"):
+            out.print(f"predicted on held-out problems: accuracy {fmt_interval(pr.accuracy.point, *pr.accuracy.interval)}, "
+                      f"{pr.cost.point:.0f} tokens and {pr.samples:.1f} samples per question.", highlight=False)
+            if line := buys(pr.accuracy.point, pr.cost.point, r.baselines, "tokens"):
                 out.print(f"that buys {escape(line)}.", highlight=False)
         t = Table(header_style="bold", box=None, title="baselines on the same held-out problems", title_justify="left")
         t.add_column("strategy")
         t.add_column("accuracy", justify="right")
         t.add_column("tokens/question", justify="right")
         for b in r.baselines:
-            t.add_row(escape(b.name), f"{100 * b.accuracy:.1f}%", f"{b.cost:.0f}")
+            t.add_row(escape(b.name), f"{100 * b.accuracy.point:.1f}%", f"{b.cost.point:.0f}")
         out.print(t)
         if r.break_even is not None:  # what planning paid: the profile against the per-query saving
             out.print(escape(r.break_even.note[0].upper() + r.break_even.note[1:]) + ".", highlight=False)
@@ -115,8 +115,8 @@ class DemoNarrator:
         _h(4, "Check the plan for real", "Run the plan with fresh samples on the held-out problems and "
            "compare with what it predicted — and with always drawing the same number of samples.")
         z, b = e.realised, e.baseline
-        out.print(f"realised: accuracy {fmt_interval(z.accuracy, *z.accuracy_ci)}, "
-                  f"{z.cost_per_query:.0f} tokens and {z.samples_per_query:.1f} samples per question", highlight=False)
+        out.print(f"realised: accuracy {fmt_interval(z.accuracy.point, *z.accuracy.interval)}, "
+                  f"{z.cost.point:.0f} tokens and {z.samples:.1f} samples per question", highlight=False)
         if b is not None:
             out.print(f"fixed N at the same tokens, {escape(describe_fixed(b.samples))}: {100 * b.accuracy:.1f}%",
                       highlight=False)
@@ -139,7 +139,7 @@ class DemoNarrator:
                       f"[dim]({r.samples} sample{'s' if r.samples != 1 else ''}; votes {votes})[/dim]", highlight=False)
         if self.predicted is not None:
             out.print(f"[dim]These answers are right about as often as the plan predicts, "
-                      f"{fmt_interval(self.predicted.accuracy, *self.predicted.accuracy_ci)}: a 135M-parameter "
+                      f"{fmt_interval(self.predicted.accuracy.point, *self.predicted.accuracy.interval)}: a 135M-parameter "
                       "model is often wrong, and a larger model (--model) is right more often.[/dim]",
                       highlight=False)
         out.print()

@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from inferplan.api import EvaluationResult
+from inferplan.api import Estimate, EvaluationResult
 from inferplan.cli.render.common import err, fmt_interval, out, print_json
 
 
@@ -36,8 +36,8 @@ class EvalProgress:
             self._p.stop()
 
 
-def _listed(interval: tuple[float, float] | None) -> list[float] | None:
-    return None if interval is None else list(interval)
+def _listed(figure: Estimate | None) -> list[float] | None:
+    return None if figure is None or figure.interval is None else list(figure.interval)
 
 
 def evaluation_json(r: EvaluationResult) -> dict:
@@ -50,15 +50,15 @@ def evaluation_json(r: EvaluationResult) -> dict:
         "problems": z.problems,
         "source": r.source,
         "predicted": None if p is None else {
-            "accuracy": p.accuracy, "accuracy_ci": list(p.accuracy_ci), "cost_per_query": p.cost,
-            "cost_ci": list(p.cost_ci), "samples_per_query": p.samples,
+            "accuracy": p.accuracy.point, "accuracy_ci": list(p.accuracy.interval), "cost_per_query": p.cost.point,
+            "cost_ci": list(p.cost.interval), "samples_per_query": p.samples,
             **({} if w is None else {
-                "replayed_samples_per_query": w.samples, "replayed_samples_ci": _listed(w.samples_ci),
-                "completion_tokens_per_query": w.completion_tokens,
-                "completion_tokens_ci": _listed(w.completion_tokens_ci)})},
+                "replayed_samples_per_query": w.samples.point, "replayed_samples_ci": _listed(w.samples),
+                "completion_tokens_per_query": None if w.completion_tokens is None else w.completion_tokens.point,
+                "completion_tokens_ci": _listed(w.completion_tokens)})},
         "realised": {
-            "accuracy": z.accuracy, "accuracy_ci": list(z.accuracy_ci), "cost_per_query": z.cost_per_query,
-            "samples_per_query": z.samples_per_query,
+            "accuracy": z.accuracy.point, "accuracy_ci": list(z.accuracy.interval), "cost_per_query": z.cost.point,
+            "samples_per_query": z.samples,
             "completion_tokens_per_query": z.completion_tokens_per_query,
             "prompt_tokens_per_query": z.prompt_tokens_per_query, "seconds": round(z.seconds, 2),
             "censored_samples": round(z.censored, 4)},
@@ -83,10 +83,10 @@ def checks(r: EvaluationResult) -> dict:
             **({} if c.escalation_as_predicted is None else {"escalation_within_10pt": c.escalation_as_predicted})}
 
 
-def _per_query(point: float | None, interval: tuple[float, float] | None, digits: str = ".2f") -> str:
-    if point is None:
+def _per_query(promise: Estimate | None, digits: str = ".2f") -> str:
+    if promise is None:
         return "–"
-    shown = format(point, digits)
+    shown, interval = format(promise.point, digits), promise.interval
     return shown if interval is None else f"{shown} [{format(interval[0], digits)}, {format(interval[1], digits)}]"
 
 
@@ -109,11 +109,11 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     t.add_column("samples/query", justify="right")
     t.add_column("completion tokens/query", justify="right")
     if p is not None:
-        t.add_row("predicted (replay of held-out)", fmt_interval(p.accuracy, *p.accuracy_ci), f"{p.cost:.4g}",
-                  _per_query(w.samples, w.samples_ci) if w is not None else f"{p.samples:.2f}",
-                  _per_query(w.completion_tokens, w.completion_tokens_ci, ".1f") if w is not None else "–")
-    t.add_row("[bold]realised (fresh samples)[/bold]", fmt_interval(z.accuracy, *z.accuracy_ci),
-              f"{z.cost_per_query:.4g}", f"{z.samples_per_query:.2f}", f"{z.completion_tokens_per_query:.1f}")
+        t.add_row("predicted (replay of held-out)", fmt_interval(p.accuracy.point, *p.accuracy.interval), f"{p.cost.point:.4g}",
+                  _per_query(w.samples) if w is not None else f"{p.samples:.2f}",
+                  _per_query(w.completion_tokens, ".1f") if w is not None else "–")
+    t.add_row("[bold]realised (fresh samples)[/bold]", fmt_interval(z.accuracy.point, *z.accuracy.interval),
+              f"{z.cost.point:.4g}", f"{z.samples:.2f}", f"{z.completion_tokens_per_query:.1f}")
     if b is not None:
         how = {"oracle": "with the verifier", "conf-vote": "conf-vote", "logprob": "best logprob"}.get(
             r.plan.aggregation.kind, "majority")

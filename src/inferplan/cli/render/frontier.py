@@ -16,12 +16,12 @@ def _points(r) -> list[tuple[str, str, float, float, tuple[float, float]]]:
     pts = []
     for i, (model, front) in enumerate(r.frontiers):
         mark = chr(ord("A") + i)
-        pts += [(mark, model, p.heldout.cost, p.heldout.accuracy, p.heldout.accuracy_ci) for p in front]
+        pts += [(mark, model, p.heldout.cost.point, p.heldout.accuracy.point, p.heldout.accuracy.interval) for p in front]
     for mark, other in (("c", r.cascade), ("m", r.mix)):
         if other is not None:
-            pts.append((mark, "best cascade" if mark == "c" else "best mix in one vote", other.heldout.cost,
-                        other.heldout.accuracy, other.heldout.accuracy_ci))
-    pts.append(("*", f"chosen ({r.kind})", r.heldout.cost, r.heldout.accuracy, r.heldout.accuracy_ci))
+            pts.append((mark, "best cascade" if mark == "c" else "best mix in one vote", other.heldout.cost.point,
+                        other.heldout.accuracy.point, other.heldout.accuracy.interval))
+    pts.append(("*", f"chosen ({r.kind})", r.heldout.cost.point, r.heldout.accuracy.point, r.heldout.accuracy.interval))
     return pts
 
 
@@ -57,10 +57,10 @@ def write_frontier_plot(r, unit: str, path: Path, force: bool = False) -> None:
     fig, ax = plt.subplots(figsize=(8.0, 5.0))
     styles = {"c": ("D", "cascade"), "m": ("P", "mix"), "*": ("*", "chosen")}
     for model, front in r.frontiers:
-        xs = [p.heldout.cost for p in front]
-        ys = [100 * p.heldout.accuracy for p in front]
-        err_ = [[y - 100 * p.heldout.accuracy_ci[0] for y, p in zip(ys, front)],
-                [100 * p.heldout.accuracy_ci[1] - y for y, p in zip(ys, front)]]
+        xs = [p.heldout.cost.point for p in front]
+        ys = [100 * p.heldout.accuracy.point for p in front]
+        err_ = [[y - 100 * p.heldout.accuracy.interval[0] for y, p in zip(ys, front)],
+                [100 * p.heldout.accuracy.interval[1] - y for y, p in zip(ys, front)]]
         ax.errorbar(xs, ys, yerr=err_, fmt="o-", ms=4, capsize=2, alpha=0.8, label=f"{model} (its frontier)")
     for mark, label, cost, acc, ci in _points(r):
         if mark in styles:

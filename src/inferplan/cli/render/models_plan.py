@@ -3,14 +3,13 @@ own best plan, the best cascade and the best mix in one vote, all replayed on th
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
 from inferplan.api import ModelsPlanResult
-from inferplan.cli.render.common import fmt_interval, out, print_json
+from inferplan.cli.render.common import fmt_interval, out, print_json, replayed_json
 from inferplan.cli.render.frontier import render_frontier_chart
 
 
@@ -22,18 +21,18 @@ def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
     c = r.cascade
     return {
         "kind": r.kind, "model": r.model, "policy": r.policy, "describe": r.describe,
-        "heldout": asdict(r.heldout), "escalation": r.escalation,
+        "heldout": replayed_json(r.heldout), "escalation": r.escalation,
         "models": [{"model": s.model, "policy": s.policy, "describe": s.describe, "train_accuracy": s.train_accuracy,
-                    "train_cost": s.train_cost, "heldout": asdict(s.heldout)} for s in r.singles],
+                    "train_cost": s.train_cost, "heldout": replayed_json(s.heldout)} for s in r.singles],
         "best_cascade": None if c is None else {
             "policy": c.cascade.spec, "describe": c.cascade.describe(), "train_accuracy": c.train_accuracy,
-            "train_cost": c.train_cost, "heldout": asdict(c.heldout), "escalation": c.escalation,
+            "train_cost": c.train_cost, "heldout": replayed_json(c.heldout), "escalation": c.escalation,
             "reach": list(c.reach)},
         "best_mix": None if r.mix is None else {
             "counts": r.mix.counts, "train_accuracy": r.mix.train_accuracy, "train_cost": r.mix.train_cost,
-            "heldout": asdict(r.mix.heldout), "beats_single_on_training": r.mix.beats, "chosen": r.kind == "mix"},
+            "heldout": replayed_json(r.mix.heldout), "beats_single_on_training": r.mix.beats, "chosen": r.kind == "mix"},
         "frontiers": [{"model": m, "points": [{"policy": q.policy, "train_cost": q.train_cost,
-                                               "heldout": asdict(q.heldout)} for q in front]}
+                                               "heldout": replayed_json(q.heldout)} for q in front]}
                       for m, front in r.frontiers],
         "notes": list(r.notes), "split": {"train": r.train_problems, "test": r.test_problems},
         "written": str(path) if path else None, "plan": r.plan.to_json() if r.plan else None,
@@ -59,8 +58,8 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     else:
         out.print(f"  stopping     {r.describe}", highlight=False)
     e = r.heldout
-    cost = f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}]"
-    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}, {e.samples:.2f} samples/query "
+    cost = f"{_num(e.cost.point)} {p.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}]"
+    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}, {cost}, {e.samples:.2f} samples/query "
               "(held-out problems)", highlight=False)
     if r.escalation is not None:
         later = "".join(f", {100 * x:.0f}% the model after" for x in r.cascade.reach[1:]) if r.cascade else ""
@@ -74,17 +73,17 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     for col in ("policy", "held-out accuracy", f"{p.unit}/query", "escalates"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for s in r.singles:
-        t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_interval(s.heldout.accuracy, *s.heldout.accuracy_ci),
-                  _num(s.heldout.cost), "–")
+        t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_interval(s.heldout.accuracy.point, *s.heldout.accuracy.interval),
+                  _num(s.heldout.cost.point), "–")
     if r.cascade is not None:
         c = r.cascade
         t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
-                  fmt_interval(c.heldout.accuracy, *c.heldout.accuracy_ci), _num(c.heldout.cost),
+                  fmt_interval(c.heldout.accuracy.point, *c.heldout.accuracy.interval), _num(c.heldout.cost.point),
                   f"{100 * c.escalation:.0f}%")
     if r.mix is not None:
         m = r.mix
-        t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_interval(m.heldout.accuracy, *m.heldout.accuracy_ci),
-                  _num(m.heldout.cost), "–")
+        t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_interval(m.heldout.accuracy.point, *m.heldout.accuracy.interval),
+                  _num(m.heldout.cost.point), "–")
     out.print(t)
     if r.frontiers:
         render_frontier_chart(r, p.unit)

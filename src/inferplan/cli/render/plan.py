@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from rich.table import Table
@@ -16,7 +15,7 @@ from inferplan.api import (
     describe_policy,
     rule_legend,
 )
-from inferplan.cli.render.common import fmt_interval, out, print_json, warn
+from inferplan.cli.render.common import fmt_interval, out, print_json, replayed_json, warn
 
 
 def _num(x: float) -> str:
@@ -24,8 +23,8 @@ def _num(x: float) -> str:
 
 
 def _baseline_json(b: Baseline) -> dict:
-    return {"name": b.name, "accuracy": b.accuracy, "accuracy_ci": list(b.accuracy_ci),
-            "cost_per_query": b.cost, "samples_per_query": b.samples}
+    return {"name": b.name, "accuracy": b.accuracy.point, "accuracy_ci": list(b.accuracy.interval),
+            "cost_per_query": b.cost.point, "samples_per_query": b.samples}
 
 
 def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
@@ -34,15 +33,15 @@ def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
     for col in cols:
         t.add_column(col, justify="left" if col == "baseline" else "right")
     for b in rows:
-        t.add_row(b.name, fmt_interval(b.accuracy, *b.accuracy_ci), f"{b.samples:.2f}",
-                  *(() if unit == "samples" else (_num(b.cost),)))
+        t.add_row(b.name, fmt_interval(b.accuracy.point, *b.accuracy.interval), f"{b.samples:.2f}",
+                  *(() if unit == "samples" else (_num(b.cost.point),)))
     return t
 
 
 def _gain(accuracy: float, cost: float, b: Baseline, what: str, unit: str, how: str = "") -> str:
     """"+2.8 points over one sample (80.0% [74.7, 84.6]) for 8.2× the samples"."""
-    ratio = f"{cost / b.cost:.3g}× the {'cost' if unit == 'usd' else unit}" if b.cost > 0 else "its cost"
-    return f"{100 * (accuracy - b.accuracy):+.1f} points over {what} ({fmt_interval(b.accuracy, *b.accuracy_ci)}" \
+    ratio = f"{cost / b.cost.point:.3g}× the {'cost' if unit == 'usd' else unit}" if b.cost.point > 0 else "its cost"
+    return f"{100 * (accuracy - b.accuracy.point):+.1f} points over {what} ({fmt_interval(b.accuracy.point, *b.accuracy.interval)}" \
            f"{how}) for {ratio}"
 
 
@@ -53,8 +52,8 @@ def buys(accuracy: float, cost: float, baselines: tuple[Baseline, ...], unit: st
     fixed = next((b for b in baselines if b.name.startswith("best fixed-N")), None)
     if fixed is None:
         cheaper = [b for b in baselines if b.name.startswith("fixed-") and b.name != "fixed-1"
-                   and b.cost <= cost * (1 + 1e-9)]
-        fixed = max(cheaper, key=lambda b: b.cost, default=None)
+                   and b.cost.point <= cost * (1 + 1e-9)]
+        fixed = max(cheaper, key=lambda b: b.cost.point, default=None)
     parts = [_gain(accuracy, cost, one, "one sample", unit)] if one is not None else []
     if fixed is not None:
         how = "the best fixed-N within the budget" if fixed.name.startswith("best") else "fixed-N at no more cost"
@@ -72,11 +71,11 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     p = r.plan
     if as_json:
         print_json({
-            "plan": {**p.to_json(), "accuracy": r.heldout.accuracy, "accuracy_ci": list(r.heldout.accuracy_ci),
-                     "cost_per_query": r.heldout.cost, "samples_per_query": r.heldout.samples},
+            "plan": {**p.to_json(), "accuracy": r.heldout.accuracy.point, "accuracy_ci": list(r.heldout.accuracy.interval),
+                     "cost_per_query": r.heldout.cost.point, "samples_per_query": r.heldout.samples},
             "written": str(path) if path else None,
             "pareto": [{"mix": x.mix, "rule": x.rule, "max_tokens": x.max_tokens, "train_accuracy": x.train_accuracy,
-                        "train_cost": x.train_cost, "heldout": asdict(x.heldout), "extrapolated": x.extrapolated}
+                        "train_cost": x.train_cost, "heldout": replayed_json(x.heldout), "extrapolated": x.extrapolated}
                        for x in r.pareto],
             "baselines": [_baseline_json(b) for b in r.baselines],
             "split": {"source": r.split_source, "train": r.train_problems, "test": r.test_problems},
@@ -99,13 +98,13 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
                   f"first {p.terminate.warmup} samples ({p.terminate.keep:.0%} of them stay above it)", highlight=False)
     out.print(_tokens_line(p), highlight=False)
     e = r.heldout
-    cost = "" if p.unit == "samples" else f"{_num(e.cost)} {p.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}], "
+    cost = "" if p.unit == "samples" else f"{_num(e.cost.point)} {p.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}], "
     where = "held-out problems"
     if p.prediction is not None and p.prediction.extrapolated:
         where += f"; [bold]extrapolated[/bold]: predicted by the fitted curve, beyond the {p.prediction.recorded_samples} recorded samples"
-    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}, {cost}{e.samples:.2f} samples/query "
+    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}, {cost}{e.samples:.2f} samples/query "
               f"({where})")
-    if line := buys(e.accuracy, e.cost, r.baselines, p.unit):
+    if line := buys(e.accuracy.point, e.cost.point, r.baselines, p.unit):
         out.print(f"  buys         {line}", highlight=False)
     if p.batch_allocation is not None:
         _batch_lines(p.batch_allocation, p.unit, r.train_problems)
@@ -121,8 +120,8 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
         t.add_row(x.rule.split(",min")[0] + guard + (" *" if x.extrapolated else ""),
                   "+".join(x.mix), str(x.max_tokens or "–"),
                   f"{100 * x.train_accuracy:.1f}%", _num(x.train_cost),
-                  f"{100 * x.heldout.accuracy:.1f}% ±{50 * (x.heldout.accuracy_ci[1] - x.heldout.accuracy_ci[0]):.1f}",
-                  _num(x.heldout.cost))
+                  f"{100 * x.heldout.accuracy.point:.1f}% ±{50 * (x.heldout.accuracy.interval[1] - x.heldout.accuracy.interval[0]):.1f}",
+                  _num(x.heldout.cost.point))
     if any(x.extrapolated for x in r.pareto):
         t.caption = "* predicted by the fitted curve, beyond the recorded samples"
     out.print(t)
@@ -148,8 +147,8 @@ def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
     e = r.estimate
     if as_json:
         print_json({
-            "plan": {"rule": r.rule, "mix": r.mix, "unit": r.unit, "accuracy": e.accuracy,
-                     "accuracy_ci": list(e.accuracy_ci), "cost_per_query": e.cost, "cost_ci": list(e.cost_ci),
+            "plan": {"rule": r.rule, "mix": r.mix, "unit": r.unit, "accuracy": e.accuracy.point,
+                     "accuracy_ci": list(e.accuracy.interval), "cost_per_query": e.cost.point, "cost_ci": list(e.cost.interval),
                      "samples_per_query": e.samples},
             "baselines": [_baseline_json(b) for b in r.baselines],
             "problems": r.problems, "reps": r.reps, "replayed_on": r.source,
@@ -157,9 +156,9 @@ def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
         return
     out.print(f"[bold]{r.rule}[/bold] replayed on {r.source} ({r.problems} problems × {r.reps} orders)")
     out.print(f"  {describe_policy(r.rule)}", highlight=False)
-    cost = "" if r.unit == "samples" else f"{_num(e.cost)} {r.unit}/query [{_num(e.cost_ci[0])}, {_num(e.cost_ci[1])}]   "
-    out.print(f"  accuracy {fmt_interval(e.accuracy, *e.accuracy_ci)}   {cost}{e.samples:.2f} samples/query")
-    if line := buys(e.accuracy, e.cost, r.baselines, r.unit):
+    cost = "" if r.unit == "samples" else f"{_num(e.cost.point)} {r.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}]   "
+    out.print(f"  accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}   {cost}{e.samples:.2f} samples/query")
+    if line := buys(e.accuracy.point, e.cost.point, r.baselines, r.unit):
         out.print(f"  buys {line}", highlight=False)
     out.print(_baseline_table(r.baselines, r.unit, "Fixed-N majority on the same problems and orders"))
 
