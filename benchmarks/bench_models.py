@@ -34,7 +34,8 @@ from inferplan.planner.model_mix import mix_wins
 from inferplan.planner.models import MIX_SE, ModelProfile, ModelsSearch, model_name
 from inferplan.planner.selection import TIE_TOLERANCE
 from inferplan.profiles.profile import Profile
-from inferplan.replay.cost import CostModel
+from inferplan.replay.cost import CostModel, cost_model_for
+from models_oracle import Oracle
 
 # Active parameters (REFERENCE.md §9): a sample's FLOPs are 2 × these × its tokens.
 ACTIVE = {"Qwen3-4B": 4.0e9, "Qwen3-14B": 14.8e9, "gpt-oss-20b": 3.6e9, "Phi-4-reasoning": 14.7e9,
@@ -45,16 +46,47 @@ MIX_GUARDS = (float("inf"), 2.0, 1.0, 0.5, 0.0)
 BUDGETS = ("fixed-4", "fixed-16", "4x fixed-16")  # the best single model's fixed-4 and fixed-16, and 4× that
 
 
-def load(data: Path, dataset: str, work: Path) -> list[ModelProfile]:
-    out = []
+def load(data: Path, dataset: str, work: Path, unit: str = "flops", prices: dict | None = None,
+         ratio: float = 30.0) -> list[ModelProfile]:
+    """The set's models, each priced in ``unit``: FLOPs by its active parameters, or USD per completion
+    token through the planner's usd unit (what ``plan --price MODEL=IN,OUT`` builds, replay/cost.py)."""
+    profs = []
     for f in sorted((data / "boinf").glob(f"{dataset}_*.jsonl")):
         dest = work / f.name
         if not dest.exists():
             import_published("boinf", f, dest, force=True)
-        prof = Profile.open(dest)
-        name = model_name(prof)
-        out.append(ModelProfile(name, prof, CostModel("flops", parameters=ACTIVE[name])))
-    return out
+        profs.append(Profile.open(dest))
+    names = [model_name(p) for p in profs]
+    if unit == "flops":
+        unknown = [n for n in names if n not in ACTIVE]
+        if unknown:
+            raise SystemExit(f"no active parameter count for {unknown[0]}; add it to ACTIVE or use --unit usd")
+        return [ModelProfile(n, p, CostModel("flops", parameters=ACTIVE[n])) for n, p in zip(names, profs)]
+    priced = usd_prices(names, profs, prices or {}, ratio)
+    return [ModelProfile(n, p, cost_model_for(p.table, "usd", price_in=priced[n][0], price_out=priced[n][1],
+                                              profile=p.path)) for n, p in zip(names, profs)]
+
+
+def usd_prices(names: list[str], profs: list[Profile], explicit: dict, ratio: float) -> dict:
+    """(in, out) USD per million tokens per model: as given (``--price``), else the cheap model at 1 and
+    every other at ``ratio`` × — the cheap one the smallest by active parameters where all are known,
+    else the one whose samples are shortest (the cheaper per sample at one price)."""
+    if all(n in explicit for n in names):
+        return {n: explicit[n] for n in names}
+    if all(n in ACTIVE for n in names):
+        cheap = min(names, key=ACTIVE.get)
+    else:
+        cheap = min(zip(names, profs), key=lambda x: np.nanmean(x[1].table.completion_tokens))[0]
+    return {n: explicit.get(n, (0.0, 1.0 if n == cheap else ratio)) for n in names}
+
+
+def parse_price(text: str) -> tuple[str, tuple[float, float]]:
+    """MODEL=OUT or MODEL=IN,OUT (USD per million tokens), as ``plan --price``."""
+    name, _, value = text.rpartition("=")
+    parts = [float(x) for x in value.split(",")]
+    if not name or len(parts) not in (1, 2):
+        raise SystemExit(f"--price {text!r}: give MODEL=OUT or MODEL=IN,OUT (USD per million tokens)")
+    return name, (0.0, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
 
 
 def fixed_point(search, n: int) -> tuple[float, float]:
@@ -65,10 +97,11 @@ def fixed_point(search, n: int) -> tuple[float, float]:
     raise LookupError(n)
 
 
-def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
+def run(dataset: str, models: list[ModelProfile], seeds: int, unit: str = "flops", oracle: bool = False) -> list[dict]:
     rows = []
     for seed in range(seeds):
-        ms = ModelsSearch(models, unit="flops", seed=seed)
+        ms = ModelsSearch(models, unit=unit, seed=seed)
+        best_in_space = Oracle(ms) if oracle else None
         f16 = [fixed_point(s, 16) for s in ms.searches]
         best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
         b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
@@ -90,7 +123,8 @@ def run(dataset: str, models: list[ModelProfile], seeds: int) -> list[dict]:
                              stages=len(r.cascade.cascade.stages) if r.cascade else 0,
                              mix=r.mix.heldout.accuracy.point if r.mix else np.nan,
                              mix_beats=guards[MIX_SE] != guards[float("inf")],  # taken at the shipped guard
-                             with_mix=guards[MIX_SE], guards=guards))
+                             with_mix=guards[MIX_SE], guards=guards,
+                             oracle=best_in_space.at(budget) if best_in_space else None))
     return rows
 
 
@@ -188,6 +222,43 @@ def report_deeper(mixes: list) -> None:
               f"{100 * np.mean([r['with_mix'] for r in rs]):8.2f} {d.mean():+6.2f}±{se:4.2f}")
 
 
+def _paired(a: np.ndarray, b: np.ndarray) -> str:
+    """a − b in points, mean over the splits ± the standard error of the per-split differences."""
+    d = 100 * (a - b)
+    d = d[~np.isnan(d)]
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+    return f"{d.mean():+6.2f}±{se:4.2f}" if len(d) else f"{'–':>11}"
+
+
+def report_oracle(rows: list[dict]) -> None:
+    """Per set and budget, against the best single model's plan (hindsight), paired per split: the
+    training-best cascade (whether or not the plan chose it) and the oracle — the best single-model
+    candidate, two-stage cascade and mix within the budget, picked on the held-out half itself
+    (models_oracle.py): whether any policy in the space could clear the best model by its SE."""
+    print("\ncascade and oracle (held-out %, minus the best single model's plan ± paired SE over the splits; "
+          "oracle: the best of the space picked on the held-out half):")
+    print(f"{'set':<13} {'budget':<12} {'best':>6} {'cascade':>7} {'casc−best':>11} {'esc':>5} "
+          f"{'or.casc':>7} {'or.casc−best':>12} {'or.mix':>6} {'or.mix−best':>11} {'or.single−best':>14} "
+          f"{'oracle−best':>11}")
+    for dataset in dict.fromkeys(r["set"] for r in rows):
+        for label in BUDGETS:
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            if not rs:
+                continue
+            best = np.array([r["singles"][_hindsight_best(rs)] for r in rs])
+            cascade, esc = (np.array([r[k] for r in rs], dtype=float) for k in ("cascade", "escalation"))
+            line = (f"{dataset:<13} {label:<12} {100 * best.mean():6.2f} {100 * np.nanmean(cascade):7.2f} "
+                    f"{_paired(cascade, best)} {100 * np.nanmean(esc):5.1f}")
+            if rs[0]["oracle"] is None:  # the oracle is asked for (--oracle)
+                print(line)
+                continue
+            orc = {k: np.array([r["oracle"][k] for r in rs], dtype=float) for k in ("single", "cascade", "mix")}
+            top = np.fmax(np.fmax(orc["single"], orc["cascade"]), orc["mix"])
+            print(f"{line} {100 * np.nanmean(orc['cascade']):7.2f} {_paired(orc['cascade'], best):>12} "
+                  f"{100 * np.nanmean(orc['mix']):6.2f} {_paired(orc['mix'], best)} "
+                  f"{_paired(orc['single'], best):>14} {_paired(top, best)}")
+
+
 def best_of(rows: list[dict]) -> dict:
     """Per set: each variant's mean shortfall against the best single model's plan (points, averaged
     over budgets and splits), and the variant chosen leave-one-set-out (the best on the OTHER sets)."""
@@ -208,20 +279,31 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--work", type=Path, default=None, help="keep imported profiles here (default: a temp dir)")
+    ap.add_argument("--unit", choices=("flops", "usd"), default="flops")
+    ap.add_argument("--oracle", action="store_true", help="also the best policy of the space picked on the "
+                    "held-out half (models_oracle.py; slow)")
+    ap.add_argument("--price-ratio", type=float, default=30.0, help="usd: every model at this × the cheap one's price")
+    ap.add_argument("--price", action="append", default=[], metavar="MODEL=[IN,]OUT",
+                    help="usd: a model's USD per million tokens (as plan --price); all given: no ratio")
     args = ap.parse_args()
+    prices = dict(parse_price(p) for p in args.price)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         rows = []
         for dataset in args.sets.split(","):
-            models = load(args.data, dataset, work)
-            print(f"{dataset}: {len(models)} models ({', '.join(m.name for m in models)})", flush=True)
-            rows += run(dataset, models, args.seeds)
+            models = load(args.data, dataset, work, args.unit, prices, args.price_ratio)
+            priced = "" if args.unit == "flops" else " at " + ", ".join(
+                f"${m.cost.price_out:g}" for m in models) + " per million output tokens"
+            print(f"{dataset}: {len(models)} models ({', '.join(m.name for m in models)}){priced}", flush=True)
+            rows += run(dataset, models, args.seeds, args.unit, args.oracle)
         report_deeper(report(rows))
+        report_oracle(rows)
         best_of(rows)
         mix_guard(rows)
-    print(f"({time.perf_counter() - t0:.0f} s; accuracy in %, held-out half, {args.seeds} seeded splits, FLOPs)")
+    print(f"({time.perf_counter() - t0:.0f} s; accuracy in %, held-out half, {args.seeds} seeded splits, "
+          f"{'FLOPs' if args.unit == 'flops' else 'USD'})")
 
 
 if __name__ == "__main__":

@@ -96,14 +96,17 @@ class CascadeStages:
     unit_cost: dict  # (model, config) -> mean cost of one sample on the training problems
 
     @classmethod
-    def of(cls, searches: list[ModelSearch]) -> CascadeStages:
+    def of(cls, searches: list[ModelSearch], split: str = "train") -> CascadeStages:
+        """The stages on the training problems (what the planner searches), or on the held-out ones
+        (``split="test"``: what an oracle picking on the held-out problems searches)."""
         first, second, unit = {}, {}, {}
         for i, s in enumerate(searches):
+            traces = s.search.train_traces if split == "train" else s.search.test_traces
             for c in s.configs():
-                tr = s.search.train_traces.get(s.single_mix(c), None)
+                tr = traces.get(s.single_mix(c), None)
                 rules = _stage1_rules(tr.score.shape[1])
                 first[i, c] = (rules, [stage_outcome(tr, r, share) for r, share in rules])
-                second[i, c] = _stage2_table(s, c, s.search.train_traces)
+                second[i, c] = _stage2_table(s, c, traces)
                 unit[i, c] = float(s.search.unit_cost[c])
         return cls(first, second, unit)
 
