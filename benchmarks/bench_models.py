@@ -16,7 +16,13 @@ training accuracy) and 4× its fixed-16. At each budget, held-out accuracy of:
 Differences are paired per split on the same held-out problems; ± is the standard error over
 the 10 splits' mean differences (the splits overlap, so read it as indicative).
 
+``--unit usd``: each model priced per output token through the planner's usd unit (as ``plan
+--price``), the smallest at $1 and the others at ``--price-ratio`` × (30: hosted APIs' spread), or
+``--price MODEL=[IN,]OUT`` each. ``--oracle``: beside the plan, the best policy of the space picked
+on the held-out half itself (models_oracle.py) — whether any could clear the best single model.
+
     python benchmarks/bench_models.py --data ../shared/data [--seeds 10] [--sets gpqa_diamond,math500]
+        [--unit usd --price-ratio 30] [--oracle]
 """
 
 from __future__ import annotations
