@@ -120,10 +120,10 @@ def at_equal_tokens(prof: Path, budget: float, seed: int, work: Path, reps: int)
     own = res.plan.batch_allocation
     free = [replay_policy(st, BatchPolicy(), res.plan, float("inf"), seed + r) for r, st in enumerate(te)]
     spend = np.array([float(tr.cost[-1]) for tr in free]) / total  # the rule's own spend ÷ the hard total
-    return {"c": c, "plan": pa, "own": rows[f"plan's batch_allocation {own.name}"].accuracy, "own_name": own.name,
-            "plain": rows["batch allocation"].accuracy, "rule": rows["batch, within the plan's rule and cap"].accuracy,
-            "uniform": rows["uniform"].accuracy, "oracle": oracle[best], "oracle_name": best,
-            "hybrid": rows["hybrid: the plan's rule, then the rest plainly"].accuracy,
+    return {"c": c, "plan": pa, "own": rows[f"plan's batch_allocation {own.name}"].accuracy.point, "own_name": own.name,
+            "plain": rows["batch allocation"].accuracy.point, "rule": rows["batch, within the plan's rule and cap"].accuracy.point,
+            "uniform": rows["uniform"].accuracy.point, "oracle": oracle[best], "oracle_name": best,
+            "hybrid": rows["hybrid: the plan's rule, then the rest plainly"].accuracy.point,
             "free": float(np.mean([tr.final_correct.mean() for tr in free])), "free_spend": float(spend.mean()),
             "free_over": float(np.mean(spend > 1 + 1e-9)), "free_max": float(spend.max()),
             "own_spent": rows[f"plan's batch_allocation {own.name}"].tokens / tot.problems}

@@ -116,6 +116,6 @@ def test_simulate_total_budget_replays_the_plans_own_batch_allocation(cli, impor
     own, batch, rule, *_ = rows(BatchPolicy("plain", 4, max_samples=80))
     assert own.tokens <= total and own.name == "plan's batch_allocation plain≤80/4"
     assert (own.sc_rate, own.tokens) != (batch.sc_rate, batch.tokens)  # four first samples change the replay
-    assert own.accuracy_ci[0] < own.accuracy < own.accuracy_ci[1]
+    assert own.accuracy.interval[0] < own.accuracy.point < own.accuracy.interval[1]
     text = cli("simulate", str(prof), "--plan", str(tmp_path / "p.json"), "--total-budget", str(total), "--reps", "1")
     assert text.code == 0 and "plain≤80/4" in text.out and "what run --plan --total-budget does" in text.out

@@ -90,8 +90,7 @@ def choose_batch(profile: Profile, plan: Plan, train: np.ndarray, test: np.ndarr
     acc, agree, spent = _per_problem(te, lambda st, r: replay_policy(st, chosen, plan, total, seed + r))
     u_acc, _, _ = _per_problem(te, lambda st, r: replay_uniform(st, total, hard=True))
     a, s, u = (estimate(Outcome(x, np.zeros_like(x), np.zeros_like(x)), seed=seed) for x in (acc, agree, u_acc))
-    prediction = BatchPrediction(a.accuracy.point, a.accuracy.interval, s.accuracy.point, s.accuracy.interval,
-                                 spent / len(test), len(test), heldout_reps, u.accuracy.point, u.accuracy.interval)
+    prediction = BatchPrediction(a.accuracy, s.accuracy, spent / len(test), heldout_reps, u.accuracy)
     return replace(chosen, per_query=per_query, prediction=prediction,
                    train=tuple((c.name, float(x.mean())) for c, x in zip(grid, scores)))
 

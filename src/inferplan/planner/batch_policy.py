@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from inferplan.errors import InputError
 from inferplan.policy.batch_allocation import DRAWS, BatchAllocator, HybridAllocator
 from inferplan.policy.stopping import StoppingRule
+from inferplan.stats.estimate import Estimate
 
 # The plan's stopping rule and cap end a query; only a sample cap; the rule, then the rest of the total plainly.
 ALLOCATORS = ("within-rule", "plain", "hybrid")
@@ -24,15 +25,28 @@ ALLOCATORS = ("within-rule", "plain", "hybrid")
 class BatchPrediction:
     """Held-out replay at ``per_query`` × the held-out problems: means with 95% intervals."""
 
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    self_consistency: float  # the vote agrees with the vote of every recorded sample
-    self_consistency_ci: tuple[float, float]
+    accuracy: Estimate
+    self_consistency: Estimate  # the vote agrees with the vote of every recorded sample
     cost: float  # spent per query, in the plan's unit (≤ per_query: the total is hard)
-    problems: int
     reps: int
-    uniform_accuracy: float  # round robin at the same total, the same orders
-    uniform_accuracy_ci: tuple[float, float]
+    uniform_accuracy: Estimate  # round robin at the same total, the same orders
+
+    @property
+    def problems(self) -> int:
+        return self.accuracy.n
+
+    def to_json(self) -> dict:
+        a, s, u = self.accuracy, self.self_consistency, self.uniform_accuracy
+        return {"accuracy": a.point, "accuracy_ci": list(a.interval), "self_consistency": s.point,
+                "self_consistency_ci": list(s.interval), "cost": self.cost, "problems": self.problems,
+                "reps": self.reps, "uniform_accuracy": u.point, "uniform_accuracy_ci": list(u.interval)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> BatchPrediction:
+        def figure(key: str) -> Estimate:
+            return Estimate(d[key], tuple(d[f"{key}_ci"]), d["problems"])
+
+        return cls(figure("accuracy"), figure("self_consistency"), d["cost"], d["reps"], figure("uniform_accuracy"))
 
 
 @dataclass(frozen=True)
@@ -79,8 +93,7 @@ class BatchPolicy:
         return {"allocator": self.allocator, "warmup": self.warmup, "max_samples": self.max_samples,
                 "n_options": self.n_options, "value": self.value, "per_query": self.per_query,
                 "train": [{"candidate": n, "accuracy": a} for n, a in self.train],
-                "prediction": None if p is None else {k: list(v) if isinstance(v, tuple) else v
-                                                      for k, v in p.__dict__.items()}}
+                "prediction": None if p is None else p.to_json()}
 
     @classmethod
     def from_json(cls, d: dict | None, where: str = "plan") -> BatchPolicy | None:
@@ -88,8 +101,7 @@ class BatchPolicy:
             return None
         try:
             p = d.get("prediction")
-            pred = None if p is None else BatchPrediction(**{k: tuple(v) if isinstance(v, list) else v
-                                                             for k, v in p.items()})
+            pred = None if p is None else BatchPrediction.from_json(p)
             return cls(str(d["allocator"]), int(d.get("warmup", 1)), d.get("max_samples"),
                        int(d.get("n_options", 4)), str(d.get("value", "optimistic")), d.get("per_query"),
                        tuple((str(t["candidate"]), float(t["accuracy"])) for t in d.get("train", [])), pred)

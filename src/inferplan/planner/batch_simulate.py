@@ -33,6 +33,7 @@ from inferplan.profiles.profile import Profile
 from inferplan.replay.cost import CostModel, cost_model_for
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Outcome, densify, estimate
+from inferplan.stats.estimate import Estimate
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,8 @@ class TotalRow:
     """One way of spending the total on the held-out problems (means over problems and orders)."""
 
     name: str
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    sc_rate: float  # self-consistency rate: the vote agrees with the vote of every recorded sample
-    sc_ci: tuple[float, float]
+    accuracy: Estimate
+    sc_rate: Estimate  # self-consistency rate: the vote agrees with the vote of every recorded sample
     tokens: float  # spent on all the problems, in the total's unit (completion tokens for tokens)
 
 
@@ -63,7 +62,7 @@ def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed:
     """Per-problem shares (P,) over the orders → means with intervals."""
     acc = estimate(Outcome(correct, np.zeros_like(correct), np.zeros_like(correct)), seed=seed)
     sc = estimate(Outcome(agree, np.zeros_like(agree), np.zeros_like(agree)), seed=seed)
-    return TotalRow(name, acc.accuracy.point, acc.accuracy.interval, sc.accuracy.point, sc.accuracy.interval, tokens)
+    return TotalRow(name, acc.accuracy, sc.accuracy, tokens)
 
 
 def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: CostModel):
@@ -172,7 +171,6 @@ def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, 
         names["plan"] = f"plan's batch_allocation {plan.batch_allocation.name}"
     rows = [_row(names[k], *shares[k], seed=seed) for k in shares]
     e, s = per_query.estimate, sc_query.estimate
-    rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy.point, e.accuracy.interval, s.accuracy.point,
-                         s.accuracy.interval, e.cost.point * P))
+    rows.append(TotalRow(f"per-query plan ({plan.rule.spec})", e.accuracy, s.accuracy, e.cost.point * P))
     return TotalSimulation(float(total), P, reps, plan.rule.spec, planned, tuple(rows),
                            tuple(dict.fromkeys(per_query.warnings)), cost.unit)

@@ -135,10 +135,10 @@ def _batch_lines(b, unit: str, train: int) -> None:
               "problems)", highlight=False)
     if (x := b.prediction) is not None:
         out.print(f"  at a total   of {_num(b.per_query)} {unit} × the queries: accuracy "
-                  f"{fmt_interval(x.accuracy, *x.accuracy_ci)}, self-consistency "
-                  f"{fmt_interval(x.self_consistency, *x.self_consistency_ci)}, spending {_num(x.cost)} {unit}/query "
+                  f"{fmt_interval(x.accuracy.point, *x.accuracy.interval)}, self-consistency "
+                  f"{fmt_interval(x.self_consistency.point, *x.self_consistency.interval)}, spending {_num(x.cost)} {unit}/query "
                   f"({x.problems} held-out problems × {x.reps} orders; uniform at the same total "
-                  f"{fmt_interval(x.uniform_accuracy, *x.uniform_accuracy_ci)})", highlight=False)
+                  f"{fmt_interval(x.uniform_accuracy.point, *x.uniform_accuracy.interval)})", highlight=False)
 
 
 def render_simulation(r: SimulationResult, *, as_json: bool) -> None:

@@ -20,8 +20,8 @@ def render_total_simulation(r, *, as_json: bool) -> None:
         tokens = r.unit == "tokens"  # "tokens" keys as before; "spent" in any unit
         print_json({"total_budget": r.total, "unit": r.unit, "problems": r.problems, "reps": r.reps,
                     "rule": r.rule, "plan_made_here": r.planned,
-                    "rows": [{"name": x.name, "accuracy": x.accuracy, "accuracy_ci": list(x.accuracy_ci),
-                              "self_consistency": x.sc_rate, "self_consistency_ci": list(x.sc_ci),
+                    "rows": [{"name": x.name, "accuracy": x.accuracy.point, "accuracy_ci": list(x.accuracy.interval),
+                              "self_consistency": x.sc_rate.point, "self_consistency_ci": list(x.sc_rate.interval),
                               "spent": x.tokens, "spent_per_query": x.tokens / r.problems,
                               **({"tokens": x.tokens, "tokens_per_query": x.tokens / r.problems} if tokens else {})}
                              for x in r.rows]})
@@ -34,7 +34,8 @@ def render_total_simulation(r, *, as_json: bool) -> None:
                           (f"{r.unit}/query", "right")):
         table.add_column(name, justify=justify)
     for x in r.rows:
-        table.add_row(escape(x.name), fmt_interval(x.accuracy, *x.accuracy_ci), fmt_interval(x.sc_rate, *x.sc_ci),
+        table.add_row(escape(x.name), fmt_interval(x.accuracy.point, *x.accuracy.interval),
+                      fmt_interval(x.sc_rate.point, *x.sc_rate.interval),
                       _num(x.tokens / r.problems))
     out.print(table)
     own = " The plan's batch_allocation is what run --plan --total-budget does." if r.rows[0].name.startswith(
