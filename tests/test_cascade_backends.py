@@ -127,7 +127,7 @@ def test_evaluate_charges_the_flops_the_plan_was_made_with(cli, ggufs) -> None:
             spent[k] += 2 * (1e9, 1e10)[k] * (part.completion_tokens + prompt) / len(result.results)
     assert spent[0] > 0
     assert dict(result.by_model) == {"small.gguf": pytest.approx(spent[0]), "big.gguf": pytest.approx(spent[1])}
-    assert result.realised.cost_per_query == pytest.approx(sum(spent))
+    assert result.realised.cost.point == pytest.approx(sum(spent))
 
 
 def test_three_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
