@@ -191,27 +191,32 @@ def _hindsight_best(rs: list[dict]) -> str:
     return max(models, key=lambda m: np.mean([r["singles"][m] for r in rs]))
 
 
+def _cells(rows: list[dict]):
+    """(set, budget, its rows per split) for every set in the order met and every budget in BUDGETS."""
+    for dataset in dict.fromkeys(r["set"] for r in rows):
+        for label in BUDGETS:
+            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
+            if rs:
+                yield dataset, label, rs
+
+
 def report(rows: list[dict]) -> list:
     mixes = []
     print(f"{'set':<13} {'budget':<12} {'plan':>6} {'single':>6} {'best':>6} {'plan−best':>12} "
           f"{'plan−single':>12} {'cascade':>7} {'esc':>5} {'cost/B':>6}  chosen")
-    for dataset in dict.fromkeys(r["set"] for r in rows):
-        for label in BUDGETS:
-            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
-            if not rs:
-                continue
-            g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "cascade", "escalation",
-                                                                           "cost")}
-            best = _hindsight_best(rs)
-            g["oracle"] = np.array([r["singles"][best] for r in rs])
-            d_or, d_si = 100 * (g["plan"] - g["oracle"]), 100 * (g["plan"] - g["single"])
-            se = lambda d: d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0  # noqa: E731
-            kinds = sum(r["kind"] == "cascade" for r in rs)
-            print(f"{dataset:<13} {label:<12} {100 * g['plan'].mean():6.2f} {100 * g['single'].mean():6.2f} "
-                  f"{100 * g['oracle'].mean():6.2f} {d_or.mean():+6.2f}±{se(d_or):4.2f} {d_si.mean():+6.2f}±{se(d_si):4.2f} "
-                  f"{100 * np.nanmean(g['cascade']):7.2f} {100 * np.nanmean(g['escalation']):5.1f} "
-                  f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}; best model {best}")
-            mixes.append((dataset, label, rs))
+    for dataset, label, rs in _cells(rows):
+        g = {k: np.array([r[k] for r in rs], dtype=float) for k in ("plan", "single", "cascade", "escalation",
+                                                                       "cost")}
+        best = _hindsight_best(rs)
+        g["oracle"] = np.array([r["singles"][best] for r in rs])
+        d_or, d_si = 100 * (g["plan"] - g["oracle"]), 100 * (g["plan"] - g["single"])
+        se = lambda d: d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0  # noqa: E731
+        kinds = sum(r["kind"] == "cascade" for r in rs)
+        print(f"{dataset:<13} {label:<12} {100 * g['plan'].mean():6.2f} {100 * g['single'].mean():6.2f} "
+              f"{100 * g['oracle'].mean():6.2f} {d_or.mean():+6.2f}±{se(d_or):4.2f} {d_si.mean():+6.2f}±{se(d_si):4.2f} "
+              f"{100 * np.nanmean(g['cascade']):7.2f} {100 * np.nanmean(g['escalation']):5.1f} "
+              f"{np.mean(g['cost']):6.2f}  cascade {kinds}/{len(rs)}; best model {best}")
+        mixes.append((dataset, label, rs))
     return mixes
 
 
@@ -246,23 +251,19 @@ def report_oracle(rows: list[dict]) -> None:
     print(f"{'set':<13} {'budget':<12} {'best':>6} {'cascade':>7} {'casc−best':>11} {'esc':>5} "
           f"{'or.casc':>7} {'or.casc−best':>12} {'or.mix':>6} {'or.mix−best':>11} {'or.single−best':>14} "
           f"{'oracle−best':>11}")
-    for dataset in dict.fromkeys(r["set"] for r in rows):
-        for label in BUDGETS:
-            rs = [r for r in rows if r["set"] == dataset and r["budget"] == label]
-            if not rs:
-                continue
-            best = np.array([r["singles"][_hindsight_best(rs)] for r in rs])
-            cascade, esc = (np.array([r[k] for r in rs], dtype=float) for k in ("cascade", "escalation"))
-            line = (f"{dataset:<13} {label:<12} {100 * best.mean():6.2f} {100 * np.nanmean(cascade):7.2f} "
-                    f"{_paired(cascade, best)} {100 * np.nanmean(esc):5.1f}")
-            if rs[0]["oracle"] is None:  # the oracle is asked for (--oracle)
-                print(line)
-                continue
-            orc = {k: np.array([r["oracle"][k] for r in rs], dtype=float) for k in ("single", "cascade", "mix")}
-            top = np.fmax(np.fmax(orc["single"], orc["cascade"]), orc["mix"])
-            print(f"{line} {100 * np.nanmean(orc['cascade']):7.2f} {_paired(orc['cascade'], best):>12} "
-                  f"{100 * np.nanmean(orc['mix']):6.2f} {_paired(orc['mix'], best)} "
-                  f"{_paired(orc['single'], best):>14} {_paired(top, best)}")
+    for dataset, label, rs in _cells(rows):
+        best = np.array([r["singles"][_hindsight_best(rs)] for r in rs])
+        cascade, esc = (np.array([r[k] for r in rs], dtype=float) for k in ("cascade", "escalation"))
+        line = (f"{dataset:<13} {label:<12} {100 * best.mean():6.2f} {100 * np.nanmean(cascade):7.2f} "
+                f"{_paired(cascade, best)} {100 * np.nanmean(esc):5.1f}")
+        if rs[0]["oracle"] is None:  # no --oracle: the cascade columns alone
+            print(line)
+            continue
+        orc = {k: np.array([r["oracle"][k] for r in rs], dtype=float) for k in ("single", "cascade", "mix")}
+        top = np.fmax(np.fmax(orc["single"], orc["cascade"]), orc["mix"])
+        print(f"{line} {100 * np.nanmean(orc['cascade']):7.2f} {_paired(orc['cascade'], best):>12} "
+              f"{100 * np.nanmean(orc['mix']):6.2f} {_paired(orc['mix'], best)} "
+              f"{_paired(orc['single'], best):>14} {_paired(top, best)}")
 
 
 def best_of(rows: list[dict]) -> dict:
