@@ -31,8 +31,7 @@ from dataclasses import dataclass
 import httpx
 
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
-from inferplan.backends.openai.forcing import _pieces
-from inferplan.backends.openai.http import choice_logprobs, finish_reason, reply_parts, token_count
+from inferplan.backends.openai.http import choice_logprobs, finish_reason, reply_parts, token_count, token_pieces
 from inferplan.errors import BackendError
 from inferplan.policy.forcing import THINK_END, answer_end
 
@@ -133,7 +132,7 @@ def read_budgeted(backend, knob: Knob, request: SampleRequest, reply: dict, samp
         raise BackendError(f"server at {backend.base_url} sent a reply without choices")
     choice = choices[0]
     total = token_count(usage.get("completion_tokens"), backend.base_url)
-    pieces = _pieces(choice)
+    pieces = token_pieces(choice)
     if total is None:
         total = len(pieces) if pieces is not None else 0
     finish = finish_reason(choice)

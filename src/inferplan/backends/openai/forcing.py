@@ -24,7 +24,7 @@ import time
 from dataclasses import replace
 
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
-from inferplan.backends.openai.http import choice_text, finish_reason, reply_parts, token_count
+from inferplan.backends.openai.http import choice_text, finish_reason, reply_parts, token_count, token_pieces
 from inferplan.errors import InputError
 from inferplan.policy.forcing import answer_end, check_forcing, finish_forced, refuse_probes
 
@@ -117,27 +117,13 @@ def _read(backend, reply: dict, echoed: str | None = None) -> tuple[str, str, in
     if not choices:
         return "", "stop", 0, None, token_count(usage.get("prompt_tokens"), backend.base_url)
     choice = choices[0]
-    text, pieces = choice_text(choice), _pieces(choice)
+    text, pieces = choice_text(choice), token_pieces(choice)
     if echoed and text.startswith(echoed):
         text = text[len(echoed):]
     tokens = token_count(usage.get("completion_tokens"), backend.base_url)
     if tokens is None:  # no usage: the per-token logprobs, else an estimate (about four characters a token)
         tokens = len(pieces) if pieces is not None else max(1, round(len(text) / 4))
     return text, finish_reason(choice), tokens, pieces, token_count(usage.get("prompt_tokens"), backend.base_url)
-
-
-def _pieces(choice: dict) -> list[str] | None:
-    """The text of each generated token, from either logprobs shape (None: not sent)."""
-    lp = choice.get("logprobs")
-    if not isinstance(lp, dict):
-        return None
-    if isinstance(lp.get("tokens"), list):
-        pieces = lp["tokens"]
-    elif isinstance(lp.get("content"), list):
-        pieces = [t.get("token") for t in lp["content"] if isinstance(t, dict)]
-    else:
-        return None
-    return pieces if all(isinstance(p, str) for p in pieces) else None
 
 
 def _tokens_through(pieces: list[str] | None, text: str, cut: int, generated: int) -> int:

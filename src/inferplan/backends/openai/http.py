@@ -159,3 +159,17 @@ def token_count(value: object, where: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
         raise BackendError(f"server at {where} sent an unreadable token count: {str(value)[:40]}")
     return int(value)
+
+
+def token_pieces(choice: dict) -> list[str] | None:
+    """The text of each generated token, from either logprobs shape (None: not sent)."""
+    lp = choice.get("logprobs")
+    if not isinstance(lp, dict):
+        return None
+    if isinstance(lp.get("tokens"), list):
+        pieces = lp["tokens"]
+    elif isinstance(lp.get("content"), list):
+        pieces = [t.get("token") for t in lp["content"] if isinstance(t, dict)]
+    else:
+        return None
+    return pieces if all(isinstance(p, str) for p in pieces) else None
