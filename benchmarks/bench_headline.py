@@ -47,6 +47,7 @@ import inferplan as ip
 from inferplan.backends import token_counter
 from inferplan.errors import InfeasibleError
 from inferplan.policy.vote import vote_counts
+from inferplan.replay.cost import CostModel
 from inferplan.runner.evaluate import answer_right, answered_right
 from inferplan.runner.queries import Query
 from inferplan.stats.intervals import beta_interval, bootstrap_diff
@@ -224,10 +225,9 @@ def _cpu() -> str:
 def prompt_per_query(profile: Path, plan) -> float:
     """Mean prompt tokens of the plan's held-out problems: what replay's token cost adds to each query."""
     table = ip.open_profile(profile).table
-    per_problem = np.zeros(len(table.problems))
-    np.maximum.at(per_problem, table.problem, np.nan_to_num(table.prompt_tokens, nan=0.0))
     held = set(plan.heldout)
-    return float(np.mean([t for pid, t in zip(table.problems, per_problem) if pid in held]))
+    problems = np.array([i for i, pid in enumerate(table.problems) if pid in held])
+    return float(CostModel(unit="tokens").query_overhead(table, problems).mean())
 
 
 def comparisons(arms: list[Arm], plan, replayed, profile: Path) -> list[str]:
