@@ -241,14 +241,16 @@ def comparisons(arms: list[Arm], plan, replayed, profile: Path) -> list[str]:
         d, low, high = bootstrap_diff(planned.correct, a.correct, level=0.95)
         lines.append(f"- plan − {a.name}: {100 * d:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}] "
                      f"(paired, {len(a.correct)} questions)")
-    if "inferplan run -n 16" in by:
-        f16 = by["inferplan run -n 16"]
-        # Replay's tokens count each query's prompt once; the arms count completion tokens alone.
-        prompt = prompt_per_query(profile, plan)
-        predicted = (replayed.estimate.cost.point - prompt) / (fixed16(replayed).cost.point - prompt)
-        lines.append(f"- plan ÷ fixed-16, predicted by replay ({replayed.problems} held-out training problems): "
-                     f"{predicted:.2f}× the completion tokens; realised {planned.tokens.sum() / f16.tokens.sum():.2f}× the "
-                     f"tokens, {planned.seconds / f16.seconds:.2f}× the wall clock")
+    # Without the fixed16 arm, the server's n = 16 (the same sampler, the same cap) stands for
+    # fixed-16's tokens; its wall clock is another engine's, so no wall-clock ratio then.
+    f16 = by.get("inferplan run -n 16", arms[0])
+    # Replay's tokens count each query's prompt once; the arms count completion tokens alone.
+    prompt = prompt_per_query(profile, plan)
+    predicted = (replayed.estimate.cost.point - prompt) / (fixed16(replayed).cost.point - prompt)
+    clock = f", {planned.seconds / f16.seconds:.2f}× the wall clock" if f16 is not arms[0] else ""
+    lines.append(f"- plan ÷ fixed-16, predicted by replay ({replayed.problems} held-out training problems): "
+                 f"{predicted:.2f}× the completion tokens; realised {planned.tokens.sum() / f16.tokens.sum():.2f}× "
+                 f"the tokens of {f16.name}{clock}")
     e = replayed.estimate
     lines.append(f"- the plan: {plan.rule.describe()}{_cap(plan)}; predicted "
                  f"{_pct(e.accuracy.point)}% [{_pct(e.accuracy.interval[0])}, {_pct(e.accuracy.interval[1])}] at {e.cost.point:.0f} "
@@ -289,7 +291,9 @@ def main() -> None:
     ap.add_argument("--readme", action="store_true", help="write the table into README.md's headline block")
     args = ap.parse_args()
     command = (f"python benchmarks/bench_headline.py --tasks {args.tasks} --train {args.train} --test {args.test}"
-               + (f" --fewshot {args.fewshot}" if args.fewshot else ""))
+               + (f" --max-tokens {args.max_tokens}" if args.max_tokens != ap.get_default("max_tokens") else "")
+               + (f" --fewshot {args.fewshot}" if args.fewshot else "")
+               + (f" --arms {args.arms}" if args.arms != ap.get_default("arms") else ""))
     args.tasks = few_shot_tasks(args)
     wanted = args.arms.split(",")
     if "server" not in wanted or "plan" not in wanted:
