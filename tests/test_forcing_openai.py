@@ -15,7 +15,7 @@ import pytest
 from inferplan.backends import BackendSettings, SampleRequest
 from inferplan.backends.embedded import embedded_model_path
 from inferplan.backends.openai.backend import OpenAIBackend
-from inferplan.backends.openai.forcing import _tokens_through
+from inferplan.backends.openai.http import tokens_before
 from inferplan.backends.transformers.forcing import answer_cut
 from inferplan.errors import InputError
 from inferplan.policy.forcing import answer_end
@@ -50,10 +50,15 @@ def test_answer_cut_counts_tokens_as_the_engine_does() -> None:
     assert answer_cut([2, 2], decode, {9}) == (" 19 19", 2, False)  # out of answer tokens
 
 
-def test_tokens_through_the_break_from_the_pieces() -> None:
-    assert _tokens_through(["\n", " 19", "\n", "more"], "\n 19\nmore", 4, 4) == 3
-    assert _tokens_through(None, "\n 19\nmore", 4, 4) == 4  # no pieces: every generated token
-    assert _tokens_through(["x"], "\n 19\nmore", 4, 4) == 4  # pieces that do not spell the text
+def test_tokens_before_a_position_from_the_pieces() -> None:
+    text = "\n 19\nmore"
+    pieces = ["\n", " 19", "\n", "more"]
+    assert tokens_before(pieces, text, 4 + 1) == 3  # through the answer's line break (text[4])
+    assert tokens_before(pieces, text, 4) == 2  # before it
+    assert tokens_before(pieces, text, 0) == 0
+    assert tokens_before(pieces, text, len(text) + 1) == 4
+    assert tokens_before(None, text, 4) is None  # no pieces
+    assert tokens_before(["x"], text, 4) is None  # pieces that do not spell the text
 
 
 # -- what each kind of server is sent (scripted) ---------------------------------------------

@@ -31,7 +31,14 @@ from dataclasses import dataclass
 import httpx
 
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
-from inferplan.backends.openai.http import choice_logprobs, finish_reason, reply_parts, token_count, token_pieces
+from inferplan.backends.openai.http import (
+    choice_logprobs,
+    finish_reason,
+    reply_parts,
+    token_count,
+    token_pieces,
+    tokens_before,
+)
 from inferplan.errors import BackendError
 from inferplan.policy.forcing import THINK_END, answer_end
 
@@ -173,20 +180,8 @@ def _split_llamacpp(choice: dict, knob: Knob, request: SampleRequest,
     at = text.find(knob.cut)
     if at < 0:
         return text, None, "", 0
-    thought = _tokens_before(pieces, text, at)
+    thought = tokens_before(pieces, text, at)
     return text[:at], knob.cut, text[at + len(knob.cut):], request.max_tokens if thought is None else thought
-
-
-def _tokens_before(pieces: list[str] | None, text: str, at: int) -> int | None:
-    """How many generated tokens spell ``text[:at]`` (None: the pieces do not spell the text)."""
-    if pieces is None or "".join(pieces) != text:
-        return None
-    seen = 0
-    for i, piece in enumerate(pieces):
-        if seen >= at:
-            return i
-        seen += len(piece)
-    return len(pieces)
 
 
 def _split_vllm(choice: dict, usage: dict, request: SampleRequest, total: int,

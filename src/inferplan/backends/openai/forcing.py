@@ -24,7 +24,14 @@ import time
 from dataclasses import replace
 
 from inferplan.backends.base import Completion, ForcedAnswer, SampleRequest
-from inferplan.backends.openai.http import choice_text, finish_reason, reply_parts, token_count, token_pieces
+from inferplan.backends.openai.http import (
+    choice_text,
+    finish_reason,
+    reply_parts,
+    token_count,
+    token_pieces,
+    tokens_before,
+)
 from inferplan.errors import InputError
 from inferplan.policy.forcing import answer_end, check_forcing, finish_forced, refuse_probes
 
@@ -107,7 +114,9 @@ async def _answer(backend, endpoint: str, body: dict, echoed: str | None) -> tup
     cut = answer_end(text)
     if cut is None:
         return text, tokens, finish != "length", prompt
-    return text[:cut], _tokens_through(pieces, text, cut, tokens), True, prompt
+    # Tokens up to and including the one that holds the answer's line break, as the engine counts them.
+    through = tokens_before(pieces, text, cut + 1)
+    return text[:cut], tokens if through is None else through, True, prompt
 
 
 def _read(backend, reply: dict, echoed: str | None = None) -> tuple[str, str, int, list[str] | None, int | None]:
@@ -124,16 +133,3 @@ def _read(backend, reply: dict, echoed: str | None = None) -> tuple[str, str, in
     if tokens is None:  # no usage: the per-token logprobs, else an estimate (about four characters a token)
         tokens = len(pieces) if pieces is not None else max(1, round(len(text) / 4))
     return text, finish_reason(choice), tokens, pieces, token_count(usage.get("prompt_tokens"), backend.base_url)
-
-
-def _tokens_through(pieces: list[str] | None, text: str, cut: int, generated: int) -> int:
-    """Tokens up to and including the one that holds ``text[cut]`` (the answer's line break),
-    as the engine counts them; all ``generated`` when the pieces do not spell out the text."""
-    if pieces is None or "".join(pieces) != text:
-        return generated
-    seen = 0
-    for i, piece in enumerate(pieces):
-        seen += len(piece)
-        if seen > cut:
-            return i + 1
-    return generated

@@ -173,3 +173,15 @@ def token_pieces(choice: dict) -> list[str] | None:
     else:
         return None
     return pieces if all(isinstance(p, str) for p in pieces) else None
+
+
+def tokens_before(pieces: list[str] | None, text: str, at: int) -> int | None:
+    """How many generated tokens start before ``text[at]`` (None: the pieces do not spell the text)."""
+    if pieces is None or "".join(pieces) != text:
+        return None
+    seen = 0
+    for i, piece in enumerate(pieces):
+        if seen >= at:
+            return i
+        seen += len(piece)
+    return len(pieces)
