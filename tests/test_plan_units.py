@@ -95,6 +95,25 @@ def test_flops_without_a_parameter_count_is_a_clear_error(cli, profile: Path, tm
     assert r.code == ExitCode.BAD_INPUT and "parameter count" in r.err
     # Units that need no parameter count still work on it.
     assert cli("plan", bare, "--budget", "1e9", "--unit", "tokens").code == 0
+    # --params gives it: the plan records the count, and replaying the plan charges it.
+    r = cli("plan", bare, "--budget", "1e12", "--unit", "flops", "--params", "some-server-model=1e9",
+            "-o", tmp_path / "flops.json", "--json")
+    assert r.code == 0, r.err
+    assert json.loads((tmp_path / "flops.json").read_text())["model"]["parameters"] == 1e9
+    sim = cli("simulate", bare, "--plan", tmp_path / "flops.json", "--json")
+    assert sim.code == 0, sim.err
+    assert 0 < sim.json()["plan"]["cost_per_query"] < 1.2e12
+    again = cli("simulate", bare, "--plan", tmp_path / "flops.json", "--params", "5e9", "--json")
+    assert again.json()["plan"]["cost_per_query"] == sim.json()["plan"]["cost_per_query"]  # the plan's count wins
+    comp, prompt = _per_problem(bare)
+    # A rule replayed in flops takes the count too: 2 × N × tokens.
+    rule = cli("simulate", bare, "--rule", "fixed:6", "--unit", "flops", "--holdout", "0", "--params", "1e9", "--json")
+    assert rule.code == 0, rule.err
+    want = np.mean([2.0 * 1e9 * (comp[p] + prompt[p]) for p in comp])
+    assert rule.json()["plan"]["cost_per_query"] == pytest.approx(want, rel=1e-9)
+    # A count for a model the profile is not of is refused, naming it.
+    r = cli("plan", bare, "--budget", "1e12", "--unit", "flops", "--params", "other=1e9")
+    assert r.code == ExitCode.BAD_INPUT and "'other'" in r.err
 
 
 def test_usd_plan_carries_its_prices_to_simulate(cli, profile: Path, tmp_path: Path) -> None:

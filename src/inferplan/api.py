@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
+from inferplan.api_models import ProfileLike, active_parameters, check_model_names, plan_models  # noqa: F401  (plan_models re-exported)
 from inferplan.api_run import (  # noqa: F401  (the verbs that answer queries, re-exported)
     PlanLike,
     QueriesLike,
@@ -47,14 +48,6 @@ if TYPE_CHECKING:
 
 
 __getattr__ = client_attribute  # the types and helpers a client needs beside the verbs (api_types)
-
-ProfileLike = Union[Profile, Path, str]
-
-
-def _parameters(prof: Profile) -> float | None:
-    from inferplan.backends.describe import model_parameters
-
-    return model_parameters(prof.header.parameters, prof.header.model_path)
 
 
 def open_profile(path: Path | str) -> Profile:
@@ -159,6 +152,7 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
     """
     from inferplan.fitting.report import FitReport, read_family
     from inferplan.planner.aggregation_choice import choose_aggregation
+    from inferplan.planner.models import model_name
     from inferplan.planner.search import plan as search_plan
 
     if isinstance(profile, (list, tuple)):
@@ -169,14 +163,15 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
         return plan_models(profile, budget=budget, unit=unit, target_accuracy=target_accuracy, holdout=holdout,
                            seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost)
     prof = as_profile(profile)
+    check_model_names([model_name(prof)], None, parameters)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
 
     def plan_with(kind: str, share: float) -> PlanResult:
         return search_plan(prof, budget=budget, unit=unit, target_accuracy=target_accuracy, aggregate=kind, keep=share,
                            false_positive=false_positive, penalty=penalty, holdout=holdout, seed=seed,
                            price_in=price_in, price_out=price_out, family=family,
-                           parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,
-                           thinking_budgets=thinking_budgets)
+                           parameters=active_parameters(prof, parameters) if unit == "flops" else None,
+                           parallel=parallel, thinking_budgets=thinking_budgets)
 
     if batch:
         from inferplan.planner.batch_choice import check_batch, with_batch
@@ -186,60 +181,18 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
     return with_batch(prof, result, holdout, seed) if batch else result
 
 
-def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
-                target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
-                prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
-                same_token_cost: bool = False, policy: str = "auto") -> ModelsPlanResult:
-    """Plan across models: profiles of the same problems, one model each. Chooses the best single
-    model's plan, a cascade (a cheap model's vote stands when it agrees enough, otherwise a
-    stronger model answers) or a mix (several models' samples in one vote), on a shared training
-    split; predicts on the held-out problems.
-
-    Costs must be comparable across models: ``unit="seconds"`` (each profile's measured rate),
-    ``"usd"`` (``prices={model: (in, out)}`` per million tokens), ``"flops"`` (2 × active
-    parameters per token, from each profile or ``parameters={model: N}``), or ``"tokens"``/
-    ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto" (a cascade or a mix in one
-    vote only where it beats the best single model on the training problems by the guard), "choose"
-    (one model), "cascade" or "mix" (the best cascade or mix even where it does not win, to run or
-    evaluate it)."""
-    from inferplan.planner.models import ModelProfile, model_name
-    from inferplan.planner.models import plan_models as search
-    from inferplan.replay.cost import cost_model_for
-
-    profs = [as_profile(p) for p in profiles]
-    if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
-        raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
-                                   "usd or flops, or plan each model alone in latency")
-    if unit in ("tokens", "samples") and not same_token_cost:
-        raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
-                                                        "alike; plan across models in seconds, usd or flops, or say "
-                                                        "with {1} that they cost the same")
-    names = [model_name(p) for p in profs]
-    unknown = sorted(set(prices or {}) - set(names)) + sorted(set(parameters or {}) - set(names))
-    if unknown:
-        raise InvalidValue(("prices", "parameters"), f"no profile of model {unknown[0]!r} (have {', '.join(names)})")
-    models = []
-    for name, prof in zip(names, profs):
-        p_in, p_out = (prices or {}).get(name, (0.0, 0.0))
-        if unit == "usd" and p_in <= 0 and p_out <= 0:
-            raise InvalidValue("prices", f"unit usd needs a price for every model; {{name}} has none for {name!r}")
-        n_params = (parameters or {}).get(name) or (_parameters(prof) if unit == "flops" else None)
-        models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
-                                                              profile=prof.path, parameters=n_params)))
-    return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
-                  policy=policy)
-
-
 def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | None = None,
              max_samples: int | None = None, min_samples: int | None = None, aggregate: str = "vote", keep: float = 0.9,
              unit: str | None = None, holdout: float | None = None, seed: int = 0, reps: int = 20,
              price_in: float = 0.0, price_out: float = 0.0, parallel: int | None = None,
-             terminate: str | None = None, total_budget: float | None = None) -> SimulationResult | TotalSimulation:
+             terminate: str | None = None, total_budget: float | None = None,
+             parameters: float | None = None) -> SimulationResult | TotalSimulation:
     """Replay a plan (on its held-out problems) or a stopping rule on the recorded samples;
     ``parallel=K``: the rule on one round of K samples read in finish order; ``terminate="W:η"``:
     with online low-confidence termination (policy/termination.py); ``total_budget``: one total over the
     held-out problems, batch allocation beside uniform and the per-query plan (planner/batch_simulate.py), in
-    the plan's unit (no plan: ``unit``, default tokens). ``unit`` of a rule: default samples."""
+    the plan's unit (no plan: ``unit``, default tokens). ``unit`` of a rule: default samples. FLOPs are
+    charged with the active parameters a plan recorded, else ``parameters``, else the profile's."""
     from inferplan.planner.batch_simulate import simulate_total
     from inferplan.planner.simulate import simulate as replay
 
@@ -249,10 +202,12 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
         return simulate_total(prof, total_budget, plan=the_plan, holdout=holdout or 0.5, seed=seed, reps=reps,
                               unit=unit or "tokens", price_in=price_in, price_out=price_out)
     unit = unit or "samples"
+    flops = (the_plan.unit if the_plan is not None else unit) == "flops"
+    planned = the_plan.model.parameters if the_plan is not None and the_plan.model else None
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
-                  price_out=price_out, parameters=_parameters(prof) if unit == "flops" else None, parallel=parallel,
-                  terminate=terminate)
+                  price_out=price_out, parameters=(planned or parameters or active_parameters(prof)) if flops else None,
+                  parallel=parallel, terminate=terminate)
 
 
 def save_plan(plan: Plan, path: Path | str, *, force: bool = False) -> Path:

@@ -47,8 +47,8 @@ def plan_cmd(
                                  "unit tokens, 1 offers sequential plans only."),
     price: list[str] = typer.Option([], "--price", help="Across models, unit usd: MODEL=IN,OUT USD per million "
                                     "prompt and completion tokens, once per model."),
-    params: list[str] = typer.Option([], "--params", help="Across models, unit flops: MODEL=N active parameters "
-                                     "(e.g. 3.6e9) where a profile does not record them."),
+    params: list[str] = typer.Option([], "--params", help="Unit flops: MODEL=N active parameters (e.g. "
+                                     "3.6e9) where a profile does not record them, once per model."),
     policy: str = typer.Option("auto", "--policy", help="Across models: auto (a cascade or a mix in one vote "
                                "only where it clearly beats the best single model on the training problems), choose "
                                "(one model), cascade or mix (the best cascade or mix, to run or evaluate it)."),
@@ -79,7 +79,7 @@ def plan_cmd(
         result = api.plan(profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                           aggregate=aggregate.value, keep=keep, false_positive=false_positive, penalty=penalty,
                           holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
-                          parallel=parallel, batch=batch)
+                          parallel=parallel, batch=batch, parameters=_per_model(params, "--params"))
     if out is not None:
         api.save_plan(result.plan, out, force=force)
     if len(profiles) > 1:

@@ -40,6 +40,9 @@ def simulate_cmd(
         "samples, seconds, usd): batch allocation (PETS) beside uniform and the per-query plan (--plan, or the "
         "planner's at the total per query).",
         show_default=False),
+    params: float = typer.Option(None, "--params", help="Unit flops: the model's active parameters (e.g. 3.6e9) "
+                                 "where the profile does not record them (a plan's own count wins).",
+                                 show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:
     """Replay a plan or a stopping rule on recorded samples, with fixed-N baselines."""
@@ -58,6 +61,6 @@ def simulate_cmd(
     result = api.simulate(
         profile, plan=plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
         aggregate=aggregate.value, keep=keep, unit=unit and unit.value, holdout=holdout, seed=seed, reps=reps,
-        price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate,
+        price_in=price_in, price_out=price_out, parallel=parallel, terminate=terminate, parameters=params,
     )
     render_simulation(result, as_json=as_json)

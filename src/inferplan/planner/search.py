@@ -182,8 +182,7 @@ def plan(
     t0 = time.perf_counter()
     table = profile.table
     agg = _checked_aggregation(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
-    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
-                          parameters=parameters)
+    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path, parameters=parameters)
     split = split_problems(table, holdout, seed)
     family, family_note = extrapolation_family(
         family or (_fitted_family(table, split.train, seed) if agg.first_pass else DEFAULT_FAMILY))
@@ -210,8 +209,9 @@ def plan(
         prediction=Prediction.of(pred, extrapolated=chosen.extrapolated, recorded_samples=recorded),
         heldout=tuple(table.problems[i] for i in split.test), seed=seed, notes=notes,
         prompt=from_header(table.header), price_in=price_in, price_out=price_out,
-        family=family if chosen.extrapolated else None, terminate=chosen.term, model=PlanModel.of(table.header),
-        thinking=profile_forcing(table.header) if chosen.forced else None, seconds_per_token=cost.seconds_per_token,
+        family=family if chosen.extrapolated else None, terminate=chosen.term,
+        model=PlanModel.of(table.header, cost.parameters), seconds_per_token=cost.seconds_per_token,
+        thinking=profile_forcing(table.header) if chosen.forced else None,
     )
     return PlanResult(result_plan, pred, front, baselines, len(split.train), len(split.test), split.source,
                       len(cands), time.perf_counter() - t0, even, chosen.per_problem)

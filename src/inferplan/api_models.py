@@ -1,0 +1,76 @@
+"""The public API's verb that plans across models, and how a FLOPs cost finds each model's
+active parameters.
+
+Part of :mod:`inferplan.api` (which re-exports :func:`plan_models`); apart only to keep each
+module short. Heavy modules load inside the functions, as in ``api``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence, Union
+
+from inferplan.errors import InvalidValue
+from inferplan.profiles.profile import Profile, as_profile
+
+if TYPE_CHECKING:
+    from inferplan.planner.models import ModelsPlanResult
+
+ProfileLike = Union[Profile, Path, str]
+
+
+def active_parameters(prof: Profile, given: Mapping[str, float] | None = None) -> float | None:
+    """The active parameters a FLOPs cost charges this model's token with: ``given`` by model name
+    (``--params``), else the profile's count or its GGUF's."""
+    from inferplan.backends.describe import model_parameters
+    from inferplan.planner.models import model_name
+
+    return (given or {}).get(model_name(prof)) or model_parameters(prof.header.parameters, prof.header.model_path)
+
+
+def check_model_names(names: list[str], prices: Mapping | None, parameters: Mapping | None) -> None:
+    unknown = sorted(set(prices or {}) - set(names)) + sorted(set(parameters or {}) - set(names))
+    if unknown:
+        raise InvalidValue(("prices", "parameters"), f"no profile of model {unknown[0]!r} (have {', '.join(names)})")
+
+
+def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
+                target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
+                prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
+                same_token_cost: bool = False, policy: str = "auto") -> ModelsPlanResult:
+    """Plan across models: profiles of the same problems, one model each. Chooses the best single
+    model's plan, a cascade (a cheap model's vote stands when it agrees enough, otherwise a
+    stronger model answers) or a mix (several models' samples in one vote), on a shared training
+    split; predicts on the held-out problems.
+
+    Costs must be comparable across models: ``unit="seconds"`` (each profile's measured rate),
+    ``"usd"`` (``prices={model: (in, out)}`` per million tokens), ``"flops"`` (2 × active
+    parameters per token, from each profile or ``parameters={model: N}``), or ``"tokens"``/
+    ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto" (a cascade or a mix in one
+    vote only where it beats the best single model on the training problems by the guard), "choose"
+    (one model), "cascade" or "mix" (the best cascade or mix even where it does not win, to run or
+    evaluate it)."""
+    from inferplan.planner.models import ModelProfile, model_name
+    from inferplan.planner.models import plan_models as search
+    from inferplan.replay.cost import cost_model_for
+
+    profs = [as_profile(p) for p in profiles]
+    if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
+        raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
+                                   "usd or flops, or plan each model alone in latency")
+    if unit in ("tokens", "samples") and not same_token_cost:
+        raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
+                                                        "alike; plan across models in seconds, usd or flops, or say "
+                                                        "with {1} that they cost the same")
+    names = [model_name(p) for p in profs]
+    check_model_names(names, prices, parameters)
+    models = []
+    for name, prof in zip(names, profs):
+        p_in, p_out = (prices or {}).get(name, (0.0, 0.0))
+        if unit == "usd" and p_in <= 0 and p_out <= 0:
+            raise InvalidValue("prices", f"unit usd needs a price for every model; {{name}} has none for {name!r}")
+        n_params = active_parameters(prof, parameters) if unit == "flops" else None
+        models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
+                                                              profile=prof.path, parameters=n_params)))
+    return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
+                  policy=policy)
