@@ -47,7 +47,7 @@ import inferplan as ip
 from inferplan.backends import token_counter
 from inferplan.errors import InfeasibleError
 from inferplan.policy.vote import vote_counts
-from inferplan.replay.cost import CostModel
+from inferplan.replay.cost import cost_model_for
 from inferplan.runner.evaluate import answer_right, answered_right
 from inferplan.runner.queries import Query
 from inferplan.stats.intervals import beta_interval, bootstrap_diff
@@ -227,7 +227,7 @@ def prompt_per_query(profile: Path, plan) -> float:
     table = ip.open_profile(profile).table
     held = set(plan.heldout)
     problems = np.array([i for i, pid in enumerate(table.problems) if pid in held])
-    return float(CostModel(unit="tokens").query_overhead(table, problems).mean())
+    return float(cost_model_for(table, "tokens").query_overhead(table, problems).mean())
 
 
 def comparisons(arms: list[Arm], plan, replayed, profile: Path) -> list[str]:

@@ -301,3 +301,29 @@ def test_serve_routes_each_request_through_the_cascade(ggufs) -> None:
         assert server.health()["answered"] == len(QUESTIONS)
     finally:
         assert server.stop() in (0, 130), server.stderr
+
+
+def test_a_stage_that_refuses_settles_the_request_with_its_error(ggufs) -> None:
+    """Where the next stage cannot take an escalated query, the caller gets that error at once
+    (an exception in a routing callback would otherwise be logged and the request never settle)."""
+    from inferplan.errors import InferplanError
+    from inferplan.runner.chained_service import ChainedService
+    from inferplan.runner.live_query import PlanOverrides
+    from inferplan.runner.plan_model import ModelChoice
+    from inferplan.runner.queries import Query
+
+    plan = load_plan(ggufs["plan"])
+    always = replace(plan, escalate=Escalation(1.01, plan.escalate.plan))  # no stage-1 vote can stand
+    backends = [open_backend(str(ggufs[k]), None) for k in ("small", "big")]
+    service = ChainedService(always, [(ModelChoice(str(ggufs[k]), f"{k}.gguf"), b)
+                                      for k, b in zip(("small", "big"), backends)], PlanOverrides(seed=0))
+    try:
+        service.services[1].close()  # stage 2 refuses what reaches it
+        ticket = service.submit(Query("q", QUESTIONS[0]))
+        with pytest.raises(InferplanError, match="closed"):
+            ticket.future.result(timeout=300)
+        assert service.stats.failed == 1 and service.stats.answered == 0
+    finally:
+        service.close()
+        for b in backends:
+            b.close()

@@ -103,8 +103,11 @@ def test_flops_without_a_parameter_count_is_a_clear_error(cli, profile: Path, tm
     sim = cli("simulate", bare, "--plan", tmp_path / "flops.json", "--json")
     assert sim.code == 0, sim.err
     assert 0 < sim.json()["plan"]["cost_per_query"] < 1.2e12
-    again = cli("simulate", bare, "--plan", tmp_path / "flops.json", "--params", "5e9", "--json")
-    assert again.json()["plan"]["cost_per_query"] == sim.json()["plan"]["cost_per_query"]  # the plan's count wins
+    # The plan replays with the count it was made with; another one, or one for another unit, is refused.
+    again = cli("simulate", bare, "--plan", tmp_path / "flops.json", "--params", "5e9")
+    assert again.code == ExitCode.BAD_INPUT and "made with 1e+09" in again.err
+    r = cli("simulate", bare, "--rule", "fixed:2", "--unit", "tokens", "--params", "5e9")
+    assert r.code == ExitCode.BAD_INPUT and "flops only" in r.err
     comp, prompt = _per_problem(bare)
     # A rule replayed in flops takes the count too: 2 × N × tokens.
     rule = cli("simulate", bare, "--rule", "fixed:6", "--unit", "flops", "--holdout", "0", "--params", "1e9", "--json")
@@ -114,6 +117,8 @@ def test_flops_without_a_parameter_count_is_a_clear_error(cli, profile: Path, tm
     # A count for a model the profile is not of is refused, naming it.
     r = cli("plan", bare, "--budget", "1e12", "--unit", "flops", "--params", "other=1e9")
     assert r.code == ExitCode.BAD_INPUT and "'other'" in r.err
+    r = cli("plan", bare, "--budget", "1e9", "--unit", "tokens", "--params", "some-server-model=1e9")
+    assert r.code == ExitCode.BAD_INPUT and "flops only" in r.err
 
 
 def test_usd_plan_carries_its_prices_to_simulate(cli, profile: Path, tmp_path: Path) -> None:

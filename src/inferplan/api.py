@@ -163,7 +163,7 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
         return plan_models(profile, budget=budget, unit=unit, target_accuracy=target_accuracy, holdout=holdout,
                            seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost)
     prof = as_profile(profile)
-    check_model_names([model_name(prof)], None, parameters)
+    check_model_names([model_name(prof)], None, parameters, unit)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)
 
     def plan_with(kind: str, share: float) -> PlanResult:
@@ -204,6 +204,9 @@ def simulate(profile: ProfileLike, *, plan: PlanLike | None = None, rule: str | 
     unit = unit or "samples"
     flops = (the_plan.unit if the_plan is not None else unit) == "flops"
     planned = the_plan.model.parameters if the_plan is not None and the_plan.model else None
+    if parameters is not None and (not flops or planned):
+        raise InvalidValue("parameters", "{name} prices a replay in flops only" if not flops else
+                           f"{{name}}: the plan was made with {planned:g} active parameters and replays with them")
     return replay(prof, plan=the_plan, rule=rule, max_samples=max_samples, min_samples=min_samples,
                   aggregate=aggregate, keep=keep, unit=unit, holdout=holdout, seed=seed, reps=reps, price_in=price_in,
                   price_out=price_out, parameters=(planned or parameters or active_parameters(prof)) if flops else None,

@@ -28,7 +28,10 @@ def active_parameters(prof: Profile, given: Mapping[str, float] | None = None) -
     return (given or {}).get(model_name(prof)) or model_parameters(prof.header.parameters, prof.header.model_path)
 
 
-def check_model_names(names: list[str], prices: Mapping | None, parameters: Mapping | None) -> None:
+def check_model_names(names: list[str], prices: Mapping | None, parameters: Mapping | None, unit: str) -> None:
+    """Prices and parameter counts name models that are there, in the unit that reads them."""
+    if parameters and unit != "flops":
+        raise InvalidValue(("parameters", "unit"), f"{{0}} prices unit flops only, not {unit!r}")
     unknown = sorted(set(prices or {}) - set(names)) + sorted(set(parameters or {}) - set(names))
     if unknown:
         raise InvalidValue(("prices", "parameters"), f"no profile of model {unknown[0]!r} (have {', '.join(names)})")
@@ -63,7 +66,7 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
                                                         "alike; plan across models in seconds, usd or flops, or say "
                                                         "with {1} that they cost the same")
     names = [model_name(p) for p in profs]
-    check_model_names(names, prices, parameters)
+    check_model_names(names, prices, parameters, unit)
     models = []
     for name, prof in zip(names, profs):
         p_in, p_out = (prices or {}).get(name, (0.0, 0.0))

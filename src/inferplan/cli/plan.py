@@ -48,7 +48,7 @@ def plan_cmd(
     price: list[str] = typer.Option([], "--price", help="Across models, unit usd: MODEL=IN,OUT USD per million "
                                     "prompt and completion tokens, once per model."),
     params: list[str] = typer.Option([], "--params", help="Unit flops: MODEL=N active parameters (e.g. "
-                                     "3.6e9) where a profile does not record them, once per model."),
+                                     "3.6e9), once per model; where given, it is used over the profile's own count."),
     policy: str = typer.Option("auto", "--policy", help="Across models: auto (a cascade or a mix in one vote "
                                "only where it clearly beats the best single model on the training problems), choose "
                                "(one model), cascade or mix (the best cascade or mix, to run or evaluate it)."),

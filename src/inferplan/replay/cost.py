@@ -86,7 +86,7 @@ class CostModel:
     def _params(self) -> float:
         if not self.parameters:
             raise InputError("profile header does not give the model's parameter count; unit 'flops' needs it "
-                             "(re-profile with this inferplan, or budget in tokens)")
+                             "(give it with --params, re-profile with this inferplan, or budget in tokens)")
         return float(self.parameters)
 
 

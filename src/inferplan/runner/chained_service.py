@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import Future
+from dataclasses import replace
 
 from inferplan.backends.base import Backend
 from inferplan.planner.plan_file import Plan
@@ -95,25 +96,44 @@ class ChainedService:
             return True
         return False
 
+    def _failed(self, outer: Ticket, error: Exception) -> None:
+        """Settle ``outer`` with an error raised while routing it. A done-callback's exception is
+        only logged by ``concurrent.futures``: uncaught, the request would never settle."""
+        with self._lock:
+            self._inner.pop(outer.number, None)
+        if not outer.future.done():
+            self._stats.failed += 1
+            outer.future.set_exception(error)
+
     def _stage(self, outer: Ticket, query: Query, ask: dict, k: int, parts: list) -> None:
         ticket = self.services[k].submit(query, **ask)
         self._started(outer, [(k, ticket)])
 
         def done(f: Future) -> None:
-            if self._end(outer, f):
-                return
-            r, stage, choice = f.result(), self.plan.stages[k], self.choices[k]
-            ok = stood(stage, r)
-            so_far = parts + [stage_part(choice, r, ok)]
-            if ok:
-                self._end(outer, f, merged(r, choice, so_far))
-            else:
-                self._stage(outer, query, ask, k + 1, so_far)
+            try:
+                if self._end(outer, f):
+                    return
+                r, stage, choice = f.result(), self.plan.stages[k], self.choices[k]
+                ok = stood(stage, r)
+                so_far = parts + [stage_part(choice, r, ok)]
+                if ok:
+                    self._end(outer, f, merged(r, choice, so_far))
+                else:
+                    self._stage(outer, query, ask, k + 1, so_far)
+            except Exception as e:  # e.g. the next stage's service refused the query
+                self._failed(outer, e)
 
         ticket.future.add_done_callback(done)
 
     def _mix(self, outer: Ticket, query: Query, ask: dict) -> None:
-        tickets = [(k, s.submit(query, **ask)) for k, s in enumerate(self.services)]
+        tickets: list = []
+        try:
+            for k, s in enumerate(self.services):
+                tickets.append((k, s.submit(query, **ask)))
+        except Exception:  # one member refused it: the others must not go on spending
+            for k, t in tickets:
+                self.services[k].cancel(t)
+            raise
         self._started(outer, tickets)
         left = [len(tickets)]
 
@@ -124,12 +144,16 @@ class ChainedService:
                     return
             futures = [t.future for _, t in tickets]
             failed = next((f for f in futures if f.cancelled() or f.exception() is not None), None)
-            if failed is not None:
-                self._end(outer, failed)
-                return
-            result = pooled([f.result() for f in futures], self.choices, mix_spec(self.plan),
-                            self.overrides.seed, outer.number)
-            self._end(outer, futures[0], result)
+            try:
+                if failed is not None:
+                    self._end(outer, failed)
+                    return
+                parts = [f.result() for f in futures]
+                result = pooled(parts, self.choices, mix_spec(self.plan), self.overrides.seed, outer.number)
+                # Here the members ran at the same time: the request took as long as the slowest.
+                self._end(outer, futures[0], replace(result, seconds=max(r.seconds for r in parts)))
+            except Exception as e:
+                self._failed(outer, e)
 
         for _, t in tickets:
             t.future.add_done_callback(done)

@@ -68,7 +68,7 @@ def pooled(parts: list[QueryResult], choices: list[ModelChoice], spec: str, seed
         first, answer=majority(answers, rng), votes=vote_counts(answers), samples=sum(r.samples for r in parts),
         completion_tokens=sum(r.completion_tokens for r in parts), wasted_tokens=sum(r.wasted_tokens for r in parts),
         prompt_tokens=sum(r.prompt_tokens for r in parts),  # each model reads the prompt itself
-        seconds=round(sum(r.seconds for r in parts), 4),  # the models run one after another
+        seconds=round(sum(r.seconds for r in parts), 4),  # `run` draws the models one after another
         stop_reason="fixed", rule=spec, statistic=float("nan"), answers=tuple(answers),
         finishes=_joined(parts, "finishes"), logprobs=_joined(parts, "logprobs"), texts=_joined(parts, "texts"),
         configs=_joined(parts, "configs"), sample_tokens=_joined(parts, "sample_tokens"),
