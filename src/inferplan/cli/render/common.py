@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from inferplan.api import PerQuery, dumps
+from inferplan.api import Estimate, PerQuery, dumps
 
 
 def _cell_width(cell: Any) -> int:
@@ -62,3 +62,8 @@ def fmt_interval(value: float, low: float, high: float, pct: bool = True) -> str
     if pct:
         return f"{100 * value:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def fmt_estimate(e: Estimate) -> str:
+    """A share with its interval, "63.2% [58.1, 68.0]"."""
+    return fmt_interval(e.point, *e.interval)

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from inferplan.api import describe_fixed
-from inferplan.cli.render.common import err, fmt_interval, out
+from inferplan.cli.render.common import err, fmt_estimate, fmt_interval, out
 from inferplan.cli.render.evaluate import checks
 from inferplan.cli.render.fit import write_plot
 from inferplan.cli.render.plan import buys
@@ -96,7 +96,7 @@ class DemoNarrator:
         out.print(f"chosen: sample at [bold]{escape(mix)}[/bold]; {escape(p.rule.describe())}; "
                   f"answer by {escape(p.aggregation.describe())}.", highlight=False)
         if pr is not None:
-            out.print(f"predicted on held-out problems: accuracy {fmt_interval(pr.accuracy.point, *pr.accuracy.interval)}, "
+            out.print(f"predicted on held-out problems: accuracy {fmt_estimate(pr.accuracy)}, "
                       f"{pr.cost.point:.0f} tokens and {pr.samples:.1f} samples per question.", highlight=False)
             if line := buys(pr.accuracy.point, pr.cost.point, r.baselines, "tokens"):
                 out.print(f"that buys {escape(line)}.", highlight=False)
@@ -115,7 +115,7 @@ class DemoNarrator:
         _h(4, "Check the plan for real", "Run the plan with fresh samples on the held-out problems and "
            "compare with what it predicted — and with always drawing the same number of samples.")
         z, b = e.realised, e.baseline
-        out.print(f"realised: accuracy {fmt_interval(z.accuracy.point, *z.accuracy.interval)}, "
+        out.print(f"realised: accuracy {fmt_estimate(z.accuracy)}, "
                   f"{z.cost.point:.0f} tokens and {z.samples:.1f} samples per question", highlight=False)
         if b is not None:
             out.print(f"fixed N at the same tokens, {escape(describe_fixed(b.samples))}: {100 * b.accuracy:.1f}%",
@@ -139,7 +139,7 @@ class DemoNarrator:
                       f"[dim]({r.samples} sample{'s' if r.samples != 1 else ''}; votes {votes})[/dim]", highlight=False)
         if self.predicted is not None:
             out.print(f"[dim]These answers are right about as often as the plan predicts, "
-                      f"{fmt_interval(self.predicted.accuracy.point, *self.predicted.accuracy.interval)}: a 135M-parameter "
+                      f"{fmt_estimate(self.predicted.accuracy)}: a 135M-parameter "
                       "model is often wrong, and a larger model (--model) is right more often.[/dim]",
                       highlight=False)
         out.print()

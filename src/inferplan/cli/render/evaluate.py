@@ -7,7 +7,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from inferplan.api import Estimate, EvaluationResult
-from inferplan.cli.render.common import err, fmt_interval, out, print_json
+from inferplan.cli.render.common import err, fmt_estimate, out, print_json
 
 
 class EvalProgress:
@@ -109,10 +109,10 @@ def render_evaluation(r: EvaluationResult, json_out: bool) -> None:
     t.add_column("samples/query", justify="right")
     t.add_column("completion tokens/query", justify="right")
     if p is not None:
-        t.add_row("predicted (replay of held-out)", fmt_interval(p.accuracy.point, *p.accuracy.interval), f"{p.cost.point:.4g}",
+        t.add_row("predicted (replay of held-out)", fmt_estimate(p.accuracy), f"{p.cost.point:.4g}",
                   _per_query(w.samples) if w is not None else f"{p.samples:.2f}",
                   _per_query(w.completion_tokens, ".1f") if w is not None else "–")
-    t.add_row("[bold]realised (fresh samples)[/bold]", fmt_interval(z.accuracy.point, *z.accuracy.interval),
+    t.add_row("[bold]realised (fresh samples)[/bold]", fmt_estimate(z.accuracy),
               f"{z.cost.point:.4g}", f"{z.samples:.2f}", f"{z.completion_tokens_per_query:.1f}")
     if b is not None:
         how = {"oracle": "with the verifier", "conf-vote": "conf-vote", "logprob": "best logprob"}.get(

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferplan.api import ModelsPlanResult
-from inferplan.cli.render.common import fmt_interval, out, print_json, replayed_json
+from inferplan.cli.render.common import fmt_estimate, out, print_json, replayed_json
 from inferplan.cli.render.frontier import render_frontier_chart
 
 
@@ -59,7 +59,7 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         out.print(f"  stopping     {r.describe}", highlight=False)
     e = r.heldout
     cost = f"{_num(e.cost.point)} {p.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}]"
-    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}, {cost}, {e.samples:.2f} samples/query "
+    out.print(f"  predicted    accuracy {fmt_estimate(e.accuracy)}, {cost}, {e.samples:.2f} samples/query "
               "(held-out problems)", highlight=False)
     if r.escalation is not None:
         later = "".join(f", {100 * x:.0f}% the model after" for x in r.cascade.reach[1:]) if r.cascade else ""
@@ -73,16 +73,16 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     for col in ("policy", "held-out accuracy", f"{p.unit}/query", "escalates"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for s in r.singles:
-        t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_interval(s.heldout.accuracy.point, *s.heldout.accuracy.interval),
+        t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_estimate(s.heldout.accuracy),
                   _num(s.heldout.cost.point), "–")
     if r.cascade is not None:
         c = r.cascade
         t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
-                  fmt_interval(c.heldout.accuracy.point, *c.heldout.accuracy.interval), _num(c.heldout.cost.point),
+                  fmt_estimate(c.heldout.accuracy), _num(c.heldout.cost.point),
                   f"{100 * c.escalation:.0f}%")
     if r.mix is not None:
         m = r.mix
-        t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_interval(m.heldout.accuracy.point, *m.heldout.accuracy.interval),
+        t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_estimate(m.heldout.accuracy),
                   _num(m.heldout.cost.point), "–")
     out.print(t)
     if r.frontiers:

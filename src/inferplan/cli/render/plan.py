@@ -15,7 +15,7 @@ from inferplan.api import (
     describe_policy,
     rule_legend,
 )
-from inferplan.cli.render.common import fmt_interval, out, print_json, replayed_json, warn
+from inferplan.cli.render.common import fmt_estimate, out, print_json, replayed_json, warn
 
 
 def _num(x: float) -> str:
@@ -33,7 +33,7 @@ def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
     for col in cols:
         t.add_column(col, justify="left" if col == "baseline" else "right")
     for b in rows:
-        t.add_row(b.name, fmt_interval(b.accuracy.point, *b.accuracy.interval), f"{b.samples:.2f}",
+        t.add_row(b.name, fmt_estimate(b.accuracy), f"{b.samples:.2f}",
                   *(() if unit == "samples" else (_num(b.cost.point),)))
     return t
 
@@ -41,7 +41,7 @@ def _baseline_table(rows: tuple[Baseline, ...], unit: str, title: str) -> Table:
 def _gain(accuracy: float, cost: float, b: Baseline, what: str, unit: str, how: str = "") -> str:
     """"+2.8 points over one sample (80.0% [74.7, 84.6]) for 8.2× the samples"."""
     ratio = f"{cost / b.cost.point:.3g}× the {'cost' if unit == 'usd' else unit}" if b.cost.point > 0 else "its cost"
-    return f"{100 * (accuracy - b.accuracy.point):+.1f} points over {what} ({fmt_interval(b.accuracy.point, *b.accuracy.interval)}" \
+    return f"{100 * (accuracy - b.accuracy.point):+.1f} points over {what} ({fmt_estimate(b.accuracy)}" \
            f"{how}) for {ratio}"
 
 
@@ -102,7 +102,7 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     where = "held-out problems"
     if p.prediction is not None and p.prediction.extrapolated:
         where += f"; [bold]extrapolated[/bold]: predicted by the fitted curve, beyond the {p.prediction.recorded_samples} recorded samples"
-    out.print(f"  predicted    accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}, {cost}{e.samples:.2f} samples/query "
+    out.print(f"  predicted    accuracy {fmt_estimate(e.accuracy)}, {cost}{e.samples:.2f} samples/query "
               f"({where})")
     if line := buys(e.accuracy.point, e.cost.point, r.baselines, p.unit):
         out.print(f"  buys         {line}", highlight=False)
@@ -135,10 +135,10 @@ def _batch_lines(b, unit: str, train: int) -> None:
               "problems)", highlight=False)
     if (x := b.prediction) is not None:
         out.print(f"  at a total   of {_num(b.per_query)} {unit} × the queries: accuracy "
-                  f"{fmt_interval(x.accuracy.point, *x.accuracy.interval)}, self-consistency "
-                  f"{fmt_interval(x.self_consistency.point, *x.self_consistency.interval)}, spending {_num(x.cost)} {unit}/query "
+                  f"{fmt_estimate(x.accuracy)}, self-consistency "
+                  f"{fmt_estimate(x.self_consistency)}, spending {_num(x.cost)} {unit}/query "
                   f"({x.problems} held-out problems × {x.reps} orders; uniform at the same total "
-                  f"{fmt_interval(x.uniform_accuracy.point, *x.uniform_accuracy.interval)})", highlight=False)
+                  f"{fmt_estimate(x.uniform_accuracy)})", highlight=False)
 
 
 def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
@@ -157,7 +157,7 @@ def render_simulation(r: SimulationResult, *, as_json: bool) -> None:
     out.print(f"[bold]{r.rule}[/bold] replayed on {r.source} ({r.problems} problems × {r.reps} orders)")
     out.print(f"  {describe_policy(r.rule)}", highlight=False)
     cost = "" if r.unit == "samples" else f"{_num(e.cost.point)} {r.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}]   "
-    out.print(f"  accuracy {fmt_interval(e.accuracy.point, *e.accuracy.interval)}   {cost}{e.samples:.2f} samples/query")
+    out.print(f"  accuracy {fmt_estimate(e.accuracy)}   {cost}{e.samples:.2f} samples/query")
     if line := buys(e.accuracy.point, e.cost.point, r.baselines, r.unit):
         out.print(f"  buys {line}", highlight=False)
     out.print(_baseline_table(r.baselines, r.unit, "Fixed-N majority on the same problems and orders"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from inferplan.cli.render.common import fmt_interval, out, print_json, warn
+from inferplan.cli.render.common import fmt_estimate, out, print_json, warn
 
 
 def _num(x: float) -> str:
@@ -34,8 +34,8 @@ def render_total_simulation(r, *, as_json: bool) -> None:
                           (f"{r.unit}/query", "right")):
         table.add_column(name, justify=justify)
     for x in r.rows:
-        table.add_row(escape(x.name), fmt_interval(x.accuracy.point, *x.accuracy.interval),
-                      fmt_interval(x.sc_rate.point, *x.sc_rate.interval),
+        table.add_row(escape(x.name), fmt_estimate(x.accuracy),
+                      fmt_estimate(x.sc_rate),
                       _num(x.tokens / r.problems))
     out.print(table)
     own = " The plan's batch_allocation is what run --plan --total-budget does." if r.rows[0].name.startswith(
