@@ -112,6 +112,20 @@ def test_a_template_that_opens_no_thinking_block_keeps_the_continuation() -> Non
     assert not any("reasoning_budget_tokens" in b for b in _samples_sent(srv))
 
 
+def test_thinking_cut_client_keeps_the_continuation_on_a_server_with_the_knob() -> None:
+    """--thinking-cut client: the forcing the in-process engine does, even where the server could cut."""
+    with ScriptedServer(_llama_server(["I", " think"], "length")) as srv:
+        backend = OpenAIBackend(srv.url, BackendSettings(parallel=1, timeout=30.0, thinking_cut="client"))
+        try:
+            stream = backend.sample([_request()])
+            assert backend.knobs == {}  # never asked: no /apply-template probe either
+            stream.cancel_all()
+        finally:
+            backend.close()
+    assert not any("reasoning_budget_tokens" in b for b in _samples_sent(srv))
+    assert not any(p == "/apply-template" for p, _, _ in srv.requests)
+
+
 def test_a_budget_the_server_did_not_apply_is_one_clear_line() -> None:
     with ScriptedServer(_llama_server(["x"] * 20, "length")) as srv, pytest.raises(BackendError, match="did not apply"):
         _sample(srv, _request())

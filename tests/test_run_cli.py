@@ -118,6 +118,7 @@ def test_gpu_layers_on_a_cpu_build_says_the_model_runs_on_the_cpu(cli):
     (("run", "hi", "--weights", "fp8"), "--weights must be one of"),
     (("run", "hi", "--kv-cache", "shared"), "--kv-cache must be one of"),
     (("run", "hi", "--parallel", "0"), "--parallel must be"),
+    (("run", "hi", "--thinking-cut", "server"), "--thinking-cut must be one of"),
     (("profile", "--tasks", "builtin:arith:2", "--weights", "fp8"), "--weights must be one of"),
 ])
 def test_bad_backend_settings_are_refused_before_the_machine_is_probed(cli, monkeypatch, tmp_path, args, message):

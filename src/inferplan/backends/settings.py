@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_MODEL = "smollm2"
+THINKING_CUTS = ("auto", "client")  # BackendSettings.thinking_cut
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class BackendSettings:
     timeout: float = 600.0  # seconds, for servers
     weights: str = "auto"  # llama.cpp: auto | native | f16 (see backends.llamacpp.weights)
     kv_cache: str = "auto"  # llama.cpp: auto | split | unified (see backends.llamacpp.sizing)
+    # servers: who cuts a thinking at its budget: auto (the server's own parameter where it has one,
+    # backends/openai/budget.py) or client (the continuation, forcing as the in-process engine does)
+    thinking_cut: str = "auto"
     extra: dict = field(default_factory=dict)
 
 
@@ -42,6 +46,9 @@ def check_settings(settings: BackendSettings, model: str | None = None) -> None:
 
     check_weights(settings.weights)
     check_layout(settings.kv_cache)
+    if settings.thinking_cut not in THINKING_CUTS:
+        raise InvalidValue("thinking_cut", f"{{name}} must be one of {', '.join(THINKING_CUTS)}, "
+                                           f"got {settings.thinking_cut!r}")
     if settings.parallel < 1:
         raise InvalidValue("parallel", f"{{name}} must be at least 1, got {settings.parallel}")
     if model is not None and backend_kind(model) != "llamacpp":

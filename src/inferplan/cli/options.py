@@ -55,6 +55,13 @@ KV_CACHE = typer.Option(
     "distinct prompts), or auto "
     "(split when it fits in memory, else unified).",
 )
+THINKING_CUT = typer.Option(
+    "auto", "--thinking-cut",
+    help="OpenAI-compatible servers: who cuts a sample's thinking at its budget. auto: llama-server's or "
+    "vLLM's own budget parameter where the server has one (one request a sample; the server forces its answer "
+    "text before the end tag and samples the answer at the sample's temperature); client: inferplan's "
+    "continuation (the end tag, the answer text and a greedy answer, as the in-process engine forces).",
+)
 TASKS_HELP = ("Task set: a file (JSONL, CSV, Parquet, Arrow), a datasets save_to_disk directory, hf:OWNER/NAME from "
               "the local Hugging Face cache, 'humaneval', or builtin:arith / builtin:word[:COUNT[:SEED]].")
 FIELD = typer.Option(
@@ -79,10 +86,11 @@ def parse_ctx(text: str | int | None) -> int | None:
 def backend_settings(
     threads: int | None, ctx: str | int | None, gpu_layers: int, parallel: int,
     model_name: str | None = None, api_key_env: str | None = None, weights: str = "auto", kv_cache: str = "auto",
+    thinking_cut: str = "auto",
 ) -> BackendSettings:
     return BackendSettings(
         threads=threads, ctx=parse_ctx(ctx), gpu_layers=gpu_layers, parallel=parallel,
-        model_name=model_name, api_key_env=api_key_env, weights=weights, kv_cache=kv_cache,
+        model_name=model_name, api_key_env=api_key_env, weights=weights, kv_cache=kv_cache, thinking_cut=thinking_cut,
     )
 
 
@@ -143,7 +151,8 @@ def _bundle(api_key_flag: str) -> list[tuple[str, object, object]]:
         None, api_key_flag, help="With --model http(s)://…: variable holding that server's API key.")
     return [("threads", Optional[int], THREADS), ("ctx_tokens", str, CTX), ("gpu_layers", int, GPU_LAYERS),
             ("weights", str, WEIGHTS), ("kv_cache", str, KV_CACHE), ("parallel", int, PARALLEL),
-            ("model_name", Optional[str], MODEL_NAME), ("backend_api_key_env", Optional[str], key)]
+            ("model_name", Optional[str], MODEL_NAME), ("backend_api_key_env", Optional[str], key),
+            ("thinking_cut", str, THINKING_CUT)]
 
 
 def backend_options(api_key_flag: str = "--api-key-env") -> Callable:
@@ -164,7 +173,7 @@ def backend_options(api_key_flag: str = "--api-key-env") -> Callable:
             values = {name: kwargs.pop(name) for name, _, _ in bundle}
             settings = backend_settings(values["threads"], values["ctx_tokens"], values["gpu_layers"],
                                         values["parallel"], values["model_name"], values["backend_api_key_env"],
-                                        values["weights"], values["kv_cache"])
+                                        values["weights"], values["kv_cache"], values["thinking_cut"])
             return command(**kwargs, settings=settings)
 
         del run.__wrapped__  # typer must read the new signature, not the command's

@@ -74,7 +74,7 @@ class Knob:
 def knob_for(backend, request: SampleRequest) -> Knob | None:
     """The server's own budget for this request, or None (continue on the client instead).
     Asked in the submitting thread: it may call the server (once per server and forced text)."""
-    if not request.forces or request.messages is None:
+    if not request.forces or request.messages is None or backend.settings.thinking_cut == "client":
         return None
     known = backend.knobs
     if request.force_answer not in known:
