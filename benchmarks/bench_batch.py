@@ -126,7 +126,7 @@ def at_equal_tokens(prof: Path, budget: float, seed: int, work: Path, reps: int)
             "hybrid": rows["hybrid: the plan's rule, then the rest plainly"].accuracy.point,
             "free": float(np.mean([tr.final_correct.mean() for tr in free])), "free_spend": float(spend.mean()),
             "free_over": float(np.mean(spend > 1 + 1e-9)), "free_max": float(spend.max()),
-            "own_spent": rows[f"plan's batch_allocation {own.name}"].tokens / tot.problems}
+            "own_spent": rows[f"plan's batch_allocation {own.name}"].spent / tot.problems}
 
 
 def bench_file(path: Path, work: Path, seeds: int, plan_seeds: int, acc_only: bool = False) -> dict:

@@ -107,15 +107,15 @@ def test_simulate_total_budget_replays_the_plans_own_batch_allocation(cli, impor
     assert len(ip.simulate(prof, plan=ip.save_plan(base, tmp_path / "none.json"), total_budget=total, reps=1).rows) == 5
     own, batch, rule, hybrid, uniform, _ = rows(BatchPolicy())
     assert own.name == "plan's batch_allocation within-rule/1"
-    assert (own.accuracy, own.sc_rate, own.tokens) == (rule.accuracy, rule.sc_rate, rule.tokens)
+    assert (own.accuracy, own.sc_rate, own.spent) == (rule.accuracy, rule.sc_rate, rule.spent)
     own, batch, *_ = rows(BatchPolicy("plain", 1, max_samples=80))
-    assert (own.accuracy, own.sc_rate, own.tokens) == (batch.accuracy, batch.sc_rate, batch.tokens)
+    assert (own.accuracy, own.sc_rate, own.spent) == (batch.accuracy, batch.sc_rate, batch.spent)
     own, _, _, hybrid, *_ = rows(BatchPolicy("hybrid", 1, max_samples=80))
     assert own.name == "plan's batch_allocation hybrid≤80/1"
-    assert (own.accuracy, own.sc_rate, own.tokens) == (hybrid.accuracy, hybrid.sc_rate, hybrid.tokens)
+    assert (own.accuracy, own.sc_rate, own.spent) == (hybrid.accuracy, hybrid.sc_rate, hybrid.spent)
     own, batch, rule, *_ = rows(BatchPolicy("plain", 4, max_samples=80))
-    assert own.tokens <= total and own.name == "plan's batch_allocation plain≤80/4"
-    assert (own.sc_rate, own.tokens) != (batch.sc_rate, batch.tokens)  # four first samples change the replay
+    assert own.spent <= total and own.name == "plan's batch_allocation plain≤80/4"
+    assert (own.sc_rate, own.spent) != (batch.sc_rate, batch.spent)  # four first samples change the replay
     assert own.accuracy.interval[0] < own.accuracy.point < own.accuracy.interval[1]
     text = cli("simulate", str(prof), "--plan", str(tmp_path / "p.json"), "--total-budget", str(total), "--reps", "1")
     assert text.code == 0 and "plain≤80/4" in text.out and "what run --plan --total-budget does" in text.out

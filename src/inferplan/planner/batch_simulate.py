@@ -43,7 +43,7 @@ class TotalRow:
     name: str
     accuracy: Estimate
     sc_rate: Estimate  # self-consistency rate: the vote agrees with the vote of every recorded sample
-    tokens: float  # spent on all the problems, in the total's unit (completion tokens for tokens)
+    spent: float  # on all the problems, in the total's unit (completion tokens for tokens, USD for usd)
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ class TotalSimulation:
     unit: str = "tokens"
 
 
-def _row(name: str, correct: np.ndarray, agree: np.ndarray, tokens: float, seed: int) -> TotalRow:
+def _row(name: str, correct: np.ndarray, agree: np.ndarray, spent: float, seed: int) -> TotalRow:
     """Per-problem shares (P,) over the orders → means with intervals."""
     acc = estimate(Outcome(correct, np.zeros_like(correct), np.zeros_like(correct)), seed=seed)
     sc = estimate(Outcome(agree, np.zeros_like(agree), np.zeros_like(agree)), seed=seed)
-    return TotalRow(name, acc.accuracy, sc.accuracy, tokens)
+    return TotalRow(name, acc.accuracy, sc.accuracy, spent)
 
 
 def streams_input(profile: Profile, plan: Plan, problems: np.ndarray, cost: CostModel):

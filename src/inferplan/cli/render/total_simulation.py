@@ -22,8 +22,8 @@ def render_total_simulation(r, *, as_json: bool) -> None:
                     "rule": r.rule, "plan_made_here": r.planned,
                     "rows": [{"name": x.name, "accuracy": x.accuracy.point, "accuracy_ci": list(x.accuracy.interval),
                               "self_consistency": x.sc_rate.point, "self_consistency_ci": list(x.sc_rate.interval),
-                              "spent": x.tokens, "spent_per_query": x.tokens / r.problems,
-                              **({"tokens": x.tokens, "tokens_per_query": x.tokens / r.problems} if tokens else {})}
+                              "spent": x.spent, "spent_per_query": x.spent / r.problems,
+                              **({"tokens": x.spent, "tokens_per_query": x.spent / r.problems} if tokens else {})}
                              for x in r.rows]})
         return
     made = " (made here at the total per query, on the training problems)" if r.planned else ""
@@ -36,7 +36,7 @@ def render_total_simulation(r, *, as_json: bool) -> None:
     for x in r.rows:
         table.add_row(escape(x.name), fmt_estimate(x.accuracy),
                       fmt_estimate(x.sc_rate),
-                      _num(x.tokens / r.problems))
+                      _num(x.spent / r.problems))
     out.print(table)
     own = " The plan's batch_allocation is what run --plan --total-budget does." if r.rows[0].name.startswith(
         "plan's batch_allocation") else ""
