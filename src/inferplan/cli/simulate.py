@@ -41,7 +41,7 @@ def simulate_cmd(
         "planner's at the total per query).",
         show_default=False),
     params: float = typer.Option(None, "--params", help="Unit flops: the model's active parameters (e.g. 3.6e9) "
-                                 "where the profile does not record them (a plan's own count wins).",
+                                 "where the profile does not record them (a rule; a plan replays with the count it recorded).",
                                  show_default=False),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
 ) -> None:

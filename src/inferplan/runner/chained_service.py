@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import Future
-from dataclasses import replace
 
 from inferplan.backends.base import Backend
 from inferplan.planner.plan_file import Plan
@@ -81,15 +80,15 @@ class ChainedService:
     def _end(self, outer: Ticket, future: Future, result=None) -> bool:
         """Settle ``outer`` from a stage's ``future`` where it failed or was cancelled (True), or
         with ``result`` where one is given; False: the stage answered and routing goes on."""
-        if future.cancelled() or future.exception() is not None or result is not None:
+        if not future.cancelled() and future.exception() is not None:
+            self._failed(outer, future.exception())
+            return True
+        if future.cancelled() or result is not None:
             with self._lock:
                 self._inner.pop(outer.number, None)
             if future.cancelled():
                 self._stats.cancelled += 1
                 outer.future.cancel()
-            elif future.exception() is not None:
-                self._stats.failed += 1
-                outer.future.set_exception(future.exception())
             else:
                 self._stats.answered += 1
                 outer.future.set_result(result)
@@ -97,8 +96,8 @@ class ChainedService:
         return False
 
     def _failed(self, outer: Ticket, error: Exception) -> None:
-        """Settle ``outer`` with an error raised while routing it. A done-callback's exception is
-        only logged by ``concurrent.futures``: uncaught, the request would never settle."""
+        """Settle ``outer`` with ``error``: a stage's, or one raised while routing it (a done-callback's
+        exception is only logged by ``concurrent.futures``: uncaught, the request would never settle)."""
         with self._lock:
             self._inner.pop(outer.number, None)
         if not outer.future.done():
@@ -148,10 +147,9 @@ class ChainedService:
                 if failed is not None:
                     self._end(outer, failed)
                     return
-                parts = [f.result() for f in futures]
-                result = pooled(parts, self.choices, mix_spec(self.plan), self.overrides.seed, outer.number)
-                # Here the members ran at the same time: the request took as long as the slowest.
-                self._end(outer, futures[0], replace(result, seconds=max(r.seconds for r in parts)))
+                result = pooled([f.result() for f in futures], self.choices, mix_spec(self.plan),
+                                self.overrides.seed, outer.number, at_once=True)
+                self._end(outer, futures[0], result)
             except Exception as e:
                 self._failed(outer, e)
 

@@ -56,8 +56,10 @@ def run_mix(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides | No
             for i in range(len(queries))]
 
 
-def pooled(parts: list[QueryResult], choices: list[ModelChoice], spec: str, seed: int, position: int) -> QueryResult:
-    """One query's vote over every model's samples; its tokens, samples and seconds summed over the models."""
+def pooled(parts: list[QueryResult], choices: list[ModelChoice], spec: str, seed: int, position: int,
+           at_once: bool = False) -> QueryResult:
+    """One query's vote over every model's samples; its tokens and samples summed over the models, its
+    seconds too where they ran one after another (``run``), the slowest's where they ran ``at_once`` (serve)."""
     answers = [a for r in parts for a in r.answers]
     rng = np.random.default_rng([seed, position, MIX, len(parts)])  # the tie-break's own stream
     first = parts[0]
@@ -68,7 +70,7 @@ def pooled(parts: list[QueryResult], choices: list[ModelChoice], spec: str, seed
         first, answer=majority(answers, rng), votes=vote_counts(answers), samples=sum(r.samples for r in parts),
         completion_tokens=sum(r.completion_tokens for r in parts), wasted_tokens=sum(r.wasted_tokens for r in parts),
         prompt_tokens=sum(r.prompt_tokens for r in parts),  # each model reads the prompt itself
-        seconds=round(sum(r.seconds for r in parts), 4),  # `run` draws the models one after another
+        seconds=round((max if at_once else sum)(r.seconds for r in parts), 4),
         stop_reason="fixed", rule=spec, statistic=float("nan"), answers=tuple(answers),
         finishes=_joined(parts, "finishes"), logprobs=_joined(parts, "logprobs"), texts=_joined(parts, "texts"),
         configs=_joined(parts, "configs"), sample_tokens=_joined(parts, "sample_tokens"),
