@@ -303,27 +303,111 @@ def test_serve_routes_each_request_through_the_cascade(ggufs) -> None:
         assert server.stop() in (0, 130), server.stderr
 
 
+def _chained(plan_path: Path, opened: list[str], gate=None, **escalate):
+    """A ChainedService of small.gguf → big.gguf whose backends open through a recorder (``gate``:
+    an Event the opening of a later stage waits on)."""
+    from inferplan.runner.chained_service import ChainedService
+    from inferplan.runner.live_query import PlanOverrides
+    from inferplan.runner.plan_model import ModelChoice
+
+    plan = load_plan(plan_path)
+    if escalate:
+        plan = replace(plan, escalate=Escalation(escalate["share"], plan.escalate.plan))
+
+    def open_model(spec: str):
+        opened.append(Path(spec).name)
+        if gate is not None and opened[-1] == "big.gguf":
+            assert gate.wait(120)
+        return open_backend(spec, None)
+
+    choices = [(ModelChoice(s.model.spec, s.model.label), None) for s in plan.stages]
+    return ChainedService(plan, choices, PlanOverrides(seed=0), open_model)
+
+
+def test_served_cascade_opens_a_later_stage_only_when_a_request_reaches_it(ggufs) -> None:
+    """`serve` of a cascade: stage 2's model loads at the first escalation, once, and never where no
+    request escalates (issue 31: a model no query reaches is never loaded)."""
+    from inferplan.runner.queries import Query
+
+    opened: list[str] = []
+    calm = _chained(ggufs["calm"], opened)
+    try:
+        assert opened == ["small.gguf"]  # the first stage opens at start
+        for i, q in enumerate(QUESTIONS[:3]):
+            assert calm.submit(Query(str(i), q)).future.result(timeout=300).answer is not None
+        assert opened == ["small.gguf"] and calm.stages[1].service is None
+    finally:
+        calm.close()
+    opened.clear()
+    always = _chained(ggufs["plan"], opened, share=1.01)  # no stage-1 vote can stand
+    try:
+        tickets = [always.submit(Query(str(i), q)) for i, q in enumerate(QUESTIONS[:3])]
+        results = [t.future.result(timeout=300) for t in tickets]
+        assert [len(r.stages) for r in results] == [2, 2, 2]
+        assert opened == ["small.gguf", "big.gguf"]  # loaded once, for all three
+    finally:
+        always.close()
+
+
+def test_a_request_cancelled_while_its_stage_loads_is_never_run_there(ggufs) -> None:
+    import threading
+
+    from inferplan.runner.queries import Query
+
+    gate, opened = threading.Event(), []
+    service = _chained(ggufs["plan"], opened, gate, share=1.01)
+    try:
+        ticket = service.submit(Query("q", QUESTIONS[0]))
+        deadline = time.monotonic() + 300
+        while opened != ["small.gguf", "big.gguf"] and time.monotonic() < deadline:
+            time.sleep(0.05)  # stage 1 answered; stage 2's model is loading (held at the gate)
+        assert opened == ["small.gguf", "big.gguf"]
+        service.cancel(ticket)
+        assert ticket.future.cancelled() and service.stats.cancelled == 1
+        gate.set()
+        stage2 = service.stages[1].ready().result(timeout=300)
+        time.sleep(0.5)
+        assert stage2.stats.received == 0 and service.stats.answered == 0
+    finally:
+        gate.set()
+        service.close()
+
+
 def test_a_stage_that_refuses_settles_the_request_with_its_error(ggufs) -> None:
     """Where the next stage cannot take an escalated query, the caller gets that error at once
     (an exception in a routing callback would otherwise be logged and the request never settle)."""
     from inferplan.errors import InferplanError
-    from inferplan.runner.chained_service import ChainedService
-    from inferplan.runner.live_query import PlanOverrides
-    from inferplan.runner.plan_model import ModelChoice
     from inferplan.runner.queries import Query
 
-    plan = load_plan(ggufs["plan"])
-    always = replace(plan, escalate=Escalation(1.01, plan.escalate.plan))  # no stage-1 vote can stand
-    backends = [open_backend(str(ggufs[k]), None) for k in ("small", "big")]
-    service = ChainedService(always, [(ModelChoice(str(ggufs[k]), f"{k}.gguf"), b)
-                                      for k, b in zip(("small", "big"), backends)], PlanOverrides(seed=0))
+    opened: list[str] = []
+    service = _chained(ggufs["plan"], opened, share=1.01)
     try:
-        service.services[1].close()  # stage 2 refuses what reaches it
+        service.stages[1].ready().result(timeout=300).close()  # stage 2 refuses what reaches it
         ticket = service.submit(Query("q", QUESTIONS[0]))
         with pytest.raises(InferplanError, match="closed"):
             ticket.future.result(timeout=300)
         assert service.stats.failed == 1 and service.stats.answered == 0
     finally:
         service.close()
-        for b in backends:
-            b.close()
+
+
+def test_a_later_stage_that_cannot_load_fails_the_requests_that_reach_it(ggufs, tmp_path) -> None:
+    from inferplan.errors import InferplanError
+    from inferplan.runner.queries import Query
+
+    plan = load_plan(ggufs["plan"])
+    broken = tmp_path / "big.gguf"
+    broken.write_bytes(b"GGUF not really")
+    stages = list(plan.stages)
+    moved = replace(stages[1].model, spec=str(broken))
+    plan = replace(plan, escalate=Escalation(1.01, replace(plan.escalate.plan, model=moved)))
+    path = save_plan(plan, tmp_path / "broken.json")
+    opened: list[str] = []
+    service = _chained(path, opened)
+    try:
+        ticket = service.submit(Query("q", QUESTIONS[0]))
+        with pytest.raises(InferplanError):
+            ticket.future.result(timeout=300)
+        assert service.stats.failed == 1 and opened == ["small.gguf", "big.gguf"]
+    finally:
+        service.close()

@@ -9,7 +9,9 @@ and every request routed through them as ``run --plan`` routes a query.
   their samples (runner/mix_runner.pooled).
 
 Each stage is a service of its own, so requests at stage 2 share stage 2's batch while new ones
-fill stage 1's. A caller who leaves cancels whatever stage its request is at.
+fill stage 1's. A cascade's later stage loads its model at the first request that escalates to it
+(runner/lazy_stage.py): a model no request reaches is never loaded. A caller who leaves cancels
+whatever stage its request is at, or the wait for that stage's model.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import Future
+from typing import Callable
 
 from inferplan.backends.base import Backend
 from inferplan.planner.plan_file import Plan
 from inferplan.runner.cascade_runner import merged, stage_part, stood
+from inferplan.runner.lazy_stage import StageService
 from inferplan.runner.live_query import PlanOverrides
 from inferplan.runner.mix_runner import mix_spec, pooled
 from inferplan.runner.plan_model import ModelChoice
@@ -33,11 +37,21 @@ class ChainedService:
 
     budget = None  # one total over the requests is planned for one model only
 
-    def __init__(self, plan: Plan, models: list[tuple[ModelChoice, Backend]], overrides: PlanOverrides) -> None:
+    def __init__(self, plan: Plan, models: list[tuple[ModelChoice, Backend | None]], overrides: PlanOverrides,
+                 open_model: Callable[[str], Backend] | None = None) -> None:
+        """``models``: each model's choice and its backend where the caller opened it (None: opened here
+        by ``open_model``, a cascade's later stage at its first escalation; closed by :meth:`close`)."""
         self.plan, self.overrides = plan, overrides
         self.choices = [c for c, _ in models]
         parts = plan.members if plan.pool else plan.stages  # a mix's models, or a cascade's in order
-        self.services = [PlanService(p, b, overrides) for p, (_, b) in zip(parts, models)]
+        opener = open_model or _no_opener
+        self.stages: list[StageService] = []
+        try:
+            for k, (p, (choice, given)) in enumerate(zip(parts, models)):
+                self.stages.append(StageService(p, choice, given, opener, overrides, eager=bool(plan.pool) or k == 0))
+        except BaseException:
+            self.close()
+            raise
         self._stats = ServiceStats()
         self._numbers = itertools.count()
         self._inner: dict[int, list[Ticket]] = {}  # outer ticket number → the stage tickets now running
@@ -47,8 +61,9 @@ class ChainedService:
     def stats(self) -> ServiceStats:
         """Requests received and how they ended; decoding and queued summed over the models."""
         s = self._stats
-        s.active = sum(x.stats.active for x in self.services)
-        s.waiting = sum(x.stats.waiting for x in self.services)
+        open_now = [x.service for x in self.stages if x.service is not None]
+        s.active = sum(x.stats.active for x in open_now)
+        s.waiting = sum(x.stats.waiting for x in open_now)
         s.peak_active = max(s.peak_active, s.active)
         return s
 
@@ -64,11 +79,13 @@ class ChainedService:
     def cancel(self, ticket: Ticket) -> None:
         with self._lock:
             inner = list(self._inner.get(ticket.number, ()))
+            if not inner and ticket.future.cancel():  # it waits for a stage's model to load
+                self._stats.cancelled += 1
         for k, t in inner:
-            self.services[k].cancel(t)
+            self.stages[k].service.cancel(t)
 
     def close(self, timeout: float = 10.0) -> None:
-        for s in self.services:
+        for s in self.stages:
             s.close(timeout)
 
     # -- routing (callbacks run on the stage services' worker threads) -----------------------
@@ -105,8 +122,29 @@ class ChainedService:
             outer.future.set_exception(error)
 
     def _stage(self, outer: Ticket, query: Query, ask: dict, k: int, parts: list) -> None:
-        ticket = self.services[k].submit(query, **ask)
-        self._started(outer, [(k, ticket)])
+        """Run ``query`` on stage ``k``: at once where its model is open (stage 1's submit raises to the
+        caller, as one model's does), else once it has loaded (an error then settles the request)."""
+        opening = self.stages[k].ready()
+        if k == 0:
+            self._submit(outer, query, ask, k, parts, opening.result())
+            return
+
+        def loaded(f: Future) -> None:
+            try:
+                self._submit(outer, query, ask, k, parts, f.result())
+            except Exception as e:  # the model did not load, or its service refused the query
+                self._failed(outer, e)
+
+        with self._lock:  # between stages nothing runs: a cancel now settles the request itself
+            self._inner.pop(outer.number, None)
+        opening.add_done_callback(loaded)
+
+    def _submit(self, outer: Ticket, query: Query, ask: dict, k: int, parts: list, service: PlanService) -> None:
+        with self._lock:
+            if outer.future.done():  # the caller left while the stage's model loaded
+                return
+            ticket = service.submit(query, **ask)
+            self._inner[outer.number] = [(k, ticket)]
 
         def done(f: Future) -> None:
             try:
@@ -127,11 +165,11 @@ class ChainedService:
     def _mix(self, outer: Ticket, query: Query, ask: dict) -> None:
         tickets: list = []
         try:
-            for k, s in enumerate(self.services):
-                tickets.append((k, s.submit(query, **ask)))
+            for k, s in enumerate(self.stages):
+                tickets.append((k, s.service.submit(query, **ask)))
         except Exception:  # one member refused it: the others must not go on spending
             for k, t in tickets:
-                self.services[k].cancel(t)
+                self.stages[k].service.cancel(t)
             raise
         self._started(outer, tickets)
         left = [len(tickets)]
@@ -155,3 +193,7 @@ class ChainedService:
 
         for _, t in tickets:
             t.future.add_done_callback(done)
+
+
+def _no_opener(spec: str) -> Backend:
+    raise ValueError(f"ChainedService: no backend given for {spec} and no open_model to open it")

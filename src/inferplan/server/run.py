@@ -106,25 +106,18 @@ def _listen(app, sock: socket.socket, model_id: str, on_ready: Callable[[str, st
 
 def _serve_many(plan: Plan, models: list, settings, sock: socket.socket, seed: int,
                 on_ready: Callable[[str, str], None], app_settings: dict) -> None:
-    """A cascade or mix served: every model opened (those the caller gave are used as given), one
-    service per model (runner/chained_service.py), closed when the server stops."""
+    """A cascade or mix served: one service per model (runner/chained_service.py); those the caller
+    gave are used as given, the rest opened here (a cascade's later stage at its first escalation)
+    and closed when the server stops."""
     from inferplan.runner.chained_service import ChainedService
     from inferplan.server.app import ServeSettings, build_app
 
-    opened, service = [], None
+    service = None
     try:
-        backends = []
-        for choice, given in models:
-            backend = given or open_backend(choice.spec, settings)
-            if given is None:
-                opened.append(backend)
-            backends.append((choice, backend))
-        service = ChainedService(plan, backends, PlanOverrides(seed=seed))
+        service = ChainedService(plan, models, PlanOverrides(seed=seed), lambda spec: open_backend(spec, settings))
         model_id = " + ".join(c.label for c, _ in models)
         _listen(build_app(service, ServeSettings(model_id=model_id, **app_settings)), sock, model_id, on_ready)
     finally:
         if service is not None:
             service.close()
-        for backend in opened:
-            backend.close()
         sock.close()
