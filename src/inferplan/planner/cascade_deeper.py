@@ -16,7 +16,7 @@ target accuracy: when it is cheaper there), so a third stage is kept only where 
 from __future__ import annotations
 
 from inferplan.planner.cascade_search import CascadeStages, ModelSearch, pick, replay_cascade
-from inferplan.planner.selection import TIE_TOLERANCE, paired_gain
+from inferplan.planner.selection import TIE_TOLERANCE, paired_gain, scored_against
 from inferplan.policy.cascade import Cascade, Stage
 from inferplan.replay.cascade import cascade_grid, every_pair
 
@@ -65,8 +65,6 @@ def prefer_deeper(searches: list[ModelSearch], stages: CascadeStages, ranked: li
     shallow, _ = replay_cascade(searches, two[1], two[0], "train")
     gain, se = paired_gain(deep.accuracy, shallow.accuracy)
     wins = gain > max(depart_se * se, TIE_TOLERANCE)
-    words = (f"the best three-stage cascade ({three[0].spec}) scored {100 * gain:+.2f} pt over the best "
-             f"two-stage one on the training problems, ")
-    return (three, words + f"more than {depart_se:g} paired standard errors ({100 * se:.2f} pt): three stages") \
-        if wins else (two, words + f"not more than {depart_se:g} paired standard errors ({100 * se:.2f} pt): "
-                                   "kept two stages")
+    words = (f"the best three-stage cascade ({three[0].spec}) "
+             + scored_against(gain, se, depart_se, "the best two-stage one"))
+    return (three, words + ": three stages") if wins else (two, words + ": kept two stages")

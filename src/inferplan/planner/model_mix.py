@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.planner.selection import TIE_TOLERANCE, paired_gain
+from inferplan.planner.selection import TIE_TOLERANCE, paired_gain, scored_against
 from inferplan.replay.model_mix import Pool, mix_outcome, pool
 from inferplan.replay.traces import estimate, evaluate
 from inferplan.stats.estimate import PerQuery
@@ -147,15 +147,12 @@ def mix_wins(mix: MixPlan | None, cascade_train: np.ndarray | None, depart_se: f
         return True
     what = f"a mix in one vote ({mix.spec})"
     if not mix.beats:
-        notes.append(f"{what} scored {100 * mix.gain:+.2f} pt over the best single-model plan on the training "
-                     f"problems, not more than {depart_se:g} paired standard errors ({100 * mix.se:.2f} pt)")
+        notes.append(f"{what} {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan')}")
         return False
     if cascade_train is not None:
         gain, se = paired_gain(mix.train_per_problem, cascade_train)
         if gain <= max(depart_se * se, TIE_TOLERANCE):
-            notes.append(f"{what} beat the single model but not the chosen cascade by more than {depart_se:g} "
-                         f"paired standard errors ({100 * gain:+.2f} pt, SE {100 * se:.2f})")
+            notes.append(f"{what} beat the single model but {scored_against(gain, se, depart_se, 'the chosen cascade')}")
             return False
-    notes.append(f"chose {what}: {100 * mix.gain:+.2f} pt over the best single-model plan on the training "
-                 f"problems (more than {depart_se:g} paired standard errors, {100 * mix.se:.2f} pt)")
+    notes.append(f"chose {what}: it {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan')}")
     return True

@@ -37,7 +37,7 @@ from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
 from inferplan.planner.plan_file import Plan, PlanModel, Prediction
-from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within
+from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within, scored_against
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade
 from inferplan.profiles.profile import Profile
@@ -235,8 +235,7 @@ class ModelsSearch:
         if target_accuracy is None and not wins:
             notes.append(("a cascade, as asked (--policy cascade), although " if policy == "cascade" else
                           "kept the single model: ") + f"the best cascade ({cascade_plan.cascade.spec}) "
-                         f"scored {100 * gain:+.2f} pt on the training problems, not more than {depart_se:g} "
-                         f"paired standard errors ({100 * se:.2f} pt)")
+                         + scored_against(gain, se, depart_se, "the single model's plan"))
         return cascade_plan, "cascade" if wins or policy == "cascade" else "single", paired
 
     def _single(self, budget: float | None, target_accuracy: float | None, select: str):
@@ -289,6 +288,8 @@ def plan_models(models: list[ModelProfile], *, budget: float | None = None, targ
                 unit: str = "tokens", holdout: float = 0.5, seed: int = 0, reps: int = 16,
                 policy: str = "auto") -> ModelsPlanResult:
     """Choose among models and cascades on a training split; report on the held-out problems."""
+    t0 = time.perf_counter()
     search = ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget)
     result = search.plan(budget=budget, target_accuracy=target_accuracy, policy=policy)
-    return replace(result, frontiers=model_frontiers(search.searches))
+    # the time of the whole search: every model's own search (in ModelsSearch) is most of it
+    return replace(result, frontiers=model_frontiers(search.searches), seconds=time.perf_counter() - t0)

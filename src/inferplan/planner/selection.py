@@ -128,6 +128,21 @@ def _beats(c: Candidate, ref: Candidate) -> bool:
     return gain > max(DEPART_SE * se, TIE_TOLERANCE)
 
 
+def guard_words(guard: float) -> str:
+    """``1 paired standard error``, ``2 paired standard errors``."""
+    return f"{guard:g} paired standard error{'' if guard == 1 else 's'}"
+
+
+def scored_against(gain: float, se: float, guard: float, than: str) -> str:
+    """How a candidate scored against ``than`` on the training problems, in words a note can carry:
+    below it, or over it by more (or not more) than the guard's paired standard errors."""
+    if gain <= 0:
+        return f"scored {100 * -gain:.2f} pt below {than} on the training problems"
+    beyond = "more" if gain > max(guard * se, TIE_TOLERANCE) else "not more"
+    return (f"scored {100 * gain:+.2f} pt over {than} on the training problems, {beyond} than "
+            f"{guard_words(guard)} ({100 * se:.2f} pt)")
+
+
 def paired_gain(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Mean per-problem accuracy difference a − b on the same problems, and its standard error."""
     d = np.asarray(a) - np.asarray(b)
