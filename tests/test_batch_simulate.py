@@ -119,3 +119,23 @@ def test_simulate_total_budget_replays_the_plans_own_batch_allocation(cli, impor
     assert own.accuracy.interval[0] < own.accuracy.point < own.accuracy.interval[1]
     text = cli("simulate", str(prof), "--plan", str(tmp_path / "p.json"), "--total-budget", str(total), "--reps", "1")
     assert text.code == 0 and "plain≤80/4" in text.out and "what run --plan --total-budget does" in text.out
+
+
+def test_the_per_query_plan_spends_in_the_totals_unit_prompts_not_counted(tmp_path, fake_backend):
+    """A plan in tokens charges each query's prompt; a total counts only generated tokens. The
+    per-query row must count as the batch rows do, or "equal total tokens" compares unlike things."""
+    import json
+
+    tasks = tmp_path / "sums.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"s{a}", "question": f"What is {a} + {a + 3}?",
+                                         "answer": str(2 * a + 3)}) + "\n" for a in range(1, 21)))
+    prof = ip.profile("fake", tasks=str(tasks), temperatures=(1.0,), samples=6, out=tmp_path / "p.jsonl",
+                      backend=fake_backend)  # the fake reads a 20-token prompt and writes 5 tokens a sample
+    plan = ip.plan(prof, budget=60, unit="tokens").plan
+    own = ip.simulate(prof, plan=plan, reps=4)
+    r = ip.simulate(prof, plan=plan, total_budget=40.0 * len(plan.heldout), reps=4)
+    row = r.rows[-1]
+    assert row.name.startswith("per-query plan")
+    assert row.spent / r.problems == pytest.approx(5 * own.estimate.samples)
+    assert own.estimate.cost.point == pytest.approx(20 + 5 * own.estimate.samples)
+    assert row.accuracy.point == own.estimate.accuracy.point  # a prompt's length changes no vote

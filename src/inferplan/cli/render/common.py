@@ -67,3 +67,8 @@ def fmt_interval(value: float, low: float, high: float, pct: bool = True) -> str
 def fmt_estimate(e: Estimate) -> str:
     """A share with its interval, "63.2% [58.1, 68.0]"."""
     return fmt_interval(e.point, *e.interval)
+
+
+def total_unit_words(unit: str) -> str:
+    """A total's unit in words: a total in tokens counts only the tokens generated (prompts are not)."""
+    return "generated tokens" if unit == "tokens" else unit

@@ -15,7 +15,7 @@ from inferplan.api import (
     describe_policy,
     rule_legend,
 )
-from inferplan.cli.render.common import fmt_estimate, out, print_json, replayed_json, warn
+from inferplan.cli.render.common import fmt_estimate, out, print_json, replayed_json, total_unit_words, warn
 
 
 def _num(x: float) -> str:
@@ -134,6 +134,7 @@ def _batch_lines(b, unit: str, train: int) -> None:
     out.print(f"  one total    {b.describe()} (chosen among {len(b.train)} allocations on the {train} training "
               "problems)", highlight=False)
     if (x := b.prediction) is not None:
+        unit = total_unit_words(unit)  # the plan's own figures above count prompts too; a total does not
         out.print(f"  at a total   of {_num(b.per_query)} {unit} × the queries: accuracy "
                   f"{fmt_estimate(x.accuracy)}, self-consistency "
                   f"{fmt_estimate(x.self_consistency)}, spending {_num(x.cost)} {unit}/query "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from inferplan.cli.render.common import fmt_estimate, out, print_json, warn
+from inferplan.cli.render.common import fmt_estimate, out, print_json, total_unit_words, warn
 
 
 def _num(x: float) -> str:
@@ -27,11 +27,12 @@ def render_total_simulation(r, *, as_json: bool) -> None:
                              for x in r.rows]})
         return
     made = " (made here at the total per query, on the training problems)" if r.planned else ""
-    out.print(f"[bold]{_num(r.total)} {r.unit}[/bold] over {r.problems} held-out problems × {r.reps} orders "
+    unit = total_unit_words(r.unit)
+    out.print(f"[bold]{_num(r.total)} {unit}[/bold] over {r.problems} held-out problems × {r.reps} orders "
               f"({_num(r.total / r.problems)} per query); per-query plan {escape(r.rule)}{made}", highlight=False)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for name, justify in (("allocation", "left"), ("accuracy [95%]", "right"), ("self-consistency [95%]", "right"),
-                          (f"{r.unit}/query", "right")):
+                          (f"{unit}/query", "right")):
         table.add_column(name, justify=justify)
     for x in r.rows:
         table.add_row(escape(x.name), fmt_estimate(x.accuracy),
@@ -41,4 +42,6 @@ def render_total_simulation(r, *, as_json: bool) -> None:
     own = " The plan's batch_allocation is what run --plan --total-budget does." if r.rows[0].name.startswith(
         "plan's batch_allocation") else ""
     out.print("[dim]self-consistency: the vote agrees with the vote of every recorded sample. The batch rows never "
-              f"pass the total; the per-query plan spends what its rule spends.{escape(own)}[/dim]", highlight=False)
+              f"pass the total; the per-query plan spends what its rule spends.{escape(own)}"
+              + (" Tokens are those generated, as run --total-budget counts them: prompts are not counted."
+                 if r.unit == "tokens" else "") + "[/dim]", highlight=False)
