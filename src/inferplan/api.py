@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
-from inferplan.api_models import ProfileLike, active_parameters, check_model_names, plan_models  # noqa: F401  (plan_models re-exported)
+from inferplan.api_models import ProfileLike, active_parameters, check_model_names, fit_models, plan_models  # noqa: F401  (re-exported)
 from inferplan.api_run import (  # noqa: F401  (the verbs that answer queries, re-exported)
     PlanLike,
     QueriesLike,

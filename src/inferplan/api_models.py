@@ -1,7 +1,7 @@
-"""The public API's verb that plans across models, and how a FLOPs cost finds each model's
-active parameters.
+"""The public API's verbs across models (plan them, fit them on one cost axis), and how a FLOPs
+cost finds each model's active parameters.
 
-Part of :mod:`inferplan.api` (which re-exports :func:`plan_models`); apart only to keep each
+Part of :mod:`inferplan.api` (which re-exports :func:`plan_models` and :func:`fit_models`); apart only to keep each
 module short. Heavy modules load inside the functions, as in ``api``.
 """
 
@@ -14,6 +14,7 @@ from inferplan.errors import InvalidValue
 from inferplan.profiles.profile import Profile, as_profile
 
 if TYPE_CHECKING:
+    from inferplan.planner.model_curves import ModelsFit
     from inferplan.planner.models import ModelsPlanResult
 
 ProfileLike = Union[Profile, Path, str]
@@ -37,6 +38,33 @@ def check_model_names(names: list[str], prices: Mapping | None, parameters: Mapp
         raise InvalidValue(("prices", "parameters"), f"no profile of model {unknown[0]!r} (have {', '.join(names)})")
 
 
+def priced_models(profiles: Sequence[ProfileLike], unit: str, prices: Mapping[str, tuple[float, float]] | None,
+                  parameters: Mapping[str, float] | None, same_token_cost: bool) -> list:
+    """Each profile as a planner.models.ModelProfile: its model's name and its cost in ``unit``,
+    comparable across models (see :func:`plan_models`), on the same problems."""
+    from inferplan.planner.models import ModelProfile, model_name, shared_problems
+    from inferplan.replay.cost import cost_model_for
+
+    profs = [as_profile(p) for p in profiles]
+    if unit in ("tokens", "samples") and not same_token_cost:
+        raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
+                                                        "alike; compare models in seconds, usd or flops, or say "
+                                                        "with {1} that they cost the same")
+    names = [model_name(p) for p in profs]
+    check_model_names(names, prices, parameters, unit)
+    models = []
+    for name, prof in zip(names, profs):
+        p_in, p_out = (prices or {}).get(name, (0.0, 0.0))
+        if unit == "usd" and p_in <= 0 and p_out <= 0:
+            raise InvalidValue("prices", f"unit usd needs a price for every model; {{name}} has none for {name!r}")
+        n_params = active_parameters(prof, parameters) if unit == "flops" else None
+        models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
+                                                              profile=prof.path, parameters=n_params)))
+    if len(models) > 1:
+        shared_problems(models)  # profiles of different problem sets: one clear error naming the difference
+    return models
+
+
 def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
                 target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
                 prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
@@ -53,27 +81,32 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     vote only where it beats the best single model on the training problems by the guard), "choose"
     (one model), "cascade" or "mix" (the best cascade or mix even where it does not win, to run or
     evaluate it)."""
-    from inferplan.planner.models import ModelProfile, model_name
     from inferplan.planner.models import plan_models as search
-    from inferplan.replay.cost import cost_model_for
 
-    profs = [as_profile(p) for p in profiles]
     if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
         raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
                                    "usd or flops, or plan each model alone in latency")
-    if unit in ("tokens", "samples") and not same_token_cost:
-        raise InvalidValue(("unit", "same_token_cost"), f"{{0}} {unit!r} counts a small and a large model's {unit} "
-                                                        "alike; plan across models in seconds, usd or flops, or say "
-                                                        "with {1} that they cost the same")
-    names = [model_name(p) for p in profs]
-    check_model_names(names, prices, parameters, unit)
-    models = []
-    for name, prof in zip(names, profs):
-        p_in, p_out = (prices or {}).get(name, (0.0, 0.0))
-        if unit == "usd" and p_in <= 0 and p_out <= 0:
-            raise InvalidValue("prices", f"unit usd needs a price for every model; {{name}} has none for {name!r}")
-        n_params = active_parameters(prof, parameters) if unit == "flops" else None
-        models.append(ModelProfile(name, prof, cost_model_for(prof.table, unit, price_in=p_in, price_out=p_out,
-                                                              profile=prof.path, parameters=n_params)))
+    models = priced_models(profiles, unit, prices, parameters, same_token_cost)
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
                   policy=policy)
+
+
+def fit_models(profiles: Sequence[ProfileLike], *, unit: str = "seconds", at: Sequence[int] = (32, 100, 300),
+               level: float = 0.9, seed: int = 0, threshold: float = 1e-3,
+               prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
+               same_token_cost: bool = False) -> ModelsFit:
+    """Fit every profile (one model each, the same problems) as :func:`inferplan.api.fit` does, and
+    put each model's maj@k curve (pass@k where a profile has no answers to vote on) against its cost
+    per query in ``unit``, priced as :func:`plan_models` prices models."""
+    from inferplan.fitting.report import fit_profile
+    from inferplan.planner.model_curves import model_curves
+
+    if not 0 < level < 1:
+        raise InvalidValue("level", f"{{name}} must lie strictly between 0 and 1, got {level}")
+    if unit == "latency":
+        raise InvalidValue("unit", "{name} 'latency' is a round's wall clock, not a cost per sample; compare "
+                                   "models in seconds, usd or flops")
+    models = priced_models(profiles, unit, prices, parameters, same_token_cost)
+    reports = [fit_profile(m.profile.table, tuple(at), level=level, seed=seed, threshold=threshold,
+                           profile=str(m.profile.path)) for m in models]
+    return model_curves(models, reports, level)

@@ -182,3 +182,21 @@ def backend_options(api_key_flag: str = "--api-key-env") -> Callable:
         return run
 
     return decorate
+
+
+def per_model(items: list[str], flag: str, pair: bool = False) -> dict:
+    """``MODEL=N`` (or ``MODEL=IN,OUT``) flags as a mapping; a malformed one is one line (exit 2)."""
+    from inferplan.errors import InvalidValue
+
+    found = {}
+    for item in items:
+        name, eq, value = item.rpartition("=")
+        try:
+            numbers = tuple(float(x) for x in value.split(","))
+            if not eq or not name or len(numbers) != (2 if pair else 1):
+                raise ValueError
+        except ValueError:
+            shape = "MODEL=IN,OUT" if pair else "MODEL=N"
+            raise InvalidValue(flag.lstrip("-"), f"{{name}} {item!r}: expected {shape}") from None
+        found[name] = numbers if pair else numbers[0]
+    return found

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from inferplan.cli.options import per_model
+
 
 class Unit(str, Enum):
     tokens = "tokens"
@@ -72,14 +74,14 @@ def plan_cmd(
     _refuse_early(out, force, len(profiles), batch, plot)
     if len(profiles) > 1:
         result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
-                                 holdout=holdout, seed=seed, prices=_per_model(price, "--price", pair=True),
-                                 parameters=_per_model(params, "--params"), same_token_cost=same_token_cost,
+                                 holdout=holdout, seed=seed, prices=per_model(price, "--price", pair=True),
+                                 parameters=per_model(params, "--params"), same_token_cost=same_token_cost,
                                  policy=policy)
     else:
         result = api.plan(profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy,
                           aggregate=aggregate.value, keep=keep, false_positive=false_positive, penalty=penalty,
                           holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
-                          parallel=parallel, batch=batch, parameters=_per_model(params, "--params"))
+                          parallel=parallel, batch=batch, parameters=per_model(params, "--params"))
     if out is not None:
         api.save_plan(result.plan, out, force=force)
     if len(profiles) > 1:
@@ -111,21 +113,3 @@ def _refuse_early(out: Path | None, force: bool, profiles: int, batch: bool, plo
         if profiles < 2:
             raise InputError("--plot draws a plan across models; one profile's frontier is the table plan prints")
         check_plot_output(plot, force)
-
-
-def _per_model(items: list[str], flag: str, pair: bool = False) -> dict:
-    """``MODEL=N`` (or ``MODEL=IN,OUT``) flags as a mapping; a malformed one is one line (exit 2)."""
-    from inferplan.errors import InvalidValue
-
-    found = {}
-    for item in items:
-        name, eq, value = item.rpartition("=")
-        try:
-            numbers = tuple(float(x) for x in value.split(","))
-            if not eq or not name or len(numbers) != (2 if pair else 1):
-                raise ValueError
-        except ValueError:
-            shape = "MODEL=IN,OUT" if pair else "MODEL=N"
-            raise InvalidValue(flag.lstrip("-"), f"{{name}} {item!r}: expected {shape}") from None
-        found[name] = numbers if pair else numbers[0]
-    return found

@@ -205,7 +205,7 @@ def _never_a_point(intervals: dict, values: dict, trials: int, level: float) -> 
     return out
 
 
-_IS_REPORT = json_format_is("inferplan.fit/")
+_IS_REPORT = json_format_is("inferplan.fit")  # inferplan.fit/1, and inferplan.fit-models/1 (fit A B …)
 
 
 def check_report_output(path: Path | str, *, force: bool = False) -> None:
@@ -213,8 +213,9 @@ def check_report_output(path: Path | str, *, force: bool = False) -> None:
     check_replaceable(Path(path), _IS_REPORT, "fit report", force)
 
 
-def save_report(report: FitReport, path: Path | str, *, force: bool = False) -> Path:
-    """Write the inferplan.fit/1 document atomically, over nothing but another fit report unless ``force``."""
+def save_report(report, path: Path | str, *, force: bool = False) -> Path:
+    """Write the report's document (a FitReport's inferplan.fit/1, a ModelsFit's inferplan.fit-models/1)
+    atomically, over nothing but another fit report unless ``force``."""
     return write_atomically(path, dumps(report.to_json()) + "\n", owned=_IS_REPORT, what="fit report", force=force)
 
 

@@ -27,7 +27,14 @@ def _points(r) -> list[tuple[str, str, float, float, tuple[float, float]]]:
 
 def render_frontier_chart(r, unit: str) -> None:
     """Accuracy (rows) against cost per query (columns, log scale) in characters; the chosen plan last, on top."""
-    pts = [p for p in _points(r) if p[2] > 0]
+    draw_chart(_points(r), f"Accuracy against {unit}/query, held-out problems (cost on a log scale)",
+               "(letters: each model's frontier)")
+
+
+def draw_chart(pts: list[tuple[str, str, float, float, tuple[float, float]]], title: str, note: str) -> None:
+    """(marker, label, cost, accuracy, interval) points on an 80-column chart, cost on a log scale;
+    a later point is drawn over an earlier one in the same cell."""
+    pts = [p for p in pts if p[2] > 0]
     if len(pts) < 2:
         return
     lo_c, hi_c = min(p[2] for p in pts), max(p[2] for p in pts)
@@ -38,7 +45,7 @@ def render_frontier_chart(r, unit: str) -> None:
         col = round(math.log(cost / lo_c) / span_c * (WIDTH - 1))
         row = HEIGHT - 1 - round((acc - lo_a) / span_a * (HEIGHT - 1))
         grid[row][col] = mark
-    out.print(f"Accuracy against {unit}/query, held-out problems (cost on a log scale)", highlight=False)
+    out.print(title, highlight=False)
     for i, line in enumerate(grid):
         label = f"{100 * hi_a:5.1f}% " if i == 0 else f"{100 * lo_a:5.1f}% " if i == HEIGHT - 1 else " " * 7
         out.print(f"{label}│{''.join(line)}", highlight=False)
@@ -46,7 +53,7 @@ def render_frontier_chart(r, unit: str) -> None:
     out.print(" " * 7 + "└" + "─" * WIDTH, highlight=False)
     out.print(" " * 8 + left + " " * max(1, WIDTH - len(left) - len(right)) + right, highlight=False)
     legend = dict.fromkeys(f"{mark} {label}" for mark, label, *_ in pts)
-    out.print("  " + "   ".join(legend) + "  (letters: each model's frontier)", highlight=False)
+    out.print("  " + "   ".join(legend) + f"  {note}", highlight=False)
 
 
 def write_frontier_plot(r, unit: str, path: Path, force: bool = False) -> None:
