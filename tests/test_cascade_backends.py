@@ -373,6 +373,33 @@ def test_a_request_cancelled_while_its_stage_loads_is_never_run_there(ggufs) -> 
         service.close()
 
 
+def test_closing_while_a_stage_loads_settles_its_requests_and_loads_nothing_after(ggufs) -> None:
+    """serve stopping while stage 2's model loads: close() does not wait for the load, the waiting
+    request fails as a closed service's does once the load ends, and the loaded model is shut."""
+    import threading
+
+    from inferplan.errors import InferplanError
+    from inferplan.runner.queries import Query
+
+    gate, opened = threading.Event(), []
+    service = _chained(ggufs["plan"], opened, gate, share=1.01)
+    try:
+        ticket = service.submit(Query("q", QUESTIONS[0]))
+        deadline = time.monotonic() + 300
+        while opened != ["small.gguf", "big.gguf"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        service.close(timeout=0.5)
+        assert time.monotonic() - t0 < 30  # stage 1 closes; the load in progress is not waited for
+        gate.set()
+        with pytest.raises(InferplanError, match="closed"):
+            ticket.future.result(timeout=300)
+        assert service.stages[1].service is None and service.stats.failed == 1
+    finally:
+        gate.set()
+        service.close()
+
+
 def test_a_stage_that_refuses_settles_the_request_with_its_error(ggufs) -> None:
     """Where the next stage cannot take an escalated query, the caller gets that error at once
     (an exception in a routing callback would otherwise be logged and the request never settle)."""

@@ -55,7 +55,9 @@ class ChainedService:
         self._stats = ServiceStats()
         self._numbers = itertools.count()
         self._inner: dict[int, list[Ticket]] = {}  # outer ticket number → the stage tickets now running
-        self._lock = threading.Lock()
+        self._left: set[int] = set()  # outer ticket numbers whose caller cancelled, not yet settled
+        # Reentrant: settling a future runs its callbacks in this thread, and one may route back in.
+        self._lock = threading.RLock()
 
     @property
     def stats(self) -> ServiceStats:
@@ -77,10 +79,14 @@ class ChainedService:
         return outer
 
     def cancel(self, ticket: Ticket) -> None:
+        """The caller left: whatever stage its request is at stops, and no later stage starts for it."""
         with self._lock:
+            if ticket.future.done():
+                return
+            self._left.add(ticket.number)
             inner = list(self._inner.get(ticket.number, ()))
-            if not inner and ticket.future.cancel():  # it waits for a stage's model to load
-                self._stats.cancelled += 1
+            if not inner:  # between stages, or waiting for a stage's model to load: nothing runs to stop
+                self._settle(ticket, cancelled=True)
         for k, t in inner:
             self.stages[k].service.cancel(t)
 
@@ -95,31 +101,41 @@ class ChainedService:
             self._inner[outer.number] = running
 
     def _end(self, outer: Ticket, future: Future, result=None) -> bool:
-        """Settle ``outer`` from a stage's ``future`` where it failed or was cancelled (True), or
-        with ``result`` where one is given; False: the stage answered and routing goes on."""
+        """Settle ``outer`` from a stage's ``future`` where it failed or was cancelled, or its caller
+        left (True), or with ``result`` where one is given; False: the stage answered and routing goes on."""
         if not future.cancelled() and future.exception() is not None:
             self._failed(outer, future.exception())
             return True
-        if future.cancelled() or result is not None:
-            with self._lock:
-                self._inner.pop(outer.number, None)
-            if future.cancelled():
-                self._stats.cancelled += 1
-                outer.future.cancel()
-            else:
-                self._stats.answered += 1
-                outer.future.set_result(result)
-            return True
+        with self._lock:
+            if future.cancelled() or outer.number in self._left:  # a cancel that reached a finished stage too
+                self._settle(outer, cancelled=True)
+                return True
+            if result is not None:
+                self._settle(outer, result=result)
+                return True
         return False
 
     def _failed(self, outer: Ticket, error: Exception) -> None:
         """Settle ``outer`` with ``error``: a stage's, or one raised while routing it (a done-callback's
         exception is only logged by ``concurrent.futures``: uncaught, the request would never settle)."""
         with self._lock:
-            self._inner.pop(outer.number, None)
-        if not outer.future.done():
+            self._settle(outer, error=error)
+
+    def _settle(self, outer: Ticket, *, result=None, error: Exception | None = None, cancelled: bool = False) -> None:
+        """End ``outer`` once, counted once (under the lock: a cancel and a stage's answer may race)."""
+        self._inner.pop(outer.number, None)
+        self._left.discard(outer.number)
+        if outer.future.done():
+            return
+        if cancelled:
+            self._stats.cancelled += 1
+            outer.future.cancel()
+        elif error is not None:
             self._stats.failed += 1
             outer.future.set_exception(error)
+        else:
+            self._stats.answered += 1
+            outer.future.set_result(result)
 
     def _stage(self, outer: Ticket, query: Query, ask: dict, k: int, parts: list) -> None:
         """Run ``query`` on stage ``k``: at once where its model is open (stage 1's submit raises to the

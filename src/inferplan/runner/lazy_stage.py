@@ -15,12 +15,11 @@ from concurrent.futures import Future
 from typing import Callable
 
 from inferplan.backends.base import Backend
+from inferplan.errors import InferplanError
 from inferplan.planner.plan_file import Plan
 from inferplan.runner.live_query import PlanOverrides
 from inferplan.runner.plan_model import ModelChoice
 from inferplan.runner.service import PlanService
-
-LOAD_WAIT = 300.0  # seconds close() waits for a load in progress (a large GGUF on a slow disk)
 
 
 class StageService:
@@ -45,8 +44,13 @@ class StageService:
         return f.result() if f.done() and f.exception() is None else None
 
     def ready(self) -> Future:
-        """The service's future; the first call starts the load on a thread of its own."""
+        """The service's future; the first call starts the load on a thread of its own (none once
+        closing: a request that escalates while the server stops fails as a closed service's does)."""
         with self._lock:
+            if self._closing and not self._started:
+                closed: Future = Future()
+                closed.set_exception(InferplanError("the plan service is closed"))
+                return closed
             start, self._started = not self._started, True
         if start:
             threading.Thread(target=self._open, name=f"inferplan-open-{self.choice.label}", daemon=True).start()
@@ -65,20 +69,23 @@ class StageService:
         with self._lock:
             self._owned = None if self.given is not None else backend
             closing = self._closing
-        self._ready.set_result(service)
-        if closing:  # the server stopped while the model loaded
+        if closing:  # the server stopped while the model loaded: nobody may start on it
             self._shut(service)
+            self._ready.set_exception(InferplanError("the plan service is closed"))
+            return
+        self._ready.set_result(service)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop the service and close the backend opened here; a load in progress is waited for."""
+        """Stop the service and close the backend opened here. A load still in progress after
+        ``timeout`` is not waited for: it shuts itself when it ends (_open)."""
         with self._lock:
             self._closing = True
             started = self._started
         if not started:
             return
         try:
-            service = self._ready.result(timeout=LOAD_WAIT)
-        except Exception:  # it never loaded (or is still loading: _open shuts it when it ends)
+            service = self._ready.result(timeout=timeout)
+        except Exception:  # it never loaded, or is still loading
             return
         self._shut(service, timeout)
 
