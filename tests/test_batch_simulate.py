@@ -139,3 +139,18 @@ def test_the_per_query_plan_spends_in_the_totals_unit_prompts_not_counted(tmp_pa
     assert row.spent / r.problems == pytest.approx(5 * own.estimate.samples)
     assert own.estimate.cost.point == pytest.approx(20 + 5 * own.estimate.samples)
     assert row.accuracy.point == own.estimate.accuracy.point  # a prompt's length changes no vote
+
+
+def test_plan_batch_predicts_at_the_budget_less_the_prompt(tmp_path, fake_backend):
+    """plan --batch at 60 tokens a query, a 20-token prompt: the batch is predicted at a total of 40
+    generated tokens a query — what `run --total-budget` must be given to match the plan's budget."""
+    import json
+
+    tasks = tmp_path / "sums.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"s{a}", "question": f"What is {a} + {a + 3}?",
+                                         "answer": str(2 * a + 3)}) + "\n" for a in range(1, 21)))
+    prof = ip.profile("fake", tasks=str(tasks), temperatures=(1.0,), samples=6, out=tmp_path / "p.jsonl",
+                      backend=fake_backend)
+    b = ip.plan(prof, budget=60, unit="tokens", batch=True).plan.batch_allocation
+    assert b.per_query == pytest.approx(40.0)
+    assert b.prediction.cost <= 40.0 + 1e-9

@@ -100,10 +100,10 @@ def test_a_thinking_budget_must_beat_the_plain_plan_clearly() -> None:
 def test_a_note_says_below_where_a_candidate_lost_and_the_guard_only_where_it_won() -> None:
     from inferplan.planner.selection import scored_against
 
-    below = scored_against(-0.1828, 0.0357, 1.0, "the single model's plan")
-    assert below == "scored 18.28 pt below the single model's plan on the training problems"
-    near = scored_against(0.012, 0.02, 1.0, "the best two-stage one")
+    below = scored_against(-0.1828, 0.0357, 1.0, "the single model's plan", False)
+    assert below == "scored 18.28 pt below the single model's plan on the training problems (SE 3.57 pt)"
+    near = scored_against(0.012, 0.02, 1.0, "the best two-stage one", False)
     assert near.endswith("+1.20 pt over the best two-stage one on the training problems, not more than "
                          "1 paired standard error (2.00 pt)")
-    past = scored_against(0.05, 0.02, 2.0, "the best single-model plan")
+    past = scored_against(0.05, 0.02, 2.0, "the best single-model plan", True)
     assert "more than 2 paired standard errors (2.00 pt)" in past and "not more" not in past

@@ -1,6 +1,7 @@
 """``plan --batch``: the batch allocator's parameters, chosen on the training problems (issue 33).
 
-A plan's budget per query × a batch's queries is one total. Seven allocators share it on the
+A plan's budget per query × a batch's queries is one total (in tokens, less the prompt the plan
+charges per query: a total counts generated tokens only). Seven allocators share it on the
 training problems, each read in ``TRAIN_REPS`` seeded orders of every problem's recorded samples:
 knowledge-gradient allocation within the plan's stopping rule and cap, or plain (a query ends only
 at the samples its problem recorded, PETS's offline setting), each after 1, 2 or 4 first samples
@@ -25,6 +26,7 @@ from inferplan.planner.batch_simulate import replay_policy, streams_input, total
 from inferplan.planner.plan_file import Plan
 from inferplan.planner.total_units import check_total_unit
 from inferplan.profiles.profile import Profile
+from inferplan.replay.cost import cost_model_for
 from inferplan.replay.split import split_problems
 from inferplan.replay.traces import Outcome, estimate
 
@@ -76,7 +78,7 @@ def choose_batch(profile: Profile, plan: Plan, train: np.ndarray, test: np.ndarr
                            "not a --target-accuracy")
     if len(train) < 2 or len(test) < 1:
         raise InvalidValue("batch", "{name} needs at least 2 training and 1 held-out problem")
-    per_query = float(plan.budget)
+    per_query = generation_budget(profile, plan)
     tr = _orders(profile, plan, train, train_reps, seed)
     recorded = max(len(a) for a in tr[0].answers)
     grid = candidates(recorded)
@@ -93,6 +95,21 @@ def choose_batch(profile: Profile, plan: Plan, train: np.ndarray, test: np.ndarr
     prediction = BatchPrediction(a.accuracy, s.accuracy, spent / len(test), heldout_reps, u.accuracy)
     return replace(chosen, per_query=per_query, prediction=prediction,
                    train=tuple((c.name, float(x.mean())) for c, x in zip(grid, scores)))
+
+
+def generation_budget(profile: Profile, plan: Plan) -> float:
+    """The plan's budget per query as a total counts it: in tokens, less the prompt the plan charges
+    (a total counts generated tokens only — planner/total_units.py); other units unchanged."""
+    budget = float(plan.budget)
+    if plan.unit != "tokens":
+        return budget
+    table = profile.table
+    cost = cost_model_for(table, "tokens")
+    prompt = float(np.mean(cost.query_overhead(table, np.unique(table.problem))))  # a shared prompt, once a query
+    if not cost.shared_prefix:  # every sample reads its prompt: as many times as the plan draws samples
+        samples = plan.prediction.samples if plan.prediction is not None else plan.rule.max_samples
+        prompt = float(np.nanmean(np.nan_to_num(table.prompt_tokens, nan=0.0))) * samples
+    return budget - prompt  # positive: a plan's budget covers its cheapest query, prompt and one sample
 
 
 def check_batch(unit: str, budget: float | None, price_in: float = 0.0, price_out: float = 0.0) -> None:

@@ -102,16 +102,6 @@ def total_cost_of(profile: Profile, plan: Plan) -> CostModel:
     return total_cost_model(plan, plan.unit, seconds_per_token=rate)
 
 
-def _generated_only(profile: Profile) -> Profile:
-    """The profile with no prompt tokens: a plan in tokens charges each query's prompt, a total counts
-    only the tokens generated (planner/total_units.py), so the per-query plan is replayed on this copy
-    to spend in the total's unit. Nothing else changes: no rule, cap or vote reads a prompt's length."""
-    table = profile.table
-    copy = Profile(profile.path, profile.header)
-    copy.__dict__.update(table=replace(table, prompt_tokens=np.zeros_like(table.prompt_tokens)), sha256=profile.sha256)
-    return copy
-
-
 def _self_consistency_profile(profile: Profile) -> Profile:
     """The profile with each sample 'correct' where its answer is one its problem's recorded samples
     vote for most: the per-query plan's accuracy on it is its self-consistency rate."""
@@ -161,11 +151,11 @@ def simulate_total(profile: Profile, total: float, *, plan: Plan | None = None, 
         check_total_unit(unit, price_in, price_out)  # before the search, not after it
         n = len(split_problems(profile.table, holdout, seed).test)
         plan = search_plan(profile, budget=total / n, unit=unit, holdout=holdout, seed=seed, price_in=price_in,
-                           price_out=price_out).plan
+                           price_out=price_out, charge_prompt=False).plan  # at the total's generated tokens
     cost = total_cost_of(profile, plan)
-    generated = _generated_only(profile)  # the per-query plan's spend counted as the total counts it
-    per_query = simulate(generated, plan=plan, reps=reps, seed=seed)
-    sc_query = simulate(_self_consistency_profile(generated), plan=plan, reps=reps, seed=seed)
+    # The per-query plan's spend counted as the total counts it: generated tokens, no prompt.
+    per_query = simulate(profile, plan=plan, reps=reps, seed=seed, charge_prompt=False)
+    sc_query = simulate(_self_consistency_profile(profile), plan=plan, reps=reps, seed=seed, charge_prompt=False)
     ids = {pid: i for i, pid in enumerate(profile.table.problems)}
     problems = np.array(sorted(ids[x] for x in plan.heldout if x in ids))
     answers, costs, correct = streams_input(profile, plan, problems, cost)

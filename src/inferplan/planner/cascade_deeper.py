@@ -66,5 +66,5 @@ def prefer_deeper(searches: list[ModelSearch], stages: CascadeStages, ranked: li
     gain, se = paired_gain(deep.accuracy, shallow.accuracy)
     wins = gain > max(depart_se * se, TIE_TOLERANCE)
     words = (f"the best three-stage cascade ({three[0].spec}) "
-             + scored_against(gain, se, depart_se, "the best two-stage one"))
+             + scored_against(gain, se, depart_se, "the best two-stage one", wins))
     return (three, words + ": three stages") if wins else (two, words + ": kept two stages")

@@ -8,8 +8,9 @@ them). At k samples a query costs what the replay charges a fixed-k query: the q
 configuration's recorded samples. Each point keeps its fit's interval and says whether it is
 observed (exact over the recorded samples) or extrapolated by the fitted curve.
 
-Per model the configuration shown is the one whose curve is highest at its largest k; every
-configuration stays in the model's own fit report.
+Per model the configuration shown is the one whose recorded curve is highest at its largest
+recorded k (not at an extrapolated one: a guess must not pick what is shown), the cheaper per
+sample on a tie; every configuration stays in the model's own fit report.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inferplan.errors import InputError
 from inferplan.fitting.report import ConfigFit, FitReport
 
 
@@ -33,7 +35,7 @@ class CurvePoint:
 @dataclass(frozen=True)
 class ModelCurve:
     model: str
-    config: str  # the configuration shown: highest at its largest k
+    config: str  # the configuration shown: highest at its largest recorded k
     per_sample: float  # the mean cost of one sample, in the unit
     overhead: float  # per query (a shared prompt), in the unit
     points: tuple[CurvePoint, ...]
@@ -82,11 +84,17 @@ def model_curves(models, reports: list[FitReport], level: float) -> ModelsFit:
         best = None
         for c in report.configs:
             rows = table.config == names.index(c.config)
-            pts = _points(c, metric, float(np.mean(costs[rows])), overhead)
-            if pts and (best is None or pts[-1].accuracy > best[1][-1].accuracy):
-                best = (c, pts)
-        if best is not None:
-            c, pts = best
-            curves.append(ModelCurve(m.name, c.config, (pts[0].cost - overhead) / pts[0].k, overhead, pts))
+            per_sample = float(np.mean(costs[rows]))
+            pts = _points(c, metric, per_sample, overhead)
+            recorded = [p for p in pts if p.observed]
+            if not recorded:
+                continue
+            rank = (recorded[-1].accuracy, -per_sample)
+            if best is None or rank > best[0]:
+                best = (rank, c, per_sample, pts)
+        if best is None:
+            raise InputError(f"{m.name}: its profile has no recorded {metric} to draw")
+        _, c, per_sample, pts = best
+        curves.append(ModelCurve(m.name, c.config, per_sample, overhead, pts))
     return ModelsFit(models[0].cost.unit, metric, level, tuple(curves),
                      tuple((m.name, r) for m, r in zip(models, reports)))

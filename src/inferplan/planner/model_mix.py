@@ -147,12 +147,13 @@ def mix_wins(mix: MixPlan | None, cascade_train: np.ndarray | None, depart_se: f
         return True
     what = f"a mix in one vote ({mix.spec})"
     if not mix.beats:
-        notes.append(f"{what} {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan')}")
+        notes.append(f"{what} {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan', False)}")
         return False
     if cascade_train is not None:
         gain, se = paired_gain(mix.train_per_problem, cascade_train)
         if gain <= max(depart_se * se, TIE_TOLERANCE):
-            notes.append(f"{what} beat the single model but {scored_against(gain, se, depart_se, 'the chosen cascade')}")
+            notes.append(f"{what} beat the single model but "
+                         + scored_against(gain, se, depart_se, "the chosen cascade", False))
             return False
-    notes.append(f"chose {what}: it {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan')}")
+    notes.append(f"chose {what}: it {scored_against(mix.gain, mix.se, depart_se, 'the best single-model plan', True)}")
     return True

@@ -235,7 +235,7 @@ class ModelsSearch:
         if target_accuracy is None and not wins:
             notes.append(("a cascade, as asked (--policy cascade), although " if policy == "cascade" else
                           "kept the single model: ") + f"the best cascade ({cascade_plan.cascade.spec}) "
-                         + scored_against(gain, se, depart_se, "the single model's plan"))
+                         + scored_against(gain, se, depart_se, "the single model's plan", wins))
         return cascade_plan, "cascade" if wins or policy == "cascade" else "single", paired
 
     def _single(self, budget: float | None, target_accuracy: float | None, select: str):

@@ -8,7 +8,7 @@ chosen plan on the held-out problems (never the problems it was chosen on).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -173,19 +173,19 @@ def plan(
     family: str | None = None,
     parallel: int = 16,
     thinking_budgets: bool = True,
+    charge_prompt: bool = True,
 ) -> PlanResult:
-    """Search for the best plan on the training split; predict on the held-out split.
-
-    ``family`` (a fit's curve family) extrapolates beyond the recorded samples; without one the
-    planner chooses it as ``fit`` does, on the training problems only, for first-pass plans.
-    A parallel-round plan (unit latency, or tokens) launches at most ``parallel`` samples at once."""
-    t0 = time.perf_counter()
-    table = profile.table
+    """Search for the best plan on the training split; predict on the held-out split. ``family`` (a
+    fit's curve family) extrapolates beyond the recorded samples (else chosen as ``fit`` does, on the
+    training problems); a parallel round launches at most ``parallel`` samples at once;
+    ``charge_prompt`` False counts generated tokens only, as a total over a batch counts them."""
+    t0, table = time.perf_counter(), profile.table
     agg = _checked_aggregation(table, budget, target_accuracy, Aggregation(aggregate, false_positive, penalty, keep))
-    cost = cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path, parameters=parameters)
+    cost = replace(cost_model_for(table, unit, price_in=price_in, price_out=price_out, profile=profile.path,
+                                  parameters=parameters), charge_prompt=charge_prompt)
     split = split_problems(table, holdout, seed)
-    family, family_note = extrapolation_family(
-        family or (_fitted_family(table, split.train, seed) if agg.first_pass else DEFAULT_FAMILY))
+    family, family_note = extrapolation_family(family or (_fitted_family(table, split.train, seed)
+                                                          if agg.first_pass else DEFAULT_FAMILY))
     names = tuple(c.name for c in table.configs)
     search, cands = search_space(table, densify(table, cost, split.train), densify(table, cost, split.test), agg,
                                  reps, seed, family, budget, unit, parallel, thinking_budgets)
@@ -196,9 +196,9 @@ def plan(
     baselines = _baselines(cands, budget if budget is not None else chosen.cost, table, search.heldout)
     recorded = search.ex_te.recorded(chosen.mix.shares) if chosen.extrapolated else None
     even = None if unit == "latency" else break_even(table, cost, cands, search.heldout, pred)
-    notes = plan_notes(split, seed, kept_note, chosen, recorded, family, family_note) \
-        + plan_caveats(split, pred, baselines) + unequal_counts_note(search.train, chosen.mix.shares) \
-        + thinking_note(table, split.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
+    notes = plan_notes(split, seed, kept_note, chosen, recorded, family, family_note) + plan_caveats(
+        split, pred, baselines) + unequal_counts_note(search.train, chosen.mix.shares) + thinking_note(
+        table, split.train, chosen) + ((even.note,) if even else ()) + search.round_notes(chosen)
     mix = chosen.mix.as_dict(names)
     result_plan = Plan(
         profile=str(profile.path), profile_sha256=profile.sha256,

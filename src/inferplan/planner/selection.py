@@ -133,14 +133,14 @@ def guard_words(guard: float) -> str:
     return f"{guard:g} paired standard error{'' if guard == 1 else 's'}"
 
 
-def scored_against(gain: float, se: float, guard: float, than: str) -> str:
+def scored_against(gain: float, se: float, guard: float, than: str, wins: bool) -> str:
     """How a candidate scored against ``than`` on the training problems, in words a note can carry:
-    below it, or over it by more (or not more) than the guard's paired standard errors."""
+    below it, or over it by more (``wins``, the caller's own decision) or not more than the guard's
+    paired standard errors; the standard error always shown."""
     if gain <= 0:
-        return f"scored {100 * -gain:.2f} pt below {than} on the training problems"
-    beyond = "more" if gain > max(guard * se, TIE_TOLERANCE) else "not more"
-    return (f"scored {100 * gain:+.2f} pt over {than} on the training problems, {beyond} than "
-            f"{guard_words(guard)} ({100 * se:.2f} pt)")
+        return f"scored {100 * -gain:.2f} pt below {than} on the training problems (SE {100 * se:.2f} pt)"
+    return (f"scored {100 * gain:+.2f} pt over {than} on the training problems, {'more' if wins else 'not more'} "
+            f"than {guard_words(guard)} ({100 * se:.2f} pt)")
 
 
 def paired_gain(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -8,7 +8,7 @@ permutations, so differences are paired.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -157,12 +157,14 @@ def simulate(
     parameters: float | None = None,
     parallel: int | None = None,
     terminate: str | None = None,
+    charge_prompt: bool = True,
 ) -> SimulationResult:
     """Replay ``plan`` (on its held-out problems) or ``rule`` (on all problems, or a held-out split).
 
     ``parallel=K`` replays ``rule`` on one round of K samples launched at once, read in the
     order they finish (``fixed:m`` is short-m@K); a "parallel:K" plan is replayed that way.
-    ``terminate="W:η"`` replays ``rule`` with online low-confidence termination (a plan's own is used)."""
+    ``terminate="W:η"`` replays ``rule`` with online low-confidence termination (a plan's own is used).
+    ``charge_prompt`` False: tokens are generated tokens only, as a total over a batch counts them."""
     if (plan is None) == (rule is None):
         raise InvalidValue(("plan", "rule"), "give exactly one of {0} or {1}")
     if reps < 1:
@@ -175,8 +177,8 @@ def simulate(
     check_answers(table, r.agg)
     if r.unit == "latency" and not r.parallel:
         raise InvalidValue(("unit", "parallel"), "{0} latency replays one parallel round: give {1} K")
-    cost = cost_model_for(table, r.unit, price_in=r.price_in, price_out=r.price_out, profile=profile.path,
-                          parameters=parameters)
+    cost = replace(cost_model_for(table, r.unit, price_in=r.price_in, price_out=r.price_out, profile=profile.path,
+                                  parameters=parameters), charge_prompt=charge_prompt)
     dense = densify(table, cost, r.problems)
     est, base = (_replay_parallel(dense, r, reps, seed) if r.parallel is not None else
                  _replay_sequential(dense, r, reps, seed, warnings))

@@ -72,3 +72,8 @@ def fmt_estimate(e: Estimate) -> str:
 def total_unit_words(unit: str) -> str:
     """A total's unit in words: a total in tokens counts only the tokens generated (prompts are not)."""
     return "generated tokens" if unit == "tokens" else unit
+
+
+def fmt_cost(x: float) -> str:
+    """A cost per query in any unit: 1,234 tokens; 0.172 seconds; 4.1e+13 FLOPs (no 17-digit integers)."""
+    return f"{x:.3g}" if abs(x) >= 1e6 or abs(x) < 100 else f"{x:,.0f}"

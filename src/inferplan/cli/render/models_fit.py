@@ -8,12 +8,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from inferplan.cli.render.common import fmt_interval, out, print_json
+from inferplan.cli.render.common import fmt_cost, fmt_interval, out, print_json
 from inferplan.cli.render.frontier import draw_chart
-
-
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def render_models_fit(r, *, as_json: bool) -> None:
@@ -22,14 +18,14 @@ def render_models_fit(r, *, as_json: bool) -> None:
         return
     level = f"{100 * r.level:g}%"
     out.print(f"[bold]Fit across {len(r.curves)} models[/bold] ({r.metric} against {r.unit} per query; each model's "
-              f"configuration that is highest at its largest k; intervals {level})", highlight=False)
+              f"configuration that is highest at its largest recorded k; intervals {level})", highlight=False)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for name, justify in (("model", "left"), ("config", "left"), ("k", "right"), (f"{r.unit}/query", "right"),
                           (f"{r.metric} [{level}]", "right"), ("", "left")):
         table.add_column(name, justify=justify)
     for c in r.curves:
         for i, p in enumerate(c.points):
-            table.add_row(escape(c.model) if i == 0 else "", c.config if i == 0 else "", str(p.k), _num(p.cost),
+            table.add_row(escape(c.model) if i == 0 else "", escape(c.config) if i == 0 else "", str(p.k), fmt_cost(p.cost),
                           fmt_interval(p.accuracy, *p.interval), "recorded" if p.observed else "extrapolated")
     out.print(table)
     marks = [chr(ord("A") + i) for i in range(len(r.curves))]

@@ -9,12 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferplan.api import ModelsPlanResult
-from inferplan.cli.render.common import fmt_estimate, out, print_json, replayed_json
+from inferplan.cli.render.common import fmt_cost, fmt_estimate, out, print_json, replayed_json
 from inferplan.cli.render.frontier import render_frontier_chart
-
-
-def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) >= 1e6 or abs(x) < 100 else f"{x:,.0f}"
 
 
 def models_plan_json(r: ModelsPlanResult, path: Path | None) -> dict:
@@ -58,7 +54,7 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
     else:
         out.print(f"  stopping     {r.describe}", highlight=False)
     e = r.heldout
-    cost = f"{_num(e.cost.point)} {p.unit}/query [{_num(e.cost.interval[0])}, {_num(e.cost.interval[1])}]"
+    cost = f"{fmt_cost(e.cost.point)} {p.unit}/query [{fmt_cost(e.cost.interval[0])}, {fmt_cost(e.cost.interval[1])}]"
     out.print(f"  predicted    accuracy {fmt_estimate(e.accuracy)}, {cost}, {e.samples:.2f} samples/query "
               "(held-out problems)", highlight=False)
     if r.escalation is not None:
@@ -74,16 +70,16 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         t.add_column(col, justify="left" if col == "policy" else "right")
     for s in r.singles:
         t.add_row(f"{s.model}: {s.policy.split(',min')[0]}", fmt_estimate(s.heldout.accuracy),
-                  _num(s.heldout.cost.point), "–")
+                  fmt_cost(s.heldout.cost.point), "–")
     if r.cascade is not None:
         c = r.cascade
         t.add_row(f"cascade {c.cascade.spec}" + (" (chosen)" if r.kind == "cascade" else ""),
-                  fmt_estimate(c.heldout.accuracy), _num(c.heldout.cost.point),
+                  fmt_estimate(c.heldout.accuracy), fmt_cost(c.heldout.cost.point),
                   f"{100 * c.escalation:.0f}%")
     if r.mix is not None:
         m = r.mix
         t.add_row(f"mix in one vote {m.spec}" + (" (chosen)" if r.kind == "mix" else ""), fmt_estimate(m.heldout.accuracy),
-                  _num(m.heldout.cost.point), "–")
+                  fmt_cost(m.heldout.cost.point), "–")
     out.print(t)
     if r.frontiers:
         render_frontier_chart(r, p.unit)

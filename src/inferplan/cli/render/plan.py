@@ -107,7 +107,7 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     if line := buys(e.accuracy.point, e.cost.point, r.baselines, p.unit):
         out.print(f"  buys         {line}", highlight=False)
     if p.batch_allocation is not None:
-        _batch_lines(p.batch_allocation, p.unit, r.train_problems)
+        _batch_lines(p.batch_allocation, p.unit, r.train_problems, p.budget)
     for note in p.notes:
         out.print(f"  [dim]{note}[/dim]")
     if path:
@@ -129,13 +129,15 @@ def render_plan(r: PlanResult, path: Path | None, *, as_json: bool, verbose: boo
     out.print(_baseline_table(r.baselines, p.unit, "Baselines (held-out problems)"))
 
 
-def _batch_lines(b, unit: str, train: int) -> None:
+def _batch_lines(b, unit: str, train: int, p_budget: float | None = None) -> None:
     """``plan --batch``: the allocation in words, then what it predicts at the total on held-out problems."""
     out.print(f"  one total    {b.describe()} (chosen among {len(b.train)} allocations on the {train} training "
               "problems)", highlight=False)
     if (x := b.prediction) is not None:
         unit = total_unit_words(unit)  # the plan's own figures above count prompts too; a total does not
-        out.print(f"  at a total   of {_num(b.per_query)} {unit} × the queries: accuracy "
+        less = "" if b.per_query is None or p_budget is None or abs(p_budget - b.per_query) < 1e-9 else \
+            f" (the budget less the {_num(p_budget - b.per_query)}-token prompt a query reads)"
+        out.print(f"  at a total   of {_num(b.per_query)} {unit}{less} × the queries: accuracy "
                   f"{fmt_estimate(x.accuracy)}, self-consistency "
                   f"{fmt_estimate(x.self_consistency)}, spending {_num(x.cost)} {unit}/query "
                   f"({x.problems} held-out problems × {x.reps} orders; uniform at the same total "
