@@ -76,14 +76,16 @@ def _solve(shares: np.ndarray, correct: np.ndarray, margin: float) -> tuple[np.n
         cons.append(LinearConstraint(np.array(rows), np.array(low), np.inf))
     res = milp(-np.r_[np.zeros(M), np.ones(P)], constraints=cons, integrality=np.r_[np.zeros(M), np.ones(P)],
                bounds=Bounds(np.zeros(M + P), np.r_[np.ones(M), solvable]), options={"time_limit": 30})
-    return (None, -1) if res.x is None else (res.x[:M], int(round(-res.fun)))
+    if res.status != 0 or res.x is None:  # not proven optimal (e.g. the time limit): not Best-of-∞'s weights
+        return None, -1
+    return res.x[:M], int(round(-res.fun))
 
 
 def boinf_weights(shares: np.ndarray, correct: np.ndarray, steps: int = 12) -> np.ndarray:
     """Best-of-∞'s weights: the most problems at margin 0, then the largest margin that keeps them."""
     w, best = _solve(shares, correct, 0.0)
     if w is None:
-        return np.full(shares.shape[0], 1.0 / shares.shape[0])
+        raise SystemExit("the weights' program was not solved to optimality; raise milp's time limit")
     lo, hi = 0.0, 1.0
     for _ in range(steps):
         mid = (lo + hi) / 2
