@@ -107,3 +107,28 @@ def test_a_note_says_below_where_a_candidate_lost_and_the_guard_only_where_it_wo
                          "1 paired standard error (2.00 pt)")
     past = scored_against(0.05, 0.02, 2.0, "the best single-model plan", True)
     assert "more than 2 paired standard errors (2.00 pt)" in past and "not more" not in past
+
+
+def test_guarded_model_choice_keeps_the_cheaper_model_unless_beaten_clearly() -> None:
+    """select="guarded": the model whose sample costs least stays the choice unless the best-ranked
+    model's reference rule beats it by more than one paired SE on the training problems."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from inferplan.planner.candidates import Candidate, Mix
+    from inferplan.planner.model_choice import model_by_reference
+    from inferplan.policy.stopping import make_rule
+
+    def model(unit: float, per_problem: list[float]):
+        c = Candidate(Mix((1.0,), "t0.7"), None, make_rule("beta", (0.9,), max_samples=16), float(np.mean(per_problem)),
+                      10.0, 4.0, per_problem=np.array(per_problem))
+        return SimpleNamespace(cands=[c], search=SimpleNamespace(unit_cost=np.array([unit])))
+
+    cheap = model(1.0, [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+    near = model(4.0, [1, 1, 1, 0, 1, 0, 1, 0, 0, 1])  # +10 points net, inside its SE (18 points)
+    clear = model(4.0, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # +40 points: beyond it
+    assert model_by_reference([cheap, near], 20.0) is near  # unguarded: the best training score
+    assert model_by_reference([cheap, near], 20.0, guarded=True) is cheap
+    assert model_by_reference([cheap, clear], 20.0, guarded=True) is clear
+    assert model_by_reference([cheap, near], 5.0, guarded=True) is None  # no reference rule within 5

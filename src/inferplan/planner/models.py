@@ -33,11 +33,12 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
+from inferplan.planner.model_choice import model_by_reference
 from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
 from inferplan.planner.plan_file import Plan, PlanModel, Prediction
-from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, reference_within, scored_against
+from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, scored_against
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade
 from inferplan.profiles.profile import Profile
@@ -160,7 +161,8 @@ class ModelsSearch:
 
         ``select``: how the single model is chosen — "reference" (the model whose reference rule,
         Adaptive-Consistency at the budget, scores best on the training problems; then that model's
-        own plan) or "union" (the best of every model's candidates at once).
+        own plan), "guarded" (the same, but the model whose sample costs least unless that one beats
+        it by more than DEPART_SE paired SEs) or "union" (the best of every model's candidates at once).
 
         ``policy``: "auto" (a cascade or a mix only where it clearly beats the best single model),
         "choose" (single models only), "cascade" or "mix" (the best cascade or mix, to run or evaluate it).
@@ -242,22 +244,12 @@ class ModelsSearch:
         """The single-model choice: (its model's search, its candidate, the note on why)."""
         owner = {id(c): s for s in self.searches for c in s.cands}
         pool = [c for s in self.searches for c in s.cands if not c.extrapolated]
-        model = self._model_by_reference(budget) if select == "reference" and budget is not None else None
+        model = model_by_reference(self.searches, budget, select == "guarded") \
+            if select in ("reference", "guarded") and budget is not None else None
         if model is not None:
             pool = [c for c in model.cands if not c.extrapolated]
         chosen, note = choose(pool, budget, target_accuracy, self.unit)
         return owner[id(chosen)], chosen, note
-
-    def _model_by_reference(self, budget: float):
-        """The model whose reference rule at the budget scores best on the training problems (the
-        cheaper of near-ties); None where no model has one. Ranking one standard rule per model,
-        not every rule of every model, keeps the winner's curse of a few training problems small."""
-        scored = [(r.accuracy, -r.cost, i) for i, s in enumerate(self.searches)
-                  if (r := reference_within([c for c in s.cands if not c.extrapolated], budget)) is not None]
-        if not scored:
-            return None
-        top = max(a for a, _, _ in scored)
-        return self.searches[max((x for x in scored if x[0] >= top - TIE_TOLERANCE), key=lambda x: x[1])[2]]
 
     def _own_plans(self, budget: float | None, target_accuracy: float | None):
         """Every model's own best plan at the budget (a model that cannot meet it is left out)."""
