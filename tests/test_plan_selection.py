@@ -120,15 +120,18 @@ def test_guarded_model_choice_keeps_the_cheaper_model_unless_beaten_clearly() ->
     from inferplan.planner.model_choice import model_by_reference
     from inferplan.policy.stopping import make_rule
 
-    def model(unit: float, per_problem: list[float]):
+    def model(name: str, unit: float, per_problem: list[float]):
         c = Candidate(Mix((1.0,), "t0.7"), None, make_rule("beta", (0.9,), max_samples=16), float(np.mean(per_problem)),
                       10.0, 4.0, per_problem=np.array(per_problem))
-        return SimpleNamespace(cands=[c], search=SimpleNamespace(unit_cost=np.array([unit])))
+        return SimpleNamespace(cands=[c], search=SimpleNamespace(unit_cost=np.array([unit])),
+                               model=SimpleNamespace(name=name))
 
-    cheap = model(1.0, [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
-    near = model(4.0, [1, 1, 1, 0, 1, 0, 1, 0, 0, 1])  # +10 points net, inside its SE (18 points)
-    clear = model(4.0, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # +40 points: beyond it
-    assert model_by_reference([cheap, near], 20.0) is near  # unguarded: the best training score
-    assert model_by_reference([cheap, near], 20.0, guarded=True) is cheap
-    assert model_by_reference([cheap, clear], 20.0, guarded=True) is clear
-    assert model_by_reference([cheap, near], 5.0, guarded=True) is None  # no reference rule within 5
+    cheap = model("cheap", 1.0, [1, 0, 1, 0, 1, 0, 1, 0, 1, 0])
+    near = model("near", 4.0, [1, 1, 1, 0, 1, 0, 1, 0, 0, 1])  # +10 points net, inside its SE (18 points)
+    clear = model("clear", 4.0, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # +40 points: beyond it
+    assert model_by_reference([cheap, near], 20.0) == (near, None)  # unguarded: the best training score
+    kept, why = model_by_reference([cheap, near], 20.0, guarded=True)
+    assert kept is cheap and why.startswith("kept cheap, whose sample costs least: near's reference rule scored "
+                                            "+10.00 pt over it on the training problems, not more than 1 paired")
+    assert model_by_reference([cheap, clear], 20.0, guarded=True) == (clear, None)
+    assert model_by_reference([cheap, near], 5.0, guarded=True) == (None, None)  # no reference rule within 5

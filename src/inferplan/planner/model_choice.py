@@ -11,23 +11,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.planner.selection import DEPART_SE, TIE_TOLERANCE, paired_gain, reference_within
+from inferplan.planner.selection import DEPART_SE, TIE_TOLERANCE, paired_gain, reference_within, scored_against
 
 
 def model_by_reference(searches, budget: float, guarded: bool = False):
-    """The search (cascade_search.ModelSearch) of the model whose reference rule at the budget scores
-    best on the training problems, the cheaper of near-ties (``guarded``: see the module docstring);
-    None where no model has a reference rule within the budget."""
+    """(the search (cascade_search.ModelSearch) of the model whose reference rule at the budget scores
+    best on the training problems, the cheaper of near-ties; a note where ``guarded`` kept the
+    cheaper model) — see the module docstring; (None, None) where no model has a reference rule
+    within the budget."""
     refs = [(r, s) for s in searches
             if (r := reference_within([c for c in s.cands if not c.extrapolated], budget)) is not None]
     if not refs:
-        return None
+        return None, None
     top = max(r.accuracy for r, _ in refs)
     best_r, best = max(((r, s) for r, s in refs if r.accuracy >= top - TIE_TOLERANCE), key=lambda x: -x[0].cost)
     if not guarded:
-        return best
+        return best, None
     cheap_r, cheap = min(refs, key=lambda x: float(np.min(x[1].search.unit_cost)))
     if best is cheap or best_r.per_problem is None or cheap_r.per_problem is None:
-        return best
+        return best, None
     gain, se = paired_gain(best_r.per_problem, cheap_r.per_problem)
-    return best if gain > max(DEPART_SE * se, TIE_TOLERANCE) else cheap
+    if gain > max(DEPART_SE * se, TIE_TOLERANCE):
+        return best, None
+    return cheap, (f"kept {cheap.model.name}, whose sample costs least: {best.model.name}'s reference rule "
+                   f"{scored_against(gain, se, DEPART_SE, 'it', False)}")

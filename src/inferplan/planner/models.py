@@ -47,14 +47,15 @@ from inferplan.replay.traces import estimate, evaluate
 from inferplan.stats.estimate import PerQuery
 
 # A cascade must beat the best single-model plan on the training problems by this many paired
-# standard errors (a smaller lead is selection noise), as one model's rules must beat its reference.
-DEPART_SE = 1.0
+# standard errors (a smaller lead is selection noise); with SELECT, decided leave-one-set-out
+# (docs/results.md#plans-across-models: the variants table).
+DEPART_SE = 2.0
 # A mix in one vote must beat the chosen single-model plan (and a chosen cascade) by this many paired
 # standard errors on the training problems; decided leave-one-set-out (docs/results.md#plans-across-models).
 MIX_SE = 1.0
 POLICIES = ("auto", "choose", "cascade", "mix")
 MAX_STAGES = 3  # a cascade's most stages (three where there are three models: cascade_deeper.py)
-SELECT = "reference"  # how the single model is chosen (see ModelsSearch.plan)
+SELECT = "guarded"  # how the single model is chosen (see ModelsSearch.plan; planner/model_choice.py)
 
 
 @dataclass(frozen=True)
@@ -244,12 +245,12 @@ class ModelsSearch:
         """The single-model choice: (its model's search, its candidate, the note on why)."""
         owner = {id(c): s for s in self.searches for c in s.cands}
         pool = [c for s in self.searches for c in s.cands if not c.extrapolated]
-        model = model_by_reference(self.searches, budget, select == "guarded") \
-            if select in ("reference", "guarded") and budget is not None else None
+        model, why = model_by_reference(self.searches, budget, select == "guarded") \
+            if select in ("reference", "guarded") and budget is not None else (None, None)
         if model is not None:
             pool = [c for c in model.cands if not c.extrapolated]
         chosen, note = choose(pool, budget, target_accuracy, self.unit)
-        return owner[id(chosen)], chosen, note
+        return owner[id(chosen)], chosen, "; ".join(x for x in (why, note) if x) or None
 
     def _own_plans(self, budget: float | None, target_accuracy: float | None):
         """Every model's own best plan at the budget (a model that cannot meet it is left out)."""
