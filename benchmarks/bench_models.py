@@ -38,7 +38,7 @@ import numpy as np
 from inferplan.importers.published import import_published
 from inferplan.planner.model_mix import mix_wins
 from inferplan.planner.models import MIX_SE, ModelProfile, ModelsSearch, model_name
-from inferplan.planner.selection import TIE_TOLERANCE
+from inferplan.planner.selection import beats_by
 from inferplan.profiles.profile import Profile
 from inferplan.replay.cost import CostModel, cost_model_for
 from models_oracle import Oracle
@@ -141,7 +141,7 @@ def _with_mix(r, guard: float) -> float:
     m = r.mix
     if m is None:
         return r.heldout.accuracy.point
-    m = replace(m, beats=bool(m.gain > max(guard * m.se, TIE_TOLERANCE)))
+    m = replace(m, beats=beats_by(m.gain, m.se, guard))
     wins = mix_wins(m, r.cascade.train_per_problem if r.kind == "cascade" else None, guard, "auto", [])
     return m.heldout.accuracy.point if wins else r.heldout.accuracy.point
 

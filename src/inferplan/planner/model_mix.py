@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inferplan.planner.selection import TIE_TOLERANCE, paired_gain, scored_against
+from inferplan.planner.selection import TIE_TOLERANCE, beats_by, paired_gain, scored_against
 from inferplan.replay.model_mix import Pool, mix_outcome, pool
 from inferplan.replay.traces import estimate, evaluate
 from inferplan.stats.estimate import PerQuery
@@ -124,7 +124,7 @@ class MixSearch:
         gain, se = paired_gain(tr.accuracy, chosen_train)
         return MixPlan({s.model.name: int(n) for s, n in zip(self.searches, k)}, float(tr.accuracy.mean()),
                        float(tr.cost.mean()), estimate(te, seed=self.seed), gain, se,
-                       gain > max(depart_se * se, TIE_TOLERANCE), paired_gain(te.accuracy, chosen_test),
+                       beats_by(gain, se, depart_se), paired_gain(te.accuracy, chosen_test),
                        tr.accuracy)
 
 
@@ -151,7 +151,7 @@ def mix_wins(mix: MixPlan | None, cascade_train: np.ndarray | None, depart_se: f
         return False
     if cascade_train is not None:
         gain, se = paired_gain(mix.train_per_problem, cascade_train)
-        if gain <= max(depart_se * se, TIE_TOLERANCE):
+        if not beats_by(gain, se, depart_se):
             notes.append(f"{what} beat the single model but "
                          + scored_against(gain, se, depart_se, "the chosen cascade", False))
             return False

@@ -133,6 +133,11 @@ def guard_words(guard: float) -> str:
     return f"{guard:g} paired standard error{'' if guard == 1 else 's'}"
 
 
+def beats_by(gain: float, se: float, guard: float) -> bool:
+    """A paired gain beyond ``guard`` standard errors (and the tie tolerance); an infinite guard: never."""
+    return guard != float("inf") and gain > max(guard * se, TIE_TOLERANCE)
+
+
 def scored_against(gain: float, se: float, guard: float, than: str, wins: bool) -> str:
     """How a candidate scored against ``than`` on the training problems, in words a note can carry:
     below it, or over it by more (``wins``, the caller's own decision) or not more than the guard's
