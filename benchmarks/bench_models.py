@@ -116,7 +116,7 @@ def run(dataset: str, models: list[ModelProfile], seeds: int, unit: str = "flops
             guards = {g: _with_mix(r, g) for g in MIX_GUARDS}
             variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se,
                                                    mix_se=float("inf")).heldout.accuracy.point
-                        for sel in ("union", "reference", "guarded") for se in (1.0, 2.0)}
+                        for sel in ("union", "reference", "guarded", "guarded-2se") for se in (1.0, 2.0)}
             choose_only = ms.plan(budget=budget, policy="choose", mix_se=float("inf"))
             rows.append(dict(set=dataset, budget=label, seed=seed, plan=r.heldout.accuracy.point, kind=r.kind,
                              variants=variants,

@@ -130,8 +130,8 @@ def test_guarded_model_choice_keeps_the_cheaper_model_unless_beaten_clearly() ->
     near = model("near", 4.0, [1, 1, 1, 0, 1, 0, 1, 0, 0, 1])  # +10 points net, inside its SE (18 points)
     clear = model("clear", 4.0, [1, 1, 1, 1, 1, 1, 1, 1, 1, 0])  # +40 points: beyond it
     assert model_by_reference([cheap, near], 20.0) == (near, None)  # unguarded: the best training score
-    kept, why = model_by_reference([cheap, near], 20.0, guarded=True)
+    kept, why = model_by_reference([cheap, near], 20.0, guard=1.0)
     assert kept is cheap and why.startswith("kept cheap, whose sample costs least: near's reference rule scored "
                                             "+10.00 pt over it on the training problems, not more than 1 paired")
-    assert model_by_reference([cheap, clear], 20.0, guarded=True) == (clear, None)
-    assert model_by_reference([cheap, near], 5.0, guarded=True) == (None, None)  # no reference rule within 5
+    assert model_by_reference([cheap, clear], 20.0, guard=1.0) == (clear, None)
+    assert model_by_reference([cheap, near], 5.0, guard=1.0) == (None, None)  # no reference rule within 5

@@ -33,7 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_choice import model_by_reference
+from inferplan.planner.model_choice import GUARDS, model_by_reference
 from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
@@ -163,7 +163,7 @@ class ModelsSearch:
         ``select``: how the single model is chosen — "reference" (the model whose reference rule,
         Adaptive-Consistency at the budget, scores best on the training problems; then that model's
         own plan), "guarded" (the same, but the model whose sample costs least unless that one beats
-        it by more than DEPART_SE paired SEs) or "union" (the best of every model's candidates at once).
+        it by more than one paired SE; "guarded-2se": two) or "union" (the best of every model's candidates at once).
 
         ``policy``: "auto" (a cascade or a mix only where it clearly beats the best single model),
         "choose" (single models only), "cascade" or "mix" (the best cascade or mix, to run or evaluate it).
@@ -245,8 +245,8 @@ class ModelsSearch:
         """The single-model choice: (its model's search, its candidate, the note on why)."""
         owner = {id(c): s for s in self.searches for c in s.cands}
         pool = [c for s in self.searches for c in s.cands if not c.extrapolated]
-        model, why = model_by_reference(self.searches, budget, select == "guarded") \
-            if select in ("reference", "guarded") and budget is not None else (None, None)
+        model, why = model_by_reference(self.searches, budget, GUARDS[select]) \
+            if select in GUARDS and budget is not None else (None, None)
         if model is not None:
             pool = [c for c in model.cands if not c.extrapolated]
         chosen, note = choose(pool, budget, target_accuracy, self.unit)
