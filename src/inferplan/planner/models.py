@@ -55,7 +55,7 @@ DEPART_SE = 2.0
 MIX_SE = 1.0
 POLICIES = ("auto", "choose", "cascade", "mix")
 MAX_STAGES = 3  # a cascade's most stages (three where there are three models: cascade_deeper.py)
-SELECT = "guarded"  # how the single model is chosen (see ModelsSearch.plan; planner/model_choice.py)
+SELECT = "guarded-2se"  # how the single model is chosen (see ModelsSearch.plan; planner/model_choice.py)
 
 
 @dataclass(frozen=True)
