@@ -16,7 +16,7 @@ target accuracy: when it is cheaper there), so a third stage is kept only where 
 from __future__ import annotations
 
 from inferplan.planner.cascade_search import CascadeStages, ModelSearch, pick, replay_cascade
-from inferplan.planner.selection import TIE_TOLERANCE, paired_gain, scored_against
+from inferplan.planner.selection import beats_by, paired_gain, scored_against
 from inferplan.policy.cascade import Cascade, Stage
 from inferplan.replay.cascade import cascade_grid, every_pair
 
@@ -64,7 +64,7 @@ def prefer_deeper(searches: list[ModelSearch], stages: CascadeStages, ranked: li
     deep, _ = replay_cascade(searches, three[1], three[0], "train")
     shallow, _ = replay_cascade(searches, two[1], two[0], "train")
     gain, se = paired_gain(deep.accuracy, shallow.accuracy)
-    wins = gain > max(depart_se * se, TIE_TOLERANCE)
+    wins = beats_by(gain, se, depart_se)
     words = (f"the best three-stage cascade ({three[0].spec}) "
              + scored_against(gain, se, depart_se, "the best two-stage one", wins))
     return (three, words + ": three stages") if wins else (two, words + ": kept two stages")

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from inferplan.planner.selection import DEPART_SE, TIE_TOLERANCE, paired_gain, reference_within, scored_against
+from inferplan.planner.selection import (
+    DEPART_SE,
+    TIE_TOLERANCE,
+    beats_by,
+    paired_gain,
+    reference_within,
+    scored_against,
+)
 
 # select → the model guard in paired SEs (None: the best-ranked model, no guard)
 GUARDS = {"reference": None, "guarded": DEPART_SE, "guarded-2se": 2.0}
@@ -34,7 +41,7 @@ def model_by_reference(searches, budget: float, guard: float | None = None):
     if best is cheap or best_r.per_problem is None or cheap_r.per_problem is None:
         return best, None
     gain, se = paired_gain(best_r.per_problem, cheap_r.per_problem)
-    if gain > max(guard * se, TIE_TOLERANCE):
+    if beats_by(gain, se, guard):
         return best, None
     return cheap, (f"kept {cheap.model.name}, whose sample costs least: {best.model.name}'s reference rule "
                    f"{scored_against(gain, se, guard, 'it', False)}")

@@ -38,7 +38,7 @@ from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
 from inferplan.planner.plan_file import Plan, PlanModel, Prediction
-from inferplan.planner.selection import TIE_TOLERANCE, choose, paired_gain, scored_against
+from inferplan.planner.selection import beats_by, choose, paired_gain, scored_against
 from inferplan.policy.aggregate import Aggregation
 from inferplan.policy.cascade import Cascade
 from inferplan.profiles.profile import Profile
@@ -234,7 +234,7 @@ class ModelsSearch:
             best, deeper = prefer_deeper(self.searches, self._stages, ranked, budget, target_accuracy, depart_se)
         notes.extend([deeper] if deeper else [])
         cascade_plan, gain, se, paired, cheaper = self._weigh(best, chosen_search, chosen, target_accuracy)
-        wins = cheaper if target_accuracy is not None else gain > max(depart_se * se, TIE_TOLERANCE)
+        wins = cheaper if target_accuracy is not None else beats_by(gain, se, depart_se)
         if target_accuracy is None and not wins:
             notes.append(("a cascade, as asked (--policy cascade), although " if policy == "cascade" else
                           "kept the single model: ") + f"the best cascade ({cascade_plan.cascade.spec}) "

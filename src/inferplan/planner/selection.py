@@ -125,7 +125,7 @@ def _beats(c: Candidate, ref: Candidate) -> bool:
     if c.per_problem is None or ref.per_problem is None or len(c.per_problem) != len(ref.per_problem):
         return c.accuracy > ref.accuracy + TIE_TOLERANCE
     gain, se = paired_gain(c.per_problem, ref.per_problem)
-    return gain > max(DEPART_SE * se, TIE_TOLERANCE)
+    return beats_by(gain, se, DEPART_SE)
 
 
 def guard_words(guard: float) -> str:

@@ -38,7 +38,8 @@ def render_models_fit(r, *, as_json: bool) -> None:
 
 
 def write_models_fit_plot(r, path: Path, force: bool = False) -> None:
-    """PNG: each model's curve against cost per query, recorded points solid, extrapolated dashed, 95%… intervals."""
+    """PNG: each model's curve against cost per query, recorded points solid, extrapolated dashed, with the
+    fit's intervals (its --level)."""
     from inferplan.cli.render.fit import pyplot, save_png
 
     plt = pyplot()
