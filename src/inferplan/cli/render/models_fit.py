@@ -22,7 +22,7 @@ def render_models_fit(r, *, as_json: bool) -> None:
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for name, justify in (("model", "left"), ("config", "left"), ("k", "right"), (f"{r.unit}/query", "right"),
                           (f"{r.metric} [{level}]", "right"), ("", "left")):
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, no_wrap=name != "model")  # a narrow terminal folds the name only
     for c in r.curves:
         for i, p in enumerate(c.points):
             table.add_row(escape(c.model) if i == 0 else "", escape(c.config) if i == 0 else "", str(p.k), fmt_cost(p.cost),
