@@ -103,15 +103,22 @@ def fixed_point(search, n: int) -> tuple[float, float]:
     raise LookupError(n)
 
 
+def budgets(ms: ModelsSearch) -> tuple[int, list[tuple[str, float]]]:
+    """The best single model (highest fixed-16 training accuracy, the cheaper of ties) and the
+    bench's budgets (BUDGETS): its fixed-4 and fixed-16 cost on the training problems and 4× that."""
+    f16 = [fixed_point(s, 16) for s in ms.searches]
+    best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
+    b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
+    return best, list(zip(BUDGETS, (b4, b16, 4 * b16)))
+
+
 def run(dataset: str, models: list[ModelProfile], seeds: int, unit: str = "flops", oracle: bool = False) -> list[dict]:
     rows = []
     for seed in range(seeds):
         ms = ModelsSearch(models, unit=unit, seed=seed)
         best_in_space = Oracle(ms) if oracle else None
-        f16 = [fixed_point(s, 16) for s in ms.searches]
-        best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
-        b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
-        for label, budget in zip(BUDGETS, (b4, b16, 4 * b16)):
+        best, at = budgets(ms)
+        for label, budget in at:
             r = ms.plan(budget=budget, mix_se=float("inf"))  # the plan without a mix, the mix beside it
             guards = {g: _with_mix(r, g) for g in MIX_GUARDS}
             variants = {f"{sel}/{se:g}SE": ms.plan(budget=budget, select=sel, depart_se=se,

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from bench_models import BUDGETS, SETS, fixed_point, load
+from bench_models import BUDGETS, SETS, budgets, load
 from inferplan.planner.models import ModelsSearch
 from inferplan.planner.selection import paired_gain
 from inferplan.replay.model_mix import Pool, mix_outcome
@@ -141,11 +141,8 @@ def run(dataset: str, seeds: int) -> list[dict]:
     rows = []
     for seed in range(seeds):
         ms = ModelsSearch(models, unit="flops", seed=seed)
-        f16 = [fixed_point(s, 16) for s in ms.searches]
-        best = max(range(len(f16)), key=lambda i: (f16[i][0], -f16[i][1]))
-        b4, b16 = fixed_point(ms.searches[best], 4)[1], f16[best][1]
         w_all = None
-        for label, budget in zip(BUDGETS, (b4, b16, 4 * b16)):
+        for label, budget in budgets(ms)[1]:
             r = ms.plan(budget=budget, mix_se=float("inf"))
             if r.mix is None:
                 continue
