@@ -105,7 +105,7 @@ def generation_budget(profile: Profile, plan: Plan) -> float:
         return budget
     table = profile.table
     cost = cost_model_for(table, "tokens")
-    prompt = float(np.mean(cost.query_overhead(table, np.unique(table.problem))))  # a shared prompt, once a query
+    prompt = cost.mean_overhead(table)  # a shared prompt, once a query
     if not cost.shared_prefix:  # every sample reads its prompt: as many times as the plan draws samples
         samples = plan.prediction.samples if plan.prediction is not None else plan.rule.max_samples
         prompt = float(np.nanmean(np.nan_to_num(table.prompt_tokens, nan=0.0))) * samples

@@ -79,7 +79,7 @@ def model_curves(models, reports: list[FitReport], level: float) -> ModelsFit:
     for m, report in zip(models, reports):
         table = m.profile.table
         costs = m.cost.sample_costs(table)
-        overhead = float(np.mean(m.cost.query_overhead(table, np.unique(table.problem))))
+        overhead = m.cost.mean_overhead(table)
         names = [c.name for c in table.configs]
         best = None
         for c in report.configs:

@@ -78,6 +78,10 @@ class CostModel:
         np.maximum.at(per_problem, table.problem, prompt)
         return self.token_cost(0.0, per_problem[problem_index])
 
+    def mean_overhead(self, table: SampleTable) -> float:
+        """The mean per-query overhead (:meth:`query_overhead`) over the table's problems."""
+        return float(np.mean(self.query_overhead(table, np.unique(table.problem))))
+
     def _spt(self) -> float:
         if not self.seconds_per_token:
             raise InputError("profile records no timing; unit 'seconds' needs measured seconds per sample")
