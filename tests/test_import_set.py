@@ -70,3 +70,33 @@ def test_a_file_inferplan_did_not_write_is_never_overwritten(cli, shared_data: P
     assert r.code == ExitCode.CONFLICT and "names a folder" in r.err
     r = cli("import", "esc", *files[:2], "-o", tmp_path / "esc")
     assert r.code == ExitCode.BAD_INPUT and "boinf" in r.err
+
+
+def test_osca_imports_one_profile_per_model_which_fit_compares_and_plan_refuses(cli, shared_data: Path,
+                                                                                tmp_path: Path) -> None:
+    """OSCA's one file of two models' configurations imports into a folder as one profile per model
+    (issue 31, Build 4); `fit` puts their pass@k side by side, and `plan` across them — which votes
+    over answers OSCA does not publish — refuses in one line instead of predicting 0%."""
+    src = shared_data / "osca" / "bigcodebench_hard.json"
+    out = tmp_path / "bcb"
+    out.mkdir()
+    r = cli("import", "osca", src, "-o", out, "--json")
+    assert r.code == 0, r.err
+    written = [Path(p["path"]) for p in r.json()["profiles"]]
+    assert [p.name for p in written] == ["bigcodebench_hard_Qwen.jsonl", "bigcodebench_hard_Llama.jsonl"]
+    tables = [load_profile(p) for p in written]
+    assert [[c.name for c in t.configs] for t in tables] == [[f"{m}_{t}" for t in ("0.2", "0.5", "0.8", "1.1", "1.4")]
+                                                             for m in ("Qwen", "Llama")]
+    assert tables[0].problems == tables[1].problems and len(tables[0].problems) == 148
+    # The same counts as the one-profile import of the whole file, configuration by configuration.
+    whole = load_profile(Path(cli("import", "osca", src, "-o", tmp_path / "all.jsonl", "--json").json()["path"]))
+    for t in tables:
+        for c, cfg in enumerate(t.configs):
+            w = [x.name for x in whole.configs].index(cfg.name)
+            assert t.correct[t.config == c].sum() == whole.correct[whole.config == w].sum() > 0
+    fit = cli("fit", *written, "--unit", "samples", "--same-token-cost", "--json")
+    assert fit.code == 0, fit.err
+    assert fit.json()["metric"] == "pass@k" and [m["model"] for m in fit.json()["models"]] == ["Qwen", "Llama"]
+    plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4")
+    assert plan.code == ExitCode.BAD_INPUT and len(plan.err.strip().splitlines()) == 1
+    assert "no extracted answers" in plan.err and "inferplan fit" in plan.err

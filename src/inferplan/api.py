@@ -102,7 +102,8 @@ def import_profiles(kind: str, sources: Sequence[Path | str], *, out_dir: Path |
                     force: bool = False) -> tuple[ImportResult, ...]:
     """Import several files of one benchmark (``boinf``: one model each) as one profile per file in
     ``out_dir``, named as its source, after checking they hold the same problems; plan across them
-    with ``plan([...])`` or ``inferplan plan DIR/*.jsonl``."""
+    with ``plan([...])`` or ``inferplan plan DIR/*.jsonl``. ``osca`` (one file of two models'
+    configurations): one profile per model, ``<file>_<model>.jsonl``."""
     from inferplan.importers.boinf_set import import_set
 
     return import_set(kind, sources, out_dir, force=force)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, Union
 
-from inferplan.errors import InvalidValue
+from inferplan.errors import InputError, InvalidValue
 from inferplan.profiles.profile import Profile, as_profile
 
 if TYPE_CHECKING:
@@ -87,6 +87,11 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
         raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
                                    "usd or flops, or plan each model alone in latency")
     models = priced_models(profiles, unit, prices, parameters, same_token_cost)
+    for m in models:  # a vote over no answers would score every plan 0% with a straight face
+        if m.profile.table.n_samples and (m.profile.table.answer < 0).all():
+            raise InputError(f"{m.name}'s profile records no extracted answers, only whether each sample passed: "
+                             "plans across models vote over answers; compare the models' pass@k with `inferplan fit` "
+                             "of every profile at once, or plan each alone with --aggregate oracle")
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
                   policy=policy)
 

@@ -1,4 +1,5 @@
-"""`inferplan import boinf|osca|esc|lm-eval FILE… -o PROFILE|DIR`: published or harness sample sets → profiles."""
+"""`inferplan import boinf|osca|esc|lm-eval FILE… -o PROFILE|DIR`: published or harness sample sets → profiles
+(into a folder: one profile per model)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def import_cmd(
         "(lm-evaluation-harness --log_samples output: samples_<task>_<time>.jsonl)."),
     src: list[Path] = typer.Argument(
         ..., help="The published file; boinf: several files of one benchmark (one model each, the same "
-        "problems) import at once, one profile per file in the folder -o names."),
+        "problems) import at once, one profile per file in the folder -o names; osca: into a folder, one "
+        "profile per model."),
     out: Path = typer.Option(..., "--out", "-o", help="Profile file to write (a folder for several files, or an "
                              "existing folder: each profile named as its source)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing profile made from another file."),

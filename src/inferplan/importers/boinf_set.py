@@ -7,6 +7,10 @@ unchanged. Every file is read and checked before anything is written — the sam
 with the same gold answers (files of another benchmark are refused, the difference named),
 one file per model — and every output is checked against what it would replace (a file
 inferplan did not write is never overwritten without ``--force``).
+
+OSCA's one counts file holds two models' configurations (``Qwen_0.2`` … ``Llama_1.4``); into a
+folder it imports as one profile per model (``<file>_<model>.jsonl``, each with its model's
+temperatures as configurations), the same shape.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from inferplan.errors import InputError, OutputError
-from inferplan.importers.published import ImportResult, read_published, write_import
+from inferplan.importers.published import ImportResult, osca_models, read_osca, read_published, write_import
 from inferplan.profiles.store import check_profile_output
 
 
@@ -39,12 +43,14 @@ def import_set(kind: str, sources: Sequence[Path | str], out_dir: Path | str, *,
                force: bool = False) -> tuple[ImportResult, ...]:
     """Import each file of ``sources`` as ``out_dir/<its name>``, after checking they hold the same problems."""
     sources, out_dir = [Path(s) for s in sources], Path(out_dir)
-    if kind != "boinf":
+    if kind not in ("boinf", "osca") or (kind == "osca" and len(sources) > 1):
         raise InputError(f"several files at once go with `import boinf` only; import {kind} files one at a time")
     if not sources:
         raise InputError("give at least one file to import")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file; with several files to import, -o names a folder for their profiles")
+    if kind == "osca":
+        return _osca_per_model(sources[0], out_dir, force)
     read = [(src, read_published(kind, src)) for src in sources]
     for src, (header, _, _) in read[1:]:
         _same_problems((sources[0], read[0][1][0]), (src, header))
@@ -59,3 +65,13 @@ def import_set(kind: str, sources: Sequence[Path | str], out_dir: Path | str, *,
         check_profile_output(out, force=force)
     return tuple(write_import(kind, src, out, header, records, notes, force=force)
                  for (src, (header, records, notes)), out in zip(read, outs))
+
+
+def _osca_per_model(src: Path, out_dir: Path, force: bool) -> tuple[ImportResult, ...]:
+    """An OSCA counts file as one profile per model in ``out_dir``, every output checked first."""
+    models = osca_models(src)
+    outs = [out_dir / f"{src.stem}_{m}.jsonl" for m in models]
+    for out in outs:
+        check_profile_output(out, force=force)
+    return tuple(write_import("osca", src, out, *read_osca(src, m), [], force=force)
+                 for m, out in zip(models, outs))

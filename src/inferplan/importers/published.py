@@ -91,7 +91,19 @@ def _osca_config(name: str) -> ConfigSpec:
         return ConfigSpec(name, None, {})
 
 
-def _osca(src: Path) -> tuple[dict, Iterator[dict]]:
+def osca_models(src: Path) -> list[str]:
+    """The models of an OSCA counts file, in the order its settings first name them (a setting is
+    ``MODEL_TEMPERATURE``)."""
+    header, _ = read_osca(src)
+    configs = [_osca_config(c["name"]) for c in header["configs"]]
+    return list(dict.fromkeys(c.settings.get("model", c.name) for c in configs))
+
+
+def read_osca(src: Path, model: str | None = None) -> tuple[dict, Iterator[dict]]:
+    """The file's header and records; ``model``: only that model's configurations (a profile of one
+    model, as a plan across models takes it)."""
+    if not src.is_file():
+        raise InputError(f"{src}: no such file")
     try:
         data = json.loads(src.read_text(encoding="utf-8"))
         settings = data["settings"]
@@ -101,14 +113,17 @@ def _osca(src: Path) -> tuple[dict, Iterator[dict]]:
         raise InputError(f"{src}: not an OSCA counts file (settings/train/test/…_instances)") from None
     configs = [_osca_config(str(s["name"])) for s in settings]
     runs = [int(s["runs"]) for s in settings]
+    own = [c.settings.get("model", c.name) == model or model is None for c in configs]
+    if not any(own):
+        raise InputError(f"{src}: no setting of model {model!r}")
     for part, pids in (("train", train_ids), ("test", test_ids)):
         for j in range(len(settings)):
             col = counts[part].get(str(j))
             if col is None or len(col) != len(pids):
                 raise InputError(f"{src}: {part} counts of setting {j} do not match its {len(pids)} instances")
     header = {
-        "model": {"name": "+".join(sorted({c.settings.get("model", c.name) for c in configs})), "sha256": None},
-        "configs": [c.to_json() | {"runs": r} for c, r in zip(configs, runs)],
+        "model": {"name": model or "+".join(sorted({c.settings.get("model", c.name) for c in configs})), "sha256": None},
+        "configs": [c.to_json() | {"runs": r} for c, r, mine in zip(configs, runs, own) if mine],
         "problem_ids": train_ids + test_ids,
         "split": {"train": train_ids, "test": test_ids},
         "note": "OSCA publishes correct counts only: the first c of each (problem, config)'s runs "
@@ -119,6 +134,8 @@ def _osca(src: Path) -> tuple[dict, Iterator[dict]]:
         for part, pids in (("train", train_ids), ("test", test_ids)):
             for p, pid in enumerate(pids):
                 for j, cfg in enumerate(configs):
+                    if not own[j]:
+                        continue
                     c = int(counts[part][str(j)][p])
                     if not 0 <= c <= runs[j]:
                         raise InputError(f"{src}: count {c} for {pid}/{cfg.name} outside 0..{runs[j]}")
@@ -170,7 +187,7 @@ def _esc(src: Path) -> tuple[dict, Iterator[dict]]:
     return header, records()
 
 
-_READERS: dict[str, Callable[[Path], tuple[dict, Iterator[dict]]]] = {"boinf": _boinf, "osca": _osca, "esc": _esc}
+_READERS: dict[str, Callable[[Path], tuple[dict, Iterator[dict]]]] = {"boinf": _boinf, "osca": read_osca, "esc": _esc}
 _GRADERS = {"boinf": "exact string (as published)", "osca": "unit tests (as published)",
             "esc": "letters after 'the answer is', lower-cased, exact",
             "lm-eval": "the task's filter and exact_match, per repeat"}
