@@ -72,11 +72,12 @@ def test_a_file_inferplan_did_not_write_is_never_overwritten(cli, shared_data: P
     assert r.code == ExitCode.BAD_INPUT and "boinf" in r.err
 
 
-def test_osca_imports_one_profile_per_model_which_fit_compares_and_plan_refuses(cli, shared_data: Path,
-                                                                                tmp_path: Path) -> None:
+def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_compare(cli, shared_data: Path,
+                                                                                       tmp_path: Path) -> None:
     """OSCA's one file of two models' configurations imports into a folder as one profile per model
-    (issue 31, Build 4); `fit` puts their pass@k side by side, and `plan` across them — which votes
-    over answers OSCA does not publish — refuses in one line instead of predicting 0%."""
+    (issue 31, Build 4); `fit` puts their pass@k side by side; `plan` across them by vote — over
+    answers OSCA does not publish — refuses in one line instead of predicting 0%, and with a
+    verifier (--aggregate oracle) chooses one model and predicts what that model's own plan does."""
     src = shared_data / "osca" / "bigcodebench_hard.json"
     out = tmp_path / "bcb"
     out.mkdir()
@@ -100,3 +101,15 @@ def test_osca_imports_one_profile_per_model_which_fit_compares_and_plan_refuses(
     plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4")
     assert plan.code == ExitCode.BAD_INPUT and len(plan.err.strip().splitlines()) == 1
     assert "no extracted answers" in plan.err and "inferplan fit" in plan.err
+    plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate", "oracle",
+               "-o", tmp_path / "plan.json", "--json")
+    assert plan.code == 0, plan.err
+    r = plan.json()
+    assert r["kind"] == "single" and r["plan"]["aggregation"]["kind"] == "oracle"
+    assert any("with a verifier" in n for n in r["notes"]) and r["best_cascade"] is None and r["best_mix"] is None
+    assert not any("costs least" in n for n in r["notes"])  # a sample of each costs the same: no guard toward one
+    own = {m["model"]: m["heldout"] for m in r["models"]}
+    assert r["heldout"] == own[r["model"]] and r["heldout"]["accuracy"] > 0.3  # pass@4-ish, not 0%
+    refused = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate",
+                  "oracle", "--policy", "cascade")
+    assert refused.code == ExitCode.BAD_INPUT and "chooses one model" in refused.err

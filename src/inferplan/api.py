@@ -157,12 +157,11 @@ def plan(profile: ProfileLike | Sequence[ProfileLike], *, budget: float | None =
     from inferplan.planner.search import plan as search_plan
 
     if isinstance(profile, (list, tuple)):
-        if aggregate != "vote" or fit is not None:
-            raise InvalidValue(("aggregate", "fit"), "planning across models uses majority vote and no {1}")
-        if batch:
-            raise InvalidValue("batch", "{name} plans one model's batch allocation; give one profile")
+        if fit is not None or batch:  # (the aggregation is checked across models: vote or a verifier)
+            raise InvalidValue(("fit", "batch"), "{0} and {1} plan one model; across models give neither")
         return plan_models(profile, budget=budget, unit=unit, target_accuracy=target_accuracy, holdout=holdout,
-                           seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost)
+                           seed=seed, prices=prices, parameters=parameters, same_token_cost=same_token_cost,
+                           aggregate=aggregate, false_positive=false_positive, penalty=penalty)
     prof = as_profile(profile)
     check_model_names([model_name(prof)], None, parameters, unit)
     family = None if fit is None else fit.selection.family if isinstance(fit, FitReport) else read_family(fit)

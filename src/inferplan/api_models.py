@@ -68,7 +68,8 @@ def priced_models(profiles: Sequence[ProfileLike], unit: str, prices: Mapping[st
 def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None, unit: str = "seconds",
                 target_accuracy: float | None = None, holdout: float = 0.5, seed: int = 0,
                 prices: Mapping[str, tuple[float, float]] | None = None, parameters: Mapping[str, float] | None = None,
-                same_token_cost: bool = False, policy: str = "auto") -> ModelsPlanResult:
+                same_token_cost: bool = False, policy: str = "auto", aggregate: str = "vote",
+                false_positive: float = 0.0, penalty: float = 0.0) -> ModelsPlanResult:
     """Plan across models: profiles of the same problems, one model each. Chooses the best single
     model's plan, a cascade (a cheap model's vote stands when it agrees enough, otherwise a
     stronger model answers) or a mix (several models' samples in one vote), on a shared training
@@ -80,20 +81,26 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     ``"samples"`` only with ``same_token_cost=True``. ``policy``: "auto" (a cascade or a mix in one
     vote only where it beats the best single model on the training problems by the guard), "choose"
     (one model), "cascade" or "mix" (the best cascade or mix even where it does not win, to run or
-    evaluate it)."""
+    evaluate it). ``aggregate="oracle"``: a verifier answers (the first sample it accepts, with
+    ``false_positive`` and ``penalty`` as for one model); then one model is chosen, since cascades
+    and mixes across models decide by votes."""
     from inferplan.planner.models import plan_models as search
+    from inferplan.policy.aggregate import Aggregation
 
     if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
         raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
                                    "usd or flops, or plan each model alone in latency")
     models = priced_models(profiles, unit, prices, parameters, same_token_cost)
+    agg = Aggregation(aggregate, false_positive=false_positive, penalty=penalty)
+    if aggregate not in ("vote", "oracle"):
+        raise InvalidValue("aggregate", f"{{name}} {aggregate!r}: plans across models vote, or a verifier answers (oracle)")
     for m in models:  # a vote over no answers would score every plan 0% with a straight face
-        if m.profile.table.n_samples and (m.profile.table.answer < 0).all():
+        if agg.method.needs_answers and m.profile.table.n_samples and (m.profile.table.answer < 0).all():
             raise InputError(f"{m.name}'s profile records no extracted answers, only whether each sample passed: "
-                             "plans across models vote over answers; compare the models' pass@k with `inferplan fit` "
-                             "of every profile at once, or plan each alone with --aggregate oracle")
+                             "a vote needs them; plan across the models with a verifier (--aggregate oracle), or "
+                             "compare their pass@k with `inferplan fit` of every profile at once")
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
-                  policy=policy)
+                  policy=policy, agg=agg)
 
 
 def fit_models(profiles: Sequence[ProfileLike], *, unit: str = "seconds", at: Sequence[int] = (32, 100, 300),

@@ -34,7 +34,7 @@ def plan_cmd(
     budget: float = typer.Option(None, "--budget", help="Mean cost per query to spend (in --unit)."),
     unit: Unit = typer.Option(Unit.tokens, "--unit", help="Budget unit (latency: tokens of wall clock per query on a parallel engine; plans one round of K samples read as they finish)."),
     target_accuracy: float = typer.Option(None, "--target-accuracy", help="Minimise cost for this accuracy (0–1) instead."),
-    aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), auto (vote, or conf-vote where it clearly wins on the training problems), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass)."),
+    aggregate: Aggregate = typer.Option(Aggregate.vote, "--aggregate", help="vote (majority), auto (vote, or conf-vote where it clearly wins on the training problems), conf-vote (DeepConf: the --keep most confident samples vote, weighted by confidence), logprob (best mean logprob) or oracle (verifier, first pass). Across models: vote or oracle."),
     keep: float = typer.Option(0.9, "--keep", help="conf-vote: share of the most confident samples that vote (DeepConf's η: 0.9 or 0.1)."),
     false_positive: float = typer.Option(0.0, "--false-positive", help="Oracle: rate at which the verifier accepts a wrong sample."),
     penalty: float = typer.Option(0.0, "--penalty", help="Score of a wrong answer is −penalty (abstaining scores 0)."),
@@ -72,16 +72,14 @@ def plan_cmd(
     from inferplan.cli.render.plan import render_plan
 
     _refuse_early(out, force, len(profiles), batch, plot)
+    common = dict(budget=budget, unit=unit.value, target_accuracy=target_accuracy, holdout=holdout, seed=seed,
+                  aggregate=aggregate.value, false_positive=false_positive, penalty=penalty)
     if len(profiles) > 1:
-        result = api.plan_models(profiles, budget=budget, unit=unit.value, target_accuracy=target_accuracy,
-                                 holdout=holdout, seed=seed, prices=per_model(price, "--price", pair=True),
-                                 parameters=per_model(params, "--params"), same_token_cost=same_token_cost,
-                                 policy=policy)
+        result = api.plan_models(profiles, prices=per_model(price, "--price", pair=True), policy=policy,
+                                 parameters=per_model(params, "--params"), same_token_cost=same_token_cost, **common)
     else:
-        result = api.plan(profiles[0], budget=budget, unit=unit.value, target_accuracy=target_accuracy,
-                          aggregate=aggregate.value, keep=keep, false_positive=false_positive, penalty=penalty,
-                          holdout=holdout, seed=seed, price_in=price_in, price_out=price_out, fit=fit,
-                          parallel=parallel, batch=batch, parameters=per_model(params, "--params"))
+        result = api.plan(profiles[0], keep=keep, price_in=price_in, price_out=price_out, fit=fit, parallel=parallel,
+                          batch=batch, parameters=per_model(params, "--params"), **common)
     if out is not None:
         api.save_plan(result.plan, out, force=force)
     if len(profiles) > 1:

@@ -5,20 +5,24 @@ rule of every model keeps the winner's curse of a few training problems small. `
 the planner's usual guard to that choice: the model whose sample costs least stays the choice
 unless the best-ranked one beats it on the training problems by more than DEPART_SE paired
 standard errors (``guarded-2se``: two), because a sample's cost is known exactly and a lead on a few problems is not.
+Under a verifier, whose plans are fixed N (no reference rule), each model's own best plan ranks it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from inferplan.errors import InvalidValue
 from inferplan.planner.selection import (
     DEPART_SE,
     TIE_TOLERANCE,
     beats_by,
+    best_within,
     paired_gain,
     reference_within,
     scored_against,
 )
+from inferplan.policy.aggregate import Aggregation
 
 # select → the model guard in paired SEs (None: the best-ranked model, no guard)
 GUARDS = {"reference": None, "guarded": DEPART_SE, "guarded-2se": 2.0}
@@ -31,17 +35,38 @@ def model_by_reference(searches, budget: float, guard: float | None = None):
     (None, None) where no model has a reference rule within the budget."""
     refs = [(r, s) for s in searches
             if (r := reference_within([c for c in s.cands if not c.extrapolated], budget)) is not None]
+    ranked_by = "reference rule"
+    if not refs:  # no model has the reference rule (a verifier's plans are fixed N): each model's best
+        refs = [(r, s) for s in searches if (r := best_within([c for c in s.cands if not c.extrapolated], budget))]
+        ranked_by = "best plan"
     if not refs:
         return None, None
     top = max(r.accuracy for r, _ in refs)
     best_r, best = max(((r, s) for r, s in refs if r.accuracy >= top - TIE_TOLERANCE), key=lambda x: -x[0].cost)
     if guard is None:
         return best, None
-    cheap_r, cheap = min(refs, key=lambda x: float(np.min(x[1].search.unit_cost)))
-    if best is cheap or best_r.per_problem is None or cheap_r.per_problem is None:
-        return best, None
+    def per_sample(s) -> float:
+        return float(np.min(s.search.unit_cost))
+
+    cheap_r, cheap = min(refs, key=lambda x: per_sample(x[1]))
+    if per_sample(best) <= per_sample(cheap) * (1 + 1e-9) or best_r.per_problem is None or cheap_r.per_problem is None:
+        return best, None  # the best-ranked costs no more a sample (samples, or tokens at one price): no guard
     gain, se = paired_gain(best_r.per_problem, cheap_r.per_problem)
     if beats_by(gain, se, guard):
         return best, None
-    return cheap, (f"kept {cheap.model.name}, whose sample costs least: {best.model.name}'s reference rule "
+    return cheap, (f"kept {cheap.model.name}, whose sample costs least: {best.model.name}'s {ranked_by} "
                    f"{scored_against(gain, se, guard, 'it', False)}")
+
+
+def one_model_under_verifier(agg: Aggregation, policy: str, notes: list[str]) -> str:
+    """The policy a plan across models runs under ``agg``: as asked under majority vote; under a
+    verifier (a sample that passes is the answer) one model is chosen — the cascades and mixes here
+    decide by votes — with a note saying so ("cascade" or "mix" asked for is refused)."""
+    if agg.kind == "vote":
+        return policy
+    if policy in ("cascade", "mix"):
+        raise InvalidValue("policy", f"{{name}} {policy!r} across models votes over answers; with a verifier "
+                                     f"(--aggregate {agg.kind}) a plan across models chooses one model")
+    notes.append(f"with a verifier (--aggregate {agg.kind}) one model is chosen: cascades and mixes across "
+                 "models decide by votes, and are not searched")
+    return "choose"

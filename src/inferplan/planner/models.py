@@ -33,7 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_choice import GUARDS, model_by_reference
+from inferplan.planner.model_choice import GUARDS, model_by_reference, one_model_under_verifier
 from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
@@ -136,7 +136,7 @@ class ModelsSearch:
     budget from it (the benchmark asks at several)."""
 
     def __init__(self, models: list[ModelProfile], *, unit: str = "tokens", holdout: float = 0.5, seed: int = 0,
-                 reps: int = 16, budget: float | None = None) -> None:
+                 reps: int = 16, budget: float | None = None, agg: Aggregation = Aggregation("vote")) -> None:
         if len(models) < 2:
             raise InvalidValue("models", "{name}: planning across models needs at least two profiles")
         names = [m.name for m in models]
@@ -149,9 +149,8 @@ class ModelsSearch:
         self.ids_test = [first.problems[i] for i in split.test]
         if set(self.ids_train) | set(self.ids_test) != set(ids):
             raise InputError("the split lost problems; this is a bug")
-        self.unit, self.seed = unit, seed
-        self.searches = [model_search(m, self.ids_train, self.ids_test, Aggregation("vote"), reps, seed, budget, unit)
-                         for m in models]
+        self.unit, self.seed, self.agg = unit, seed, agg
+        self.searches = [model_search(m, self.ids_train, self.ids_test, agg, reps, seed, budget, unit) for m in models]
         self._stages: CascadeStages | None = None
         self._mixes: MixSearch | None = None
 
@@ -180,10 +179,11 @@ class ModelsSearch:
         notes = [f"planned on {len(self.ids_train)} problems, predicted on {len(self.ids_test)} held-out problems "
                  f"(seeded split, seed {self.seed}), every model on the same problems"] + ([kept_note] if kept_note else [])
         cascade_plan, kind, paired = None, "single", None
+        policy = one_model_under_verifier(self.agg, policy, notes)
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)
-        mix = self._mix(budget, chosen_search, chosen, mix_se, policy)
+        mix = self._mix(budget, chosen_search, chosen, mix_se, policy) if policy != "choose" else None
         if mix_wins(mix, cascade_plan.train_per_problem if kind == "cascade" else None, mix_se, policy, notes):
             kind, paired = "mix", mix.paired
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
@@ -201,7 +201,8 @@ class ModelsSearch:
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
         names = tuple(x.name for x in chosen_search.search.table.configs)
         plan = stage_plan(chosen_search.model, mix=chosen.mix.as_dict(names), rule=chosen.rule, cap=chosen.cap,
-                          term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes), **common)
+                          term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes),
+                          aggregation=self.agg, **common)
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
                                 len(searches), paired, mix)
@@ -279,10 +280,11 @@ class ModelsSearch:
 
 def plan_models(models: list[ModelProfile], *, budget: float | None = None, target_accuracy: float | None = None,
                 unit: str = "tokens", holdout: float = 0.5, seed: int = 0, reps: int = 16,
-                policy: str = "auto") -> ModelsPlanResult:
-    """Choose among models and cascades on a training split; report on the held-out problems."""
+                policy: str = "auto", agg: Aggregation = Aggregation("vote")) -> ModelsPlanResult:
+    """Choose among models and cascades on a training split; report on the held-out problems.
+    ``agg``: majority vote, or a verifier ("oracle"), under which one model is chosen."""
     t0 = time.perf_counter()
-    search = ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget)
+    search = ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget, agg=agg)
     result = search.plan(budget=budget, target_accuracy=target_accuracy, policy=policy)
     # the time of the whole search: every model's own search (in ModelsSearch) is most of it
     return replace(result, frontiers=model_frontiers(search.searches), seconds=time.perf_counter() - t0)

@@ -17,13 +17,14 @@ from inferplan.tasks.prompt_spec import from_header
 def stage_plan(m: ModelProfile, *, mix: dict[str, float], rule: StoppingRule, unit: str, budget: float | None,
                target_accuracy: float | None, cap: int | None = None, term=None, prediction: Prediction | None = None,
                heldout: tuple[str, ...] = (), seed: int = 0, notes: tuple[str, ...] = (),
-               escalate: Escalation | None = None, pool: tuple[PoolMember, ...] = ()) -> Plan:
+               escalate: Escalation | None = None, pool: tuple[PoolMember, ...] = (),
+               aggregation: Aggregation = Aggregation("vote")) -> Plan:
     """One model's plan in a plan across models: its own profile, prompt, configurations and model."""
     table = m.profile.table
     return Plan(profile=str(m.profile.path), profile_sha256=m.profile.sha256,
                 objective="max-accuracy" if budget is not None else "min-cost", budget=budget,
                 target_accuracy=target_accuracy, unit=unit, mix=mix,
-                configs={c.name: c for c in table.configs if c.name in mix}, aggregation=Aggregation("vote"),
+                configs={c.name: c for c in table.configs if c.name in mix}, aggregation=aggregation,
                 rule=rule, max_tokens=cap, prediction=prediction, heldout=heldout, seed=seed, notes=notes,
                 prompt=from_header(table.header), price_in=m.cost.price_in, price_out=m.cost.price_out,
                 terminate=term, model=PlanModel.of(table.header, m.cost.parameters if unit == "flops" else None),

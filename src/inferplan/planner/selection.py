@@ -100,6 +100,13 @@ def reference_within(cands: list[Candidate], budget: float) -> Candidate | None:
     return _reference([c for c in cands if c.cost <= budget * (1 + 1e-9)])
 
 
+def best_within(cands: list[Candidate], budget: float) -> Candidate | None:
+    """The training split's best candidate (the cheapest of near-ties) among those that cost at most
+    ``budget``; None where none does."""
+    ok = [c for c in cands if c.cost <= budget * (1 + 1e-9)]
+    return _winner(ok) if ok else None
+
+
 def _reference(ok: list[Candidate]) -> Candidate | None:
     """The published default among affordable candidates: Adaptive-Consistency's beta rule
     with no binding max guard (all recorded samples) and no token cap, at its best threshold.

@@ -53,6 +53,8 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
             out.print(f"  stage {i}      {stage.describe()}", highlight=False)
     else:
         out.print(f"  stopping     {r.describe}", highlight=False)
+    if p.aggregation.kind != "vote":
+        out.print(f"  answer       {p.aggregation.describe()}", highlight=False)
     e = r.heldout
     cost = f"{fmt_cost(e.cost.point)} {p.unit}/query [{fmt_cost(e.cost.interval[0])}, {fmt_cost(e.cost.interval[1])}]"
     out.print(f"  predicted    accuracy {fmt_estimate(e.accuracy)}, {cost}, {e.samples:.2f} samples/query "
@@ -65,7 +67,9 @@ def render_models_plan(r: ModelsPlanResult, path: Path | None, *, as_json: bool)
         out.print(f"  [dim]{escape(note)}[/dim]", highlight=False)
     if path:
         out.print(f"  written to   {path}")
-    t = Table(title="Each model's own best plan, the best cascade and mix (held-out problems)", title_justify="left")
+    others = " and ".join(x for x, there in (("the best cascade", r.cascade), ("the best mix", r.mix)) if there)
+    t = Table(title=f"Each model's own best plan{', ' + others if others else ''} (held-out problems)",
+              title_justify="left")
     for col in ("policy", "held-out accuracy", f"{p.unit}/query", "escalates"):
         t.add_column(col, justify="left" if col == "policy" else "right")
     for s in r.singles:
