@@ -10,8 +10,9 @@ mean over the cuts of the mix searched without it. The decision then weighs what
 mix* buys on problems it did not see.
 
 At each budget of bench_models.py (the best single model's fixed-4, fixed-16, 4× fixed-16 FLOPs)
-and 10 seeded splits, the plan without a mix (shipped model choice and cascade guard) is weighed
-against the training-best mix by rules of the form "in-sample gain > k SE", "cross-fitted gain >
+and 10 seeded splits, the plan without a mix (shipped model choice and cascade guard: a chosen
+cascade where there is one, else the chosen model's plan) is weighed against the training-best
+mix by rules of the form "in-sample gain > k SE", "cross-fitted gain >
 k SE" and both at once; each rule's held-out plan − the best single model's plan (hindsight) is
 printed per set, the rule chosen leave-one-set-out, and every rule's cells; then, per cell, how the
 training problems' verdict correlates over the splits with the held-out outcome.

@@ -100,7 +100,7 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     assert fit.json()["metric"] == "pass@k" and [m["model"] for m in fit.json()["models"]] == ["Qwen", "Llama"]
     plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4")
     assert plan.code == ExitCode.BAD_INPUT and len(plan.err.strip().splitlines()) == 1
-    assert "no extracted answers" in plan.err and "inferplan fit" in plan.err
+    assert "no extracted answers" in plan.err and "--aggregate oracle" in plan.err
     plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate", "oracle",
                "-o", tmp_path / "plan.json", "--json")
     assert plan.code == 0, plan.err
@@ -108,8 +108,22 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     assert r["kind"] == "single" and r["plan"]["aggregation"]["kind"] == "oracle"
     assert any("with a verifier" in n for n in r["notes"]) and r["best_cascade"] is None and r["best_mix"] is None
     assert not any("costs least" in n for n in r["notes"])  # a sample of each costs the same: no guard toward one
-    own = {m["model"]: m["heldout"] for m in r["models"]}
-    assert r["heldout"] == own[r["model"]] and r["heldout"]["accuracy"] > 0.3  # pass@4-ish, not 0%
+    # The plan file, replayed by `simulate` on the chosen model's profile (the plan's own held-out
+    # problems, its rule, configurations and verifier), gives what the plan predicted — well above one sample.
+    chosen = next(p for p in written if p.stem.endswith("_" + r["model"]))
+    assert all(c.startswith(r["model"] + "_") for c in r["plan"]["configs"])
+    sim = cli("simulate", chosen, "--plan", tmp_path / "plan.json", "--json")
+    assert sim.code == 0, sim.err
+    replayed = sim.json()
+    assert abs(replayed["plan"]["accuracy"] - r["heldout"]["accuracy"]) < 1e-9
+    assert replayed["plan"]["accuracy"] > next(b for b in replayed["baselines"] if b["name"] == "fixed-1")["accuracy"] + 0.1
     refused = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate",
                   "oracle", "--policy", "cascade")
     assert refused.code == ExitCode.BAD_INPUT and "chooses one model" in refused.err
+    # Into a folder holding a file inferplan did not write at one of the names: refused, nothing written.
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "bigcodebench_hard_Llama.jsonl").write_text("my notes\n")
+    r = cli("import", "osca", src, "-o", theirs)
+    assert r.code == ExitCode.CONFLICT and "not an inferplan profile" in r.err
+    assert sorted(p.name for p in theirs.iterdir()) == ["bigcodebench_hard_Llama.jsonl"]

@@ -135,3 +135,8 @@ def test_guarded_model_choice_keeps_the_cheaper_model_unless_beaten_clearly() ->
                                             "+10.00 pt over it on the training problems, not more than 1 paired")
     assert model_by_reference([cheap, clear], 20.0, guard=1.0) == (clear, None)
     assert model_by_reference([cheap, near], 5.0, guard=1.0) == (None, None)  # no reference rule within 5
+    # Under a verifier (plans are fixed N: no reference rule) each model's own best plan ranks it.
+    kept, why = model_by_reference([cheap, near], 20.0, guard=1.0, verifier=True)
+    assert kept is cheap and "near's best plan scored +10.00 pt" in why
+    same_price = model("same", 1.0, [1, 1, 1, 0, 1, 0, 1, 0, 0, 1])  # as cheap a sample: nothing to guard
+    assert model_by_reference([cheap, same_price], 20.0, guard=1.0) == (same_price, None)

@@ -104,7 +104,7 @@ def import_profiles(kind: str, sources: Sequence[Path | str], *, out_dir: Path |
     ``out_dir``, named as its source, after checking they hold the same problems; plan across them
     with ``plan([...])`` or ``inferplan plan DIR/*.jsonl``. ``osca`` (one file of two models'
     configurations): one profile per model, ``<file>_<model>.jsonl``."""
-    from inferplan.importers.boinf_set import import_set
+    from inferplan.importers.profile_set import import_set
 
     return import_set(kind, sources, out_dir, force=force)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, Union
 
-from inferplan.errors import InputError, InvalidValue
+from inferplan.errors import InvalidValue
 from inferplan.profiles.profile import Profile, as_profile
 
 if TYPE_CHECKING:
@@ -84,21 +84,22 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     evaluate it). ``aggregate="oracle"``: a verifier answers (the first sample it accepts, with
     ``false_positive`` and ``penalty`` as for one model); then one model is chosen, since cascades
     and mixes across models decide by votes."""
+    from inferplan.planner.model_choice import one_model_under_verifier
     from inferplan.planner.models import plan_models as search
-    from inferplan.policy.aggregate import Aggregation
+    from inferplan.policy.aggregate import Aggregation, check_answers
 
     if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
         raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
                                    "usd or flops, or plan each model alone in latency")
     models = priced_models(profiles, unit, prices, parameters, same_token_cost)
-    agg = Aggregation(aggregate, false_positive=false_positive, penalty=penalty)
     if aggregate not in ("vote", "oracle"):
         raise InvalidValue("aggregate", f"{{name}} {aggregate!r}: plans across models vote, or a verifier answers (oracle)")
+    if aggregate == "vote" and (false_positive or penalty):  # a mix's vote scores a wrong answer 0: no penalty
+        raise InvalidValue(("false_positive", "penalty"), "{0} and {1} go with a verifier (aggregate oracle)")
+    agg = Aggregation(aggregate, false_positive=false_positive, penalty=penalty)
+    one_model_under_verifier(agg, policy, [])  # a cascade or mix asked for under a verifier: refused before the search
     for m in models:  # a vote over no answers would score every plan 0% with a straight face
-        if agg.method.needs_answers and m.profile.table.n_samples and (m.profile.table.answer < 0).all():
-            raise InputError(f"{m.name}'s profile records no extracted answers, only whether each sample passed: "
-                             "a vote needs them; plan across the models with a verifier (--aggregate oracle), or "
-                             "compare their pass@k with `inferplan fit` of every profile at once")
+        check_answers(m.profile.table, agg, whose=f"{m.name}'s profile")
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
                   policy=policy, agg=agg)
 

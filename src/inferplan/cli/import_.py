@@ -26,7 +26,7 @@ def import_cmd(
         "problems) import at once, one profile per file in the folder -o names; osca: into a folder, one "
         "profile per model."),
     out: Path = typer.Option(..., "--out", "-o", help="Profile file to write (a folder for several files, or an "
-                             "existing folder: each profile named as its source)."),
+                             "existing folder: each profile named as its source; osca: <file>_<model>.jsonl)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing profile made from another file."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
     model: Optional[str] = typer.Option(

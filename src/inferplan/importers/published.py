@@ -91,12 +91,16 @@ def _osca_config(name: str) -> ConfigSpec:
         return ConfigSpec(name, None, {})
 
 
+def _model_of(config: ConfigSpec) -> str:
+    """The model an OSCA setting belongs to (``Qwen`` of ``Qwen_0.8``; the whole name if it has none)."""
+    return config.settings.get("model", config.name)
+
+
 def osca_models(src: Path) -> list[str]:
     """The models of an OSCA counts file, in the order its settings first name them (a setting is
     ``MODEL_TEMPERATURE``)."""
     header, _ = read_osca(src)
-    configs = [_osca_config(c["name"]) for c in header["configs"]]
-    return list(dict.fromkeys(c.settings.get("model", c.name) for c in configs))
+    return list(dict.fromkeys(_model_of(_osca_config(c["name"])) for c in header["configs"]))
 
 
 def read_osca(src: Path, model: str | None = None) -> tuple[dict, Iterator[dict]]:
@@ -113,7 +117,7 @@ def read_osca(src: Path, model: str | None = None) -> tuple[dict, Iterator[dict]
         raise InputError(f"{src}: not an OSCA counts file (settings/train/test/…_instances)") from None
     configs = [_osca_config(str(s["name"])) for s in settings]
     runs = [int(s["runs"]) for s in settings]
-    own = [c.settings.get("model", c.name) == model or model is None for c in configs]
+    own = [model is None or _model_of(c) == model for c in configs]
     if not any(own):
         raise InputError(f"{src}: no setting of model {model!r}")
     for part, pids in (("train", train_ids), ("test", test_ids)):
@@ -122,7 +126,7 @@ def read_osca(src: Path, model: str | None = None) -> tuple[dict, Iterator[dict]
             if col is None or len(col) != len(pids):
                 raise InputError(f"{src}: {part} counts of setting {j} do not match its {len(pids)} instances")
     header = {
-        "model": {"name": model or "+".join(sorted({c.settings.get("model", c.name) for c in configs})), "sha256": None},
+        "model": {"name": model or "+".join(sorted({_model_of(c) for c in configs})), "sha256": None},
         "configs": [c.to_json() | {"runs": r} for c, r, mine in zip(configs, runs, own) if mine],
         "problem_ids": train_ids + test_ids,
         "split": {"train": train_ids, "test": test_ids},

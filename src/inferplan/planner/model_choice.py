@@ -28,34 +28,34 @@ from inferplan.policy.aggregate import Aggregation
 GUARDS = {"reference": None, "guarded": DEPART_SE, "guarded-2se": 2.0}
 
 
-def model_by_reference(searches, budget: float, guard: float | None = None):
+def model_by_reference(searches, budget: float, guard: float | None = None, verifier: bool = False):
     """(the search (cascade_search.ModelSearch) of the model whose reference rule at the budget scores
     best on the training problems, the cheaper of near-ties; a note where ``guard`` — paired standard
     errors the best must beat the cheapest model by, None for no guard — kept the cheaper model);
-    (None, None) where no model has a reference rule within the budget."""
-    refs = [(r, s) for s in searches
-            if (r := reference_within([c for c in s.cands if not c.extrapolated], budget)) is not None]
-    ranked_by = "reference rule"
-    if not refs:  # no model has the reference rule (a verifier's plans are fixed N): each model's best
-        refs = [(r, s) for s in searches if (r := best_within([c for c in s.cands if not c.extrapolated], budget))]
-        ranked_by = "best plan"
+    (None, None) where no model has a reference rule within the budget. ``verifier``: plans that
+    answer with the first sample a verifier accepts, which are fixed N (no reference rule): each
+    model is ranked by its own best plan instead."""
+    rank, ranked_by = (best_within, "best plan") if verifier else (reference_within, "reference rule")
+    refs = [(r, s) for s in searches if (r := rank([c for c in s.cands if not c.extrapolated], budget)) is not None]
     if not refs:
         return None, None
     top = max(r.accuracy for r, _ in refs)
     best_r, best = max(((r, s) for r, s in refs if r.accuracy >= top - TIE_TOLERANCE), key=lambda x: -x[0].cost)
     if guard is None:
         return best, None
-    def per_sample(s) -> float:
-        return float(np.min(s.search.unit_cost))
-
-    cheap_r, cheap = min(refs, key=lambda x: per_sample(x[1]))
-    if per_sample(best) <= per_sample(cheap) * (1 + 1e-9) or best_r.per_problem is None or cheap_r.per_problem is None:
-        return best, None  # the best-ranked costs no more a sample (samples, or tokens at one price): no guard
+    cheap_r, cheap = min(refs, key=lambda x: _per_sample(x[1]))
+    if _per_sample(best) <= _per_sample(cheap) * (1 + 1e-9) or best_r.per_problem is None or cheap_r.per_problem is None:
+        return best, None  # the best-ranked costs no more a sample (as in unit samples): nothing to guard
     gain, se = paired_gain(best_r.per_problem, cheap_r.per_problem)
     if beats_by(gain, se, guard):
         return best, None
     return cheap, (f"kept {cheap.model.name}, whose sample costs least: {best.model.name}'s {ranked_by} "
                    f"{scored_against(gain, se, guard, 'it', False)}")
+
+
+def _per_sample(search) -> float:
+    """What the model's cheapest configuration's sample costs, in the plan's unit."""
+    return float(np.min(search.search.unit_cost))
 
 
 def one_model_under_verifier(agg: Aggregation, policy: str, notes: list[str]) -> str:

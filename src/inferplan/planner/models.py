@@ -246,7 +246,7 @@ class ModelsSearch:
         """The single-model choice: (its model's search, its candidate, the note on why)."""
         owner = {id(c): s for s in self.searches for c in s.cands}
         pool = [c for s in self.searches for c in s.cands if not c.extrapolated]
-        model, why = model_by_reference(self.searches, budget, GUARDS[select]) \
+        model, why = model_by_reference(self.searches, budget, GUARDS[select], verifier=self.agg.first_pass) \
             if select in GUARDS and budget is not None else (None, None)
         if model is not None:
             pool = [c for c in model.cands if not c.extrapolated]

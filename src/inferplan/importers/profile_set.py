@@ -1,4 +1,5 @@
-"""Several Best-of-∞ files of one benchmark (one model each) → one profile per model in a folder.
+"""Published files → one profile per model in a folder: several Best-of-∞ files of one benchmark
+(one model each), or OSCA's one file of two models' configurations.
 
 A plan across models takes one profile per model of the same problems (``plan A B …``), so
 the simplest honest shape for a benchmark's files is one profile per file, each named as its
