@@ -58,9 +58,10 @@ def replayed_json(e: PerQuery) -> dict:
 
 
 def fmt_interval(value: float, low: float, high: float, pct: bool = True) -> str:
-    """"63.2% [58.1, 68.0]" or "0.632 [0.581, 0.680]"."""
+    """"63.2% [58.1, 68.0]" or "0.632 [0.581, 0.680]"; a rounding error below zero prints as 0, not -0."""
+    value, low, high = (round(x * (100 if pct else 1), 1 if pct else 3) + 0.0 for x in (value, low, high))
     if pct:
-        return f"{100 * value:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+        return f"{value:.1f}% [{low:.1f}, {high:.1f}]"
     return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
