@@ -108,7 +108,7 @@ def check_answers(table, agg: Aggregation, whose: str = "profile") -> None:
     """Voting needs extracted answers; a verifier-only profile (e.g. OSCA counts) has none. ``whose``
     names the profile in the message (a model's, across models)."""
     if agg.method.needs_answers and table.n_samples and (table.answer < 0).all():
-        raise InvalidValue("aggregate", f"{whose} records no extracted answers, only whether each sample passed; "
+        raise InvalidValue("aggregate", f"{whose} records no extracted answers (e.g. only whether each sample passed); "
                                         f"{{name}} {agg.kind} needs them (use --aggregate oracle for pass@k)")
 
 
