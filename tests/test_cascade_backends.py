@@ -130,6 +130,33 @@ def test_evaluate_charges_the_flops_the_plan_was_made_with(cli, ggufs) -> None:
     assert result.realised.cost.point == pytest.approx(sum(spent))
 
 
+def test_a_verifier_cascade_escalates_exactly_the_queries_its_first_stage_did_not_pass(ggufs) -> None:
+    """Under a verifier (--aggregate oracle; the grader accepts a sample) a stage's answer stands
+    when a sample passed: evaluated for real, a query escalates to the second model exactly when
+    none of its first-stage samples passed, and it is right exactly when some stage's sample passed."""
+    work = ggufs["work"]
+    r = ip.plan_models([work / "small.jsonl", work / "big.jsonl"], parameters={"small.gguf": 1.35e8,
+                                                                              "big.gguf": 1.35e9},
+                       policy="cascade", aggregate="oracle", **FLOPS)
+    assert r.kind == "cascade" and r.plan.aggregation.first_pass and r.plan.escalate.accept_share is None
+    assert r.cascade.cascade.stages[0].verified and "stands if verified" in r.cascade.cascade.spec
+    plan = replace(r.plan, rule=make_rule("fixed", (1,)))  # one first-stage sample: a 135M model fails some
+    path = save_plan(plan, work / "verified.json")
+    assert load_plan(path).cascade.stages[0].verified  # the plan file keeps what the stage stands on
+    result = ip.evaluate(path, limit=6)
+    escalated = 0
+    for q, right in zip(result.results, result.correct):
+        first = q.stages[0]
+        assert first.model == "small.gguf" and first.samples == 1
+        if first.stood:  # its one sample passed: the answer is the small model's, and right
+            assert len(q.stages) == 1 and right
+        else:
+            escalated += 1
+            assert len(q.stages) == 2 and q.stages[1].model == "big.gguf" and q.stages[1].stood
+            assert right == (q.answer is not None)  # the last stage's answer is a sample that passed, or none
+    assert escalated >= 1 and result.escalation == escalated / len(result.results)
+
+
 def test_three_ggufs_in_process_run_and_evaluate(cli, ggufs) -> None:
     """A three-stage cascade (small → mid → big, each stage unanimous of 3 or escalate) runs stage by
     stage: a query reaches the third model only when both earlier ones escalated it."""

@@ -77,7 +77,8 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     """OSCA's one file of two models' configurations imports into a folder as one profile per model
     (issue 31, Build 4); `fit` puts their pass@k side by side; `plan` across them by vote — over
     answers OSCA does not publish — refuses in one line instead of predicting 0%, and with a
-    verifier (--aggregate oracle) chooses one model and predicts what that model's own plan does."""
+    verifier (--aggregate oracle, --policy choose) picks one model and predicts what that model's own
+    plan does; a mix in one vote under a verifier is refused."""
     src = shared_data / "osca" / "bigcodebench_hard.json"
     out = tmp_path / "bcb"
     out.mkdir()
@@ -102,11 +103,11 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     assert plan.code == ExitCode.BAD_INPUT and len(plan.err.strip().splitlines()) == 1
     assert "no extracted answers" in plan.err and "--aggregate oracle" in plan.err
     plan = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate", "oracle",
-               "-o", tmp_path / "plan.json", "--json")
+               "--policy", "choose", "-o", tmp_path / "plan.json", "--json")
     assert plan.code == 0, plan.err
     r = plan.json()
     assert r["kind"] == "single" and r["plan"]["aggregation"]["kind"] == "oracle"
-    assert any("with a verifier" in n for n in r["notes"]) and r["best_cascade"] is None and r["best_mix"] is None
+    assert any("with a verifier" in n for n in r["notes"]) and r["best_mix"] is None
     assert not any("costs least" in n for n in r["notes"])  # a sample of each costs the same: no guard toward one
     # The plan file, replayed by `simulate` on the chosen model's profile (the plan's own held-out
     # problems, its rule, configurations and verifier), gives what the plan predicted — well above one sample.
@@ -118,8 +119,8 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     assert abs(replayed["plan"]["accuracy"] - r["heldout"]["accuracy"]) < 1e-9
     assert replayed["plan"]["accuracy"] > next(b for b in replayed["baselines"] if b["name"] == "fixed-1")["accuracy"] + 0.1
     refused = cli("plan", *written, "--unit", "samples", "--same-token-cost", "--budget", "4", "--aggregate",
-                  "oracle", "--policy", "cascade")
-    assert refused.code == ExitCode.BAD_INPUT and "chooses one model" in refused.err
+                  "oracle", "--policy", "mix")
+    assert refused.code == ExitCode.BAD_INPUT and "one vote" in refused.err
     # Into a folder holding a file inferplan did not write at one of the names: refused, nothing written.
     theirs = tmp_path / "theirs"
     theirs.mkdir()
@@ -127,3 +128,35 @@ def test_osca_imports_one_profile_per_model_which_fit_and_plan_with_a_verifier_c
     r = cli("import", "osca", src, "-o", theirs)
     assert r.code == ExitCode.CONFLICT and "not an inferplan profile" in r.err
     assert sorted(p.name for p in theirs.iterdir()) == ["bigcodebench_hard_Llama.jsonl"]
+
+
+def test_a_verifier_cascade_across_osca_models_replays_as_its_closed_form(shared_data: Path, tmp_path: Path) -> None:
+    """Under a verifier a cascade's first stage stands when one of its samples passes. With OSCA's
+    counts (c of 300 runs pass) the chance that n draws without replacement all fail is
+    C(300 − c, n) / C(300, n), so a two-stage cascade's accuracy on a problem is 1 − q₁q₂ and its
+    escalation share q₁: the plan's held-out prediction matches that within replay noise."""
+    from math import comb
+
+    import inferplan as ip
+
+    out = tmp_path / "bcb"
+    out.mkdir()
+    paths = [r.path for r in ip.import_profiles("osca", [shared_data / "osca" / "bigcodebench_hard.json"],
+                                                out_dir=out)]
+    r = ip.plan_models(paths, unit="samples", same_token_cost=True, budget=4, aggregate="oracle", policy="cascade")
+    assert r.kind == "cascade" and "mixes in one vote are not searched" in " ".join(r.notes)
+    first, last = r.cascade.cascade.stages
+    assert first.verified and last.last and first.rule.name == last.rule.name == "fixed"
+
+    tables = {p.stem.rsplit("_", 1)[1]: load_profile(p) for p in paths}
+
+    def miss(stage, problem: str) -> float:
+        t = tables[stage.model]
+        config = [c.name for c in t.configs].index(stage.config)
+        rows = (t.problem == t.problems.index(problem)) & (t.config == config)
+        runs, passed, n = int(rows.sum()), int(t.correct[rows].sum()), stage.rule.max_samples
+        return comb(runs - passed, n) / comb(runs, n)
+
+    q = [(miss(first, p), miss(last, p)) for p in r.plan.heldout]
+    assert abs(r.heldout.accuracy.point - (1 - sum(a * b for a, b in q) / len(q))) < 0.04
+    assert abs(r.escalation - sum(a for a, _ in q) / len(q)) < 0.04

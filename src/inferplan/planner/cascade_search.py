@@ -38,15 +38,19 @@ class ModelProfile:
     cost: CostModel
 
 
-def _stage1_rules(length: int) -> list[tuple[StoppingRule, float]]:
+def _stage1_rules(length: int, verifier: bool = False) -> list[tuple[StoppingRule, float | None]]:
+    if verifier:  # up to N samples, stopping at the first the verifier accepts; it stands if one was
+        return [(make_rule("fixed", (n,)), None) for n in FIRST_FIXED if n <= length]
     out = [(make_rule("fixed", (n,)), s) for n in FIRST_FIXED if n <= length for s in ACCEPT_SHARES]
     out += [(make_rule("beta", (t,), max_samples=m), s) for t, m in FIRST_BETA if m <= length
             for s in (0.5, 0.75)]
     return out
 
 
-def _stage2_rules(length: int) -> list[StoppingRule]:
+def _stage2_rules(length: int, verifier: bool = False) -> list[StoppingRule]:
     out = [make_rule("fixed", (n,)) for n in FIXED_N if n <= length]
+    if verifier:  # fixed N stops at the first accepted sample; a vote's rules have no votes to read
+        return out
     maxes = sorted({m for m in MAXES if m < length} | {length})
     return out + [make_rule("beta", (t,), max_samples=m) for t in RULE_GRID["beta"] for m in maxes]
 
@@ -81,7 +85,7 @@ def model_search(m, ids_train, ids_test, agg, reps, seed, budget, unit) -> Model
 
 def _stage2_table(ms: ModelSearch, config: int, traces) -> tuple[list[StoppingRule], np.ndarray, np.ndarray]:
     tr = traces.get(ms.single_mix(config), None)
-    rules = _stage2_rules(tr.score.shape[1])
+    rules = _stage2_rules(tr.score.shape[1], tr.first_pass)
     outs = [evaluate(tr, r) for r in rules]
     return rules, np.stack([o.accuracy for o in outs]), np.stack([o.cost for o in outs])
 
@@ -104,7 +108,7 @@ class CascadeStages:
             traces = s.search.train_traces if split == "train" else s.search.test_traces
             for c in s.configs():
                 tr = traces.get(s.single_mix(c), None)
-                rules = _stage1_rules(tr.score.shape[1])
+                rules = _stage1_rules(tr.score.shape[1], tr.first_pass)
                 first[i, c] = (rules, [stage_outcome(tr, r, share) for r, share in rules])
                 second[i, c] = _stage2_table(s, c, traces)
                 unit[i, c] = float(s.search.unit_cost[c])
@@ -145,7 +149,7 @@ def ranked_cascades(searches: list[ModelSearch], stages: CascadeStages, budget: 
             key, k = best
             r1, s1 = firsts[k[0]]
             a, b = searches[i], searches[j]
-            cascade = Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1),
+            cascade = Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1, s1 is None),
                                Stage(b.model.name, b.search.table.configs[cb].name, rules[k[1]])))
             found.append((key, cascade, ((i, ca), (j, cb)), float(acc[k]), float(cost[k])))
     return sorted(found, key=lambda f: f[0], reverse=True)
@@ -165,7 +169,7 @@ def replay_cascade(searches: list[ModelSearch], where: tuple[tuple[int, int], ..
     for (m, c), stage in zip(where, cascade.stages):
         s = searches[m]
         tr = (s.search.train_traces if split == "train" else s.search.test_traces).get(s.single_mix(c), None)
-        if stage.accept_share is None:
+        if stage.last:
             last = evaluate(tr, stage.rule)
         else:
             heads.append(stage_outcome(tr, stage.rule, stage.accept_share))

@@ -58,15 +58,16 @@ def _per_sample(search) -> float:
     return float(np.min(search.search.unit_cost))
 
 
-def one_model_under_verifier(agg: Aggregation, policy: str, notes: list[str]) -> str:
-    """The policy a plan across models runs under ``agg``: as asked under majority vote; under a
-    verifier (a sample that passes is the answer) one model is chosen — the cascades and mixes here
-    decide by votes — with a note saying so ("cascade" or "mix" asked for is refused)."""
+def mixes_under(agg: Aggregation, policy: str, notes: list[str]) -> bool:
+    """Whether a plan across models searches mixes in one vote under ``agg``: under majority vote;
+    under a verifier (a sample that passes is the answer) not — a mix is one vote — with a note
+    saying so (a cascade, whose stage stands on an accepted sample, is searched; "mix" asked for is
+    refused)."""
     if agg.kind == "vote":
-        return policy
-    if policy in ("cascade", "mix"):
-        raise InvalidValue("policy", f"{{name}} {policy!r} across models votes over answers; with a verifier "
-                                     f"(--aggregate {agg.kind}) a plan across models chooses one model")
-    notes.append(f"with a verifier (--aggregate {agg.kind}) one model is chosen: cascades and mixes across "
-                 "models decide by votes, and are not searched")
-    return "choose"
+        return True
+    if policy == "mix":
+        raise InvalidValue("policy", f"{{name}} 'mix' across models is one vote over answers; with a verifier "
+                                     f"(--aggregate {agg.kind}) a plan across models chooses a model or a cascade")
+    notes.append(f"with a verifier (--aggregate {agg.kind}) a cascade's stage stands when the verifier accepts "
+                 "one of its samples; mixes in one vote are not searched")
+    return False

@@ -33,7 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_choice import GUARDS, model_by_reference, one_model_under_verifier
+from inferplan.planner.model_choice import GUARDS, mixes_under, model_by_reference
 from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
@@ -179,15 +179,15 @@ class ModelsSearch:
         notes = [f"planned on {len(self.ids_train)} problems, predicted on {len(self.ids_test)} held-out problems "
                  f"(seeded split, seed {self.seed}), every model on the same problems"] + ([kept_note] if kept_note else [])
         cascade_plan, kind, paired = None, "single", None
-        policy = one_model_under_verifier(self.agg, policy, notes)
+        mixes = mixes_under(self.agg, policy, notes)
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)
-        mix = self._mix(budget, chosen_search, chosen, mix_se, policy) if policy != "choose" else None
+        mix = self._mix(budget, chosen_search, chosen, mix_se, policy) if mixes else None
         if mix_wins(mix, cascade_plan.train_per_problem if kind == "cascade" else None, mix_se, policy, notes):
             kind, paired = "mix", mix.paired
         common = dict(unit=unit, budget=budget, target_accuracy=target_accuracy, heldout=tuple(self.ids_test),
-                      seed=self.seed)
+                      seed=self.seed, aggregation=self.agg)
         sizes = (len(self.ids_train), len(self.ids_test), time.perf_counter() - t0)
         if kind == "mix":
             return ModelsPlanResult("mix", None, f"mix {mix.spec}", f"one majority vote over {mix.spec}", mix.heldout,
@@ -201,8 +201,7 @@ class ModelsSearch:
         name, single_pred = chosen_search.model.name, chosen_search.search.heldout(chosen)
         names = tuple(x.name for x in chosen_search.search.table.configs)
         plan = stage_plan(chosen_search.model, mix=chosen.mix.as_dict(names), rule=chosen.rule, cap=chosen.cap,
-                          term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes),
-                          aggregation=self.agg, **common)
+                          term=chosen.term, prediction=Prediction.of(single_pred), notes=tuple(notes), **common)
         return ModelsPlanResult("single", name, f"{name}: {chosen.policy}", f"{name}: {chosen.rule.describe()}",
                                 single_pred, None, singles, cascade_plan, tuple(notes), *sizes, plan, chosen,
                                 len(searches), paired, mix)
@@ -282,7 +281,7 @@ def plan_models(models: list[ModelProfile], *, budget: float | None = None, targ
                 unit: str = "tokens", holdout: float = 0.5, seed: int = 0, reps: int = 16,
                 policy: str = "auto", agg: Aggregation = Aggregation("vote")) -> ModelsPlanResult:
     """Choose among models and cascades on a training split; report on the held-out problems.
-    ``agg``: majority vote, or a verifier ("oracle"), under which one model is chosen."""
+    ``agg``: majority vote, or a verifier ("oracle": a stage stands on an accepted sample, no mixes)."""
     t0 = time.perf_counter()
     search = ModelsSearch(models, unit=unit, holdout=holdout, seed=seed, reps=reps, budget=budget, agg=agg)
     result = search.plan(budget=budget, target_accuracy=target_accuracy, policy=policy)

@@ -66,9 +66,11 @@ class Escalation:
     """Where a cascade goes when this plan's answer does not stand: the next stage's plan.
 
     The answer stands when the plan's rule ended the query by itself (not its max guard) and
-    the leading answer holds at least ``accept_share`` of the samples drawn (policy/cascade.py)."""
+    the leading answer holds at least ``accept_share`` of the samples drawn (policy/cascade.py);
+    under a verifier (``accept_share`` None, the plan's aggregation first-pass) when the verifier
+    accepted one of its samples."""
 
-    accept_share: float
+    accept_share: float | None
     plan: Plan
 
 
@@ -125,6 +127,11 @@ class Plan:
         """A mix's plans in order, this one first (just this plan where one model answers)."""
         return (self,) + tuple(m.plan for m in self.pool)
 
+    def __post_init__(self) -> None:
+        if self.escalate is not None and self.escalate.accept_share is None and not self.aggregation.first_pass:
+            raise InputError("a cascade stage without an accept share stands on a verifier; this plan votes "
+                             "(give the stage an accept_share, or a first-pass aggregation)")
+
     @property
     def stages(self) -> tuple[Plan, ...]:
         """The cascade's stage plans in order (just this plan where one model answers)."""
@@ -138,7 +145,9 @@ class Plan:
         stages, plan = [], self
         while plan is not None:
             share = plan.escalate.accept_share if plan.escalate else None
-            stages.append(Stage(plan.model.label if plan.model else "?", next(iter(plan.mix)), plan.rule, share))
+            verified = plan.escalate is not None and share is None
+            stages.append(Stage(plan.model.label if plan.model else "?", next(iter(plan.mix)), plan.rule, share,
+                                verified))
             plan = plan.escalate.plan if plan.escalate else None
         return Cascade(tuple(stages))
 
@@ -212,11 +221,16 @@ class Plan:
                 batch_allocation=BatchPolicy.from_json(d.get("batch_allocation"), str(path)),
                 seconds_per_token=obj.get("seconds_per_token"),
                 escalate=None if d.get("escalate") is None else Escalation(
-                    float(d["escalate"]["accept_share"]), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
+                    _share(d["escalate"].get("accept_share")), cls.from_json(d["escalate"]["plan"], f"{path} (escalate)")),
                 pool=_pool(cls, d, path),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
+
+
+def _share(value) -> float | None:
+    """An escalation's accept share as a plan file holds it (null: the stage stands on its verifier)."""
+    return None if value is None else float(value)
 
 
 def _pool(cls, d: dict, path) -> tuple[PoolMember, ...]:

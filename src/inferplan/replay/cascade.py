@@ -28,16 +28,22 @@ class StageOutcome:
     samples: np.ndarray  # (P,)
 
 
-def stage_outcome(tr: Trace, rule: StoppingRule, accept_share: float) -> StageOutcome:
+def stage_outcome(tr: Trace, rule: StoppingRule, accept_share: float | None) -> StageOutcome:
     """The stage replayed: it stops where ``rule`` stops, and its answer stands when the rule
     ended the query by itself (not its max guard, not the end of the data) and the leader
-    holds at least ``accept_share`` of the samples drawn (see policy/cascade.answer_stands)."""
+    holds at least ``accept_share`` of the samples drawn (see policy/cascade.answer_stands) —
+    or, on a verifier's trace (``accept_share`` None), when the verifier accepted a sample."""
     first = first_stop(tr, rule)
     stop = stop_steps(tr, rule, first)
     r = np.arange(len(stop))
-    n = tr.tally.n[r, stop].astype(np.float64)
-    v1 = tr.tally.v1[r, stop].astype(np.float64)
-    accept = (first == stop) & (v1 >= accept_share * n - 1e-9) & (n > 0)
+    if accept_share is None:
+        if not tr.first_pass:
+            raise ValueError("a stage without an accept share stands on a verifier; this trace votes")
+        accept = tr.accepted[r, stop]
+    else:
+        n = tr.tally.n[r, stop].astype(np.float64)
+        v1 = tr.tally.v1[r, stop].astype(np.float64)
+        accept = (first == stop) & (v1 >= accept_share * n - 1e-9) & (n > 0)
     shape = (tr.n_problems, tr.reps)
     return StageOutcome((tr.score[r, stop] * accept).reshape(shape).mean(axis=1),
                         (~accept).reshape(shape).mean(axis=1),

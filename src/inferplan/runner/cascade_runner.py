@@ -66,6 +66,8 @@ def stood(plan: Plan, r: QueryResult) -> bool:
     """Whether this stage's answer is the query's (the last stage's always is)."""
     if plan.escalate is None:
         return True
+    if plan.escalate.accept_share is None:  # a verifier's stage: it stands on an accepted sample
+        return r.stop_reason == "accepted"
     leader = max(r.votes.values(), default=0)
     return answer_stands(plan.escalate.accept_share, leader, r.samples, r.stop_reason in ("rule", "fixed", "accepted"))
 
@@ -78,7 +80,7 @@ def run_cascade(queries: Sequence[Query], plan: Plan, *, models: ModelOverrides 
     stages = plan.stages
     chosen = resolve_models(plan, models, mismatch)
     for stage in stages:  # plan, queries and limits checked for every stage before a model loads
-        PlanExecution(queries, stage, overrides)
+        PlanExecution(queries, stage, overrides, verify)
     pending = list(range(len(queries)))
     final: dict[int, QueryResult] = {}
     parts: dict[int, list[StageResult]] = {i: [] for i in pending}

@@ -79,8 +79,11 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
     costs = [_stage_cost(stage) for stage in (plan.members if plan.pool else plan.stages)]
     queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     start = time.monotonic()
-    results = (run_mix if plan.pool else run_cascade)(queries, plan, models=models, settings=settings,
-                          overrides=PlanOverrides(max_samples=max_samples, seed=seed), mismatch=mismatch)
+    verify = (lambda pos, text: grader.grade(taskset.tasks[pos], text).correct) if plan.aggregation.first_pass \
+        else None  # a verifier's cascade: the tests accept a sample, as for one model (runner/evaluate.py)
+    how = dict(models=models, settings=settings, overrides=PlanOverrides(max_samples=max_samples, seed=seed),
+               mismatch=mismatch)
+    results = run_mix(queries, plan, **how) if plan.pool else run_cascade(queries, plan, verify=verify, **how)
     wall = time.monotonic() - start
     correct = []
     for task, r in zip(taskset.tasks, results):
