@@ -84,7 +84,7 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     evaluate it). ``aggregate="oracle"``: a verifier answers (the first sample it accepts, with
     ``false_positive`` and ``penalty`` as for one model); a cascade's stage then stands when the
     verifier accepted one of its samples, and mixes (one vote) are not searched."""
-    from inferplan.planner.model_choice import mixes_under
+    from inferplan.planner.model_choice import searches_mixes
     from inferplan.planner.models import plan_models as search
     from inferplan.policy.aggregate import Aggregation, check_answers
 
@@ -97,7 +97,7 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     if aggregate == "vote" and (false_positive or penalty):  # a mix's vote scores a wrong answer 0: no penalty
         raise InvalidValue(("false_positive", "penalty"), "{0} and {1} go with a verifier (aggregate oracle)")
     agg = Aggregation(aggregate, false_positive=false_positive, penalty=penalty)
-    mixes_under(agg, policy, [])  # a mix asked for under a verifier: refused before the search
+    searches_mixes(agg, policy, [])  # a mix asked for under a verifier: refused before the search
     for m in models:  # a vote over no answers would score every plan 0% with a straight face
         check_answers(m.profile.table, agg, whose=f"{m.name}'s profile")
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,

@@ -49,7 +49,7 @@ def _stage1_rules(length: int, verifier: bool = False) -> list[tuple[StoppingRul
 
 def _stage2_rules(length: int, verifier: bool = False) -> list[StoppingRule]:
     out = [make_rule("fixed", (n,)) for n in FIXED_N if n <= length]
-    if verifier:  # fixed N stops at the first accepted sample; a vote's rules have no votes to read
+    if verifier:  # as a verifier's one-model plans: fixed N, stopping at the first accepted sample
         return out
     maxes = sorted({m for m in MAXES if m < length} | {length})
     return out + [make_rule("beta", (t,), max_samples=m) for t in RULE_GRID["beta"] for m in maxes]

@@ -58,16 +58,15 @@ def _per_sample(search) -> float:
     return float(np.min(search.search.unit_cost))
 
 
-def mixes_under(agg: Aggregation, policy: str, notes: list[str]) -> bool:
-    """Whether a plan across models searches mixes in one vote under ``agg``: under majority vote;
-    under a verifier (a sample that passes is the answer) not — a mix is one vote — with a note
-    saying so (a cascade, whose stage stands on an accepted sample, is searched; "mix" asked for is
-    refused)."""
+def searches_mixes(agg: Aggregation, policy: str, notes: list[str]) -> bool:
+    """Whether a plan across models searches mixes in one vote: under majority vote unless only
+    single models are asked for (``policy`` "choose"); under a verifier (a sample that passes is the
+    answer) never — a mix is one vote — with a note saying so ("mix" asked for is refused)."""
     if agg.kind == "vote":
-        return True
+        return policy != "choose"
     if policy == "mix":
         raise InvalidValue("policy", f"{{name}} 'mix' across models is one vote over answers; with a verifier "
                                      f"(--aggregate {agg.kind}) a plan across models chooses a model or a cascade")
-    notes.append(f"with a verifier (--aggregate {agg.kind}) a cascade's stage stands when the verifier accepts "
-                 "one of its samples; mixes in one vote are not searched")
+    cascades = "" if policy == "choose" else " a cascade's stage stands when the verifier accepts one of its samples;"
+    notes.append(f"with a verifier (--aggregate {agg.kind}){cascades} mixes in one vote are not searched")
     return False

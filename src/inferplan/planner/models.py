@@ -33,7 +33,7 @@ from inferplan.planner.cascade_search import (
     reaches,
     replay_cascade,
 )
-from inferplan.planner.model_choice import GUARDS, mixes_under, model_by_reference
+from inferplan.planner.model_choice import GUARDS, model_by_reference, searches_mixes
 from inferplan.planner.model_frontier import model_frontiers
 from inferplan.planner.model_mix import MixPlan, MixSearch, against_chosen, mix_wins
 from inferplan.planner.models_files import chain_stages, mix_plan, stage_plan
@@ -179,7 +179,7 @@ class ModelsSearch:
         notes = [f"planned on {len(self.ids_train)} problems, predicted on {len(self.ids_test)} held-out problems "
                  f"(seeded split, seed {self.seed}), every model on the same problems"] + ([kept_note] if kept_note else [])
         cascade_plan, kind, paired = None, "single", None
-        mixes = mixes_under(self.agg, policy, notes)
+        mixes = searches_mixes(self.agg, policy, notes)
         if policy != "choose":
             cascade_plan, kind, paired = self._cascade(budget, target_accuracy, chosen_search, chosen, depart_se,
                                                        policy, max_stages, notes)

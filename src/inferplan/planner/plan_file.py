@@ -129,8 +129,8 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.escalate is not None and self.escalate.accept_share is None and not self.aggregation.first_pass:
-            raise InputError("a cascade stage without an accept share stands on a verifier; this plan votes "
-                             "(give the stage an accept_share, or a first-pass aggregation)")
+            raise InputError(f"a cascade stage without an accept share stands on a verifier, and this plan's "
+                             f"aggregation ({self.aggregation.kind}) is not first-pass: give the stage an accept_share")
 
     @property
     def stages(self) -> tuple[Plan, ...]:
@@ -226,6 +226,8 @@ class Plan:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: malformed plan ({type(e).__name__}: {e})") from None
+        except InputError as e:  # a check of the plan as a whole (Plan.__post_init__): name the file
+            raise InputError(str(e) if str(e).startswith(str(path)) else f"{path}: {e}") from None
 
 
 def _share(value) -> float | None:

@@ -176,11 +176,16 @@ def answer_right(task, answer: str | None, answers, texts, grader: TaskGrader) -
                                       for a, text in zip(answers, texts))
 
 
+def plan_verifier(plan: Plan, taskset: TaskSet, grader: TaskGrader):
+    """A first-pass plan's verifier on graded tasks (the grader accepts a right sample): verify(position,
+    text) → accepted; None for a plan that votes."""
+    return (lambda pos, text: grader.grade(taskset.tasks[pos], text).correct) if plan.aggregation.first_pass else None
+
+
 def _answer(plan: Plan, taskset: TaskSet, grader: TaskGrader, backend: Backend, seed: int,
             max_samples: int | None, on_result: Callable[[QueryResult, bool], None] | None):
     """Run the plan on the graded problems; each result and whether its answer was right."""
-    by_pos = taskset.tasks
-    verify = (lambda pos, text: grader.grade(by_pos[pos], text).correct) if plan.aggregation.first_pass else None
+    by_pos, verify = taskset.tasks, plan_verifier(plan, taskset, grader)
     queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     results, correct = [], []
     for pos, r in enumerate(run_plan(queries, backend, plan, PlanOverrides(max_samples=max_samples, seed=seed),

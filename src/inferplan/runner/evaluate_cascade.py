@@ -28,6 +28,7 @@ from inferplan.runner.evaluate import (
     check,
     plan_cost,
     plan_grader,
+    plan_verifier,
     realised_of,
     tasks_for,
 )
@@ -79,8 +80,7 @@ def evaluate_cascade(plan: Plan, *, tasks: str | None = None, limit: int | None 
     costs = [_stage_cost(stage) for stage in (plan.members if plan.pool else plan.stages)]
     queries = [Query(id=t.id, prompt=t.text, messages=t.messages) for t in taskset.tasks]
     start = time.monotonic()
-    verify = (lambda pos, text: grader.grade(taskset.tasks[pos], text).correct) if plan.aggregation.first_pass \
-        else None  # a verifier's cascade: the tests accept a sample, as for one model (runner/evaluate.py)
+    verify = plan_verifier(plan, taskset, grader)  # a verifier's cascade: its stages stand on accepted samples
     how = dict(models=models, settings=settings, overrides=PlanOverrides(max_samples=max_samples, seed=seed),
                mismatch=mismatch)
     results = run_mix(queries, plan, **how) if plan.pool else run_cascade(queries, plan, verify=verify, **how)
