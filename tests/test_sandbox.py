@@ -85,3 +85,22 @@ def test_chat_style_fenced_answer_is_used():
 def test_code_execution_needs_permission():
     with pytest.raises(InputError, match="--allow-code-execution"):
         TaskGrader(_task_set(_task()))
+
+
+def test_an_accepted_code_sample_with_no_vote_key_is_a_right_answer() -> None:
+    """Under a verifier the answer is the sample the tests accepted. A HumanEval completion often
+    holds no number to read as a vote key (its extracted answer is None): `evaluate` counted such
+    an accepted, right sample as a wrong answer (HumanEval/22, filter_integers, found live)."""
+    from inferplan.runner.evaluate import answered_right
+    from inferplan.runner.results import QueryResult
+    from inferplan.tasks.taskset import load_tasks
+
+    task = next(t for t in load_tasks("humaneval").tasks if t.id == "HumanEval/22")
+    grader = TaskGrader(_task_set(task), allow_code_execution=True, limits=LIMITS)
+    right = "    return [value for value in values if isinstance(value, int)]\n\n"
+    wrong = "    return [value for value in values if isinstance(value, str)]\n\n"
+    for text, expected in ((right, True), (wrong, False)):
+        r = QueryResult(id=task.id, answer=None, votes={}, samples=1, completion_tokens=17, prompt_tokens=90,
+                        seconds=0.1, stop_reason="accepted" if expected else "max-samples", answers=(None,),
+                        finishes=("stop",), logprobs=(None,), texts=(text,))
+        assert answered_right(task, r, grader) is expected

@@ -165,7 +165,11 @@ def plan_grader(plan: Plan, taskset: TaskSet, allow_code_execution: bool) -> Tas
 
 
 def answered_right(task, r: QueryResult, grader: TaskGrader) -> bool:
-    """The returned answer is right if a sample giving that answer was graded right."""
+    """The returned answer is right if a sample giving that answer was graded right; under a
+    verifier the answer is the sample it accepted (the last drawn), right if that sample is —
+    code has no vote key to match (its extracted answer is often none at all)."""
+    if r.stop_reason == "accepted":
+        return grader.grade(task, (r.answer_texts or r.texts)[-1]).correct
     return answer_right(task, r.answer, r.answers, r.answer_texts or r.texts, grader)
 
 

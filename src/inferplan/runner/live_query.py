@@ -251,6 +251,8 @@ class PlanCore:
                                     for c in used],
             confidences=[c.confidence.lowest if c.confidence is not None else None for c in used],
             accepted=q.accepted, rng=rng)
+        if answer is None and q.accepted is not None:  # accepted, but no vote key (code): the sample is the answer
+            answer = used[q.accepted].text
         fixed = self.plan.objective == FIXED
         if fixed:
             reason = "fixed"
