@@ -91,13 +91,13 @@ def plan_models(profiles: Sequence[ProfileLike], *, budget: float | None = None,
     if unit == "latency":  # its rounds of parallel samples are searched per model, not across models
         raise InvalidValue("unit", "{name} 'latency' is not planned across models yet; plan them in seconds, "
                                    "usd or flops, or plan each model alone in latency")
-    models = priced_models(profiles, unit, prices, parameters, same_token_cost)
     if aggregate not in ("vote", "oracle"):
         raise InvalidValue("aggregate", f"{{name}} {aggregate!r}: plans across models vote, or a verifier answers (oracle)")
     if aggregate == "vote" and (false_positive or penalty):  # a mix's vote scores a wrong answer 0: no penalty
         raise InvalidValue(("false_positive", "penalty"), "{0} and {1} go with a verifier (aggregate oracle)")
     agg = Aggregation(aggregate, false_positive=false_positive, penalty=penalty)
-    searches_mixes(agg, policy, [])  # a mix asked for under a verifier: refused before the search
+    searches_mixes(agg, policy, [])  # a mix asked for under a verifier: refused before any profile is read
+    models = priced_models(profiles, unit, prices, parameters, same_token_cost)
     for m in models:  # a vote over no answers would score every plan 0% with a straight face
         check_answers(m.profile.table, agg, whose=f"{m.name}'s profile")
     return search(models, budget=budget, target_accuracy=target_accuracy, unit=unit, holdout=holdout, seed=seed,
