@@ -42,8 +42,8 @@ def deeper_cascade(searches: list[ModelSearch], stages: CascadeStages, ranked: l
             best_key, (h, r) = found
             (r1, s1), (r2, s2) = firsts[h // len(mids)], mids[h % len(mids)]
             a, b, c = searches[i], searches[j], searches[k]
-            cascade = Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1, s1 is None),
-                               Stage(b.model.name, b.search.table.configs[cb].name, r2, s2, s2 is None),
+            cascade = Cascade((Stage.before_last(a.model.name, a.search.table.configs[ca].name, r1, s1),
+                               Stage.before_last(b.model.name, b.search.table.configs[cb].name, r2, s2),
                                Stage(c.model.name, c.search.table.configs[cc].name, rules[r])))
             best = (cascade, ((i, ca), (j, cb), (k, cc)), float(acc[h, r]), float(cost[h, r]))
     return best

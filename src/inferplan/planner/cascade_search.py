@@ -149,7 +149,7 @@ def ranked_cascades(searches: list[ModelSearch], stages: CascadeStages, budget: 
             key, k = best
             r1, s1 = firsts[k[0]]
             a, b = searches[i], searches[j]
-            cascade = Cascade((Stage(a.model.name, a.search.table.configs[ca].name, r1, s1, s1 is None),
+            cascade = Cascade((Stage.before_last(a.model.name, a.search.table.configs[ca].name, r1, s1),
                                Stage(b.model.name, b.search.table.configs[cb].name, rules[k[1]])))
             found.append((key, cascade, ((i, ca), (j, cb)), float(acc[k]), float(cost[k])))
     return sorted(found, key=lambda f: f[0], reverse=True)

@@ -144,10 +144,8 @@ class Plan:
             return None
         stages, plan = [], self
         while plan is not None:
-            share = plan.escalate.accept_share if plan.escalate else None
-            verified = plan.escalate is not None and share is None
-            stages.append(Stage(plan.model.label if plan.model else "?", next(iter(plan.mix)), plan.rule, share,
-                                verified))
+            part = (plan.model.label if plan.model else "?", next(iter(plan.mix)), plan.rule)
+            stages.append(Stage.before_last(*part, plan.escalate.accept_share) if plan.escalate else Stage(*part))
             plan = plan.escalate.plan if plan.escalate else None
         return Cascade(tuple(stages))
 

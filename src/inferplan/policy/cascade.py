@@ -42,6 +42,11 @@ class Stage:
         if self.verified and self.accept_share is not None:
             raise InputError("a verified cascade stage stands on the verifier, not on an accept share")
 
+    @classmethod
+    def before_last(cls, model: str, config: str, rule: StoppingRule, accept_share: float | None) -> Stage:
+        """A stage another follows: it stands at ``accept_share``, or on the verifier where that is None."""
+        return cls(model, config, rule, accept_share, accept_share is None)
+
     @property
     def last(self) -> bool:
         """The final stage: its answer always stands."""
